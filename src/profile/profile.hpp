@@ -1,0 +1,246 @@
+#pragma once
+// The profile model: plain value types, no I/O. Every other module (netem encoder, fault
+// engine, probe thresholds, experiment runner) consumes these and nothing else from TOML.
+//
+// Conventions:
+//  - durations are std::chrono::nanoseconds;
+//  - probabilities and correlations are doubles in [0, 1] (the TOML says "1.5%");
+//  - rates are bytes per second (the TOML says "100mbit");
+//  - an absent feature is std::nullopt, never a zero that means "off".
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace netchaos::profile {
+
+using Duration = std::chrono::nanoseconds;
+
+// ---------------------------------------------------------------- delay
+enum class Distribution { uniform, normal, pareto, paretonormal, custom };
+
+// A custom delay distribution: either an iproute2 .dist file, or raw samples that are
+// turned into an inverse-CDF table. Exactly one of the two is set.
+struct CustomTable {
+    std::filesystem::path file;        // iproute2 .dist format (whitespace-separated s16)
+    std::vector<double> samples_ms;    // inline samples in milliseconds
+    bool operator==(const CustomTable&) const = default;
+};
+
+// What jitter does to packet order. netem's tfifo sorts by send time and so reorders;
+// most real paths keep order. The default is to preserve order.
+enum class JitterOrder { preserve, reorder };
+
+struct Delay {
+    Duration mean{0};
+    Duration jitter{0};            // sigma for normal/pareto*, half-width for uniform
+    double correlation = 0.0;
+    Distribution distribution = Distribution::uniform;  // netem's default when jitter > 0
+    std::optional<CustomTable> table;                   // set iff distribution == custom
+    JitterOrder order = JitterOrder::preserve;
+    bool operator==(const Delay&) const = default;
+};
+
+// ---------------------------------------------------------------- loss
+struct RandomLoss {
+    double p = 0.0;
+    double correlation = 0.0;
+    bool operator==(const RandomLoss&) const = default;
+};
+
+// Gilbert-Elliott as tc writes it: p (good->bad), r (bad->good), 1-h (loss in bad),
+// 1-k (loss in good). Defaults follow tc: r = 1 - p... see docs/profiles.md.
+struct GilbertElliott {
+    double p = 0.0;
+    double r = 1.0;
+    double one_minus_h = 1.0;
+    double one_minus_k = 0.0;
+    bool operator==(const GilbertElliott&) const = default;
+};
+
+// 4-state Markov loss (Salsano et al.), field names as in tc.
+struct Markov4 {
+    double p13 = 0.0;
+    double p31 = 1.0;
+    double p32 = 0.0;
+    double p23 = 1.0;
+    double p14 = 0.0;
+    bool operator==(const Markov4&) const = default;
+};
+
+using LossModel = std::variant<RandomLoss, GilbertElliott, Markov4>;
+
+struct Loss {
+    LossModel model = RandomLoss{};
+    bool ecn = false;  // mark CE instead of dropping (ECN-capable packets only)
+    bool operator==(const Loss&) const = default;
+};
+
+// ---------------------------------------------------------------- other faults
+struct Duplicate {
+    double p = 0.0;
+    double correlation = 0.0;
+    bool operator==(const Duplicate&) const = default;
+};
+
+struct Corrupt {
+    double p = 0.0;
+    double correlation = 0.0;
+    bool operator==(const Corrupt&) const = default;
+};
+
+// netem reorder: with probability p (and correlation) a packet is sent at once instead of
+// delayed; gap N means every Nth packet is a candidate. Needs a delay.
+struct Reorder {
+    double p = 0.0;
+    double correlation = 0.0;
+    std::uint32_t gap = 1;
+    bool operator==(const Reorder&) const = default;
+};
+
+struct Rate {
+    std::uint64_t bytes_per_sec = 0;
+    std::int32_t packet_overhead = 0;   // bytes added (or removed, if negative) per packet
+    std::uint32_t cell_size = 0;        // 0 = no cells
+    std::int32_t cell_overhead = 0;
+    bool operator==(const Rate&) const = default;
+};
+
+// Slotting (netem "slot"): packets leave in bursts. Either a min/max window or a
+// distribution of slot spacing.
+struct Slot {
+    Duration min_delay{0};
+    Duration max_delay{0};
+    std::optional<Distribution> distribution;  // "slot distribution X DELAY JITTER"
+    Duration dist_delay{0};
+    Duration dist_jitter{0};
+    std::optional<std::int32_t> max_packets;
+    std::optional<std::int32_t> max_bytes;
+    bool operator==(const Slot&) const = default;
+};
+
+// ---------------------------------------------------------------- one direction
+struct Impairment {
+    std::optional<Delay> delay;
+    std::optional<Loss> loss;
+    std::optional<Duplicate> duplicate;
+    std::optional<Corrupt> corrupt;
+    std::optional<Reorder> reorder;
+    std::optional<Rate> rate;
+    std::optional<Slot> slot;
+    std::uint32_t limit = 1000;          // packets, netem's default
+    std::optional<std::uint64_t> seed;   // fixed seed for reproducible runs
+    bool operator==(const Impairment&) const = default;
+};
+
+// ---------------------------------------------------------------- flow match
+struct Cidr {
+    std::string address;   // canonical text, e.g. "10.0.0.0"; IPv4 or IPv6
+    std::uint8_t prefix = 32;
+    bool v6 = false;
+    bool operator==(const Cidr&) const = default;
+};
+
+enum class Protocol { any, tcp, udp, icmp };
+
+struct FlowMatch {
+    std::optional<Cidr> src;
+    std::optional<Cidr> dst;
+    Protocol protocol = Protocol::any;
+    std::optional<std::uint16_t> sport;
+    std::optional<std::uint16_t> dport;
+    bool operator==(const FlowMatch&) const = default;
+};
+
+// ---------------------------------------------------------------- profile
+struct Profile {
+    std::string name;
+    std::string description;
+    std::optional<Impairment> egress;
+    std::optional<Impairment> ingress;
+    std::optional<FlowMatch> match;
+    std::filesystem::path source;   // file it came from, for messages
+    bool operator==(const Profile&) const = default;
+};
+
+// ---------------------------------------------------------------- thresholds
+// The ops alert rule: spike_ratio > ratio AND jitter_1s > jitter for `periods`
+// consecutive reporting periods of length `period`.
+struct AlertRule {
+    double spike_ratio = 0.6;
+    Duration jitter{std::chrono::milliseconds(80)};
+    int periods = 3;
+    Duration period{std::chrono::seconds(5)};
+    bool operator==(const AlertRule&) const = default;
+};
+
+struct Thresholds {
+    std::optional<Duration> jitter_1s_max;
+    std::optional<double> spike_ratio_max;
+    std::optional<Duration> p99_rtt_max;
+    std::optional<double> loss_max;
+    std::optional<double> p99_drift_max;       // 2.0 = "P99 drifted by >= 200% of baseline"
+    std::optional<double> fidelity_tolerance;  // 0.1 = 10%
+    std::optional<AlertRule> alert;
+    Duration spike_level{std::chrono::milliseconds(50)};
+    Duration window{std::chrono::seconds(1)};
+    int spike_windows = 60;
+    bool operator==(const Thresholds&) const = default;
+};
+
+// ---------------------------------------------------------------- experiments
+enum class Backend { netem, dpdk };
+enum class Direction { egress, ingress };
+
+struct Target {
+    Backend backend = Backend::netem;
+    std::string dev;                       // netem: interface
+    std::string netns;                     // netem: namespace of the interface ("" = current)
+    Direction direction = Direction::egress;
+    std::filesystem::path control;         // dpdk: forwarder control socket
+    bool operator==(const Target&) const = default;
+};
+
+enum class ProbeMode { udp, icmp, tcp };
+
+struct ProbeConfig {
+    std::string target;                    // host:port of a reflector (udp), host (icmp), host:port (tcp)
+    std::string netns;                     // run the probe inside this namespace ("" = current)
+    double rate_hz = 100.0;
+    ProbeMode mode = ProbeMode::udp;
+    Duration timeout{std::chrono::seconds(1)};
+    bool operator==(const ProbeConfig&) const = default;
+};
+
+struct Ramp {
+    Profile from;
+    Profile to;
+    int steps = 2;
+    bool operator==(const Ramp&) const = default;
+};
+
+struct Phase {
+    std::string name;
+    Duration duration{0};
+    Profile profile;             // resolved: file reference plus inline overrides
+    std::optional<Ramp> ramp;    // if set, `profile` is the ramp's start
+    Thresholds thresholds;       // phase-specific (merged over the experiment's)
+    bool operator==(const Phase&) const = default;
+};
+
+struct Experiment {
+    std::string name;
+    std::string description;
+    Target target;
+    ProbeConfig probe;
+    Duration baseline{std::chrono::seconds(3)};   // steady-state check before and after
+    Thresholds thresholds;                        // overall
+    std::vector<Phase> phases;
+    std::filesystem::path source;
+    bool operator==(const Experiment&) const = default;
+};
+
+}  // namespace netchaos::profile

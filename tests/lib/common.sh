@@ -1,0 +1,22 @@
+# Sourced by integration tests. Gives: skip/fail helpers, unique names, and a cleanup
+# trap that removes every namespace and process the test registered, whatever happens.
+set -u
+: "${NETCHAOS:?set by ctest}"
+NC_TAG=nc$$
+nc_cleanup_cmds=()
+nc_on_exit() { local i; for ((i=${#nc_cleanup_cmds[@]}-1; i>=0; i--)); do eval "${nc_cleanup_cmds[i]}" >/dev/null 2>&1; done; }
+trap nc_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+nc_defer() { nc_cleanup_cmds+=("$*"); }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "PASS: $*"; }
+need_root() { [[ $(id -u) == 0 ]] || skip "needs root (CAP_NET_ADMIN) for network namespaces"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "needs '$1' (run scripts/setup-deps.sh)"; }
+# nc_netns NAME: create a namespace with lo up, removed on exit.
+nc_netns() { ip netns add "$1" || fail "ip netns add $1"; nc_defer "ip netns del $1"; ip -n "$1" link set lo up; }
+# nc_offloads_off NS IF: veth checksum offloads break frames that cross a user-space forwarder.
+nc_offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
+# float compare: nc_check "desc" EXPR  (awk expression, true = pass)
+nc_check() { local d=$1; shift; awk "BEGIN{exit !($*)}" || fail "$d: $*"; echo "ok: $d ($*)"; }
