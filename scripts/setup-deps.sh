@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake pkg-config ninja-build
   libnl-3-dev libnl-route-3-dev libmnl-dev
   libdpdk-dev dpdk
-  libboost-program-options-dev libtomlplusplus-dev catch2
+  libboost-program-options-dev libtomlplusplus-dev catch2 nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   iproute2 ethtool irtt iputils-ping strace procps psmisc
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd

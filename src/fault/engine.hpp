@@ -1,0 +1,47 @@
+#pragma once
+// The fault engine: per-packet decisions for one direction, pure C++ (no DPDK, no I/O).
+// Time is nanoseconds on the caller's monotonic time base; the RNG is owned and seeded.
+//
+// Compile a profile into an immutable Model once (off the hot path: tables, reciprocals);
+// an Engine holds the mutable per-stream state (correlation, loss-model state, the last
+// release time for order-preserving jitter, the rate link's busy-until). Switching profiles
+// live = engine.switch_model(new_model): queued packets keep their release times.
+#include <cstdint>
+#include <memory>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "profile/profile.hpp"
+
+namespace netchaos::fault {
+
+struct Model;  // defined in fault/model.hpp; opaque to the forwarder
+using ModelPtr = std::shared_ptr<const Model>;
+
+Result<ModelPtr> compile(const profile::Impairment& imp);   // code 3 on a bad profile
+ModelPtr passthrough();                                       // no fault at all
+
+struct Decision {
+    bool drop = false;            // lost (loss model) -> do not transmit
+    bool ecn_mark = false;        // loss with ecn=true on an ECN-capable packet: set CE, keep it
+    bool corrupt = false;         // flip one bit at corrupt_bit (bit index into the frame)
+    std::uint32_t corrupt_bit = 0;
+    std::uint8_t copies = 1;      // 2 when duplicated (the copy leaves at the same release time)
+    std::int64_t release_ns = 0;  // absolute time the packet must leave
+};
+
+class Engine {
+public:
+    Engine(ModelPtr model, std::uint64_t seed);
+    // rx_ns: receive time of the packet; len: frame length in bytes; ecn_capable: ECT(0/1) set.
+    Decision decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable = false);
+    void switch_model(ModelPtr model);   // keeps order state so no packet overtakes across a switch
+    const Model& model() const { return *model_; }
+private:
+    ModelPtr model_;
+    Rng rng_;
+    struct State;
+    std::shared_ptr<State> st_;   // correlation memories, loss-chain state, last release, link busy
+};
+
+}  // namespace netchaos::fault

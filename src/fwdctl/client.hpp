@@ -1,0 +1,22 @@
+#pragma once
+// Client of netchaos-fwd's control socket: a root-only UNIX stream socket speaking one JSON
+// object per line. Requests:
+//   {"cmd":"load","direction":"both|0to1|1to0","toml":"<profile text>","name":"..."}
+//   {"cmd":"clear"}     back to pass-through
+//   {"cmd":"stats"}     counters and release-error histogram per direction
+//   {"cmd":"reset"}     zero the counters
+// Replies: {"ok":true,...} or {"ok":false,"error":"..."}
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
+namespace netchaos::fwdctl {
+
+inline constexpr const char* default_socket = "/run/netchaos/fwd.sock";
+
+Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann::json& req,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+
+}  // namespace netchaos::fwdctl
