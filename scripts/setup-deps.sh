@@ -3,7 +3,7 @@
 # fast when nothing is missing: it asks dpkg first and only calls apt for what lacks.
 set -euo pipefail
 pkgs=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build ccache
   libnl-3-dev libnl-route-3-dev libmnl-dev
   libdpdk-dev dpdk
   libboost-program-options-dev libtomlplusplus-dev catch2 nlohmann-json3-dev
