@@ -1,0 +1,222 @@
+// netem delay distribution tables: load iproute2 .dist files, generate the standard ones,
+// and build custom ones from samples.
+#include "dist/table.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <system_error>
+
+namespace netchaos::dist {
+namespace {
+
+constexpr int s16_min = std::numeric_limits<std::int16_t>::min();
+constexpr int s16_max = std::numeric_limits<std::int16_t>::max();
+
+std::int16_t clamp_s16(double v) {
+    const double r = std::rint(v);
+    if (r < s16_min) return static_cast<std::int16_t>(s16_min);
+    if (r > s16_max) return static_cast<std::int16_t>(s16_max);
+    return static_cast<std::int16_t>(r);
+}
+
+double normal_cdf(double x) { return 0.5 + 0.5 * std::erf(x / std::sqrt(2.0)); }
+
+// Inverse of normal_cdf by bisection: only used to fill cells the grid walk below misses
+// (tables larger than iproute2's 4096 entries), so speed does not matter.
+double normal_quantile(double q) {
+    double lo = -10.0, hi = 10.0;
+    for (int i = 0; i < 200; ++i) {
+        const double mid = (lo + hi) / 2;
+        (normal_cdf(mid) < q ? lo : hi) = mid;
+    }
+    return (lo + hi) / 2;
+}
+
+// Standard normal inverse CDF sampled like iproute2's netem/normal.c: walk x over a fixed grid
+// and remember, for each fine index round(fine * cdf(x)), the last x that maps there; then
+// take every 4th fine cell. With entries = 4096 this reproduces normal.dist bit for bit
+// (the grid walk accumulates floating point exactly as the C tool does).
+std::vector<double> normal_inverse(std::size_t entries) {
+    const std::size_t fine = entries * 4;
+    std::vector<double> cell(fine + 1, std::numeric_limits<double>::quiet_NaN());
+    for (double x = -10.0; x < 10.05; x += .00005) {
+        const auto i = static_cast<std::size_t>(std::rint(static_cast<double>(fine) * normal_cdf(x)));
+        cell[i] = x;
+    }
+    std::vector<double> out(entries);
+    for (std::size_t k = 0; k < entries; ++k) {
+        const double x = cell[4 * k];
+        out[k] = std::isnan(x) ? normal_quantile((4.0 * k + 0.5) / static_cast<double>(fine)) : x;
+    }
+    return out;
+}
+
+// Pareto with shape a = 3, shifted and scaled to mean 0, sigma ~1 (iproute2 netem/pareto.c):
+// entry k is the quantile at u = (entries - k) / entries, capped at s16 max.
+int pareto_value(std::size_t k, std::size_t entries) {
+    const double u = static_cast<double>(entries - k) / static_cast<double>(entries);
+    double v = 1.0 / std::pow(u, 1.0 / 3.0);
+    v = (v - 1.5) * (4.0 / 3.0) * scale;
+    if (v > s16_max) v = s16_max;
+    return static_cast<int>(std::rint(v));
+}
+
+Table make_table(std::size_t n) { return Table(n, 0); }
+
+const char* file_name(profile::Distribution d) {
+    switch (d) {
+        case profile::Distribution::normal: return "normal.dist";
+        case profile::Distribution::pareto: return "pareto.dist";
+        case profile::Distribution::paretonormal: return "paretonormal.dist";
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+Result<Table> load_file(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) {
+        return make_error(file.string() + ": cannot open distribution table: " +
+                              std::generic_category().message(errno),
+                          3);
+    }
+    Table t;
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+        const auto hash = line.find('#');          // comment to end of line
+        const std::string body = line.substr(0, hash);
+        std::size_t pos = 0;
+        while (pos < body.size()) {
+            pos = body.find_first_not_of(" \t\r\n,", pos);
+            if (pos == std::string::npos) break;
+            const auto end = body.find_first_of(" \t\r\n,", pos);
+            const std::string tok = body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+            const std::string where = file.string() + ":" + std::to_string(lineno) + ":" +
+                                      std::to_string(pos + 1) + ": ";
+            char* stop = nullptr;
+            errno = 0;
+            const long v = std::strtol(tok.c_str(), &stop, 10);
+            if (stop == tok.c_str() || *stop != '\0') {
+                return make_error(where + "'" + tok + "' is not an integer", 3);
+            }
+            if (errno == ERANGE || v < s16_min || v > s16_max) {
+                return make_error(where + tok + " is outside the signed 16-bit range [-32768, 32767]", 3);
+            }
+            if (t.size() >= max_entries) {
+                return make_error(where + "more than " + std::to_string(max_entries) +
+                                      " entries (netem's NETEM_DIST_MAX)",
+                                  3);
+            }
+            t.push_back(static_cast<std::int16_t>(v));
+            if (end == std::string::npos) break;
+            pos = end;
+        }
+    }
+    if (in.bad()) return make_error(file.string() + ": read error", 4);
+    if (t.empty()) return make_error(file.string() + ": distribution table has no entries", 3);
+    return t;
+}
+
+Table generate(profile::Distribution d, std::size_t entries) {
+    entries = std::clamp<std::size_t>(entries, 1, max_entries);
+    switch (d) {
+        case profile::Distribution::normal: {
+            const auto x = normal_inverse(entries);
+            Table t = make_table(entries);
+            for (std::size_t k = 0; k < entries; ++k) t[k] = clamp_s16(x[k] * scale);
+            return t;
+        }
+        case profile::Distribution::pareto: {
+            Table t = make_table(entries);
+            for (std::size_t k = 0; k < entries; ++k) t[k] = clamp_s16(pareto_value(k, entries));
+            return t;
+        }
+        case profile::Distribution::paretonormal: {
+            // 1/4 normal + 3/4 pareto, with C's truncating integer division as in iproute2.
+            const auto x = normal_inverse(entries);
+            Table t = make_table(entries);
+            for (std::size_t k = 0; k < entries; ++k) {
+                const int norm = static_cast<int>(std::rint(x[k] * scale));
+                const int value = (norm + 3 * pareto_value(k, entries)) / 4;
+                t[k] = clamp_s16(value);
+            }
+            return t;
+        }
+        case profile::Distribution::uniform:
+        case profile::Distribution::custom:
+            break;
+    }
+    return {};
+}
+
+Result<Table> for_distribution(profile::Distribution d) {
+    if (d == profile::Distribution::uniform) return Table{};
+    if (d == profile::Distribution::custom) {
+        return make_error("a custom distribution needs a table file or samples", 3);
+    }
+    static const std::array<const char*, 4> dirs = {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc",
+                                                    "/usr/share/tc", "/usr/lib64/tc"};
+    for (const char* dir : dirs) {
+        const std::filesystem::path p = std::filesystem::path(dir) / file_name(d);
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(p, ec)) return load_file(p);
+    }
+    return generate(d);
+}
+
+Result<FromSamples> from_samples(const std::vector<double>& samples_ms, std::size_t entries) {
+    if (samples_ms.size() < 2) return make_error("a custom distribution needs at least 2 samples", 3);
+    if (entries == 0 || entries > max_entries) {
+        return make_error("table size must be 1.." + std::to_string(max_entries), 3);
+    }
+    for (std::size_t i = 0; i < samples_ms.size(); ++i) {
+        if (!std::isfinite(samples_ms[i]) || samples_ms[i] < 0) {
+            return make_error("sample " + std::to_string(i + 1) + " is not a finite delay >= 0", 3);
+        }
+    }
+    std::vector<double> s = samples_ms;
+    std::sort(s.begin(), s.end());
+    const double n = static_cast<double>(s.size());
+    double sum = 0;
+    for (double v : s) sum += v;
+    const double mean = sum / n;
+    double ss = 0;
+    for (double v : s) ss += (v - mean) * (v - mean);
+    const double sigma = std::sqrt(ss / (n - 1));
+    if (!(sigma > 0)) return make_error("custom samples are all equal: no jitter to tabulate", 3);
+
+    // Inverse CDF at the cell midpoints (k + 0.5) / entries, interpolating between order
+    // statistics (Hazen plotting positions), normalized to (x - mean) / sigma * 8192.
+    FromSamples out{make_table(entries), mean, sigma};
+    for (std::size_t k = 0; k < entries; ++k) {
+        const double q = (static_cast<double>(k) + 0.5) / static_cast<double>(entries);
+        const double pos = std::clamp(q * n - 0.5, 0.0, n - 1);
+        const auto lo = static_cast<std::size_t>(pos);
+        const std::size_t hi = std::min(lo + 1, s.size() - 1);
+        const double x = s[lo] + (s[hi] - s[lo]) * (pos - static_cast<double>(lo));
+        out.table[k] = clamp_s16((x - mean) / sigma * scale);
+    }
+    return out;
+}
+
+Result<Table> for_delay(const profile::Delay& d, const std::filesystem::path& profile_dir) {
+    if (d.distribution != profile::Distribution::custom) return for_distribution(d.distribution);
+    if (!d.table) return make_error("distribution = \"custom\" needs table or samples", 3);
+    if (!d.table->file.empty()) {
+        std::filesystem::path p = d.table->file;
+        if (p.is_relative() && !profile_dir.empty()) p = profile_dir / p;
+        return load_file(p);
+    }
+    auto fs = from_samples(d.table->samples_ms);
+    if (!fs) return fs.error();
+    return std::move(fs->table);
+}
+
+}  // namespace netchaos::dist
