@@ -1,0 +1,67 @@
+#pragma once
+// The control socket: a UNIX stream socket (mode 0600), one JSON object per line, served by
+// a thread of its own off the forwarding core. Protocol: src/fwdctl/client.hpp.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "forwarder.hpp"
+#include "profile/profile.hpp"
+
+struct rte_mempool;
+
+namespace netchaos::fwd {
+
+// Which impairment goes to which direction. direction "both" (or absent): egress -> 0to1,
+// ingress -> 1to0, a missing side is pass-through. "0to1"/"1to0": the profile's egress (or,
+// lacking one, ingress) impairment on that direction only; the other keeps its model.
+struct Assignment {
+    std::optional<profile::Impairment> imp[2];
+    bool touch[2] = {false, false};
+};
+Result<Assignment> assign(const profile::Profile& p, const std::string& direction);
+
+// Compiles one direction's impairment (or pass-through) into what the lcore swaps in.
+Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, const std::string& profile_name,
+                             const char* side, std::uint32_t capacity);
+
+// Parses TOML text into the two directions' models (nothing is applied).
+Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,
+                                                            const std::string& direction, std::uint32_t capacity);
+
+struct ControlOptions {
+    std::filesystem::path socket;
+    std::uint32_t queue_capacity = 0;
+    rte_mempool* pool = nullptr;
+    double rate_hint_pps = 0;
+    std::string engine_kind;   // "fault" or "passthrough-fallback"
+};
+
+class ControlServer {
+public:
+    ControlServer(Shared& sh, ControlOptions opt, std::array<DirModel, 2> current);
+    ~ControlServer();
+    Result<void> start(int forwarding_cpu);   // binds the socket, starts the thread
+    void stop();                              // joins the thread, removes the socket
+    nlohmann::json handle(const nlohmann::json& req);   // one request -> one reply
+    nlohmann::json stats();
+    void print_stats_every(std::chrono::milliseconds every) { stats_every_ = every; }
+private:
+    void serve();
+    Result<void> publish(std::array<std::optional<DirModel>, 2> next);
+    Shared& sh_;
+    ControlOptions opt_;
+    std::array<DirModel, 2> current_;
+    std::array<Snapshot, 2> base_{};
+    std::uint64_t base_stalls_ = 0, base_stall_ns_ = 0;
+    int listen_fd_ = -1;
+    std::thread thread_;
+    std::chrono::milliseconds stats_every_{0};
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace netchaos::fwd

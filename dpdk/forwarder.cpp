@@ -1,0 +1,221 @@
+#include "forwarder.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <memory>
+#include <vector>
+
+#include "frame.hpp"
+#include "release_wheel.hpp"
+
+namespace netchaos::fwd {
+namespace {
+
+constexpr std::uint16_t tx_batch = 64;
+
+// Transmit buffer of one direction: due packets gather here and leave in bursts.
+struct TxBuf {
+    std::uint16_t port = 0;
+    std::uint16_t n = 0;
+    rte_mbuf* pkts[tx_batch];
+};
+
+class Loop {
+public:
+    Loop(const ForwarderConfig& cfg, Shared& sh) : cfg_(cfg), sh_(sh) {
+        // ~256 ns slots; 2^20 of them cover ~0.27 s, further releases wait in the heap.
+        const double slot_ticks = sh.clock.ticks_per_ns * 256.0;
+        unsigned shift = 0;
+        while ((2.0 * static_cast<double>(1ull << shift)) <= slot_ticks) ++shift;
+        for (int d = 0; d < 2; ++d) {
+            wheel_[d] = std::make_unique<ReleaseWheel<rte_mbuf*>>(cfg.queue_capacity, shift, 20);
+            engine_[d].emplace(cfg.initial[d].model, cfg.seed[d]);
+            limit_[d] = cfg.initial[d].limit ? cfg.initial[d].limit : cfg.queue_capacity;
+            tx_[d].port = cfg.port[1 - d];
+        }
+        stall_ticks_ = sh.clock.ticks(cfg.stall_ns);
+    }
+
+    void run() {
+        prev_ = rte_rdtsc();
+        std::uint64_t iters = 0;
+        while (!sh_.stop.load(std::memory_order_relaxed)) {
+            const std::uint64_t now = tick();
+            if ((++iters & 0xff) == 0) bump(sh_.loop.iterations, 256);
+            poll_control();
+            for (int d = 0; d < 2; ++d) receive(d);
+            for (int d = 0; d < 2; ++d) release(d, rte_rdtsc(), now);
+            flush_all();
+        }
+        finish();
+    }
+
+private:
+    // Loop start: measure the gap since the last iteration; a long one is a VM stall.
+    std::uint64_t tick() {
+        const std::uint64_t now = rte_rdtsc();
+        const std::uint64_t gap = now - prev_;
+        stalled_since_ = 0;
+        if (gap > stall_ticks_) {
+            const auto ns = static_cast<std::uint64_t>(static_cast<double>(gap) * sh_.clock.ns_per_tick);
+            bump(sh_.loop.stalls);
+            bump(sh_.loop.stall_ns_total, ns);
+            if (ns > sh_.loop.stall_max_ns.load(std::memory_order_relaxed)) sh_.loop.stall_max_ns.store(ns, std::memory_order_relaxed);
+            stalled_since_ = prev_;
+        }
+        prev_ = now;
+        return now;
+    }
+
+    void poll_control() {
+        const auto gen = sh_.mailbox.req_gen.load(std::memory_order_acquire);
+        if (gen != seen_gen_) {
+            for (int d = 0; d < 2; ++d) {
+                const auto& m = sh_.mailbox.next[static_cast<std::size_t>(d)];
+                if (!m) continue;
+                engine_[d]->switch_model(m->model);
+                limit_[d] = m->limit ? m->limit : cfg_.queue_capacity;
+            }
+            seen_gen_ = gen;
+            sh_.mailbox.ack_gen.store(gen, std::memory_order_release);
+        }
+        const auto rg = sh_.reset_gen.load(std::memory_order_relaxed);
+        if (rg != seen_reset_) {
+            seen_reset_ = rg;
+            for (auto& s : sh_.dir) s.err_max_ns.store(0, std::memory_order_relaxed);
+            sh_.loop.stall_max_ns.store(0, std::memory_order_relaxed);
+        }
+    }
+
+    void receive(int d) {
+        rte_mbuf* pkts[64];
+        const std::uint16_t n = rte_eth_rx_burst(cfg_.port[d], 0, pkts, cfg_.burst);
+        if (n == 0) return;
+        const std::uint64_t rx_tsc = rte_rdtsc();
+        const std::int64_t rx_ns = sh_.clock.to_ns(rx_tsc);
+        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
+        bump(st.rx, n);
+        for (std::uint16_t i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+            const std::size_t seg_len = rte_pktmbuf_data_len(m);
+            const FrameInfo info = classify(data, seg_len, cfg_.max_frame);
+            if (rte_pktmbuf_pkt_len(m) > cfg_.max_frame && info.kind != FrameKind::oversize) {
+                // multi-segment jumbo: the first segment alone may look fine
+                count_malformed(st, FrameKind::oversize);
+                if (cfg_.malformed == MalformedPolicy::drop) { bump(st.malformed_dropped); rte_pktmbuf_free(m); continue; }
+            } else if (is_malformed(info.kind)) {
+                count_malformed(st, info.kind);
+                if (cfg_.malformed == MalformedPolicy::drop) { bump(st.malformed_dropped); rte_pktmbuf_free(m); continue; }
+            } else if (info.kind == FrameKind::non_ip) {
+                bump(st.non_ip);
+            }
+            const fault::Decision dec = engine_[d]->decide(rx_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0);
+            if (dec.drop) { bump(st.dropped_fault); rte_pktmbuf_free(m); continue; }
+            if (dec.ecn_mark && set_ce(data, seg_len, info)) bump(st.ecn_marked);
+            rte_mbuf* copy = nullptr;
+            if (dec.copies > 1) {
+                // A corrupted original must not corrupt its duplicate: copy bytes then.
+                if (dec.corrupt) copy = rte_pktmbuf_copy(m, cfg_.pool, 0, UINT32_MAX);
+                else { rte_mbuf_refcnt_update(m, 1); copy = m; }
+                if (copy) bump(st.duplicated);
+            }
+            if (dec.corrupt) { flip_bit(data, seg_len, dec.corrupt_bit); bump(st.corrupted); }
+            const std::uint64_t due = sh_.clock.to_tsc(dec.release_ns);
+            enqueue(d, wheel, st, due, m, rx_tsc);
+            if (copy) enqueue(d, wheel, st, due, copy, rx_tsc);
+        }
+    }
+
+    static void count_malformed(DirStats& st, FrameKind k) {
+        bump(st.malformed);
+        if (k == FrameKind::runt) bump(st.malformed_runt);
+        else if (k == FrameKind::truncated) bump(st.malformed_truncated);
+        else bump(st.malformed_oversize);
+    }
+
+    void enqueue(int d, ReleaseWheel<rte_mbuf*>& wheel, DirStats& st, std::uint64_t due, rte_mbuf* m, std::uint64_t now) {
+        // Already due and nothing queued ahead of it: straight to the tx buffer.
+        if (due <= now && wheel.empty()) { emit(d, m, due, now); return; }
+        if (wheel.size() >= limit_[d] || !wheel.push(due, m)) {
+            bump(st.dropped_queue_full);
+            rte_pktmbuf_free(m);
+        }
+    }
+
+    void emit(int d, rte_mbuf* m, std::uint64_t due, std::uint64_t now) {
+        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        if (stalled_since_ && due > stalled_since_) bump(st.late_after_stall);   // the VM, not us
+        else st.record_error(now > due ? static_cast<std::uint64_t>(static_cast<double>(now - due) * sh_.clock.ns_per_tick) : 0);
+        TxBuf& tx = tx_[d];
+        tx.pkts[tx.n++] = m;
+        if (tx.n == tx_batch) flush(d);
+    }
+
+    void release(int d, std::uint64_t now, std::uint64_t /*loop_start*/) {
+        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
+        wheel.pop_due(now, 4 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
+        sh_.dir[static_cast<std::size_t>(d)].in_flight.store(wheel.size(), std::memory_order_relaxed);
+    }
+
+    void flush(int d) {
+        TxBuf& tx = tx_[d];
+        std::uint16_t sent = 0;
+        for (int tries = 0; tries < 4 && sent < tx.n; ++tries)
+            sent += rte_eth_tx_burst(tx.port, 0, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
+        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        bump(st.tx, sent);
+        if (sent < tx.n) {
+            bump(st.dropped_tx, tx.n - sent);
+            rte_pktmbuf_free_bulk(tx.pkts + sent, tx.n - sent);
+        }
+        tx.n = 0;
+    }
+    void flush_all() { for (int d = 0; d < 2; ++d) if (tx_[d].n) flush(d); }
+
+    // After stop: --on-exit drain keeps releasing on schedule (no more rx), drop frees.
+    void finish() {
+        if (cfg_.on_exit == ExitPolicy::drain) {
+            const std::uint64_t limit = rte_rdtsc() + sh_.clock.ticks(cfg_.drain_max_ns);
+            while ((!wheel_[0]->empty() || !wheel_[1]->empty()) && rte_rdtsc() < limit) {
+                const std::uint64_t now = tick();
+                for (int d = 0; d < 2; ++d) release(d, rte_rdtsc(), now);
+                flush_all();
+            }
+        }
+        flush_all();
+        for (int d = 0; d < 2; ++d) {
+            std::uint64_t n = 0;
+            wheel_[d]->drain_all([&](rte_mbuf* m, std::uint64_t) { rte_pktmbuf_free(m); ++n; });
+            bump(sh_.dir[static_cast<std::size_t>(d)].dropped_exit, n);
+            sh_.dir[static_cast<std::size_t>(d)].in_flight.store(0, std::memory_order_relaxed);
+        }
+    }
+
+    const ForwarderConfig& cfg_;
+    Shared& sh_;
+    std::unique_ptr<ReleaseWheel<rte_mbuf*>> wheel_[2];
+    std::optional<fault::Engine> engine_[2];
+    std::uint32_t limit_[2] = {0, 0};
+    TxBuf tx_[2];
+    std::uint64_t prev_ = 0;
+    std::uint64_t stall_ticks_ = 0;
+    std::uint64_t stalled_since_ = 0;
+    std::uint64_t seen_gen_ = 0;
+    std::uint32_t seen_reset_ = 0;
+};
+
+}  // namespace
+
+int run_forwarder(const ForwarderConfig& cfg, Shared& shared) {
+    auto loop = std::make_unique<Loop>(cfg, shared);
+    shared.running.store(true, std::memory_order_release);
+    loop->run();
+    shared.running.store(false, std::memory_order_release);
+    return 0;
+}
+
+}  // namespace netchaos::fwd

@@ -1,0 +1,66 @@
+#pragma once
+// The forwarding loop and the state it shares with the control thread.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fault/engine.hpp"
+#include "stats.hpp"
+#include "tsc_clock.hpp"
+
+struct rte_mempool;
+
+namespace netchaos::fwd {
+
+enum class MalformedPolicy { forward, drop };
+enum class ExitPolicy { drain, drop };
+
+// One direction's compiled model as the control thread hands it over.
+struct DirModel {
+    fault::ModelPtr model;
+    std::uint32_t limit = 0;      // packets queued at most (the profile's limit)
+    std::string name;             // "profile-name (egress)" or "passthrough"
+};
+
+// Control -> lcore hand-over without locks: the control thread fills `next` and bumps
+// req_gen (release); the lcore sees the new generation, switches its engines, and
+// publishes ack_gen. Only one control thread writes, and it waits for the ack before
+// touching `next` again, so `next` is never read and written at once.
+struct Mailbox {
+    std::atomic<std::uint64_t> req_gen{0};
+    std::atomic<std::uint64_t> ack_gen{0};
+    std::array<std::optional<DirModel>, 2> next;
+};
+
+struct Shared {
+    TscClock clock;
+    std::array<DirStats, 2> dir;   // [0] = "0to1" (rx on port 0), [1] = "1to0"
+    LoopStats loop;
+    Mailbox mailbox;
+    std::atomic<bool> stop{false};
+    std::atomic<bool> running{false};
+    std::atomic<std::uint32_t> reset_gen{0};   // bumps zero the max gauges on the lcore
+};
+
+struct ForwarderConfig {
+    std::uint16_t port[2] = {0, 1};
+    rte_mempool* pool = nullptr;
+    std::uint32_t queue_capacity = 1u << 20;   // wheel nodes per direction
+    std::uint16_t burst = 32;
+    std::size_t max_frame = 1518;
+    MalformedPolicy malformed = MalformedPolicy::forward;
+    ExitPolicy on_exit = ExitPolicy::drain;
+    std::int64_t stall_ns = 500'000;
+    std::int64_t drain_max_ns = 10'000'000'000;
+    std::array<DirModel, 2> initial;
+    std::array<std::uint64_t, 2> seed{1, 2};
+};
+
+// Runs until shared.stop, then drains or drops the queues. Returns 0.
+int run_forwarder(const ForwarderConfig& cfg, Shared& shared);
+
+inline const char* dir_name(int d) { return d == 0 ? "0to1" : "1to0"; }
+
+}  // namespace netchaos::fwd

@@ -1,0 +1,252 @@
+// netchaos-fwd: a bump in the wire. Port 0 <-> port 1, a fault engine per direction, a
+// release wheel keyed by TSC, live profile switches over a UNIX control socket.
+//   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
+//                [--stats-interval D] [--malformed forward|drop] [--max-frame N]
+//                [--pool N] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "control.hpp"
+#include "forwarder.hpp"
+#include "profile/parse.hpp"
+#include "sizing.hpp"
+#include "tsc_clock.hpp"
+
+using namespace netchaos;
+using namespace netchaos::fwd;
+
+namespace {
+
+Shared* g_shared = nullptr;
+void on_signal(int) { if (g_shared) g_shared->stop.store(true); }
+
+struct Options {
+    std::string profile;
+    std::string control = "/run/netchaos/fwd.sock";
+    ExitPolicy on_exit = ExitPolicy::drain;
+    MalformedPolicy malformed = MalformedPolicy::forward;
+    std::int64_t stats_interval_ms = 0;
+    std::size_t max_frame = 1518;
+    std::uint64_t pool = 0;
+    std::uint32_t mbuf_size = RTE_MBUF_DEFAULT_DATAROOM;
+    double rate_hint = 200000;
+    std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
+    std::uint16_t burst = 32;
+};
+
+void usage() {
+    std::puts(
+        "usage: netchaos-fwd EAL-ARGS -- [options]\n"
+        "  --profile FILE          profile applied at start (egress -> 0to1, ingress -> 1to0)\n"
+        "  --control SOCK          control socket (default /run/netchaos/fwd.sock, mode 0600)\n"
+        "  --on-exit drain|drop    on SIGINT/SIGTERM: send queued packets on time, or free them\n"
+        "  --stats-interval D      print a stats JSON line every D (e.g. 1s); 0 = never\n"
+        "  --malformed forward|drop  runts, truncated IP headers, oversize frames (counted either way)\n"
+        "  --max-frame N           frames longer than N bytes are oversize (default 1518)\n"
+        "  --pool N                mbufs (default: rate hint x profile max delay, capped by -m)\n"
+        "  --mbuf-size N           mbuf data room in bytes (default 2176; >= the PMD's frame)\n"
+        "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
+        "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
+        "  --burst N               rx burst size (default 32, max 64)");
+}
+
+std::int64_t parse_ms(const std::string& s) {
+    auto d = profile::parse_duration(s);
+    if (d) return std::chrono::duration_cast<std::chrono::milliseconds>(*d).count();
+    return std::stoll(s) * 1000;
+}
+
+// Returns 0 to go on, otherwise an exit code.
+int parse_options(int argc, char** argv, Options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto val = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") { usage(); return -1; }
+        else if (a == "--profile") o.profile = val();
+        else if (a == "--control") o.control = val();
+        else if (a == "--on-exit") {
+            const auto v = val();
+            if (v != "drain" && v != "drop") throw std::invalid_argument("--on-exit drain|drop, got " + v);
+            o.on_exit = v == "drain" ? ExitPolicy::drain : ExitPolicy::drop;
+        } else if (a == "--malformed") {
+            const auto v = val();
+            if (v != "forward" && v != "drop") throw std::invalid_argument("--malformed forward|drop, got " + v);
+            o.malformed = v == "forward" ? MalformedPolicy::forward : MalformedPolicy::drop;
+        } else if (a == "--stats-interval") o.stats_interval_ms = parse_ms(val());
+        else if (a == "--max-frame") o.max_frame = std::stoul(val());
+        else if (a == "--pool") o.pool = std::stoull(val());
+        else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
+        else if (a == "--rate-hint") o.rate_hint = std::stod(val());
+        else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
+        else if (a == "--burst") o.burst = static_cast<std::uint16_t>(std::min(64ul, std::stoul(val())));
+        else throw std::invalid_argument("unknown option " + a);
+    }
+    return 0;
+}
+
+int setup_port(std::uint16_t port, rte_mempool* pool) {
+    rte_eth_conf conf{};
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0) return -1;
+    if (int rc = rte_eth_dev_configure(port, 1, 1, &conf); rc < 0) return rc;
+    std::uint16_t nrx = 1024, ntx = 1024;
+    rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+    const int socket = rte_eth_dev_socket_id(port);
+    const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
+    if (int rc = rte_eth_rx_queue_setup(port, 0, nrx, sock, nullptr, pool); rc < 0) return rc;
+    if (int rc = rte_eth_tx_queue_setup(port, 0, ntx, sock, nullptr); rc < 0) return rc;
+    if (int rc = rte_eth_dev_start(port); rc < 0) return rc;
+    rte_eth_promiscuous_enable(port);   // a bump in the wire takes every frame
+    return 0;
+}
+
+std::string read_file(const std::string& path, bool& ok) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    ok = static_cast<bool>(f);
+    return ss.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Option errors before EAL init are cheaper for the user; find "--" by hand.
+    int app = argc;
+    for (int i = 1; i < argc; ++i) if (std::strcmp(argv[i], "--") == 0) { app = i; break; }
+    for (int i = 1; i < app; ++i)
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) { usage(); return 0; }
+    Options opt;
+    try {
+        std::vector<char*> av{argv[0]};
+        for (int i = app + 1; i < argc; ++i) av.push_back(argv[i]);
+        if (parse_options(static_cast<int>(av.size()), av.data(), opt) != 0) return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "netchaos-fwd: %s (see --help)\n", e.what());
+        return 3;
+    }
+
+    // The start profile is parsed before EAL so a typo costs nothing.
+    std::array<std::optional<DirModel>, 2> start_models;
+    std::chrono::nanoseconds max_d{0};
+    if (!opt.profile.empty()) {
+        bool ok = false;
+        const std::string text = read_file(opt.profile, ok);
+        if (!ok) { std::fprintf(stderr, "netchaos-fwd: cannot read %s\n", opt.profile.c_str()); return 3; }
+        auto m = build_models(text, opt.profile, "both", opt.queue_capacity);
+        if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return m.error().code; }
+        start_models = *m;
+#ifdef NETCHAOS_HAVE_PROFILE_PARSER
+        auto p = profile::parse_profile_text(text, opt.profile);
+        if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
+#endif
+    }
+
+    const int eal = rte_eal_init(app, argv);
+    if (eal < 0) { std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", rte_strerror(rte_errno)); return 4; }
+    int rc = 0;
+    {
+        Shared shared;
+        g_shared = &shared;
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+
+        if (rte_eth_dev_count_avail() < 2) {
+            std::fprintf(stderr, "netchaos-fwd: need 2 ports, have %u (add --vdev=...)\n", rte_eth_dev_count_avail());
+            rte_eal_cleanup();
+            return 4;
+        }
+        double nominal = 0;
+        shared.clock = calibrate_tsc(200, &nominal);
+        std::printf("netchaos-fwd: TSC %.6f GHz measured against CLOCK_MONOTONIC (rte_get_tsc_hz %.6f GHz, %+.3f%%)\n",
+                    shared.clock.hz() / 1e9, nominal / 1e9, (nominal / shared.clock.hz() - 1) * 100);
+
+        // Pool: rate hint x max delay, within what -m left us.
+        rte_malloc_socket_stats ms{};
+        rte_malloc_get_socket_stats(static_cast<int>(rte_socket_id()), &ms);
+        const std::uint64_t elt = sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM + opt.mbuf_size + 64;
+        const std::uint64_t reserve = 96ull << 20;   // AF_XDP umems, rings, ethdev
+        const std::uint64_t free_bytes = ms.heap_freesz_bytes > reserve ? ms.heap_freesz_bytes - reserve : 0;
+        const PoolPlan plan = plan_pool(opt.rate_hint, max_d, opt.pool, elt, free_bytes);
+        std::printf("netchaos-fwd: mbuf pool %llu x %u B (wanted %llu for %.0f pps x %.3f ms max delay; memory holds %llu)\n",
+                    static_cast<unsigned long long>(plan.mbufs), opt.mbuf_size, static_cast<unsigned long long>(plan.wanted),
+                    opt.rate_hint, std::chrono::duration<double, std::milli>(max_d).count(),
+                    static_cast<unsigned long long>(plan.fits));
+        if (plan.capped)
+            std::printf("netchaos-fwd: WARNING: memory (-m) cannot hold %llu mbufs; capped at %llu: packets beyond that "
+                        "are dropped (raise -m or lower --rate-hint)\n",
+                        static_cast<unsigned long long>(plan.wanted), static_cast<unsigned long long>(plan.mbufs));
+        rte_mempool* pool = rte_pktmbuf_pool_create("nc_mbufs", static_cast<unsigned>(plan.mbufs), 256, 0,
+                                                    static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM),
+                                                    static_cast<int>(rte_socket_id()));
+        if (!pool) {
+            std::fprintf(stderr, "netchaos-fwd: mbuf pool: %s\n", rte_strerror(rte_errno));
+            rte_eal_cleanup();
+            return 4;
+        }
+        ForwarderConfig cfg;
+        std::uint16_t pid = 0, n = 0;
+        RTE_ETH_FOREACH_DEV(pid) { if (n < 2) cfg.port[n++] = pid; }
+        for (int i = 0; i < 2 && rc == 0; ++i)
+            if (int e = setup_port(cfg.port[i], pool); e < 0) {
+                std::fprintf(stderr, "netchaos-fwd: port %u: %s\n", cfg.port[i], rte_strerror(-e));
+                rc = 4;
+            }
+        if (rc == 0) {
+            cfg.pool = pool;
+            cfg.queue_capacity = opt.queue_capacity;
+            cfg.burst = opt.burst;
+            cfg.max_frame = opt.max_frame;
+            cfg.malformed = opt.malformed;
+            cfg.on_exit = opt.on_exit;
+            const std::uint64_t seed = rte_rdtsc();
+            cfg.seed = {seed, seed ^ 0x5bd1e995ull};
+            for (std::size_t d = 0; d < 2; ++d)
+                cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough"};
+            ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint,
+#ifdef NETCHAOS_HAVE_FAULT_ENGINE
+                              "fault"};
+#else
+                              "passthrough-fallback"};
+#endif
+            ControlServer control(shared, co, cfg.initial);
+            if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));
+            const int cpu = static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(rte_lcore_id())));
+            if (auto r = control.start(cpu); !r) {
+                std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
+                rc = 4;
+            } else {
+                std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore %u; control %s; 0to1=%s 1to0=%s\n",
+                            cfg.port[0], cfg.port[1], rte_lcore_id(), opt.control.c_str(), cfg.initial[0].name.c_str(),
+                            cfg.initial[1].name.c_str());
+                std::fflush(stdout);
+                run_forwarder(cfg, shared);
+                const auto final_stats = control.stats();
+                control.stop();
+                std::printf("netchaos-fwd: stopped; %s\n", final_stats.dump().c_str());
+            }
+        }
+        for (int i = 0; i < 2; ++i) {
+            rte_eth_dev_stop(cfg.port[i]);
+            rte_eth_dev_close(cfg.port[i]);
+        }
+        rte_mempool_free(pool);
+        g_shared = nullptr;
+    }
+    rte_eal_cleanup();
+    return rc;
+}

@@ -1,0 +1,158 @@
+#pragma once
+// Release queue: a timing wheel keyed by TSC. No DPDK in here (T is any trivially copyable
+// handle, an rte_mbuf* in the forwarder), so it is unit-tested alone.
+//
+// - Slots of 2^slot_shift ticks, 2^slots_log2 of them (a horizon of ~0.27 s at 256 ns slots);
+//   releases further out wait in a min-heap and move into the wheel as it turns.
+// - Each slot is a FIFO list, slots are visited in order, and the heap breaks ties by push
+//   order, so releases that are non-decreasing (order-preserving jitter) leave in push order.
+// - Nodes come from a preallocated pool: push never allocates; a full pool refuses the push.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace netchaos::fwd {
+
+template <class T>
+class ReleaseWheel {
+public:
+    static constexpr std::uint32_t nil = ~std::uint32_t{0};
+
+    ReleaseWheel(std::uint32_t capacity, unsigned slot_shift, unsigned slots_log2)
+        : shift_(slot_shift), mask_((std::uint64_t{1} << slots_log2) - 1),
+          head_(std::size_t{1} << slots_log2, nil), tail_(std::size_t{1} << slots_log2, nil),
+          due_(capacity), item_(capacity), next_(capacity) {
+        far_.reserve(1024);
+        for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1 < capacity ? i + 1 : nil;
+        free_ = capacity ? 0 : nil;
+    }
+
+    std::uint32_t capacity() const { return static_cast<std::uint32_t>(due_.size()); }
+    std::uint32_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    std::uint64_t horizon_ticks() const { return (mask_ + 1) << shift_; }
+
+    // Queue `item` for release at TSC `due`. A due time already past is released at the
+    // next pop. Returns false when the node pool is exhausted.
+    bool push(std::uint64_t due, T item) {
+        if (free_ == nil) return false;
+        const std::uint32_t n = free_;
+        free_ = next_[n];
+        due_[n] = due;
+        item_[n] = item;
+        next_[n] = nil;
+        ++size_;
+        if (!started_) { cursor_ = due >> shift_; started_ = true; }
+        std::uint64_t abs = due >> shift_;
+        if (abs < cursor_) abs = cursor_;
+        if (abs - cursor_ > mask_) {
+            far_.push_back(Far{due, seq_++, n});
+            std::push_heap(far_.begin(), far_.end(), later);
+        } else {
+            append(abs & mask_, n);
+            ++near_;
+        }
+        return true;
+    }
+
+    // Hands every item due at `now` (at most `max`) to emit(item, due), in release order.
+    template <class F>
+    std::uint32_t pop_due(std::uint64_t now, std::uint32_t max, F&& emit) {
+        std::uint32_t out = 0;
+        if (size_ == 0) return 0;
+        const std::uint64_t now_abs = now >> shift_;
+        if (near_ == 0) {  // nothing in the wheel: jump instead of walking empty slots
+            std::uint64_t to = now_abs;
+            if (!far_.empty()) to = std::min(to, far_.front().due >> shift_);
+            if (to > cursor_) cursor_ = to;
+            migrate();
+        }
+        while (cursor_ <= now_abs && out < max) {
+            const std::uint64_t s = cursor_ & mask_;
+            std::uint32_t n = head_[s];
+            while (n != nil && out < max && due_[n] <= now) {
+                head_[s] = next_[n];
+                if (head_[s] == nil) tail_[s] = nil;
+                const std::uint64_t d = due_[n];
+                const T it = item_[n];
+                next_[n] = free_;
+                free_ = n;
+                --size_;
+                --near_;
+                ++out;
+                emit(it, d);
+                n = head_[s];
+            }
+            if (n != nil) break;         // head not due yet, or budget spent
+            if (cursor_ == now_abs) break;
+            ++cursor_;
+            migrate();
+            if (near_ == 0 && far_.empty()) { cursor_ = now_abs; break; }
+        }
+        return out;
+    }
+
+    // Drops everything (shutdown with --on-exit drop): emit(item, due) for each, any order.
+    template <class F>
+    void drain_all(F&& emit) {
+        for (std::size_t s = 0; s < head_.size(); ++s) {
+            for (std::uint32_t n = head_[s]; n != nil;) {
+                const std::uint32_t nx = next_[n];
+                emit(item_[n], due_[n]);
+                next_[n] = free_;
+                free_ = n;
+                n = nx;
+            }
+            head_[s] = tail_[s] = nil;
+        }
+        for (const Far& f : far_) {
+            emit(item_[f.node], due_[f.node]);
+            next_[f.node] = free_;
+            free_ = f.node;
+        }
+        far_.clear();
+        size_ = near_ = 0;
+    }
+
+private:
+    struct Far {
+        std::uint64_t due;
+        std::uint64_t seq;
+        std::uint32_t node;
+    };
+    static bool later(const Far& a, const Far& b) { return a.due != b.due ? a.due > b.due : a.seq > b.seq; }
+
+    void append(std::uint64_t s, std::uint32_t n) {
+        if (tail_[s] == nil) head_[s] = n; else next_[tail_[s]] = n;
+        tail_[s] = n;
+    }
+    // Moves heap entries that came within the horizon into their slots.
+    void migrate() {
+        while (!far_.empty()) {
+            const Far f = far_.front();
+            std::uint64_t abs = f.due >> shift_;
+            if (abs < cursor_) abs = cursor_;
+            if (abs - cursor_ > mask_) break;
+            std::pop_heap(far_.begin(), far_.end(), later);
+            far_.pop_back();
+            append(abs & mask_, f.node);
+            ++near_;
+        }
+    }
+
+    unsigned shift_;
+    std::uint64_t mask_;
+    std::vector<std::uint32_t> head_, tail_;
+    std::vector<std::uint64_t> due_;
+    std::vector<T> item_;
+    std::vector<std::uint32_t> next_;
+    std::vector<Far> far_;
+    std::uint32_t free_ = nil;
+    std::uint32_t size_ = 0;   // all queued
+    std::uint32_t near_ = 0;   // queued in the wheel (not the heap)
+    std::uint64_t cursor_ = 0; // absolute slot number being released
+    std::uint64_t seq_ = 0;
+    bool started_ = false;
+};
+
+}  // namespace netchaos::fwd

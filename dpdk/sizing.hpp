@@ -1,0 +1,41 @@
+#pragma once
+// How many mbufs the profile needs in flight, and what memory allows. Pure.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "profile/profile.hpp"
+
+namespace netchaos::fwd {
+
+// Longest release delay the impairment plausibly asks for (mean + 5 sigma, slot windows).
+inline std::chrono::nanoseconds max_delay(const profile::Impairment& imp) {
+    std::chrono::nanoseconds d{0};
+    if (imp.delay) d += imp.delay->mean + 5 * imp.delay->jitter;
+    if (imp.slot) d += std::max(imp.slot->max_delay, imp.slot->dist_delay + 5 * imp.slot->dist_jitter);
+    return d;
+}
+
+struct PoolPlan {
+    std::uint64_t wanted = 0;    // rate hint x max delay + ring slack
+    std::uint64_t fits = 0;      // what the memory can hold
+    std::uint64_t mbufs = 0;     // min(wanted or explicit, fits)
+    bool capped = false;
+};
+
+// explicit_mbufs: --pool (0 = automatic); per_mbuf_bytes: element size in the mempool;
+// free_bytes: heap left after EAL and PMDs took theirs.
+inline PoolPlan plan_pool(double rate_pps, std::chrono::nanoseconds delay, std::uint64_t explicit_mbufs,
+                          std::uint64_t per_mbuf_bytes, std::uint64_t free_bytes) {
+    constexpr std::uint64_t slack = 4 * 4096;   // rx/tx rings of two ports, bursts, caches
+    PoolPlan p;
+    const double in_flight = rate_pps * std::chrono::duration<double>(delay).count();
+    p.wanted = explicit_mbufs ? explicit_mbufs : std::max<std::uint64_t>(32768, static_cast<std::uint64_t>(in_flight * 1.25) + slack);
+    p.fits = per_mbuf_bytes ? free_bytes / per_mbuf_bytes : 0;
+    p.mbufs = std::min(p.wanted, p.fits);
+    p.capped = p.mbufs < p.wanted;
+    return p;
+}
+
+}  // namespace netchaos::fwd

@@ -1,0 +1,62 @@
+#include "stats.hpp"
+
+namespace netchaos::fwd {
+
+Snapshot snapshot(const DirStats& s) {
+    Snapshot o;
+#define X(n) o.n = s.n.load(std::memory_order_relaxed);
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    o.in_flight = s.in_flight.load(std::memory_order_relaxed);
+    o.err_max_ns = s.err_max_ns.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < o.err_hist.size(); ++i) o.err_hist[i] = s.err_hist[i].load(std::memory_order_relaxed);
+    return o;
+}
+
+Snapshot minus(const Snapshot& now, const Snapshot& base) {
+    Snapshot o = now;
+#define X(n) o.n = now.n - base.n;
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    for (std::size_t i = 0; i < o.err_hist.size(); ++i) o.err_hist[i] = now.err_hist[i] - base.err_hist[i];
+    return o;
+}
+
+std::uint64_t percentile(const std::array<std::uint64_t, Histogram::buckets>& h, double q) {
+    std::uint64_t total = 0;
+    for (auto c : h) total += c;
+    if (total == 0) return 0;
+    auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total));
+    if (rank >= total) rank = total - 1;
+    std::uint64_t seen = 0;
+    for (int i = 0; i < Histogram::buckets; ++i) {
+        seen += h[static_cast<std::size_t>(i)];
+        if (seen > rank) return Histogram::upper(i);
+    }
+    return Histogram::upper(Histogram::buckets - 1);
+}
+
+nlohmann::json to_json(const Snapshot& s) {
+    nlohmann::json j;
+#define X(n) j[#n] = s.n;
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    j["in_flight"] = s.in_flight;
+    std::uint64_t count = 0;
+    nlohmann::json buckets = nlohmann::json::array();
+    for (int i = 0; i < Histogram::buckets; ++i) {
+        const auto c = s.err_hist[static_cast<std::size_t>(i)];
+        count += c;
+        if (c) buckets.push_back({{"le_ns", Histogram::upper(i)}, {"count", c}});
+    }
+    j["release_error_ns"] = {{"count", count},
+                             {"p50", percentile(s.err_hist, 0.50)},
+                             {"p90", percentile(s.err_hist, 0.90)},
+                             {"p99", percentile(s.err_hist, 0.99)},
+                             {"p999", percentile(s.err_hist, 0.999)},
+                             {"max", s.err_max_ns},
+                             {"buckets", buckets}};
+    return j;
+}
+
+}  // namespace netchaos::fwd

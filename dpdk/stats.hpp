@@ -1,0 +1,81 @@
+#pragma once
+// Per-direction counters and the release-error histogram. The lcore is the only writer
+// (plain load+store on relaxed atomics, i.e. ordinary movs on x86); the control thread
+// reads them at any time. "reset" is a baseline the reader subtracts, so the hot path
+// never takes a request for it.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+namespace netchaos::fwd {
+
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// Counter names, declared once (X-macro) so the struct, the snapshot and the JSON agree.
+#define NETCHAOS_FWD_COUNTERS(X) \
+    X(rx) X(tx) X(dropped_fault) X(dropped_queue_full) X(dropped_tx) X(duplicated) \
+    X(corrupted) X(ecn_marked) X(malformed) X(malformed_runt) X(malformed_truncated) \
+    X(malformed_oversize) X(malformed_dropped) X(non_ip) X(late_after_stall) X(dropped_exit)
+
+// Log-linear histogram of nanoseconds: 8 sub-buckets per power of two (<= 9% wide).
+struct Histogram {
+    static constexpr int sub_bits = 3;
+    static constexpr int sub = 1 << sub_bits;
+    static constexpr int buckets = 64 * sub;
+    static int index(std::uint64_t v) {
+        if (v < sub) return static_cast<int>(v);
+        const int msb = 63 - __builtin_clzll(v);
+        const int frac = static_cast<int>((v >> (msb - sub_bits)) & (sub - 1));
+        return (msb - sub_bits + 1) * sub + frac;
+    }
+    // Largest value a bucket holds (percentiles report the upper edge: never flattering).
+    static std::uint64_t upper(int i) {
+        if (i < sub) return static_cast<std::uint64_t>(i);
+        const int msb = i / sub + sub_bits - 1;
+        const std::uint64_t base = std::uint64_t{1} << msb;
+        const std::uint64_t step = base >> sub_bits;
+        return base + step * static_cast<std::uint64_t>(i % sub + 1) - 1;
+    }
+};
+
+struct DirStats {
+#define X(n) std::atomic<std::uint64_t> n{0};
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    std::atomic<std::uint64_t> in_flight{0};     // gauge: queued in the release wheel
+    std::atomic<std::uint64_t> err_max_ns{0};    // since the last reset
+    std::array<std::atomic<std::uint64_t>, Histogram::buckets> err_hist{};
+
+    void record_error(std::uint64_t ns) {
+        bump(err_hist[static_cast<std::size_t>(Histogram::index(ns))]);
+        if (ns > err_max_ns.load(std::memory_order_relaxed)) err_max_ns.store(ns, std::memory_order_relaxed);
+    }
+};
+
+struct LoopStats {
+    std::atomic<std::uint64_t> iterations{0};
+    std::atomic<std::uint64_t> stalls{0};          // loop gaps over the stall threshold
+    std::atomic<std::uint64_t> stall_ns_total{0};
+    std::atomic<std::uint64_t> stall_max_ns{0};
+};
+
+// A plain copy the control thread takes, subtracts baselines from, and renders.
+struct Snapshot {
+#define X(n) std::uint64_t n = 0;
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    std::uint64_t in_flight = 0;
+    std::uint64_t err_max_ns = 0;
+    std::array<std::uint64_t, Histogram::buckets> err_hist{};
+};
+
+Snapshot snapshot(const DirStats& s);
+Snapshot minus(const Snapshot& now, const Snapshot& base);   // counters and histogram; gauges kept
+// Percentile (0..1) of the histogram as the bucket's upper edge; 0 when empty.
+std::uint64_t percentile(const std::array<std::uint64_t, Histogram::buckets>& h, double q);
+nlohmann::json to_json(const Snapshot& s);
+
+}  // namespace netchaos::fwd
