@@ -20,6 +20,7 @@ struct TxBuf {
     std::uint16_t port = 0;
     std::uint16_t n = 0;
     rte_mbuf* pkts[tx_batch];
+    std::uint64_t due[tx_batch];   // scheduled TSC, for the release-error histogram
 };
 
 class Loop {
@@ -146,12 +147,10 @@ private:
         }
     }
 
-    void emit(int d, rte_mbuf* m, std::uint64_t due, std::uint64_t now) {
-        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
-        if (stalled_since_ && due > stalled_since_) bump(st.late_after_stall);   // the VM, not us
-        else st.record_error(now > due ? static_cast<std::uint64_t>(static_cast<double>(now - due) * sh_.clock.ns_per_tick) : 0);
+    void emit(int d, rte_mbuf* m, std::uint64_t due, std::uint64_t /*now*/) {
         TxBuf& tx = tx_[d];
-        tx.pkts[tx.n++] = m;
+        tx.pkts[tx.n] = m;
+        tx.due[tx.n++] = due;
         if (tx.n == tx_batch) flush(d);
     }
 
@@ -163,10 +162,17 @@ private:
 
     void flush(int d) {
         TxBuf& tx = tx_[d];
+        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        // Release error = the TSC at the tx call - the scheduled TSC. Packets whose release
+        // fell inside a VM stall are counted apart: that lateness is the host's, not ours.
+        const std::uint64_t t = rte_rdtsc();
+        for (std::uint16_t i = 0; i < tx.n; ++i) {
+            if (stalled_since_ && tx.due[i] > stalled_since_) bump(st.late_after_stall);
+            else st.record_error(t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0);
+        }
         std::uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < tx.n; ++tries)
             sent += rte_eth_tx_burst(tx.port, 0, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
-        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
         bump(st.tx, sent);
         if (sent < tx.n) {
             bump(st.dropped_tx, tx.n - sent);

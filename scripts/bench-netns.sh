@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# cli <-> fwd <-> srv test bench in three network namespaces with netchaos-fwd in the middle.
+#   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L] [-- FWD-APP-ARGS...]
+#   scripts/bench-netns.sh down [--prefix P]
+# up builds P-cli (10.213.0.1/24 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
+# <-> P-srv (10.213.0.2/24 on P-s0), turns veth offloads off (a user-space forwarder passes
+# frames with partial checksums otherwise), sets static ARP (so a loss profile cannot eat
+# ARP), starts the forwarder ($NETCHAOS_FWD or build/dpdk/netchaos-fwd) with its control
+# socket at /run/netchaos/P-fwd.sock, waits until a ping crosses, and prints what it built.
+# down stops the forwarder (SIGINT, then SIGKILL) and deletes everything; idempotent.
+# Frames on port 0 (from cli) are direction 0to1, so a profile's egress impairment delays
+# cli -> srv traffic and its ingress impairment srv -> cli.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cmd=${1:-}; shift || true
+P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=()
+while (($#)); do
+  case $1 in
+    --prefix) P=$2; shift 2 ;;
+    --pmd) pmd=$2; shift 2 ;;
+    --mtu) mtu=$2; shift 2 ;;
+    --lcores) lcores=$2; shift 2 ;;
+    --) shift; fwd_args=("$@"); break ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench-netns: unknown argument $1" >&2; exit 3 ;;
+  esac
+done
+((${#P} <= 11)) || { echo "bench-netns: prefix '$P' too long (interface names max 15 chars)" >&2; exit 3; }
+state=/run/netchaos/$P.bench
+sock=/run/netchaos/$P-fwd.sock
+
+down() {
+  if [[ -f $state/fwd.pid ]]; then
+    local pid; pid=$(cat "$state/fwd.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -INT "$pid" 2>/dev/null
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null
+    fi
+  fi
+  for n in "$P-cli" "$P-fwd" "$P-srv"; do ip netns del "$n" 2>/dev/null; done
+  rm -f "$sock"; rm -rf "$state"
+  return 0
+}
+
+mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+
+up() {
+  local fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
+  [[ -x $fwd ]] || { echo "bench-netns: no forwarder binary at $fwd (build it or set NETCHAOS_FWD)" >&2; return 4; }
+  [[ $(id -u) == 0 ]] || { echo "bench-netns: needs root" >&2; return 4; }
+  down
+  mkdir -p "$state" /run/netchaos
+  set -e
+  for n in cli fwd srv; do ip netns add "$P-$n"; ip -n "$P-$n" link set lo up; done
+  ip link add "$P-c0" netns "$P-cli" type veth peer name "$P-f0" netns "$P-fwd"
+  ip link add "$P-f1" netns "$P-fwd" type veth peer name "$P-s0" netns "$P-srv"
+  ip -n "$P-cli" addr add 10.213.0.1/24 dev "$P-c0"
+  ip -n "$P-srv" addr add 10.213.0.2/24 dev "$P-s0"
+  for p in "cli c0" "fwd f0" "fwd f1" "srv s0"; do
+    set -- $p
+    ip -n "$P-$1" link set "$P-$2" mtu "$mtu" up
+    ip netns exec "$P-$1" ethtool -K "$P-$2" tx off tso off gso off gro off rx off >/dev/null 2>&1 || true
+  done
+  ip -n "$P-cli" neigh replace 10.213.0.2 lladdr "$(mac "$P-srv" "$P-s0")" dev "$P-c0" nud permanent
+  ip -n "$P-srv" neigh replace 10.213.0.1 lladdr "$(mac "$P-cli" "$P-c0")" dev "$P-s0" nud permanent
+  set +e
+  local vdev
+  case $pmd in
+    af_xdp) vdev=(--vdev="net_af_xdp0,iface=$P-f0" --vdev="net_af_xdp1,iface=$P-f1") ;;
+    af_packet)
+      # frames up to the MTU must fit one tpacket frame and one mbuf
+      local fs=2048; ((mtu > 1500)) && fs=16384
+      vdev=(--vdev="net_af_packet0,iface=$P-f0,qdisc_bypass=1,framecnt=8192,framesz=$fs,blocksz=$fs"
+            --vdev="net_af_packet1,iface=$P-f1,qdisc_bypass=1,framecnt=8192,framesz=$fs,blocksz=$fs")
+      ((mtu > 1500)) && fwd_args=(--mbuf-size $((fs + 64)) "${fwd_args[@]}") ;;
+    *) echo "bench-netns: --pmd af_xdp|af_packet" >&2; down; return 3 ;;
+  esac
+  ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" \
+    "$fwd" --no-huge --no-shconf -m 1024 --no-pci -l "$lcores" --file-prefix "$P" --log-level=lib.eal:4 "${vdev[@]}" \
+    -- --control "$sock" "${fwd_args[@]}" </dev/null >"$state/fwd.log" 2>&1 &
+  local ok=0
+  for _ in $(seq 100); do
+    sleep 0.2
+    [[ -f $state/fwd.pid ]] && ! kill -0 "$(cat "$state/fwd.pid")" 2>/dev/null && break
+    if [[ -S $sock ]] && ip netns exec "$P-cli" ping -c1 -W1 -q 10.213.0.2 >/dev/null 2>&1; then ok=1; break; fi
+  done
+  if ((!ok)); then
+    echo "bench-netns: forwarder did not forward; its log:" >&2; tail -n 20 "$state/fwd.log" >&2
+    down; return 4
+  fi
+  cat <<EOT
+bench-netns: up ($pmd, mtu $mtu, lcores $lcores)
+  cli  netns $P-cli  dev $P-c0  10.213.0.1/24
+  fwd  netns $P-fwd  dev $P-f0 (port 0, 0to1 = cli->srv)  dev $P-f1 (port 1, 1to0 = srv->cli)
+  srv  netns $P-srv  dev $P-s0  10.213.0.2/24
+  forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log
+  control $sock
+EOT
+}
+
+case $cmd in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 up|down [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [-- FWD-ARGS]" >&2; exit 3 ;;
+esac
