@@ -1,0 +1,308 @@
+// Impairment -> RTM_NEWQDISC bytes for netem, built with libmnl. Byte-identical to what
+// iproute2 6.1's tc sends for every option tc can express (tests/golden/netem/), plus what tc
+// cannot express: sub-microsecond or > 274 s delays (LATENCY64/JITTER64), the PRNG seed, and
+// duplicate correlation (tc parses it but forgets to send TCA_NETEM_CORR).
+#include "netem/encode.hpp"
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <variant>
+
+#include "dist/table.hpp"
+
+namespace netchaos::netem {
+namespace {
+
+using profile::Duration;
+
+// Newer than the system headers (Linux 6.4); older kernels ignore it (liberal parsing).
+constexpr std::uint16_t tca_netem_prng_seed = 14;
+
+// Two full tables plus every fixed-size attribute and the headers, with slack.
+constexpr std::size_t buffer_size = 2 * (NLA_HDRLEN + dist::max_entries * sizeof(std::int16_t)) + 1024;
+
+// psched ticks: the kernel's PSCHED_SHIFT is 6, so one tick is 64 ns (tc reads the same from
+// /proc/net/psched: 1000/64 = 15.625 ticks per microsecond).
+constexpr std::int64_t ns_per_tick = 64;
+
+// Probabilities as fractions of UINT32_MAX, rounded the way tc's set_percent does (rint).
+std::uint32_t prob(double p) {
+    return static_cast<std::uint32_t>(std::rint(p * std::numeric_limits<std::uint32_t>::max()));
+}
+
+// tc parses times in whole microseconds and truncates to ticks, saturating at u32; a value it
+// could not have sent also goes out as a 64-bit ns attribute, which the kernel prefers.
+std::uint32_t ticks(Duration d) {
+    const std::int64_t t = d.count() / ns_per_tick;
+    return t > std::numeric_limits<std::uint32_t>::max() ? std::numeric_limits<std::uint32_t>::max()
+                                                          : static_cast<std::uint32_t>(t);
+}
+bool needs_64bit(Duration d) {
+    return d.count() % 1000 != 0 || d.count() / ns_per_tick > std::numeric_limits<std::uint32_t>::max();
+}
+
+Result<void> check_prob(const char* what, double p) {
+    if (!(p >= 0.0 && p <= 1.0)) {
+        return make_error(std::string(what) + " must be a probability in [0, 1] (got " + std::to_string(p) + ")", 3);
+    }
+    return {};
+}
+
+Result<void> check_duration(const char* what, Duration d) {
+    if (d.count() < 0) return make_error(std::string(what) + " must not be negative", 3);
+    return {};
+}
+
+#define NC_TRY(expr)                          \
+    do {                                      \
+        auto nc_r_ = (expr);                  \
+        if (!nc_r_) return nc_r_.error();     \
+    } while (0)
+
+// The rules tc checks before it sends anything, plus the ones our model adds.
+Result<void> validate(const EncodeInput& in) {
+    const auto& imp = in.imp;
+    const bool has_delay_table = !in.delay_dist.empty();
+    if (in.delay_dist.size() > dist::max_entries || in.slot_dist.size() > dist::max_entries) {
+        return make_error("a distribution table has more than 16384 entries (NETEM_DIST_MAX)", 3);
+    }
+    if (const auto& d = imp.delay) {
+        NC_TRY(check_duration("delay", d->mean));
+        NC_TRY(check_duration("jitter", d->jitter));
+        NC_TRY(check_prob("delay correlation", d->correlation));
+        if (d->jitter.count() > 0 && d->distribution != profile::Distribution::uniform && !has_delay_table) {
+            return make_error("a non-uniform delay distribution needs its table (dist::for_delay)", 3);
+        }
+    }
+    if (has_delay_table && (!imp.delay || imp.delay->mean.count() == 0 || imp.delay->jitter.count() == 0)) {
+        return make_error("a delay distribution needs both a delay and a jitter", 3);
+    }
+    if (const auto& l = imp.loss) {
+        if (const auto* r = std::get_if<profile::RandomLoss>(&l->model)) {
+            NC_TRY(check_prob("loss", r->p));
+            NC_TRY(check_prob("loss correlation", r->correlation));
+            if (l->ecn && r->p == 0.0) return make_error("ecn needs a loss probability or loss model", 3);
+        } else if (const auto* ge = std::get_if<profile::GilbertElliott>(&l->model)) {
+            NC_TRY(check_prob("gilbert-elliott p", ge->p));
+            NC_TRY(check_prob("gilbert-elliott r", ge->r));
+            NC_TRY(check_prob("gilbert-elliott 1-h", ge->one_minus_h));
+            NC_TRY(check_prob("gilbert-elliott 1-k", ge->one_minus_k));
+        } else {
+            const auto& m = std::get<profile::Markov4>(l->model);
+            for (auto [what, p] : {std::pair{"markov4 p13", m.p13}, {"markov4 p31", m.p31},
+                                   {"markov4 p32", m.p32}, {"markov4 p23", m.p23}, {"markov4 p14", m.p14}}) {
+                NC_TRY(check_prob(what, p));
+            }
+        }
+    }
+    if (const auto& d = imp.duplicate) {
+        NC_TRY(check_prob("duplicate", d->p));
+        NC_TRY(check_prob("duplicate correlation", d->correlation));
+    }
+    if (const auto& c = imp.corrupt) {
+        NC_TRY(check_prob("corrupt", c->p));
+        NC_TRY(check_prob("corrupt correlation", c->correlation));
+    }
+    if (const auto& r = imp.reorder) {
+        NC_TRY(check_prob("reorder", r->p));
+        NC_TRY(check_prob("reorder correlation", r->correlation));
+        if (r->p > 0 && (!imp.delay || ticks(imp.delay->mean) == 0)) {
+            return make_error("reorder needs a delay (netem sends reordered packets at once, the rest delayed)", 3);
+        }
+    }
+    if (const auto& s = imp.slot) {
+        NC_TRY(check_duration("slot min_delay", s->min_delay));
+        NC_TRY(check_duration("slot max_delay", s->max_delay));
+        NC_TRY(check_duration("slot delay", s->dist_delay));
+        NC_TRY(check_duration("slot jitter", s->dist_jitter));
+        if (s->max_delay.count() != 0 && s->max_delay < s->min_delay) {
+            return make_error("slot max_delay is below min_delay", 3);
+        }
+        if ((s->max_packets && *s->max_packets < 0) || (s->max_bytes && *s->max_bytes < 0)) {
+            return make_error("slot packets/bytes must not be negative", 3);
+        }
+        const bool wants_table = s->distribution && *s->distribution != profile::Distribution::uniform;
+        if (wants_table && in.slot_dist.empty()) {
+            return make_error("a non-uniform slot distribution needs its table (dist::for_distribution)", 3);
+        }
+    }
+    if (!in.slot_dist.empty() && !(imp.slot && imp.slot->distribution)) {
+        return make_error("a slot table was given without a slot distribution", 3);
+    }
+    return {};
+}
+
+// Appends TCA_OPTIONS (qopt + TCA_NETEM_* attributes) to nlh. TCA_OPTIONS is not flagged
+// NLA_F_NESTED (tc does not, and netem parses it as qopt followed by attributes), so it is
+// opened by hand rather than with mnl_attr_nest_start.
+Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& in) {
+    const auto& imp = in.imp;
+    tc_netem_qopt qopt{};
+    qopt.limit = imp.limit;
+    tc_netem_corr corr{};
+    bool want_corr = false;
+
+    if (const auto& d = imp.delay) {
+        qopt.latency = ticks(d->mean);
+        qopt.jitter = ticks(d->jitter);
+        corr.delay_corr = prob(d->correlation);
+        want_corr |= d->correlation != 0;
+    }
+    if (const auto& l = imp.loss) {
+        if (const auto* r = std::get_if<profile::RandomLoss>(&l->model)) {
+            qopt.loss = prob(r->p);
+            corr.loss_corr = prob(r->correlation);
+            want_corr |= r->correlation != 0;
+        }
+    }
+    if (const auto& d = imp.duplicate) {
+        qopt.duplicate = prob(d->p);
+        corr.dup_corr = prob(d->correlation);
+        want_corr |= d->correlation != 0;
+    }
+    // tc sends CORR whenever any correlation was typed, including reorder's and corrupt's,
+    // which live in their own attributes; do the same so the bytes match.
+    if (imp.reorder) want_corr |= imp.reorder->correlation != 0;
+    if (imp.corrupt) want_corr |= imp.corrupt->correlation != 0;
+    if (imp.reorder && imp.reorder->p > 0) qopt.gap = imp.reorder->gap == 0 ? 1 : imp.reorder->gap;
+
+    auto* opts = static_cast<nlattr*>(mnl_nlmsg_get_payload_tail(nlh));
+    const auto put = [&](std::uint16_t type, std::size_t len, const void* data) {
+        return mnl_attr_put_check(nlh, cap, type, len, data);
+    };
+    bool ok = put(TCA_OPTIONS, sizeof(qopt), &qopt);
+
+    if (const auto& d = imp.delay) {
+        if (needs_64bit(d->mean)) ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_LATENCY64, d->mean.count());
+        if (needs_64bit(d->jitter)) ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_JITTER64, d->jitter.count());
+    }
+    if (want_corr) ok = ok && put(TCA_NETEM_CORR, sizeof(corr), &corr);
+    if (const auto& r = imp.reorder) {
+        const tc_netem_reorder v{prob(r->p), prob(r->correlation)};
+        ok = ok && put(TCA_NETEM_REORDER, sizeof(v), &v);
+    }
+    if (imp.loss && imp.loss->ecn) ok = ok && mnl_attr_put_u32_check(nlh, cap, TCA_NETEM_ECN, 1);
+    if (const auto& c = imp.corrupt) {
+        const tc_netem_corrupt v{prob(c->p), prob(c->correlation)};
+        ok = ok && put(TCA_NETEM_CORRUPT, sizeof(v), &v);
+    }
+    if (const auto& s = imp.slot) {
+        tc_netem_slot v{};
+        if (s->distribution) {
+            v.dist_delay = s->dist_delay.count();
+            v.dist_jitter = s->dist_jitter.count();
+        } else {
+            v.min_delay = s->min_delay.count();
+            v.max_delay = s->max_delay.count() == 0 ? v.min_delay : s->max_delay.count();
+        }
+        v.max_packets = s->max_packets.value_or(0);
+        v.max_bytes = s->max_bytes.value_or(0);
+        ok = ok && put(TCA_NETEM_SLOT, sizeof(v), &v);
+    }
+    if (imp.loss && !std::holds_alternative<profile::RandomLoss>(imp.loss->model)) {
+        nlattr* nest = mnl_attr_nest_start_check(nlh, cap, TCA_NETEM_LOSS);
+        ok = ok && nest != nullptr;
+        if (const auto* ge = std::get_if<profile::GilbertElliott>(&imp.loss->model)) {
+            // tc takes 1-h (loss probability in the bad state); the kernel wants h.
+            const tc_netem_gemodel v{prob(ge->p), prob(ge->r),
+                                     std::numeric_limits<std::uint32_t>::max() - prob(ge->one_minus_h),
+                                     prob(ge->one_minus_k)};
+            ok = ok && put(NETEM_LOSS_GE, sizeof(v), &v);
+        } else {
+            const auto& m = std::get<profile::Markov4>(imp.loss->model);
+            // Struct order is p13 p31 p32 p14 p23, not the CLI's p13 p31 p32 p23 p14.
+            const tc_netem_gimodel v{prob(m.p13), prob(m.p31), prob(m.p32), prob(m.p14), prob(m.p23)};
+            ok = ok && put(NETEM_LOSS_GI, sizeof(v), &v);
+        }
+        if (ok) mnl_attr_nest_end(nlh, nest);
+    }
+    if (const auto& r = imp.rate) {
+        tc_netem_rate v{};
+        if (r->bytes_per_sec > std::numeric_limits<std::uint32_t>::max()) {
+            ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_RATE64, r->bytes_per_sec);
+            v.rate = std::numeric_limits<std::uint32_t>::max();
+        } else {
+            v.rate = static_cast<std::uint32_t>(r->bytes_per_sec);
+        }
+        v.packet_overhead = r->packet_overhead;
+        v.cell_size = r->cell_size;
+        v.cell_overhead = r->cell_overhead;
+        ok = ok && put(TCA_NETEM_RATE, sizeof(v), &v);
+    }
+    if (imp.seed) ok = ok && mnl_attr_put_u64_check(nlh, cap, tca_netem_prng_seed, *imp.seed);
+    if (!in.delay_dist.empty()) {
+        ok = ok && put(TCA_NETEM_DELAY_DIST, in.delay_dist.size() * sizeof(std::int16_t), in.delay_dist.data());
+    }
+    if (!in.slot_dist.empty()) {
+        ok = ok && put(TCA_NETEM_SLOT_DIST, in.slot_dist.size() * sizeof(std::int16_t), in.slot_dist.data());
+    }
+    if (!ok) return make_error("netem message does not fit in " + std::to_string(cap) + " bytes", 4);
+    // nla_len is 16 bits: two full 16384-entry tables (2 x 32 KiB) cannot both fit.
+    const auto len = static_cast<std::size_t>(static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh)) -
+                                              reinterpret_cast<char*>(opts));
+    if (len > std::numeric_limits<std::uint16_t>::max()) {
+        return make_error("netem options are " + std::to_string(len) +
+                              " bytes, over netlink's 65535-byte attribute limit: use smaller delay/slot tables "
+                              "(together at most ~32700 entries)",
+                          3);
+    }
+    opts->nla_len = static_cast<std::uint16_t>(len);
+    return opts;
+}
+
+std::uint16_t op_flags(Op op) {
+    switch (op) {
+        case Op::add: return NLM_F_CREATE | NLM_F_EXCL;
+        case Op::replace: return NLM_F_CREATE | NLM_F_REPLACE;
+        case Op::change: return 0;
+    }
+    return 0;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
+                                               std::uint32_t seq) {
+    NC_TRY(validate(in));
+    std::vector<std::uint8_t> buf(buffer_size);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWQDISC;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | op_flags(op);
+    nlh->nlmsg_seq = seq;
+    auto* tcm = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
+    tcm->tcm_family = AF_UNSPEC;
+    tcm->tcm_ifindex = t.ifindex;
+    tcm->tcm_handle = t.handle;
+    tcm->tcm_parent = t.parent;
+    if (!mnl_attr_put_strz_check(nlh, buf.size(), TCA_KIND, "netem")) return make_error("netem message buffer too small", 4);
+    auto opts = put_options(nlh, buf.size(), in);
+    if (!opts) return opts.error();
+    buf.resize(nlh->nlmsg_len);
+    return buf;
+}
+
+Result<std::vector<std::uint8_t>> encode_options(const EncodeInput& in) {
+    auto msg = encode_qdisc(in, QdiscTarget{}, Op::add, 0);
+    if (!msg) return msg.error();
+    // Walk the message's attributes to TCA_OPTIONS and return its payload.
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg->data());
+    const auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(tcmsg)));
+         mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr)));
+         attr = mnl_attr_next(attr)) {
+        if (mnl_attr_get_type(attr) == TCA_OPTIONS) {
+            const auto* p = static_cast<const std::uint8_t*>(mnl_attr_get_payload(attr));
+            return std::vector<std::uint8_t>(p, p + mnl_attr_get_payload_len(attr));
+        }
+    }
+    return make_error("internal: encoded netem message has no TCA_OPTIONS", 4);
+}
+
+}  // namespace netchaos::netem

@@ -1,0 +1,237 @@
+// Encoder behaviour beyond what tc can express, validation, and table sizes.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include "dist/table.hpp"
+#include "netem/encode.hpp"
+
+using namespace netchaos;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t qopt_size = sizeof(tc_netem_qopt);
+
+// The TCA_NETEM_* attributes after tc_netem_qopt, by type (payload bytes), in order.
+struct Attrs {
+    std::vector<std::pair<std::uint16_t, std::vector<std::uint8_t>>> list;
+    const std::vector<std::uint8_t>* get(std::uint16_t type) const {
+        for (const auto& [t, v] : list) if (t == type) return &v;
+        return nullptr;
+    }
+    std::vector<std::uint16_t> types() const {
+        std::vector<std::uint16_t> out;
+        for (const auto& [t, v] : list) out.push_back(t);
+        return out;
+    }
+};
+
+Attrs parse(const std::vector<std::uint8_t>& opts) {
+    Attrs a;
+    std::size_t off = NLA_ALIGN(qopt_size);
+    while (off + 4 <= opts.size()) {
+        std::uint16_t len, type;
+        std::memcpy(&len, &opts[off], 2);
+        std::memcpy(&type, &opts[off + 2], 2);
+        REQUIRE(len >= 4);
+        REQUIRE(off + len <= opts.size());
+        a.list.emplace_back(type, std::vector<std::uint8_t>(opts.begin() + off + 4, opts.begin() + off + len));
+        off += NLA_ALIGN(len);
+    }
+    REQUIRE(off == opts.size());
+    return a;
+}
+
+template <class T>
+T as(const std::vector<std::uint8_t>& v) {
+    REQUIRE(v.size() == sizeof(T));
+    T t;
+    std::memcpy(&t, v.data(), sizeof t);
+    return t;
+}
+
+tc_netem_qopt qopt_of(const std::vector<std::uint8_t>& opts) {
+    REQUIRE(opts.size() >= qopt_size);
+    tc_netem_qopt q;
+    std::memcpy(&q, opts.data(), sizeof q);
+    return q;
+}
+
+netem::EncodeInput with_delay(profile::Duration mean, profile::Duration jitter) {
+    netem::EncodeInput in;
+    in.imp.delay = profile::Delay{};
+    in.imp.delay->mean = mean;
+    in.imp.delay->jitter = jitter;
+    return in;
+}
+
+}  // namespace
+
+TEST_CASE("delays tc can express go in ticks only; others add LATENCY64/JITTER64 in ns") {
+    auto plain = netem::encode_options(with_delay(10ms, 2ms));
+    REQUIRE(plain.ok());
+    CHECK(qopt_of(*plain).latency == 156250u);  // 10 ms = 156250 ticks of 64 ns
+    CHECK(qopt_of(*plain).jitter == 31250u);
+    CHECK(parse(*plain).list.empty());
+
+    auto fine = netem::encode_options(with_delay(1500ns, 100ns));   // sub-microsecond
+    REQUIRE(fine.ok());
+    CHECK(qopt_of(*fine).latency == 23u);
+    const auto a = parse(*fine);
+    CHECK(a.types() == std::vector<std::uint16_t>{TCA_NETEM_LATENCY64, TCA_NETEM_JITTER64});
+    CHECK(as<std::int64_t>(*a.get(TCA_NETEM_LATENCY64)) == 1500);
+    CHECK(as<std::int64_t>(*a.get(TCA_NETEM_JITTER64)) == 100);
+
+    auto huge = netem::encode_options(with_delay(300s, 0ns));  // > 2^32 ticks (274.9 s)
+    REQUIRE(huge.ok());
+    CHECK(qopt_of(*huge).latency == 0xFFFFFFFFu);
+    CHECK(as<std::int64_t>(*parse(*huge).get(TCA_NETEM_LATENCY64)) == 300'000'000'000);
+    CHECK(parse(*huge).get(TCA_NETEM_JITTER64) == nullptr);
+}
+
+TEST_CASE("seed goes out as TCA_NETEM_PRNG_SEED (u64), after RATE") {
+    netem::EncodeInput in;
+    in.imp.seed = 0x0123456789abcdefull;
+    in.imp.rate = profile::Rate{1000, 0, 0, 0};
+    auto o = netem::encode_options(in);
+    REQUIRE(o.ok());
+    const auto a = parse(*o);
+    CHECK(a.types() == std::vector<std::uint16_t>{TCA_NETEM_RATE, 14});
+    CHECK(as<std::uint64_t>(*a.get(14)) == 0x0123456789abcdefull);
+}
+
+TEST_CASE("duplicate correlation is sent (tc parses it but forgets TCA_NETEM_CORR)") {
+    netem::EncodeInput in;
+    in.imp.duplicate = profile::Duplicate{0.02, 0.5};
+    auto o = netem::encode_options(in);
+    REQUIRE(o.ok());
+    const auto corr = as<tc_netem_corr>(*parse(*o).get(TCA_NETEM_CORR));
+    CHECK(corr.delay_corr == 0u);
+    CHECK(corr.loss_corr == 0u);
+    CHECK(corr.dup_corr == 0x80000000u);
+}
+
+TEST_CASE("probabilities: round(p * UINT32_MAX), 1-h inverted, 4-state struct order") {
+    netem::EncodeInput in;
+    in.imp.loss = profile::Loss{profile::GilbertElliott{0.0, 1.0, 0.25, 1.0}, false};
+    auto ge = netem::encode_options(in);
+    REQUIRE(ge.ok());
+    const auto& nest = parse(*ge);
+    REQUIRE(nest.list.size() == 1);
+    CHECK(nest.list[0].first == (TCA_NETEM_LOSS | NLA_F_NESTED));
+    const auto& inner = nest.list[0].second;
+    REQUIRE(inner.size() == 4 + sizeof(tc_netem_gemodel));
+    tc_netem_gemodel g;
+    std::memcpy(&g, inner.data() + 4, sizeof g);
+    CHECK(g.p == 0u);
+    CHECK(g.r == 0xFFFFFFFFu);
+    CHECK(g.h == 0xFFFFFFFFu - 0x40000000u);  // 1-h = 25% -> h = 75%
+    CHECK(g.k1 == 0xFFFFFFFFu);
+
+    in.imp.loss = profile::Loss{profile::Markov4{0.1, 0.2, 0.3, 0.4, 0.5}, false};
+    auto gi = netem::encode_options(in);
+    REQUIRE(gi.ok());
+    tc_netem_gimodel m;
+    std::memcpy(&m, parse(*gi).list.at(0).second.data() + 4, sizeof m);
+    CHECK(m.p23 == static_cast<std::uint32_t>(std::rint(0.4 * 4294967295.0)));
+    CHECK(m.p14 == static_cast<std::uint32_t>(std::rint(0.5 * 4294967295.0)));
+}
+
+TEST_CASE("a 16384-entry delay table plus a slot table fit in one message") {
+    netem::EncodeInput in = with_delay(50ms, 10ms);
+    in.imp.delay->distribution = profile::Distribution::normal;
+    in.delay_dist = dist::generate(profile::Distribution::normal, dist::max_entries);
+    in.imp.slot = profile::Slot{};
+    in.imp.slot->distribution = profile::Distribution::pareto;
+    in.imp.slot->dist_delay = 1ms;
+    in.imp.slot->dist_jitter = 1ms;
+    in.slot_dist = dist::generate(profile::Distribution::pareto);  // 4096, like pareto.dist
+    in.imp.loss = profile::Loss{profile::GilbertElliott{0.01, 0.3, 1.0, 0.0}, true};
+    in.imp.rate = profile::Rate{10'000'000'000ull, 0, 0, 0};
+    in.imp.corrupt = profile::Corrupt{0.01, 0.1};
+    in.imp.reorder = profile::Reorder{0.01, 0.1, 2};
+    in.imp.seed = 7;
+
+    auto msg = netem::encode_qdisc(in, netem::QdiscTarget{5, 0x10001, 0x20000}, netem::Op::replace, 9);
+    REQUIRE(msg.ok());
+    CHECK(msg->size() > 32768 + 8192);
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg->data());
+    CHECK(nlh->nlmsg_len == msg->size());
+    CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE));
+    const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+    CHECK(tcm->tcm_ifindex == 5);
+    CHECK(tcm->tcm_parent == 0x10001u);
+    CHECK(tcm->tcm_handle == 0x20000u);
+
+    auto o = netem::encode_options(in);
+    REQUIRE(o.ok());
+    const auto a = parse(*o);
+    CHECK(a.types() == std::vector<std::uint16_t>{TCA_NETEM_CORR, TCA_NETEM_REORDER, TCA_NETEM_ECN, TCA_NETEM_CORRUPT,
+                                                   TCA_NETEM_SLOT, TCA_NETEM_LOSS | NLA_F_NESTED, TCA_NETEM_RATE64,
+                                                   TCA_NETEM_RATE, 14, TCA_NETEM_DELAY_DIST, TCA_NETEM_SLOT_DIST});
+    CHECK(a.get(TCA_NETEM_DELAY_DIST)->size() == 32768);
+    CHECK(a.get(TCA_NETEM_SLOT_DIST)->size() == 8192);
+    CHECK(std::memcmp(a.get(TCA_NETEM_DELAY_DIST)->data(), in.delay_dist.data(), 32768) == 0);
+
+    // Two full tables overflow TCA_OPTIONS' 16-bit length: a clear error, not a wrapped length.
+    in.slot_dist = dist::generate(profile::Distribution::pareto, dist::max_entries);
+    auto two = netem::encode_options(in);
+    REQUIRE_FALSE(two.ok());
+    CHECK_THAT(two.error().message, Catch::Contains("65535"));
+}
+
+TEST_CASE("invalid impairments are rejected with a reason, like tc does") {
+    const auto err = [](const netem::EncodeInput& in) {
+        auto r = netem::encode_options(in);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().code == 3);
+        return r.error().message;
+    };
+    CHECK_THAT(err(with_delay(-1ms, 0ns)), Catch::Contains("negative"));
+
+    netem::EncodeInput p;
+    p.imp.loss = profile::Loss{profile::RandomLoss{1.5, 0}, false};
+    CHECK_THAT(err(p), Catch::Contains("loss"));
+
+    netem::EncodeInput ecn;
+    ecn.imp.loss = profile::Loss{profile::RandomLoss{0, 0}, true};
+    CHECK_THAT(err(ecn), Catch::Contains("ecn"));
+
+    netem::EncodeInput reorder;
+    reorder.imp.reorder = profile::Reorder{0.1, 0, 1};
+    CHECK_THAT(err(reorder), Catch::Contains("reorder needs a delay"));
+
+    auto notable = with_delay(10ms, 5ms);
+    notable.imp.delay->distribution = profile::Distribution::normal;
+    CHECK_THAT(err(notable), Catch::Contains("table"));
+
+    auto nojitter = with_delay(10ms, 0ns);
+    nojitter.delay_dist = {1, 2, 3};
+    CHECK_THAT(err(nojitter), Catch::Contains("jitter"));
+
+    auto big = with_delay(10ms, 5ms);
+    big.delay_dist.assign(dist::max_entries + 1, 0);
+    CHECK_THAT(err(big), Catch::Contains("16384"));
+
+    netem::EncodeInput slot;
+    slot.imp.slot = profile::Slot{};
+    slot.imp.slot->min_delay = 5ms;
+    slot.imp.slot->max_delay = 1ms;
+    CHECK_THAT(err(slot), Catch::Contains("max_delay"));
+}
+
+TEST_CASE("limit alone still sends qopt with netem's defaults") {
+    netem::EncodeInput in;
+    auto o = netem::encode_options(in);
+    REQUIRE(o.ok());
+    CHECK(o->size() == qopt_size);
+    CHECK(qopt_of(*o).limit == 1000u);
+}
