@@ -1,0 +1,240 @@
+// Self-contained HTML report: inline CSS, inline SVG plots drawn here, no script, no
+// external asset. Opens from a CI artifact without network access.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "report/report.hpp"
+
+namespace netchaos::report {
+
+namespace {
+std::string num(double v, const char* f = "%.2f") {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+// A "nice" tick step (1, 2, 5 x 10^k) giving about `n` ticks over `span`.
+double nice_step(double span, int n) {
+    if (span <= 0) return 1;
+    double raw = span / n, mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double r = raw / mag;
+    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
+}
+
+const char* band_color(const Phase& p, std::size_t i) {
+    if (p.kind != "phase") return "#e8f1e8";
+    static const char* colors[] = {"#fde9d9", "#e3e9f8", "#f8e3f4", "#fff4cc", "#e0f4f4"};
+    return colors[i % 5];
+}
+
+struct Axes {
+    double x0, x1, y0, y1;     // data ranges
+    int left = 56, right = 12, top = 14, bottom = 36, w, h;
+    double px(double x) const { return left + (x - x0) / (x1 - x0) * (w - left - right); }
+    double py(double y) const { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); }
+};
+
+void draw_axes(std::ostringstream& o, const Axes& a, const char* xlabel, const char* ylabel) {
+    o << "<g class=\"axes\" font-size=\"11\" fill=\"#333\">";
+    o << "<line x1=\"" << a.left << "\" y1=\"" << a.h - a.bottom << "\" x2=\"" << a.w - a.right << "\" y2=\""
+      << a.h - a.bottom << "\" stroke=\"#333\"/>";
+    o << "<line x1=\"" << a.left << "\" y1=\"" << a.top << "\" x2=\"" << a.left << "\" y2=\"" << a.h - a.bottom
+      << "\" stroke=\"#333\"/>";
+    double xs = nice_step(a.x1 - a.x0, 8);
+    for (double x = std::ceil(a.x0 / xs) * xs; x <= a.x1 + 1e-9; x += xs)
+        o << "<text x=\"" << num(a.px(x), "%.1f") << "\" y=\"" << a.h - a.bottom + 14
+          << "\" text-anchor=\"middle\">" << num(x, xs < 1 ? "%.1f" : "%.0f") << "</text>";
+    double ys = nice_step(a.y1 - a.y0, 5);
+    for (double y = std::ceil(a.y0 / ys) * ys; y <= a.y1 + 1e-9; y += ys) {
+        o << "<line x1=\"" << a.left << "\" y1=\"" << num(a.py(y), "%.1f") << "\" x2=\"" << a.w - a.right
+          << "\" y2=\"" << num(a.py(y), "%.1f") << "\" stroke=\"#ddd\"/>";
+        o << "<text x=\"" << a.left - 4 << "\" y=\"" << num(a.py(y) + 4, "%.1f") << "\" text-anchor=\"end\">"
+          << num(y, ys < 0.01 ? "%.3f" : ys < 1 ? "%.2f" : "%.0f") << "</text>";
+    }
+    o << "<text x=\"" << (a.left + a.w - a.right) / 2 << "\" y=\"" << a.h - 4 << "\" text-anchor=\"middle\">"
+      << xlabel << "</text>";
+    o << "<text transform=\"translate(12," << (a.top + a.h - a.bottom) / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+      << ylabel << "</text></g>";
+}
+}  // namespace
+
+std::string svg_timeline(const Report& r, int width, int height) {
+    double tmax = r.duration_s;
+    double ymax = 1;
+    std::vector<double> rtts;
+    for (const auto& p : r.timeline) {
+        tmax = std::max(tmax, p.t_s);
+        if (!p.lost) rtts.push_back(p.rtt_ms);
+    }
+    for (const auto& ph : r.phases) tmax = std::max(tmax, ph.end_s);
+    if (!rtts.empty()) {  // clip the y range at p99.9 so one outlier does not flatten the plot
+        std::sort(rtts.begin(), rtts.end());
+        ymax = std::max(1.0, rtts[std::min(rtts.size() - 1, std::size_t(rtts.size() * 0.999))] * 1.1);
+    }
+    Axes a{0, std::max(tmax, 1.0), 0, ymax};
+    a.w = width;
+    a.h = height;
+    std::ostringstream o;
+    o << "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\" class=\"plot timeline\" width=\"" << width
+      << "\" height=\"" << height << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">";
+    o << "<title>RTT timeline with phase bands</title>";
+    o << "<g class=\"bands\">";
+    for (std::size_t i = 0; i < r.phases.size(); ++i) {
+        const auto& ph = r.phases[i];
+        double x0 = a.px(ph.start_s), x1 = a.px(std::min(ph.end_s, a.x1));
+        o << "<rect class=\"band\" x=\"" << num(x0, "%.1f") << "\" y=\"" << a.top << "\" width=\""
+          << num(std::max(0.0, x1 - x0), "%.1f") << "\" height=\"" << a.h - a.top - a.bottom << "\" fill=\""
+          << band_color(ph, i) << "\"><title>" << xml_escape(ph.name) << "</title></rect>";
+        o << "<text x=\"" << num(x0 + 3, "%.1f") << "\" y=\"" << a.top + 11 << "\" font-size=\"10\" fill=\"#555\">"
+          << xml_escape(ph.name) << "</text>";
+    }
+    o << "</g>";
+    draw_axes(o, a, "time since start (s)", "RTT (ms)");
+    // Received packets as 1.5 px dots in one path; lost packets as red ticks on the axis.
+    std::ostringstream dots, lost;
+    for (const auto& p : r.timeline) {
+        double x = a.px(p.t_s);
+        if (p.lost) {
+            lost << "M" << num(x, "%.1f") << " " << a.h - a.bottom << "v-6";
+        } else {
+            double y = a.py(std::min(p.rtt_ms, ymax));
+            dots << "M" << num(x, "%.1f") << " " << num(y, "%.1f") << "h1.5";
+        }
+    }
+    o << "<path class=\"rtt\" d=\"" << dots.str() << "\" stroke=\"#1f4e9c\" stroke-width=\"1.5\" fill=\"none\"/>";
+    if (!lost.str().empty())
+        o << "<path class=\"lost\" d=\"" << lost.str() << "\" stroke=\"#c0392b\" stroke-width=\"1\" fill=\"none\"/>";
+    o << "</svg>";
+    return o.str();
+}
+
+std::string svg_histogram(const Phase& p, int width, int height) {
+    double lo = 0, hi = 1;
+    if (!p.rtt_ms.empty()) {
+        auto s = p.rtt_ms;
+        std::sort(s.begin(), s.end());
+        lo = s.front();
+        hi = s[std::min(s.size() - 1, std::size_t(s.size() * 0.995))];
+    }
+    for (const auto& [x, d] : p.density)
+        if (d > 1e-6) lo = std::min(lo, x), hi = std::max(hi, x);
+    lo = std::max(0.0, lo);
+    if (hi - lo < 0.05) hi = lo + 0.05;
+    const int bins = 40;
+    double bw = (hi - lo) / bins;
+    std::vector<double> counts(bins, 0);
+    for (double v : p.rtt_ms) {
+        int b = static_cast<int>((v - lo) / bw);
+        if (b >= 0 && b < bins) counts[b] += 1;
+    }
+    double n = static_cast<double>(p.rtt_ms.size());
+    double dmax = 1e-9;
+    for (auto& c : counts) c = n > 0 ? c / (n * bw) : 0, dmax = std::max(dmax, c);
+    for (const auto& [x, d] : p.density)
+        if (x >= lo && x <= hi) dmax = std::max(dmax, d);
+    Axes a{lo, hi, 0, dmax * 1.1};
+    a.w = width;
+    a.h = height;
+    std::ostringstream o;
+    o << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot histogram\" data-phase=\"" << xml_escape(p.name)
+      << "\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 " << width << " " << height
+      << "\" role=\"img\"><title>RTT histogram: " << xml_escape(p.name) << "</title>";
+    draw_axes(o, a, "RTT (ms)", "density (1/ms)");
+    o << "<g class=\"bars\" fill=\"#7fa7d9\">";
+    for (int b = 0; b < bins; ++b) {
+        if (counts[b] <= 0) continue;
+        double x0 = a.px(lo + b * bw), x1 = a.px(lo + (b + 1) * bw), y = a.py(counts[b]);
+        o << "<rect x=\"" << num(x0, "%.1f") << "\" y=\"" << num(y, "%.1f") << "\" width=\""
+          << num(std::max(0.5, x1 - x0 - 0.5), "%.1f") << "\" height=\"" << num(a.py(0) - y, "%.1f") << "\"/>";
+    }
+    o << "</g>";
+    if (!p.density.empty()) {
+        o << "<polyline class=\"density\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"";
+        for (const auto& [x, d] : p.density)
+            if (x >= lo && x <= hi) o << num(a.px(x), "%.1f") << "," << num(a.py(d), "%.1f") << " ";
+        o << "\"><title>requested distribution</title></polyline>";
+    }
+    o << "</svg>";
+    return o.str();
+}
+
+std::string to_html(const Report& r) {
+    std::ostringstream o;
+    o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>netchaos: " << xml_escape(r.name)
+      << "</title>\n<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;"
+         "margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}"
+         "th{background:#f2f2f2}td.l,th.l{text-align:left}.pass{color:#1e7b34;font-weight:bold}"
+         ".fail{color:#b00020;font-weight:bold}.hists{display:flex;flex-wrap:wrap;gap:12px}"
+         ".hists figure{margin:0}figcaption{font-size:13px}.legend{font-size:12px;color:#555}</style>\n"
+         "</head><body>\n";
+    o << "<h1>netchaos run: " << xml_escape(r.name) << "</h1>\n";
+    o << "<p class=\"verdict " << (r.exit_code == 0 ? "pass" : "fail") << "\" id=\"verdict\">verdict: "
+      << xml_escape(r.verdict) << " (exit " << r.exit_code << ")</p>\n";
+    o << "<p>" << xml_escape(r.description) << "</p>\n<table><tr><th class=\"l\">experiment</th><td class=\"l\">"
+      << xml_escape(r.source) << "</td></tr><tr><th class=\"l\">target</th><td class=\"l\">" << xml_escape(r.target)
+      << "</td></tr><tr><th class=\"l\">probe</th><td class=\"l\">" << xml_escape(r.probe)
+      << "</td></tr><tr><th class=\"l\">duration</th><td class=\"l\">" << num(r.duration_s, "%.1f") << " s</td></tr>";
+    if (r.command) {
+        std::string cmd;
+        for (const auto& s : r.command->argv) cmd += (cmd.empty() ? "" : " ") + s;
+        o << "<tr><th class=\"l\">command</th><td class=\"l\">" << xml_escape(cmd) << " &rarr; exit "
+          << r.command->exit_code << "</td></tr>";
+    }
+    o << "</table>\n";
+    for (const auto& n : r.notes) o << "<p class=\"note\">note: " << xml_escape(n) << "</p>\n";
+
+    o << "<h2>RTT timeline</h2>\n<p class=\"legend\">Each dot is one probe packet (by send time); red ticks are "
+         "lost packets; shaded bands are phases.</p>\n"
+      << svg_timeline(r) << "\n";
+
+    o << "<h2>Phases</h2>\n<table id=\"summary\"><tr><th class=\"l\">phase</th><th>time (s)</th><th>sent</th>"
+         "<th>mean (ms)</th><th>&sigma; (ms)</th><th>p50</th><th>p99</th><th>jitter_1s max</th><th>spike ratio</th>"
+         "<th>loss</th><th>verdict</th></tr>\n";
+    for (const auto& p : r.phases)
+        o << "<tr><td class=\"l\">" << xml_escape(p.name) << " <small>(" << p.kind << ")</small></td><td>"
+          << num(p.end_s - p.start_s, "%.1f") << "</td><td>" << p.stats.sent << "</td><td>" << num(p.stats.mean_ms)
+          << "</td><td>" << num(p.stats.sigma_ms) << "</td><td>" << num(p.stats.p50_ms) << "</td><td>"
+          << num(p.stats.p99_ms) << "</td><td>" << num(p.stats.jitter_1s_max_ms) << "</td><td>"
+          << num(p.stats.spike_ratio) << "</td><td>" << num(p.stats.loss * 100, "%.3f") << "%</td><td class=\""
+          << (p.pass() ? "pass\">pass" : "fail\">FAIL") << "</td></tr>\n";
+    o << "</table>\n";
+
+    o << "<h2>Thresholds</h2>\n<table id=\"thresholds\"><tr><th class=\"l\">phase</th><th class=\"l\">check</th>"
+         "<th>measured</th><th>limit</th><th class=\"l\">result</th></tr>\n";
+    for (const auto& p : r.phases)
+        for (const auto& c : p.checks)
+            o << "<tr><td class=\"l\">" << xml_escape(p.name) << "</td><td class=\"l\">" << xml_escape(c.name)
+              << "</td><td>" << num(c.value, "%.4g") << " " << xml_escape(c.unit) << "</td><td>"
+              << num(c.limit, "%.4g") << " " << xml_escape(c.unit) << "</td><td class=\"l "
+              << (c.pass ? "pass\">pass" : "fail\">MISS") << "</td></tr>\n";
+    o << "</table>\n";
+
+    o << "<h2>Fidelity</h2>\n<p class=\"legend\">Predicted RTT mean = baseline mean + requested delay mean (each "
+         "impaired direction); predicted &sigma; = sqrt(baseline &sigma;&sup2; + &sum; jitter &sigma;&sup2;).</p>\n"
+         "<table id=\"fidelity\"><tr><th class=\"l\">phase</th><th class=\"l\">step</th><th>predicted mean</th>"
+         "<th>measured mean</th><th>error</th><th>predicted &sigma;</th><th>measured &sigma;</th><th>error</th>"
+         "<th>tolerance</th><th class=\"l\">result</th></tr>\n";
+    for (const auto& p : r.phases)
+        for (const auto& f : p.fidelity)
+            o << "<tr><td class=\"l\">" << xml_escape(p.name) << "</td><td class=\"l\">" << xml_escape(f.step)
+              << "</td><td>" << num(f.predicted_mean_ms) << "</td><td>" << num(f.measured_mean_ms) << "</td><td>"
+              << num(f.mean_error * 100, "%.1f") << "%</td><td>" << num(f.predicted_sigma_ms) << "</td><td>"
+              << num(f.measured_sigma_ms) << "</td><td>" << num(f.sigma_error * 100, "%.1f") << "%</td><td>"
+              << num(f.tolerance * 100, "%.0f") << "%</td><td class=\"l "
+              << (!f.applicable ? "\">n/a" : f.pass ? "pass\">pass" : "fail\">MISS")
+              << (f.note.empty() ? "" : " <small>" + xml_escape(f.note) + "</small>") << "</td></tr>\n";
+    o << "</table>\n";
+
+    o << "<h2>RTT histograms</h2>\n<p class=\"legend\">Bars: measured RTT density; red line: the RTT density the "
+         "requested delay model predicts (baseline RTT plus the requested distribution).</p>\n<div class=\"hists\">\n";
+    for (const auto& p : r.phases)
+        o << "<figure>" << svg_histogram(p) << "<figcaption>" << xml_escape(p.name) << ": "
+          << xml_escape(p.model.empty() ? "no fault" : p.model) << "</figcaption></figure>\n";
+    o << "</div>\n<p class=\"legend\">generated by netchaos run</p>\n</body></html>\n";
+    return o.str();
+}
+
+}  // namespace netchaos::report

@@ -1,0 +1,82 @@
+// Machine-readable report (--json FILE).
+#include <nlohmann/json.hpp>
+
+#include "report/report.hpp"
+
+namespace netchaos::report {
+
+namespace {
+const char* kind_name(Check::Kind k) {
+    switch (k) {
+    case Check::Kind::slo: return "slo";
+    case Check::Kind::fidelity: return "fidelity";
+    case Check::Kind::command: return "command";
+    }
+    return "?";
+}
+
+nlohmann::json stats_json(const Stats& s) {
+    return {{"sent", s.sent},
+            {"received", s.received},
+            {"loss", s.loss},
+            {"rtt_mean_ms", s.mean_ms},
+            {"rtt_stddev_ms", s.sigma_ms},
+            {"p50_ms", s.p50_ms},
+            {"p90_ms", s.p90_ms},
+            {"p99_ms", s.p99_ms},
+            {"max_ms", s.max_ms},
+            {"jitter_1s_max_ms", s.jitter_1s_max_ms},
+            {"spike_ratio", s.spike_ratio}};
+}
+}  // namespace
+
+std::string to_json(const Report& r) {
+    nlohmann::json j;
+    j["name"] = r.name;
+    j["description"] = r.description;
+    j["source"] = r.source;
+    j["target"] = r.target;
+    j["probe"] = r.probe;
+    j["duration_s"] = r.duration_s;
+    j["exit_code"] = r.exit_code;
+    j["verdict"] = r.verdict;
+    j["notes"] = r.notes;
+    auto& phases = j["phases"] = nlohmann::json::array();
+    for (const auto& p : r.phases) {
+        nlohmann::json jp{{"name", p.name},   {"kind", p.kind},       {"profile", p.profile},
+                          {"model", p.model}, {"start_s", p.start_s}, {"end_s", p.end_s},
+                          {"pass", p.pass()}, {"stats", stats_json(p.stats)}};
+        auto& checks = jp["checks"] = nlohmann::json::array();
+        for (const auto& c : p.checks)
+            checks.push_back({{"kind", kind_name(c.kind)},
+                              {"name", c.name},
+                              {"value", c.value},
+                              {"limit", c.limit},
+                              {"unit", c.unit},
+                              {"pass", c.pass},
+                              {"detail", c.detail}});
+        auto& fid = jp["fidelity"] = nlohmann::json::array();
+        for (const auto& f : p.fidelity)
+            fid.push_back({{"step", f.step},
+                           {"applicable", f.applicable},
+                           {"predicted_mean_ms", f.predicted_mean_ms},
+                           {"predicted_sigma_ms", f.predicted_sigma_ms},
+                           {"measured_mean_ms", f.measured_mean_ms},
+                           {"measured_sigma_ms", f.measured_sigma_ms},
+                           {"mean_error", f.mean_error},
+                           {"sigma_error", f.sigma_error},
+                           {"tolerance", f.tolerance},
+                           {"pass", f.pass},
+                           {"note", f.note}});
+        phases.push_back(std::move(jp));
+    }
+    if (r.command)
+        j["command"] = {{"argv", r.command->argv},
+                        {"exit_code", r.command->exit_code},
+                        {"duration_s", r.command->duration_s}};
+    else
+        j["command"] = nullptr;
+    return j.dump(2) + "\n";
+}
+
+}  // namespace netchaos::report

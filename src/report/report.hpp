@@ -1,0 +1,109 @@
+#pragma once
+// The result of an experiment run as plain values, filled by experiment::Runner and
+// rendered by the writers below (text, JSON, JUnit XML, HTML with SVG). The report module
+// knows nothing about processes or profiles: it only draws and formats these numbers.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace netchaos::report {
+
+// One threshold or fidelity comparison. `kind` decides the exit code it maps to.
+struct Check {
+    enum class Kind { slo, fidelity, command };
+    Kind kind = Kind::slo;
+    std::string name;       // "jitter_1s_max", "fidelity.mean", "command"
+    double value = 0;       // measured
+    double limit = 0;       // threshold or allowed error
+    std::string unit;       // "ms", "%", "" (ratio)
+    bool pass = true;
+    std::string detail;     // human sentence: "p99 83.1 ms > 80 ms"
+};
+
+struct Stats {
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    double loss = 0;               // fraction
+    double mean_ms = 0;
+    double sigma_ms = 0;
+    double p50_ms = 0;
+    double p90_ms = 0;
+    double p99_ms = 0;
+    double max_ms = 0;
+    double jitter_1s_max_ms = 0;
+    double spike_ratio = 0;
+};
+
+// What the delay model predicts for one fault step and what the probe saw.
+struct Fidelity {
+    std::string step;              // "morning" or "ramp 2/5"
+    bool applicable = true;        // false: the step has a model we do not predict (rate, slot)
+    double predicted_mean_ms = 0;
+    double predicted_sigma_ms = 0;
+    double measured_mean_ms = 0;
+    double measured_sigma_ms = 0;
+    double mean_error = 0;         // |measured - predicted| / predicted
+    double sigma_error = 0;
+    double tolerance = 0.1;
+    bool pass = true;
+    std::string note;
+};
+
+struct Point {          // one probe packet, for the timeline
+    double t_s = 0;     // send time since the start of the run
+    double rtt_ms = 0;  // meaningless when lost
+    bool lost = false;
+};
+
+struct Phase {
+    std::string name;
+    std::string kind;              // "baseline" | "phase" | "recovery"
+    std::string profile;           // profile name(s), "none" for baseline/recovery
+    std::string model;             // "normal 35ms +- 20ms egress" ...
+    double start_s = 0;
+    double end_s = 0;
+    Stats stats;
+    std::vector<Check> checks;
+    std::vector<Fidelity> fidelity;
+    std::vector<double> rtt_ms;                         // received RTTs, for the histogram
+    std::vector<std::pair<double, double>> density;     // requested RTT density (x ms, per ms)
+    bool pass() const;
+};
+
+struct CommandResult {
+    std::vector<std::string> argv;
+    int exit_code = 0;            // 128+N when killed by signal N
+    double duration_s = 0;
+};
+
+struct Report {
+    std::string name;
+    std::string description;
+    std::string source;            // experiment file
+    std::string target;            // "dpdk /run/netchaos/fwd.sock" or "netem veth0 egress in ns"
+    std::string probe;             // "udp 10.213.0.2:7777 @ 100 Hz"
+    double duration_s = 0;
+    std::vector<Phase> phases;
+    std::vector<Point> timeline;
+    std::optional<CommandResult> command;
+    std::vector<std::string> notes;   // warnings, interruptions, rollback trouble
+    int exit_code = 0;
+    std::string verdict;              // "pass" | "slo missed" | "fidelity missed" | "interrupted" ...
+};
+
+// ---------------------------------------------------------------- writers (pure)
+std::string progress_line(const Phase& p, double elapsed_s, double total_s);
+std::string summary_table(const Report& r);
+std::string to_json(const Report& r);
+std::string to_junit(const Report& r);
+std::string to_html(const Report& r);
+
+// SVG plots, exposed for tests.
+std::string svg_timeline(const Report& r, int width = 960, int height = 320);
+std::string svg_histogram(const Phase& p, int width = 460, int height = 240);
+
+// Escapes &<>"' for XML and HTML text and attributes.
+std::string xml_escape(const std::string& s);
+
+}  // namespace netchaos::report

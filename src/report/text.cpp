@@ -1,0 +1,101 @@
+// Text output: one progress line per phase and the final summary table.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+#include "report/report.hpp"
+
+namespace netchaos::report {
+
+bool Phase::pass() const {
+    for (const auto& c : checks)
+        if (!c.pass) return false;
+    for (const auto& f : fidelity)
+        if (!f.pass) return false;
+    return true;
+}
+
+namespace {
+std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+std::string fidelity_word(const Phase& p) {
+    if (p.fidelity.empty()) return "-";
+    double worst = 0;
+    bool any = false, ok = true;
+    for (const auto& f : p.fidelity) {
+        if (!f.applicable) continue;
+        any = true;
+        ok = ok && f.pass;
+        worst = std::max({worst, f.mean_error, f.sigma_error});
+    }
+    if (!any) return "n/a";
+    return std::string(ok ? "ok" : "MISS") + " (worst " + fmt("%.1f", worst * 100) + "%)";
+}
+}  // namespace
+
+std::string progress_line(const Phase& p, double elapsed_s, double total_s) {
+    std::ostringstream o;
+    o << "[" << fmt("%6.1f", elapsed_s) << "s/" << fmt("%.1f", total_s) << "s] " << p.kind << " '" << p.name
+      << "' rtt " << fmt("%.2f", p.stats.mean_ms) << "ms sigma " << fmt("%.2f", p.stats.sigma_ms)
+      << "ms jitter_1s " << fmt("%.2f", p.stats.jitter_1s_max_ms) << "ms spike " << fmt("%.2f", p.stats.spike_ratio)
+      << " loss " << fmt("%.2f", p.stats.loss * 100) << "% fidelity " << fidelity_word(p);
+    return o.str();
+}
+
+std::string summary_table(const Report& r) {
+    std::ostringstream o;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-24s %-8s %7s %7s %8s %8s %8s %9s %6s %7s %-22s %s\n", "phase", "kind", "time_s",
+                  "sent", "mean_ms", "sigma_ms", "p99_ms", "jit1s_ms", "spike", "loss%", "fidelity", "verdict");
+    o << line;
+    for (const auto& p : r.phases) {
+        std::string name = p.name.size() > 24 ? p.name.substr(0, 21) + "..." : p.name;
+        std::snprintf(line, sizeof line, "%-24s %-8s %7.1f %7llu %8.2f %8.2f %8.2f %9.2f %6.2f %7.3f %-22s %s\n",
+                      name.c_str(), p.kind.c_str(), p.end_s - p.start_s, static_cast<unsigned long long>(p.stats.sent),
+                      p.stats.mean_ms, p.stats.sigma_ms, p.stats.p99_ms, p.stats.jitter_1s_max_ms, p.stats.spike_ratio,
+                      p.stats.loss * 100, fidelity_word(p).c_str(), p.pass() ? "pass" : "FAIL");
+        o << line;
+    }
+    for (const auto& p : r.phases)
+        for (const auto& c : p.checks)
+            if (!c.pass) o << "  missed: " << p.name << ": " << c.detail << "\n";
+    for (const auto& p : r.phases)
+        for (const auto& f : p.fidelity)
+            if (!f.pass)
+                o << "  fidelity: " << p.name << " " << f.step << ": rtt mean " << fmt("%.2f", f.measured_mean_ms)
+                  << "ms vs predicted " << fmt("%.2f", f.predicted_mean_ms) << "ms (" << fmt("%.1f", f.mean_error * 100)
+                  << "%), sigma " << fmt("%.2f", f.measured_sigma_ms) << "ms vs " << fmt("%.2f", f.predicted_sigma_ms)
+                  << "ms (" << fmt("%.1f", f.sigma_error * 100) << "%), tolerance "
+                  << fmt("%.0f", f.tolerance * 100) << "%\n";
+    if (r.command)
+        o << "command: exit " << r.command->exit_code << " after " << fmt("%.1f", r.command->duration_s) << "s\n";
+    for (const auto& n : r.notes) o << "note: " << n << "\n";
+    o << "verdict: " << r.verdict << " (exit " << r.exit_code << ")\n";
+    return o.str();
+}
+
+std::string xml_escape(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&apos;"; break;
+        default:
+            // XML 1.0 forbids most control characters even escaped.
+            if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') out += '?';
+            else out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace netchaos::report

@@ -1,0 +1,170 @@
+// Report writers: the JSON has the fields tools read, the JUnit XML is well formed with one
+// testcase per check, the HTML is self-contained and holds the SVG plots.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <stack>
+
+#include "report/report.hpp"
+
+using namespace netchaos::report;
+
+namespace {
+Report sample_report() {
+    Report r;
+    r.name = "demo <&>";
+    r.description = "a \"quoted\" description";
+    r.source = "exp.toml";
+    r.duration_s = 9;
+    r.exit_code = 1;
+    r.verdict = "slo missed";
+    Phase b{.name = "baseline", .kind = "baseline", .profile = "none", .start_s = 0, .end_s = 3};
+    b.stats = {.sent = 300, .received = 300, .mean_ms = 0.2, .sigma_ms = 0.05, .p99_ms = 0.4};
+    b.rtt_ms = {0.2, 0.21, 0.19, 0.25};
+    Phase m{.name = "morning", .kind = "phase", .profile = "pgm", .model = "normal 35ms +- 20ms", .start_s = 3,
+            .end_s = 6};
+    m.stats = {.sent = 300, .received = 297, .loss = 0.01, .mean_ms = 35.2, .sigma_ms = 19.0, .p99_ms = 90};
+    m.checks.push_back({Check::Kind::slo, "p99_rtt_max", 90, 80, "ms", false, "p99 90 ms > 80 ms"});
+    m.checks.push_back({Check::Kind::slo, "loss_max", 1, 2, "%", true, "loss 1% <= 2%"});
+    m.fidelity.push_back({.step = "morning", .predicted_mean_ms = 35.2, .predicted_sigma_ms = 20,
+                          .measured_mean_ms = 35.2, .measured_sigma_ms = 19, .mean_error = 0, .sigma_error = 0.05});
+    m.rtt_ms = {10, 20, 30, 35, 40, 50, 60};
+    for (double x = 0; x < 100; x += 5) m.density.emplace_back(x, 0.02);
+    Phase rec{.name = "recovery", .kind = "recovery", .profile = "none", .start_s = 6, .end_s = 9};
+    r.phases = {b, m, rec};
+    for (int i = 0; i < 90; ++i) r.timeline.push_back({i * 0.1, 0.2 + (i % 7), i == 40});
+    r.command = CommandResult{{"sh", "-c", "exit 3"}, 3, 2.5};
+    return r;
+}
+
+// A tiny XML well-formedness check: balanced tags, quoted attributes, no raw '&' or '<'.
+bool well_formed(const std::string& x, std::string& why) {
+    std::stack<std::string> open;
+    std::size_t i = x.find("?>");
+    i = i == std::string::npos ? 0 : i + 2;
+    while (i < x.size()) {
+        if (x[i] == '&') {
+            auto semi = x.find(';', i);
+            if (semi == std::string::npos || semi - i > 6) return why = "raw & at " + std::to_string(i), false;
+            i = semi + 1;
+            continue;
+        }
+        if (x[i] != '<') { ++i; continue; }
+        auto end = x.find('>', i);
+        if (end == std::string::npos) return why = "unterminated tag", false;
+        std::string tag = x.substr(i + 1, end - i - 1);
+        if (tag.find('<') != std::string::npos) return why = "'<' inside tag " + tag, false;
+        if (std::count(tag.begin(), tag.end(), '"') % 2) return why = "unbalanced quotes in " + tag, false;
+        if (tag[0] == '/') {
+            if (open.empty() || open.top() != tag.substr(1)) return why = "mismatched </" + tag.substr(1) + ">", false;
+            open.pop();
+        } else if (tag.back() != '/') {
+            open.push(tag.substr(0, tag.find_first_of(" \n")));
+        }
+        i = end + 1;
+    }
+    if (!open.empty()) return why = "unclosed <" + open.top() + ">", false;
+    return true;
+}
+
+std::size_t count(const std::string& hay, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("JSON report carries verdict, phases, stats, checks and fidelity") {
+    auto j = nlohmann::json::parse(to_json(sample_report()));
+    CHECK(j["exit_code"] == 1);
+    CHECK(j["verdict"] == "slo missed");
+    REQUIRE(j["phases"].size() == 3);
+    CHECK(j["phases"][0]["kind"] == "baseline");
+    CHECK(j["phases"][1]["stats"]["rtt_mean_ms"].get<double>() == Approx(35.2));
+    CHECK(j["phases"][1]["stats"]["loss"].get<double>() == Approx(0.01));
+    CHECK(j["phases"][1]["pass"] == false);
+    CHECK(j["phases"][1]["checks"][0]["name"] == "p99_rtt_max");
+    CHECK(j["phases"][1]["checks"][0]["pass"] == false);
+    CHECK(j["phases"][1]["fidelity"][0]["predicted_sigma_ms"].get<double>() == Approx(20));
+    CHECK(j["command"]["exit_code"] == 3);
+    CHECK(j["command"]["argv"][2] == "exit 3");
+}
+
+TEST_CASE("JUnit XML is well formed, one testcase per threshold, fidelity step and command") {
+    std::string x = to_junit(sample_report());
+    std::string why;
+    INFO(x);
+    REQUIRE(well_formed(x, why));
+    CHECK(why.empty());
+    CHECK(count(x, "<testcase ") == 2 + 1 + 1);
+    CHECK(count(x, "<failure ") == 2);  // p99 miss + command exit 3
+    CHECK(x.find("tests=\"4\" failures=\"2\"") != std::string::npos);
+    CHECK(x.find("demo &lt;&amp;&gt;") != std::string::npos);
+    CHECK(x.find("demo <&>") == std::string::npos);
+}
+
+TEST_CASE("well_formed catches broken XML (the checker itself can fail)") {
+    std::string why;
+    CHECK_FALSE(well_formed("<a><b></a></b>", why));
+    CHECK_FALSE(well_formed("<a>x & y</a>", why));
+    CHECK_FALSE(well_formed("<a x=\"1></a>", why));
+    CHECK(well_formed("<a><b/>&amp;</a>", why));
+}
+
+TEST_CASE("timeline SVG has one band per phase, received dots and lost ticks") {
+    auto r = sample_report();
+    std::string s = svg_timeline(r);
+    std::string why;
+    REQUIRE(well_formed(s, why));
+    CHECK(s.rfind("<svg", 0) == 0);
+    CHECK(count(s, "class=\"band\"") == 3);
+    CHECK(count(s, "h1.5") == 89);          // 90 points, one lost
+    CHECK(s.find("class=\"lost\"") != std::string::npos);
+    CHECK(s.find("NaN") == std::string::npos);
+    CHECK(s.find("nan") == std::string::npos);
+}
+
+TEST_CASE("histogram SVG: bars sum to the sample count's density, density overlay drawn") {
+    auto r = sample_report();
+    std::string s = svg_histogram(r.phases[1]);
+    std::string why;
+    REQUIRE(well_formed(s, why));
+    CHECK(s.find("class=\"density\"") != std::string::npos);
+    CHECK(count(s, "<rect ") == 7);  // 7 distinct RTTs in 40 bins over [10, 95]
+    // An empty phase still draws axes and no NaN.
+    std::string e = svg_histogram(r.phases[2]);
+    CHECK(well_formed(e, why));
+    CHECK(e.find("nan") == std::string::npos);
+}
+
+TEST_CASE("HTML is self-contained and holds timeline, histograms and threshold table") {
+    std::string h = to_html(sample_report());
+    CHECK(h.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK(count(h, "<svg") == 1 + 3);
+    CHECK(h.find("id=\"timeline\"") != std::string::npos);
+    CHECK(count(h, "class=\"plot histogram\"") == 3);
+    CHECK(h.find("id=\"thresholds\"") != std::string::npos);
+    CHECK(h.find("p99_rtt_max") != std::string::npos);
+    // no external assets: no src=, no href=, no url(, no <script
+    CHECK(h.find("src=") == std::string::npos);
+    CHECK(h.find("href=") == std::string::npos);
+    CHECK(h.find("url(") == std::string::npos);
+    CHECK(h.find("<script") == std::string::npos);
+    std::string why;
+    auto body = h.substr(h.find("<html"));
+    bool ok = well_formed(body, why);
+    INFO(why);
+    CHECK(ok);
+}
+
+TEST_CASE("summary table lists every phase and every miss") {
+    std::string t = summary_table(sample_report());
+    CHECK(t.find("baseline") != std::string::npos);
+    CHECK(t.find("morning") != std::string::npos);
+    CHECK(t.find("missed: morning: p99 90 ms > 80 ms") != std::string::npos);
+    CHECK(t.find("verdict: slo missed (exit 1)") != std::string::npos);
+    auto line = progress_line(sample_report().phases[1], 6, 9);
+    CHECK(line.find("jitter_1s") != std::string::npos);
+    CHECK(line.find("loss 1.00%") != std::string::npos);
+    CHECK(line.find("fidelity ok") != std::string::npos);
+}
