@@ -29,13 +29,16 @@ done
 state=/run/netchaos/$P.bench
 sock=/run/netchaos/$P-fwd.sock
 
+# Running = exists and is not a zombie (an orphaned forwarder waits for init to reap it).
+alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [[ $st != Z ]]; }
+
 down() {
   if [[ -f $state/fwd.pid ]]; then
     local pid; pid=$(cat "$state/fwd.pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid" && grep -q netchaos-fwd "/proc/$pid/cmdline" 2>/dev/null; then
       kill -INT "$pid" 2>/dev/null
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null
+      for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+      alive "$pid" && kill -KILL "$pid" 2>/dev/null
     fi
   fi
   for n in "$P-cli" "$P-fwd" "$P-srv"; do ip netns del "$n" 2>/dev/null; done
@@ -82,7 +85,7 @@ up() {
   local ok=0
   for _ in $(seq 100); do
     sleep 0.2
-    [[ -f $state/fwd.pid ]] && ! kill -0 "$(cat "$state/fwd.pid")" 2>/dev/null && break
+    [[ -f $state/fwd.pid ]] && ! alive "$(cat "$state/fwd.pid")" && break
     if [[ -S $sock ]] && ip netns exec "$P-cli" ping -c1 -W1 -q 10.213.0.2 >/dev/null 2>&1; then ok=1; break; fi
   done
   if ((!ok)); then
