@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # normal(5 ms, 1 ms) on 0to1 only: irtt's RTT mean = 5 ms + base mean within 3%, and its
 # sigma within 10% of 1 ms (the base path's own sigma added in quadrature, measured first).
-source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
-source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash"
+source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
+source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
 fwd_tmp
 fwd_up

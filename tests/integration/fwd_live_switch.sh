@@ -2,8 +2,8 @@
 # A live switch from 1 ms to 20 ms (0to1) while irtt probes every 10 ms: every probe sent
 # one interval after the switch returned sees the 20 ms, every probe sent before it does
 # not (a 2% allowance for host hiccups), and forwarding never pauses (no probe lost).
-source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
-source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash"
+source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
+source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
 fwd_tmp
 fwd_up

@@ -2,8 +2,8 @@
 # Loss through netchaos-fwd, measured by irtt (a peer nobody here wrote):
 #  - random 10% on 0to1 over 5000 packets -> 10 +- 1.5% upstream loss;
 #  - Gilbert-Elliott p=5% r=30% (1-h=100%, 1-k=0%) -> mean loss-run length within 10% of 1/r.
-source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
-source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash"
+source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
+source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
 fwd_tmp
 fwd_up

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # netchaos-fwd with no profile: ping crosses both ways, counters agree, the control socket
 # is 0600, and SIGTERM stops the forwarder cleanly (socket removed, process gone).
-source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
-source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash"
+source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
+source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
 fwd_up
 
