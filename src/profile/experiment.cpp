@@ -1,0 +1,235 @@
+// TOML -> Experiment: target, probe, thresholds and phases. A phase's profile file is
+// resolved relative to the experiment file, its inline [phase.egress...] tables are applied
+// over it key by key, and the rules run once on the result.
+#include <algorithm>
+
+#include "profile/parse.hpp"
+#include "profile/reader.hpp"
+#include "profile/units.hpp"
+
+namespace netchaos::profile {
+
+namespace {
+
+using detail::Pos;
+using detail::Reader;
+
+std::optional<double> ratio(const toml::table& t, const std::string& path, std::string_view key, Reader& r) {
+    const toml::node* n = t.get(key);
+    if (n && n->is_string()) return r.probability(t, path, key);
+    return r.number(t, path, key, 0.0, 1.0);
+}
+
+void positive(Reader& r, const std::string& key, Duration d) {
+    if (r.has(key) && d.count() <= 0) r.error(r.where(key), key, "expected a duration > 0");
+}
+
+void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"jitter_1s_max", "spike_ratio_max", "p99_rtt_max", "loss_max", "p99_drift_max", "fidelity_tolerance",
+                           "spike_level", "window", "spike_windows", "alert"});
+    if (auto v = r.duration(t, path, "jitter_1s_max")) th.jitter_1s_max = *v;
+    if (auto v = ratio(t, path, "spike_ratio_max", r)) th.spike_ratio_max = *v;
+    if (auto v = r.duration(t, path, "p99_rtt_max")) th.p99_rtt_max = *v;
+    if (auto v = r.probability(t, path, "loss_max")) th.loss_max = *v;
+    if (auto v = r.percent(t, path, "p99_drift_max")) th.p99_drift_max = *v;
+    if (auto v = r.percent(t, path, "fidelity_tolerance")) th.fidelity_tolerance = *v;
+    if (auto v = r.duration(t, path, "spike_level")) th.spike_level = *v;
+    if (auto v = r.duration(t, path, "window")) {
+        th.window = *v;
+        positive(r, path + ".window", *v);
+    }
+    if (auto v = r.integer(t, path, "spike_windows", 1, 1'000'000)) th.spike_windows = static_cast<int>(*v);
+    if (const auto* a = r.table(t, path, "alert")) {
+        const std::string ap = path + ".alert";
+        r.check_keys(*a, ap, {"spike_ratio", "jitter", "periods", "period"});
+        auto& rule = th.alert ? *th.alert : th.alert.emplace();
+        if (auto v = ratio(*a, ap, "spike_ratio", r)) rule.spike_ratio = *v;
+        if (auto v = r.duration(*a, ap, "jitter")) rule.jitter = *v;
+        if (auto v = r.integer(*a, ap, "periods", 1, 1'000'000)) rule.periods = static_cast<int>(*v);
+        if (auto v = r.duration(*a, ap, "period")) {
+            rule.period = *v;
+            positive(r, ap + ".period", *v);
+        }
+    }
+}
+
+void read_target(const toml::table& t, Target& tg, Reader& r) {
+    const std::string path = "target";
+    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control"});
+    if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}})) tg.backend = *v;
+    if (auto v = r.string(t, path, "dev")) tg.dev = *v;
+    if (auto v = r.string(t, path, "netns")) tg.netns = *v;
+    if (auto v = r.choice<Direction>(t, path, "direction", {{"egress", Direction::egress}, {"ingress", Direction::ingress}})) tg.direction = *v;
+    if (auto v = r.string(t, path, "control")) tg.control = *v;
+    if (tg.backend == Backend::netem && tg.dev.empty())
+        r.error(r.where("target"), "target.dev", "backend \"netem\" needs dev = \"IFNAME\" (the interface to impair)");
+    if (tg.backend == Backend::netem && tg.dev.size() > 15)
+        r.error(r.where("target.dev"), "target.dev", "interface name \"" + tg.dev + "\" is longer than 15 characters (IFNAMSIZ)");
+    if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
+}
+
+void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
+    const std::string path = "probe";
+    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout"});
+    if (auto v = r.string(t, path, "target")) pc.target = *v;
+    if (auto v = r.string(t, path, "netns")) pc.netns = *v;
+    if (auto v = r.number(t, path, "rate", 0.001, 100000.0)) pc.rate_hz = *v;
+    if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}})) pc.mode = *v;
+    if (auto v = r.duration(t, path, "timeout")) {
+        pc.timeout = *v;
+        positive(r, "probe.timeout", *v);
+    }
+    if (pc.target.empty()) {
+        r.error(r.where("probe"), "probe.target", "expected target = \"HOST:PORT\" (a reflector) or \"HOST\" for icmp");
+    } else if (pc.mode != ProbeMode::icmp) {
+        auto colon = pc.target.rfind(':');
+        std::string port = colon == std::string::npos ? "" : pc.target.substr(colon + 1);
+        bool ok = !port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                  std::stoi(port) >= 1 && std::stoi(port) <= 65535 && colon > 0;
+        if (!ok) r.error(r.where("probe.target"), "probe.target", "expected \"HOST:PORT\" with a port 1-65535 for mode \"" + std::string(to_string(pc.mode)) + "\", got \"" + pc.target + "\"");
+    }
+}
+
+std::filesystem::path relative_to(const std::filesystem::path& experiment, const std::string& ref) {
+    std::filesystem::path p(ref);
+    if (p.is_absolute()) return p;
+    return (experiment.parent_path() / p).lexically_normal();
+}
+
+// A referenced profile: read, parse and validated on its own (ramps), diagnostics kept.
+std::optional<Profile> load_profile(const std::filesystem::path& file, const Pos& ref, const std::string& key, Reader& r,
+                                    std::vector<Diagnostic>& diags) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        r.error(ref, key, "profile \"" + file.string() + "\" not found (paths are relative to the experiment file)");
+        return std::nullopt;
+    }
+    auto parsed = parse_profile_file(file);
+    for (auto& d : parsed.diagnostics)
+        if (d.line > 0 || d.severity == Diagnostic::Severity::error) diags.push_back(d);
+    if (!parsed.ok()) r.error(ref, key, "profile \"" + file.string() + "\" has errors (see its messages)");
+    return parsed.value;
+}
+
+void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
+    const std::string path = "phase[" + std::to_string(index) + "]";
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match"});
+    ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
+    (void)r.string(t, path, "description");
+    if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
+    if (!r.has(path + ".duration"))
+        r.error(r.where(path), path + ".duration", "each phase needs duration = \"20s\"");
+    else if (ph.duration.count() <= 0)
+        r.error(r.where(path + ".duration"), path + ".duration", "expected a duration > 0");
+    ph.thresholds = ex.thresholds;
+    if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
+
+    auto profile_ref = r.string(t, path, "profile");
+    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match");
+    if (const toml::node* rn = t.get("ramp")) {
+        const std::string rp = path + ".ramp";
+        const auto* rt = r.table(t, path, "ramp");
+        if (profile_ref) r.error(r.where(rp), rp, "set either profile or ramp, not both (a ramp starts at its `from` profile)");
+        if (overrides) r.error(r.where(rp), rp, "inline egress/ingress/match overrides cannot be combined with a ramp: put them in the from/to profiles");
+        if (!rt) return;
+        r.check_keys(*rt, rp, {"from", "to", "steps"});
+        auto from = r.string(*rt, rp, "from");
+        auto to = r.string(*rt, rp, "to");
+        auto steps = r.integer(*rt, rp, "steps", 2, 10000);
+        if (!from || !to) {
+            r.error(r.pos_of(*rn), rp, "a ramp needs from = \"a.toml\" and to = \"b.toml\" (and steps >= 2)");
+            return;
+        }
+        auto pf = load_profile(relative_to(ex.source, *from), r.where(rp + ".from"), rp + ".from", r, diags);
+        auto pt = load_profile(relative_to(ex.source, *to), r.where(rp + ".to"), rp + ".to", r, diags);
+        if (pf && pt) {
+            ph.ramp = Ramp{*pf, *pt, steps ? static_cast<int>(*steps) : 2};
+            ph.profile = *pf;
+        }
+        return;
+    }
+
+    // Base profile (if any) and inline overrides go through one reader, so the rules see
+    // the merged result and each message points at the file that wrote the key.
+    Reader pr(ex.source, diags);
+    Profile p;
+    if (profile_ref) {
+        auto file = relative_to(ex.source, *profile_ref);
+        auto text = detail::read_text(file, pr);
+        if (!text) {
+            r.error(r.where(path + ".profile"), path + ".profile", "cannot read profile \"" + file.string() + "\" (paths are relative to the experiment file)");
+            return;
+        }
+        auto tbl = detail::parse_toml(*text, file, pr);
+        if (!tbl) {
+            r.error(r.where(path + ".profile"), path + ".profile", "profile \"" + file.string() + "\" is not valid TOML");
+            return;
+        }
+        p.source = file;
+        detail::read_profile(*tbl, p, pr);
+    } else {
+        p.source = ex.source;
+        p.name = ph.name;
+    }
+    pr.display_prefix = path + ".";
+    if (overrides) {
+        detail::read_sections(t, p, pr);
+        if (profile_ref) p.description += (p.description.empty() ? "" : " ") + std::string("(with phase \"" + ph.name + "\" overrides)");
+    }
+    detail::finish_profile(p, pr);
+    if (pr.failed()) r.error(r.where(path), path, "phase \"" + ph.name + "\" has an invalid profile (see the messages for its profile)");
+    ph.profile = std::move(p);
+}
+
+}  // namespace
+
+Parsed<Experiment> parse_experiment_text(std::string_view text, const std::filesystem::path& name) {
+    Parsed<Experiment> out;
+    Reader r(name, out.diagnostics);
+    auto t = detail::parse_toml(text, name, r);
+    if (!t) return out;
+    Experiment ex;
+    ex.source = name;
+    r.check_keys(*t, "", {"name", "description", "baseline", "target", "probe", "thresholds", "phase"});
+    ex.name = r.string(*t, "", "name").value_or(name.stem().string());
+    if (auto v = r.string(*t, "", "description")) ex.description = *v;
+    if (auto v = r.duration(*t, "", "baseline")) ex.baseline = *v;
+    if (const auto* s = r.table(*t, "", "target")) read_target(*s, ex.target, r);
+    else r.error(Pos{name, 0, 0}, "target", "an experiment needs a [target] table (backend, dev or control)");
+    if (const auto* s = r.table(*t, "", "probe")) read_probe(*s, ex.probe, r);
+    else r.error(Pos{name, 0, 0}, "probe", "an experiment needs a [probe] table with target = \"HOST:PORT\"");
+    if (const auto* s = r.table(*t, "", "thresholds")) read_thresholds(*s, ex.thresholds, r, "thresholds");
+
+    const toml::node* phases = t->get("phase");
+    const toml::array* arr = phases ? phases->as_array() : nullptr;
+    if (!phases) {
+        r.error(Pos{name, 0, 0}, "phase", "an experiment needs at least one [[phase]]");
+    } else if (!arr || !arr->is_array_of_tables()) {
+        r.error(r.pos_of(*phases), "phase", "expected [[phase]] tables, got " + Reader::describe(*phases));
+    } else if (arr->empty()) {
+        r.error(r.pos_of(*phases), "phase", "an experiment needs at least one [[phase]]");
+    } else {
+        int index = 0;
+        for (const auto& node : *arr) {
+            ++index;
+            r.seen("phase[" + std::to_string(index) + "]", r.pos_of(node));
+            Phase ph;
+            read_phase(*node.as_table(), ph, ex, index, r, out.diagnostics);
+            ex.phases.push_back(std::move(ph));
+        }
+    }
+    bool failed = std::any_of(out.diagnostics.begin(), out.diagnostics.end(), [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
+    if (!failed) out.value = std::move(ex);
+    detail::sort_diagnostics(out.diagnostics);
+    return out;
+}
+
+Parsed<Experiment> parse_experiment_file(const std::filesystem::path& file) {
+    Parsed<Experiment> out;
+    Reader r(file, out.diagnostics);
+    auto text = detail::read_text(file, r);
+    if (!text) return out;
+    return parse_experiment_text(*text, file);
+}
+
+}  // namespace netchaos::profile

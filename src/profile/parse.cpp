@@ -1,0 +1,450 @@
+// TOML -> Profile: reading (with overrides applied over a base, for experiment phases),
+// tc's derived defaults, and every cross-field rule netem has, plus a few of our own.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+
+#include "profile/parse.hpp"
+#include "profile/reader.hpp"
+#include "profile/units.hpp"
+
+namespace netchaos::profile {
+
+namespace detail {
+
+namespace {
+
+// Assumed packet size when turning rate x delay into packets in flight.
+constexpr double mtu_bytes = 1500.0;
+constexpr std::size_t max_samples = 65536;
+
+std::string pct(double fraction) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g%%", fraction * 100.0);
+    return buf;
+}
+
+const std::initializer_list<std::pair<std::string_view, Distribution>> distributions = {
+    {"uniform", Distribution::uniform}, {"normal", Distribution::normal}, {"pareto", Distribution::pareto},
+    {"paretonormal", Distribution::paretonormal}, {"custom", Distribution::custom}};
+
+void read_delay(const toml::table& t, Delay& d, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"mean", "jitter", "distribution", "table", "samples", "correlation", "reorder"});
+    if (auto v = r.duration(t, path, "mean")) d.mean = *v;
+    if (auto v = r.duration(t, path, "jitter")) d.jitter = *v;
+    if (auto v = r.probability(t, path, "correlation")) d.correlation = *v;
+    if (auto v = r.boolean(t, path, "reorder")) d.order = *v ? JitterOrder::reorder : JitterOrder::preserve;
+    if (auto v = r.choice(t, path, "distribution", distributions)) {
+        d.distribution = *v;
+        if (*v != Distribution::custom) d.table.reset();
+    }
+    if (auto v = r.string(t, path, "table")) {
+        d.table = CustomTable{*v, {}};
+        d.distribution = Distribution::custom;
+    }
+    if (const toml::node* n = t.get("samples")) {
+        const auto* arr = n->as_array();
+        std::vector<double> samples;
+        bool good = arr != nullptr;
+        if (!arr)
+            r.error(r.pos_of(*n), Reader::join(path, "samples"), "expected an array of delays in ms like [12.0, 13.5], got " + Reader::describe(*n));
+        else if (arr->size() > max_samples) {
+            r.error(r.pos_of(*n), Reader::join(path, "samples"), "too many samples (" + std::to_string(arr->size()) + "): at most " + std::to_string(max_samples));
+            good = false;
+        } else {
+            for (const auto& e : *arr) {
+                std::optional<double> v;
+                if (const auto* i = e.as_integer()) v = static_cast<double>(**i);
+                if (const auto* f = e.as_floating_point()) v = **f;
+                if (!v || !(*v >= 0 && *v < 1e9)) {
+                    r.error(r.pos_of(e), Reader::join(path, "samples"), "expected delay samples in ms >= 0 (numbers), got " + Reader::describe(e));
+                    good = false;
+                    break;
+                }
+                samples.push_back(*v);
+            }
+        }
+        if (good) {
+            d.table = CustomTable{{}, std::move(samples)};
+            d.distribution = Distribution::custom;
+        }
+    }
+}
+
+enum class LossKind { random, gilbert_elliott, markov4 };
+
+LossKind kind_of(const LossModel& m) {
+    if (std::holds_alternative<GilbertElliott>(m)) return LossKind::gilbert_elliott;
+    if (std::holds_alternative<Markov4>(m)) return LossKind::markov4;
+    return LossKind::random;
+}
+
+void read_loss(const toml::table& t, Loss& l, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"model", "p", "correlation", "r", "one_minus_h", "one_minus_k", "p13", "p31", "p32", "p23", "p14", "ecn"});
+    if (auto v = r.boolean(t, path, "ecn")) l.ecn = *v;
+    auto model = r.choice<LossKind>(t, path, "model", {{"random", LossKind::random}, {"gilbert-elliott", LossKind::gilbert_elliott}, {"markov4", LossKind::markov4}});
+    if (model && *model != kind_of(l.model)) {
+        if (*model == LossKind::random) l.model = RandomLoss{};
+        if (*model == LossKind::gilbert_elliott) l.model = GilbertElliott{};
+        if (*model == LossKind::markov4) l.model = Markov4{};
+    }
+    const char* model_name[] = {"random", "gilbert-elliott", "markov4"};
+    auto kind = kind_of(l.model);
+    // Keys of the other models are errors that say which model they belong to.
+    auto only_for = [&](std::initializer_list<std::string_view> keys, std::initializer_list<LossKind> kinds) {
+        for (auto k : keys) {
+            const toml::node* n = t.get(k);
+            if (!n || std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) continue;
+            std::string which;
+            for (auto kk : kinds) which += (which.empty() ? "" : " or ") + std::string("\"") + model_name[int(kk)] + "\"";
+            r.error(r.pos_of(*n), Reader::join(path, k), std::string(k) + " only applies to model = " + which + " (this loss is model = \"" + model_name[int(kind)] + "\")");
+        }
+    };
+    only_for({"p"}, {LossKind::random, LossKind::gilbert_elliott});
+    only_for({"correlation"}, {LossKind::random});
+    only_for({"r", "one_minus_h", "one_minus_k"}, {LossKind::gilbert_elliott});
+    only_for({"p13", "p31", "p32", "p23", "p14"}, {LossKind::markov4});
+    if (auto* m = std::get_if<RandomLoss>(&l.model)) {
+        if (auto v = r.probability(t, path, "p")) m->p = *v;
+        if (auto v = r.probability(t, path, "correlation")) m->correlation = *v;
+    } else if (auto* g = std::get_if<GilbertElliott>(&l.model)) {
+        if (auto v = r.probability(t, path, "p")) g->p = *v;
+        if (auto v = r.probability(t, path, "r")) g->r = *v;
+        if (auto v = r.probability(t, path, "one_minus_h")) g->one_minus_h = *v;
+        if (auto v = r.probability(t, path, "one_minus_k")) g->one_minus_k = *v;
+    } else if (auto* s = std::get_if<Markov4>(&l.model)) {
+        if (auto v = r.probability(t, path, "p13")) s->p13 = *v;
+        if (auto v = r.probability(t, path, "p31")) s->p31 = *v;
+        if (auto v = r.probability(t, path, "p32")) s->p32 = *v;
+        if (auto v = r.probability(t, path, "p23")) s->p23 = *v;
+        if (auto v = r.probability(t, path, "p14")) s->p14 = *v;
+    }
+}
+
+template <class T>
+void read_p_corr(const toml::table& t, T& x, Reader& r, const std::string& path) {
+    if (auto v = r.probability(t, path, "p")) x.p = *v;
+    if (auto v = r.probability(t, path, "correlation")) x.correlation = *v;
+}
+
+void read_impairment(const toml::table& t, Impairment& imp, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"limit", "seed", "delay", "loss", "duplicate", "corrupt", "reorder", "rate", "slot"});
+    if (auto v = r.integer(t, path, "limit", 1, UINT32_MAX)) imp.limit = static_cast<std::uint32_t>(*v);
+    if (auto v = r.integer(t, path, "seed", 0, INT64_MAX)) imp.seed = static_cast<std::uint64_t>(*v);
+    if (const auto* s = r.table(t, path, "delay")) read_delay(*s, imp.delay ? *imp.delay : imp.delay.emplace(), r, path + ".delay");
+    if (const auto* s = r.table(t, path, "loss")) read_loss(*s, imp.loss ? *imp.loss : imp.loss.emplace(), r, path + ".loss");
+    if (const auto* s = r.table(t, path, "duplicate")) {
+        r.check_keys(*s, path + ".duplicate", {"p", "correlation"});
+        read_p_corr(*s, imp.duplicate ? *imp.duplicate : imp.duplicate.emplace(), r, path + ".duplicate");
+    }
+    if (const auto* s = r.table(t, path, "corrupt")) {
+        r.check_keys(*s, path + ".corrupt", {"p", "correlation"});
+        read_p_corr(*s, imp.corrupt ? *imp.corrupt : imp.corrupt.emplace(), r, path + ".corrupt");
+    }
+    if (const auto* s = r.table(t, path, "reorder")) {
+        const std::string sp = path + ".reorder";
+        r.check_keys(*s, sp, {"p", "correlation", "gap"});
+        auto& x = imp.reorder ? *imp.reorder : imp.reorder.emplace();
+        read_p_corr(*s, x, r, sp);
+        if (auto v = r.integer(*s, sp, "gap", 1, UINT32_MAX)) x.gap = static_cast<std::uint32_t>(*v);
+    }
+    if (const auto* s = r.table(t, path, "rate")) {
+        const std::string sp = path + ".rate";
+        r.check_keys(*s, sp, {"rate", "packet_overhead", "cell_size", "cell_overhead"});
+        auto& x = imp.rate ? *imp.rate : imp.rate.emplace();
+        if (auto v = r.rate(*s, sp, "rate")) x.bytes_per_sec = *v;
+        if (auto v = r.integer(*s, sp, "packet_overhead", -65535, 65535)) x.packet_overhead = static_cast<std::int32_t>(*v);
+        if (auto v = r.integer(*s, sp, "cell_size", 0, 65535)) x.cell_size = static_cast<std::uint32_t>(*v);
+        if (auto v = r.integer(*s, sp, "cell_overhead", -65535, 65535)) x.cell_overhead = static_cast<std::int32_t>(*v);
+    }
+    if (const auto* s = r.table(t, path, "slot")) {
+        const std::string sp = path + ".slot";
+        r.check_keys(*s, sp, {"min_delay", "max_delay", "packets", "bytes", "distribution", "delay", "jitter"});
+        auto& x = imp.slot ? *imp.slot : imp.slot.emplace();
+        if (auto v = r.duration(*s, sp, "min_delay")) x.min_delay = *v;
+        if (auto v = r.duration(*s, sp, "max_delay")) x.max_delay = *v;
+        if (auto v = r.integer(*s, sp, "packets", 1, INT32_MAX)) x.max_packets = static_cast<std::int32_t>(*v);
+        if (auto v = r.size(*s, sp, "bytes")) {
+            if (*v < 1 || *v > static_cast<std::uint64_t>(INT32_MAX))
+                r.error(r.where(sp + ".bytes"), sp + ".bytes", "expected a size between 1b and 2gb");
+            else
+                x.max_bytes = static_cast<std::int32_t>(*v);
+        }
+        if (auto v = r.choice<Distribution>(*s, sp, "distribution", {{"uniform", Distribution::uniform}, {"normal", Distribution::normal}, {"pareto", Distribution::pareto}, {"paretonormal", Distribution::paretonormal}}))
+            x.distribution = *v;
+        if (auto v = r.duration(*s, sp, "delay")) x.dist_delay = *v;
+        if (auto v = r.duration(*s, sp, "jitter")) x.dist_jitter = *v;
+    }
+}
+
+std::optional<Cidr> parse_cidr(const std::string& text, std::string& why, bool& host_bits) {
+    auto slash = text.find('/');
+    std::string addr = text.substr(0, slash);
+    Cidr c;
+    unsigned char buf[16] = {};
+    if (inet_pton(AF_INET, addr.c_str(), buf) == 1) {
+        c.v6 = false;
+    } else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) {
+        c.v6 = true;
+    } else {
+        why = "expected an IPv4 or IPv6 address with an optional /prefix like \"10.0.0.0/24\", got \"" + text + "\"";
+        return std::nullopt;
+    }
+    int max_prefix = c.v6 ? 128 : 32;
+    int prefix = max_prefix;
+    if (slash != std::string::npos) {
+        std::string ps = text.substr(slash + 1);
+        if (ps.empty() || ps.size() > 3 || !std::all_of(ps.begin(), ps.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+            std::stoi(ps) > max_prefix) {
+            why = "prefix length \"/" + ps + "\" must be 0-" + std::to_string(max_prefix);
+            return std::nullopt;
+        }
+        prefix = std::stoi(ps);
+    }
+    // Canonical network address: clear host bits (tc/u32 would match them anyway).
+    int bytes = c.v6 ? 16 : 4;
+    host_bits = false;
+    for (int i = 0; i < bytes; ++i) {
+        int keep = std::clamp(prefix - i * 8, 0, 8);
+        unsigned char mask = keep == 0 ? 0 : static_cast<unsigned char>(0xff << (8 - keep));
+        if (buf[i] & ~mask) host_bits = true;
+        buf[i] &= mask;
+    }
+    char out[INET6_ADDRSTRLEN] = {};
+    inet_ntop(c.v6 ? AF_INET6 : AF_INET, buf, out, sizeof out);
+    c.address = out;
+    c.prefix = static_cast<std::uint8_t>(prefix);
+    return c;
+}
+
+void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
+    const std::string path = "match";
+    r.check_keys(t, path, {"src", "dst", "protocol", "sport", "dport"});
+    for (auto key : {"src", "dst"}) {
+        auto s = r.string(t, path, key);
+        if (!s) continue;
+        std::string why;
+        bool host_bits = false;
+        auto c = parse_cidr(*s, why, host_bits);
+        auto pos = r.where(Reader::join(path, key));
+        if (!c) {
+            r.error(pos, Reader::join(path, key), why);
+            continue;
+        }
+        if (host_bits)
+            r.warning(pos, Reader::join(path, key), "\"" + *s + "\" has host bits set; matching " + c->address + "/" + std::to_string(c->prefix));
+        (std::string_view(key) == "src" ? m.src : m.dst) = *c;
+    }
+    if (auto v = r.choice<Protocol>(t, path, "protocol", {{"any", Protocol::any}, {"tcp", Protocol::tcp}, {"udp", Protocol::udp}, {"icmp", Protocol::icmp}}))
+        m.protocol = *v;
+    if (auto v = r.integer(t, path, "sport", 1, 65535)) m.sport = static_cast<std::uint16_t>(*v);
+    if (auto v = r.integer(t, path, "dport", 1, 65535)) m.dport = static_cast<std::uint16_t>(*v);
+}
+
+// ------------------------------------------------------------------ rules
+
+void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
+    const std::string k_mean = path + ".mean", k_jitter = path + ".jitter", k_dist = path + ".distribution";
+    if (d.table && !d.table->samples_ms.empty() && !d.table->file.empty()) {
+        r.error(r.where(path + ".samples"), path + ".samples", "set either table or samples, not both");
+        return;
+    }
+    if (d.distribution == Distribution::custom) {
+        if (!d.table || (d.table->file.empty() && d.table->samples_ms.empty())) {
+            r.error(r.where(k_dist), k_dist, "distribution = \"custom\" needs table = \"file.dist\" (iproute2 format) or samples = [ms, ...]");
+            return;
+        }
+        if (!d.table->samples_ms.empty()) {
+            const auto& s = d.table->samples_ms;
+            if (s.size() < 2) {
+                r.error(r.where(path + ".samples"), path + ".samples", "expected at least 2 samples to build a distribution");
+                return;
+            }
+            // The samples define the shape; unless given, mean and jitter come from them too.
+            double mean = std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
+            double var = 0;
+            for (double x : s) var += (x - mean) * (x - mean);
+            double sigma = std::sqrt(var / static_cast<double>(s.size() - 1));
+            if (!r.has(k_mean)) d.mean = Duration{std::llround(mean * 1e6)};
+            if (!r.has(k_jitter)) d.jitter = Duration{std::llround(sigma * 1e6)};
+            if (sigma == 0) r.error(r.where(path + ".samples"), path + ".samples", "all samples are equal: a distribution needs spread (use mean alone for a constant delay)");
+        } else {
+            // Relative to the file that named it (a phase override lives in the experiment).
+            auto pos = r.where(path + ".table");
+            std::filesystem::path resolved = d.table->file.is_absolute() ? d.table->file : (pos.file.parent_path() / d.table->file).lexically_normal();
+            std::error_code ec;
+            if (!std::filesystem::is_regular_file(resolved, ec))
+                r.error(pos, path + ".table", "distribution table \"" + d.table->file.string() + "\" not found (looked for " + resolved.string() + ")");
+            else if (pos.file != p.source && !p.source.empty())
+                d.table->file = std::filesystem::absolute(resolved, ec);
+        }
+    }
+    if (r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
+        r.error(r.where(k_jitter), k_jitter, "jitter without a delay: set " + path + ".mean too (\"0\" is allowed)");
+    if (r.has(k_dist) && d.jitter.count() == 0)
+        r.error(r.where(k_dist), k_dist, "distribution \"" + std::string(to_string(d.distribution)) + "\" without jitter: set " + path + ".jitter > 0 (netem ignores the distribution otherwise)");
+    if (d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
+        r.error(r.where(path + ".table"), path + ".table", "a distribution table without jitter: set " + path + ".jitter > 0 (the table is scaled by jitter)");
+    if (d.order == JitterOrder::reorder && d.jitter.count() == 0)
+        r.warning(r.where(path + ".reorder"), path + ".reorder", "reorder = true has no effect without jitter");
+    if (d.jitter > d.mean && d.jitter.count() > 0) {
+        if (d.distribution == Distribution::normal) {
+            double mass = normal_mass_below_zero(d.mean, d.jitter);
+            r.warning(r.where(k_jitter), k_jitter,
+                      "normal jitter (sigma " + format_duration(d.jitter) + ") is larger than the mean (" + format_duration(d.mean) +
+                          "): delays are truncated at zero, " + pct(mass) + " of the distribution (Phi(-mean/sigma)) becomes 0 delay");
+        } else if (d.distribution == Distribution::uniform) {
+            double mass = static_cast<double>((d.jitter - d.mean).count()) / (2.0 * static_cast<double>(d.jitter.count()));
+            r.warning(r.where(k_jitter), k_jitter,
+                      "uniform jitter (" + format_duration(d.jitter) + ") is larger than the mean (" + format_duration(d.mean) +
+                          "): delays are truncated at zero, " + pct(mass) + " of the distribution becomes 0 delay");
+        }
+    }
+}
+
+void need_p(Reader& r, const std::string& path, const char* what) {
+    if (!r.has(path + ".p") && !r.errored(path + ".model")) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
+}
+
+void finish_loss(Loss& l, Reader& r, const std::string& path) {
+    double any_loss = 0;
+    if (auto* m = std::get_if<RandomLoss>(&l.model)) {
+        need_p(r, path, "random loss");
+        any_loss = m->p;
+    } else if (auto* g = std::get_if<GilbertElliott>(&l.model)) {
+        need_p(r, path, "gilbert-elliott loss");
+        if (!r.has(path + ".r")) g->r = 1.0 - g->p;   // tc's default
+        if (g->p > 0 && g->r == 0)
+            r.warning(r.where(path + ".r"), path + ".r", "r = 0: once in the bad state the link never recovers");
+        any_loss = g->p * g->one_minus_h + g->one_minus_k;
+    } else if (auto* s = std::get_if<Markov4>(&l.model)) {
+        if (!r.has(path + ".p13")) r.error(r.where(path), path, "markov4 loss needs p13 (good -> burst loss) like \"1%\"");
+        if (!r.has(path + ".p31")) s->p31 = 1.0 - s->p13;   // tc's default
+        if (s->p13 + s->p14 > 1.0 + 1e-12)
+            r.error(r.where(path + ".p14"), path + ".p14", "p13 + p14 is " + pct(s->p13 + s->p14) + ": the transitions out of state 1 cannot exceed 100%");
+        if (s->p31 + s->p32 > 1.0 + 1e-12)
+            r.error(r.where(path + ".p32"), path + ".p32", "p31 + p32 is " + pct(s->p31 + s->p32) + ": the transitions out of state 3 cannot exceed 100%");
+        any_loss = s->p13 + s->p14;
+    }
+    if (l.ecn && any_loss == 0)
+        r.error(r.where(path + ".ecn"), path + ".ecn", "ecn = true needs a loss probability > 0 (ECN marks what would be dropped)");
+}
+
+void finish_impairment(Impairment& imp, Reader& r, const std::string& path, const Profile& p) {
+    if (imp.delay) finish_delay(*imp.delay, r, path + ".delay", p);
+    if (imp.loss) finish_loss(*imp.loss, r, path + ".loss");
+    if (imp.duplicate) need_p(r, path + ".duplicate", "duplicate");
+    if (imp.corrupt) need_p(r, path + ".corrupt", "corrupt");
+    if (imp.reorder) {
+        need_p(r, path + ".reorder", "reorder");
+        if (!imp.delay || imp.delay->mean.count() == 0)
+            r.error(r.where(path + ".reorder"), path + ".reorder",
+                    "reorder without delay: netem reorders by sending some packets at once while the rest wait, so set " + path + ".delay.mean > 0");
+    }
+    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate")) {
+        auto k = path + ".rate.rate";
+        r.error(r.has(k) ? r.where(k) : r.where(path + ".rate"), k, "rate needs a value > 0 like \"100mbit\"");
+    }
+    if (imp.slot) {
+        auto& s = *imp.slot;
+        const std::string sp = path + ".slot";
+        bool window = r.has(sp + ".min_delay") || r.has(sp + ".max_delay");
+        bool dist = r.has(sp + ".distribution") || r.has(sp + ".delay") || r.has(sp + ".jitter");
+        if (window && dist)
+            r.error(r.where(sp + ".distribution"), sp, "set either min_delay/max_delay or distribution/delay/jitter, not both");
+        else if (!window && !dist)
+            r.error(r.where(sp), sp, "slot needs min_delay (and max_delay) or distribution, delay and jitter");
+        else if (window) {
+            if (!r.has(sp + ".max_delay")) s.max_delay = s.min_delay;
+            if (s.max_delay < s.min_delay)
+                r.error(r.where(sp + ".max_delay"), sp + ".max_delay", "max_delay (" + format_duration(s.max_delay) + ") is smaller than min_delay (" + format_duration(s.min_delay) + ")");
+        } else {
+            if (!s.distribution) r.error(r.where(sp), sp, "slot delay/jitter need distribution = \"normal\" (or uniform, pareto, paretonormal)");
+            if (s.dist_delay.count() == 0) r.error(r.where(sp), sp + ".delay", "slot distribution needs delay > 0");
+            if (s.dist_jitter.count() == 0 && s.distribution && *s.distribution != Distribution::uniform)
+                r.error(r.where(sp + ".distribution"), sp + ".jitter", "slot distribution needs jitter > 0");
+        }
+    }
+    if (imp.rate && imp.delay && imp.rate->bytes_per_sec > 0) {
+        double seconds = std::chrono::duration<double>(imp.delay->mean + imp.delay->jitter).count();
+        double in_flight = static_cast<double>(imp.rate->bytes_per_sec) * seconds / mtu_bytes;
+        if (in_flight > imp.limit) {
+            auto k = path + ".limit";
+            r.warning(r.has(k) ? r.where(k) : r.where(path + ".rate.rate"), k,
+                      "limit " + std::to_string(imp.limit) + " packets is smaller than rate x delay: " + format_rate(imp.rate->bytes_per_sec) +
+                          " x " + format_duration(imp.delay->mean + imp.delay->jitter) + " holds " + std::to_string(static_cast<long long>(std::ceil(in_flight))) +
+                          " packets of 1500 B in flight; netem drops the rest (set limit >= " + std::to_string(static_cast<long long>(std::ceil(in_flight))) + ")");
+        }
+    }
+}
+
+}  // namespace
+
+void read_sections(const toml::table& t, Profile& p, Reader& r) {
+    for (auto dir : {"egress", "ingress"}) {
+        if (const auto* s = r.table(t, "", dir)) {
+            auto& imp = std::string_view(dir) == "egress" ? p.egress : p.ingress;
+            read_impairment(*s, imp ? *imp : imp.emplace(), r, dir);
+        }
+    }
+    if (const auto* s = r.table(t, "", "match")) read_match(*s, p.match ? *p.match : p.match.emplace(), r);
+}
+
+void read_profile(const toml::table& t, Profile& p, Reader& r) {
+    r.check_keys(t, "", {"name", "description", "egress", "ingress", "match"});
+    if (auto v = r.string(t, "", "name")) p.name = *v;
+    if (auto v = r.string(t, "", "description")) p.description = *v;
+    read_sections(t, p, r);
+}
+
+void finish_profile(Profile& p, Reader& r) {
+    if (p.name.empty()) p.name = p.source.stem().string();
+    if (p.egress) finish_impairment(*p.egress, r, "egress", p);
+    if (p.ingress) finish_impairment(*p.ingress, r, "ingress", p);
+    if (p.match) {
+        auto& m = *p.match;
+        if ((m.sport || m.dport) && m.protocol != Protocol::tcp && m.protocol != Protocol::udp)
+            r.error(r.where_any({"match.sport", "match.dport"}), "match.protocol", "sport/dport need protocol = \"tcp\" or \"udp\"");
+        if (m.src && m.dst && m.src->v6 != m.dst->v6)
+            r.error(r.where("match.dst"), "match.dst", "src and dst mix IPv4 and IPv6");
+    }
+}
+
+}  // namespace detail
+
+Parsed<Profile> parse_profile_text(std::string_view toml, const std::filesystem::path& name) {
+    Parsed<Profile> out;
+    detail::Reader r(name, out.diagnostics);
+    if (auto t = detail::parse_toml(toml, name, r)) {
+        Profile p;
+        p.source = name;
+        detail::read_profile(*t, p, r);
+        detail::finish_profile(p, r);
+        if (!p.egress && !p.ingress)
+            r.warning(detail::Pos{name, 0, 0}, "", "no [egress] or [ingress] section: this profile impairs nothing");
+        if (!r.failed()) out.value = std::move(p);
+    }
+    detail::sort_diagnostics(out.diagnostics);
+    return out;
+}
+
+Parsed<Profile> parse_profile_file(const std::filesystem::path& file) {
+    Parsed<Profile> out;
+    detail::Reader r(file, out.diagnostics);
+    auto text = detail::read_text(file, r);
+    if (!text) return out;
+    return parse_profile_text(*text, file);
+}
+
+std::string Diagnostic::format() const {
+    std::string out = file.string();
+    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    out += severity == Severity::error ? ": error: " : ": warning: ";
+    if (!key.empty()) out += key + ": ";
+    return out + message;
+}
+
+}  // namespace netchaos::profile

@@ -1,0 +1,320 @@
+// The TOML walker behind both parsers: typed getters that turn every mistake into a
+// diagnostic with file:line:column, key path and what was expected.
+#include "profile/reader.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <tuple>
+
+#include "profile/units.hpp"
+
+namespace netchaos::profile::detail {
+
+namespace {
+std::string clip(std::string_view s, std::size_t n = 40) {
+    std::string out;
+    for (char c : s.substr(0, n)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    if (s.size() > n) out += "...";
+    return out;
+}
+}  // namespace
+
+std::string Reader::describe(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::string: return "string \"" + clip(**n.as_string()) + "\"";
+        case toml::node_type::integer: return "integer " + std::to_string(**n.as_integer());
+        case toml::node_type::floating_point: {
+            std::ostringstream o;
+            o << **n.as_floating_point();
+            return "float " + o.str();
+        }
+        case toml::node_type::boolean: return std::string("boolean ") + (**n.as_boolean() ? "true" : "false");
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        default: return "a date/time";
+    }
+}
+
+void Reader::add(Diagnostic::Severity s, const Pos& p, std::string key, std::string msg) {
+    Diagnostic d;
+    d.severity = s;
+    d.file = p.file;
+    d.line = p.line;
+    d.column = p.column;
+    d.key = key.empty() ? key : display_prefix + key;
+    d.message = std::move(msg);
+    if (s == Diagnostic::Severity::error) {
+        ++errors_;
+        error_keys_.insert(key);
+    }
+    diags_->push_back(std::move(d));
+}
+
+void Reader::check_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (auto&& [k, v] : t) {
+        std::string_view name = k.str();
+        if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+        std::string_view best;
+        std::size_t best_d = ~std::size_t{0};
+        for (auto cand : known) {
+            auto d = edit_distance(name, cand);
+            if (d < best_d) best_d = d, best = cand;
+        }
+        std::string where = path.empty() ? "at the top level" : "in [" + display_prefix + path + "]";
+        std::string msg = "unknown key \"" + clip(name) + "\" " + where;
+        if (!best.empty() && best_d <= std::max<std::size_t>(2, best.size() / 3))
+            msg += "; did you mean \"" + std::string(best) + "\"?";
+        else {
+            msg += "; expected one of:";
+            for (auto cand : known) msg += " " + std::string(cand);
+        }
+        error(pos_of(k), join(path, name), msg);
+    }
+}
+
+const toml::node* Reader::get(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n) seen(join(path, key), pos_of(*n));
+    return n;
+}
+
+void Reader::bad_choice(const toml::node& n, const std::string& key, const std::string& got, const std::vector<std::string_view>& names) {
+    std::string msg = "expected one of";
+    for (std::size_t i = 0; i < names.size(); ++i) msg += (i ? ", \"" : " \"") + std::string(names[i]) + "\"";
+    msg += ", got \"" + clip(got) + "\"";
+    std::string_view best;
+    std::size_t best_d = ~std::size_t{0};
+    for (auto cand : names) {
+        auto d = edit_distance(got, cand);
+        if (d < best_d) best_d = d, best = cand;
+    }
+    if (best_d > 2)
+        for (auto cand : names)
+            if (got.size() >= 3 && cand.substr(0, got.size()) == got) best = cand, best_d = 0;
+    if (best_d <= 2) msg += "; did you mean \"" + std::string(best) + "\"?";
+    error(pos_of(n), key, msg);
+}
+
+const toml::table* Reader::table(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return nullptr;
+    if (const auto* tt = n->as_table()) return tt;
+    error(pos_of(*n), join(path, key), "expected a table ([" + join(path, key) + "]), got " + describe(*n));
+    return nullptr;
+}
+
+std::optional<std::string> Reader::string(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) return **s;
+    error(pos_of(*n), join(path, key), "expected a string, got " + describe(*n));
+    return std::nullopt;
+}
+
+std::optional<bool> Reader::boolean(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* b = n->as_boolean()) return **b;
+    error(pos_of(*n), join(path, key), "expected true or false, got " + describe(*n));
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> Reader::integer(const toml::table& t, const std::string& path, std::string_view key, std::int64_t min, std::int64_t max) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    const auto* i = n->as_integer();
+    if (!i) {
+        error(pos_of(*n), join(path, key), "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + describe(*n));
+        return std::nullopt;
+    }
+    if (**i < min || **i > max) {
+        error(pos_of(*n), join(path, key), "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + std::to_string(**i));
+        return std::nullopt;
+    }
+    return **i;
+}
+
+std::optional<double> Reader::number(const toml::table& t, const std::string& path, std::string_view key, double min, double max) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    std::optional<double> v;
+    if (const auto* i = n->as_integer()) v = static_cast<double>(**i);
+    if (const auto* f = n->as_floating_point()) v = **f;
+    std::ostringstream range;
+    range << "[" << min << ", " << max << "]";
+    if (!v) {
+        error(pos_of(*n), join(path, key), "expected a number in " + range.str() + ", got " + describe(*n));
+        return std::nullopt;
+    }
+    if (!(*v >= min && *v <= max)) {   // also rejects nan
+        error(pos_of(*n), join(path, key), "expected a number in " + range.str() + ", got " + describe(*n));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<Duration> Reader::duration(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) {
+        auto d = parse_duration(**s);
+        if (d) return *d;
+        error(pos_of(*n), join(path, key), d.error().message);
+        return std::nullopt;
+    }
+    if (const auto* i = n->as_integer(); i && **i == 0) return Duration{0};
+    std::string msg = "expected a duration like \"50ms\" (a string with a unit), got " + describe(*n);
+    if (const auto* i = n->as_integer(); i && **i < 0) msg = "negative duration " + std::to_string(**i) + ": expected a duration >= 0 like \"50ms\"";
+    error(pos_of(*n), join(path, key), msg);
+    return std::nullopt;
+}
+
+std::optional<double> Reader::probability(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) {
+        auto p = parse_probability(**s);
+        if (p) return *p;
+        error(pos_of(*n), join(path, key), p.error().message);
+        return std::nullopt;
+    }
+    std::optional<double> v;
+    if (const auto* f = n->as_floating_point()) v = **f;
+    if (const auto* i = n->as_integer()) {
+        if (**i == 0) return 0.0;
+        if (**i == 1) {
+            error(pos_of(*n), join(path, key), "probability 1 is ambiguous: write \"1%\" or 1.0");
+            return std::nullopt;
+        }
+        v = static_cast<double>(**i);
+    }
+    if (!v) {
+        error(pos_of(*n), join(path, key), "expected a probability like \"0.1%\" or a fraction like 0.001, got " + describe(*n));
+        return std::nullopt;
+    }
+    if (!(*v >= 0 && *v <= 1)) {
+        error(pos_of(*n), join(path, key), "probability " + describe(*n) + " is outside 0-100% (a bare number is a fraction in [0, 1]; write \"5%\" for percent)");
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<double> Reader::percent(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) {
+        auto p = parse_percent(**s);
+        if (p) return *p;
+        error(pos_of(*n), join(path, key), p.error().message);
+        return std::nullopt;
+    }
+    std::optional<double> v;
+    if (const auto* f = n->as_floating_point()) v = **f;
+    if (const auto* i = n->as_integer()) v = static_cast<double>(**i);
+    if (!v || !(*v >= 0 && *v < 1e12)) {
+        error(pos_of(*n), join(path, key), "expected a percentage like \"200%\" or a ratio >= 0 like 2.0, got " + describe(*n));
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<std::uint64_t> Reader::rate(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) {
+        auto r = parse_rate(**s);
+        if (r) return *r;
+        error(pos_of(*n), join(path, key), r.error().message);
+        return std::nullopt;
+    }
+    error(pos_of(*n), join(path, key), "expected a rate like \"100mbit\" (a string with a unit), got " + describe(*n));
+    return std::nullopt;
+}
+
+std::optional<std::uint64_t> Reader::size(const toml::table& t, const std::string& path, std::string_view key) {
+    const toml::node* n = get(t, path, key);
+    if (!n) return std::nullopt;
+    if (const auto* s = n->as_string()) {
+        auto r = parse_size(**s);
+        if (r) return *r;
+        error(pos_of(*n), join(path, key), r.error().message);
+        return std::nullopt;
+    }
+    if (const auto* i = n->as_integer(); i && **i >= 0) return static_cast<std::uint64_t>(**i);
+    error(pos_of(*n), join(path, key), "expected a size like \"64kb\" or \"1500b\", got " + describe(*n));
+    return std::nullopt;
+}
+
+std::optional<std::string> read_text(const std::filesystem::path& file, Reader& r) {
+    Pos p{file, 0, 0};
+    std::error_code ec;
+    auto status = std::filesystem::status(file, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        r.error(p, "", "cannot open: no such file");
+        return std::nullopt;
+    }
+    if (std::filesystem::is_directory(status)) {
+        r.error(p, "", "is a directory, expected a .toml file");
+        return std::nullopt;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        r.error(p, "", "cannot open: permission denied or unreadable");
+        return std::nullopt;
+    }
+    // Read at most the cap + 1 bytes: works for pipes and /dev files whose size is unknown.
+    std::string text(max_file_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_file_bytes) {
+        auto size = std::filesystem::is_regular_file(status) ? std::filesystem::file_size(file, ec) : 0;
+        r.error(p, "", "file too large" + (size ? " (" + std::to_string(size / (1 << 20)) + " MiB)" : std::string()) +
+                           ": profiles and experiments are limited to " + std::to_string(max_file_bytes >> 20) + " MiB");
+        return std::nullopt;
+    }
+    return text;
+}
+
+std::optional<toml::table> parse_toml(std::string_view text, const std::filesystem::path& name, Reader& r) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        r.error(Pos{name, 0, 0}, "", "file is empty: expected a TOML profile or experiment");
+        return std::nullopt;
+    }
+    if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+        auto before = text.substr(0, nul);
+        auto line = 1 + std::count(before.begin(), before.end(), '\n');
+        auto bol = before.rfind('\n');
+        auto column = bol == std::string_view::npos ? nul + 1 : nul - bol;
+        r.error(Pos{name, static_cast<int>(line), static_cast<int>(column)}, "", "binary data (a NUL byte): expected a TOML text file");
+        return std::nullopt;
+    }
+    try {
+        return toml::parse(text, name.string());
+    } catch (const toml::parse_error& e) {
+        const auto& src = e.source();
+        r.error(Pos{name, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)}, "",
+                "TOML syntax error: " + clip(e.description(), 200));
+        return std::nullopt;
+    }
+}
+
+void sort_diagnostics(std::vector<Diagnostic>& d) {
+    // Files in the order they were first reported (a phase's profile after the experiment),
+    // then line:column within each file.
+    std::vector<std::filesystem::path> order;
+    auto rank = [&](const std::filesystem::path& f) {
+        auto it = std::find(order.begin(), order.end(), f);
+        if (it != order.end()) return static_cast<std::size_t>(it - order.begin());
+        order.push_back(f);
+        return order.size() - 1;
+    };
+    for (const auto& x : d) rank(x.file);
+    std::stable_sort(d.begin(), d.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+        return std::tuple(rank(a.file), a.line, a.column) < std::tuple(rank(b.file), b.line, b.column);
+    });
+}
+
+}  // namespace netchaos::profile::detail

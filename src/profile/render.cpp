@@ -1,0 +1,227 @@
+// Normalized rendering: every default explicit, fixed key order, units that parse back to
+// the same value (to_text(parse(to_text(p))) == to_text(p)).
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "profile/parse.hpp"
+#include "profile/units.hpp"
+
+namespace netchaos::profile {
+
+namespace {
+
+std::string quote(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    std::string s = buf;
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return s;
+}
+
+struct TextOut {
+    std::ostringstream o;
+    void section(const std::string& name) { o << "\n[" << name << "]\n"; }
+    void kv(std::string_view k, const std::string& v) { o << k << " = " << v << "\n"; }
+    void s(std::string_view k, std::string_view v) { kv(k, quote(v)); }
+    void d(std::string_view k, Duration v) { kv(k, quote(format_duration(v))); }
+    void p(std::string_view k, double v) { kv(k, quote(format_percent(v))); }
+    void b(std::string_view k, bool v) { kv(k, v ? "true" : "false"); }
+    void i(std::string_view k, long long v) { kv(k, std::to_string(v)); }
+};
+
+void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) {
+    t.section(dir);
+    t.i("limit", imp.limit);
+    if (imp.seed) t.kv("seed", std::to_string(*imp.seed));
+    if (imp.delay) {
+        const auto& d = *imp.delay;
+        t.section(dir + ".delay");
+        t.d("mean", d.mean);
+        t.d("jitter", d.jitter);
+        t.s("distribution", to_string(d.distribution));
+        if (d.table && !d.table->file.empty()) t.s("table", d.table->file.string());
+        if (d.table && !d.table->samples_ms.empty()) {
+            std::string arr = "[";
+            for (std::size_t i = 0; i < d.table->samples_ms.size(); ++i) arr += (i ? ", " : "") + number(d.table->samples_ms[i]);
+            t.kv("samples", arr + "]");
+        }
+        t.p("correlation", d.correlation);
+        t.b("reorder", d.order == JitterOrder::reorder);
+    }
+    if (imp.loss) {
+        t.section(dir + ".loss");
+        if (const auto* m = std::get_if<RandomLoss>(&imp.loss->model)) {
+            t.s("model", "random");
+            t.p("p", m->p);
+            t.p("correlation", m->correlation);
+        } else if (const auto* g = std::get_if<GilbertElliott>(&imp.loss->model)) {
+            t.s("model", "gilbert-elliott");
+            t.p("p", g->p);
+            t.p("r", g->r);
+            t.p("one_minus_h", g->one_minus_h);
+            t.p("one_minus_k", g->one_minus_k);
+        } else if (const auto* s = std::get_if<Markov4>(&imp.loss->model)) {
+            t.s("model", "markov4");
+            t.p("p13", s->p13);
+            t.p("p31", s->p31);
+            t.p("p32", s->p32);
+            t.p("p23", s->p23);
+            t.p("p14", s->p14);
+        }
+        t.b("ecn", imp.loss->ecn);
+    }
+    if (imp.duplicate) {
+        t.section(dir + ".duplicate");
+        t.p("p", imp.duplicate->p);
+        t.p("correlation", imp.duplicate->correlation);
+    }
+    if (imp.corrupt) {
+        t.section(dir + ".corrupt");
+        t.p("p", imp.corrupt->p);
+        t.p("correlation", imp.corrupt->correlation);
+    }
+    if (imp.reorder) {
+        t.section(dir + ".reorder");
+        t.p("p", imp.reorder->p);
+        t.p("correlation", imp.reorder->correlation);
+        t.i("gap", imp.reorder->gap);
+    }
+    if (imp.rate) {
+        t.section(dir + ".rate");
+        t.s("rate", format_rate(imp.rate->bytes_per_sec));
+        t.i("packet_overhead", imp.rate->packet_overhead);
+        t.i("cell_size", imp.rate->cell_size);
+        t.i("cell_overhead", imp.rate->cell_overhead);
+    }
+    if (imp.slot) {
+        const auto& s = *imp.slot;
+        t.section(dir + ".slot");
+        if (s.distribution) {
+            t.s("distribution", to_string(*s.distribution));
+            t.d("delay", s.dist_delay);
+            t.d("jitter", s.dist_jitter);
+        } else {
+            t.d("min_delay", s.min_delay);
+            t.d("max_delay", s.max_delay);
+        }
+        // netem's "no limit" is the absence of the key; say so in a comment.
+        if (s.max_packets) t.i("packets", *s.max_packets); else t.o << "# packets: unlimited\n";
+        if (s.max_bytes) t.s("bytes", format_size(static_cast<std::uint64_t>(*s.max_bytes))); else t.o << "# bytes: unlimited\n";
+    }
+}
+
+
+
+nlohmann::ordered_json json_impairment(const Impairment& imp) {
+    nlohmann::ordered_json j;
+    j["limit"] = imp.limit;
+    j["seed"] = imp.seed ? nlohmann::ordered_json(*imp.seed) : nlohmann::ordered_json(nullptr);
+    auto pc = [](double p, double c) { return nlohmann::ordered_json{{"p", p}, {"correlation", c}}; };
+    if (imp.delay) {
+        const auto& d = *imp.delay;
+        auto& jd = j["delay"];
+        jd["mean_ns"] = d.mean.count();
+        jd["jitter_ns"] = d.jitter.count();
+        jd["distribution"] = to_string(d.distribution);
+        if (d.table && !d.table->file.empty()) jd["table"] = d.table->file.string();
+        if (d.table && !d.table->samples_ms.empty()) jd["samples_ms"] = d.table->samples_ms;
+        jd["correlation"] = d.correlation;
+        jd["reorder"] = d.order == JitterOrder::reorder;
+    }
+    if (imp.loss) {
+        auto& jl = j["loss"];
+        if (const auto* m = std::get_if<RandomLoss>(&imp.loss->model)) {
+            jl = {{"model", "random"}, {"p", m->p}, {"correlation", m->correlation}};
+        } else if (const auto* g = std::get_if<GilbertElliott>(&imp.loss->model)) {
+            jl = {{"model", "gilbert-elliott"}, {"p", g->p}, {"r", g->r}, {"one_minus_h", g->one_minus_h}, {"one_minus_k", g->one_minus_k}};
+        } else if (const auto* s = std::get_if<Markov4>(&imp.loss->model)) {
+            jl = {{"model", "markov4"}, {"p13", s->p13}, {"p31", s->p31}, {"p32", s->p32}, {"p23", s->p23}, {"p14", s->p14}};
+        }
+        jl["ecn"] = imp.loss->ecn;
+    }
+    if (imp.duplicate) j["duplicate"] = pc(imp.duplicate->p, imp.duplicate->correlation);
+    if (imp.corrupt) j["corrupt"] = pc(imp.corrupt->p, imp.corrupt->correlation);
+    if (imp.reorder) {
+        j["reorder"] = pc(imp.reorder->p, imp.reorder->correlation);
+        j["reorder"]["gap"] = imp.reorder->gap;
+    }
+    if (imp.rate)
+        j["rate"] = {{"bytes_per_sec", imp.rate->bytes_per_sec}, {"packet_overhead", imp.rate->packet_overhead},
+                     {"cell_size", imp.rate->cell_size}, {"cell_overhead", imp.rate->cell_overhead}};
+    if (imp.slot) {
+        const auto& s = *imp.slot;
+        auto& js = j["slot"];
+        js["min_delay_ns"] = s.min_delay.count();
+        js["max_delay_ns"] = s.max_delay.count();
+        js["distribution"] = s.distribution ? nlohmann::ordered_json(to_string(*s.distribution)) : nlohmann::ordered_json(nullptr);
+        js["delay_ns"] = s.dist_delay.count();
+        js["jitter_ns"] = s.dist_jitter.count();
+        js["packets"] = s.max_packets ? nlohmann::ordered_json(*s.max_packets) : nlohmann::ordered_json(nullptr);
+        js["bytes"] = s.max_bytes ? nlohmann::ordered_json(*s.max_bytes) : nlohmann::ordered_json(nullptr);
+    }
+    return j;
+}
+
+nlohmann::ordered_json json_cidr(const std::optional<Cidr>& c) {
+    if (!c) return nullptr;
+    return c->address + "/" + std::to_string(c->prefix);
+}
+
+}  // namespace
+
+std::string to_text(const Profile& p) {
+    TextOut t;
+    t.s("name", p.name);
+    t.s("description", p.description);
+    if (p.egress) text_impairment(t, "egress", *p.egress);
+    if (p.ingress) text_impairment(t, "ingress", *p.ingress);
+    if (p.match) {
+        const auto& m = *p.match;
+        t.section("match");
+        if (m.src) t.s("src", m.src->address + "/" + std::to_string(m.src->prefix)); else t.o << "# src: any\n";
+        if (m.dst) t.s("dst", m.dst->address + "/" + std::to_string(m.dst->prefix)); else t.o << "# dst: any\n";
+        t.s("protocol", to_string(m.protocol));
+        if (m.sport) t.i("sport", *m.sport); else t.o << "# sport: any\n";
+        if (m.dport) t.i("dport", *m.dport); else t.o << "# dport: any\n";
+    }
+    return t.o.str();
+}
+
+std::string to_json(const Profile& p) {
+    nlohmann::ordered_json j;
+    j["name"] = p.name;
+    j["description"] = p.description;
+    j["egress"] = p.egress ? json_impairment(*p.egress) : nlohmann::ordered_json(nullptr);
+    j["ingress"] = p.ingress ? json_impairment(*p.ingress) : nlohmann::ordered_json(nullptr);
+    if (p.match) {
+        const auto& m = *p.match;
+        j["match"] = {{"src", json_cidr(m.src)}, {"dst", json_cidr(m.dst)}, {"protocol", to_string(m.protocol)},
+                      {"sport", m.sport ? nlohmann::ordered_json(*m.sport) : nlohmann::ordered_json(nullptr)},
+                      {"dport", m.dport ? nlohmann::ordered_json(*m.dport) : nlohmann::ordered_json(nullptr)}};
+    } else {
+        j["match"] = nullptr;
+    }
+    return j.dump(2) + "\n";
+}
+
+}  // namespace netchaos::profile

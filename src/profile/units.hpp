@@ -1,0 +1,34 @@
+#pragma once
+// Unit parsing helpers beyond the pinned parse.hpp set, and the inverse formatters used by
+// to_text/to_json. Formatting is exact where it can be (durations, rates, sizes) and
+// 10 significant digits for percentages, so text -> parse -> text is stable.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "profile/profile.hpp"
+
+namespace netchaos::profile {
+
+// "200%" -> 2.0, or a plain non-negative number (0.5). Unlike parse_probability it may exceed 100%.
+Result<double> parse_percent(std::string_view s);
+
+std::string format_duration(Duration d);        // 0 -> "0", 1500ms -> "1500ms", 2s -> "2s"
+std::string format_percent(double fraction);    // 0.001 -> "0.1%"
+std::string format_rate(std::uint64_t bytes_per_sec);  // 12500000 -> "100mbit"
+std::string format_size(std::uint64_t bytes);   // 65536 -> "64kb"
+
+std::string_view to_string(Distribution d);
+std::string_view to_string(Protocol p);
+std::string_view to_string(Backend b);
+std::string_view to_string(Direction d);
+std::string_view to_string(ProbeMode m);
+
+// Share of a normal N(mean, sigma) below zero: Phi(-mean/sigma). netem clamps those to 0.
+double normal_mass_below_zero(Duration mean, Duration sigma);
+
+// Levenshtein distance, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace netchaos::profile
