@@ -139,15 +139,35 @@ Result<void> validate(const EncodeInput& in) {
     return {};
 }
 
+// A table that makes tabledist() uniform on [-jitter, +jitter]: cell midpoints of [-8192, 8192].
+// netem cannot drop a delay/slot table once set, so a replace/change to a uniform
+// distribution sends this instead of "no table".
+const dist::Table& uniform_table() {
+    static const dist::Table t = [] {
+        constexpr std::size_t n = 4096;
+        dist::Table out(n);
+        for (std::size_t k = 0; k < n; ++k) {
+            out[k] = static_cast<std::int16_t>(
+                std::lrint(-dist::scale + (2.0 * static_cast<double>(k) + 1) * dist::scale / n));
+        }
+        return out;
+    }();
+    return t;
+}
+
 // Appends TCA_OPTIONS (qopt + TCA_NETEM_* attributes) to nlh. TCA_OPTIONS is not flagged
 // NLA_F_NESTED (tc does not, and netem parses it as qopt followed by attributes), so it is
 // opened by hand rather than with mnl_attr_nest_start.
-Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& in) {
+//
+// reset: netem_change() only updates the features whose attribute is present, so a replace or
+// change that leaves one out keeps the old qdisc's value (a phase without corruption would
+// keep corrupting). With reset, every feature is sent, with neutral values when absent.
+Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& in, bool reset) {
     const auto& imp = in.imp;
     tc_netem_qopt qopt{};
     qopt.limit = imp.limit;
     tc_netem_corr corr{};
-    bool want_corr = false;
+    bool want_corr = reset;
 
     if (const auto& d = imp.delay) {
         qopt.latency = ticks(d->mean);
@@ -184,26 +204,46 @@ Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& i
         if (needs_64bit(d->jitter)) ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_JITTER64, d->jitter.count());
     }
     if (want_corr) ok = ok && put(TCA_NETEM_CORR, sizeof(corr), &corr);
-    if (const auto& r = imp.reorder) {
-        const tc_netem_reorder v{prob(r->p), prob(r->correlation)};
+    if (imp.reorder || reset) {
+        const auto r = imp.reorder.value_or(profile::Reorder{0, 0, 0});
+        const tc_netem_reorder v{prob(r.p), prob(r.correlation)};
         ok = ok && put(TCA_NETEM_REORDER, sizeof(v), &v);
     }
-    if (imp.loss && imp.loss->ecn) ok = ok && mnl_attr_put_u32_check(nlh, cap, TCA_NETEM_ECN, 1);
-    if (const auto& c = imp.corrupt) {
-        const tc_netem_corrupt v{prob(c->p), prob(c->correlation)};
+    const bool ecn = imp.loss && imp.loss->ecn;
+    if (ecn || reset) ok = ok && mnl_attr_put_u32_check(nlh, cap, TCA_NETEM_ECN, ecn ? 1 : 0);
+    if (imp.corrupt || reset) {
+        const auto c = imp.corrupt.value_or(profile::Corrupt{0, 0});
+        const tc_netem_corrupt v{prob(c.p), prob(c.correlation)};
         ok = ok && put(TCA_NETEM_CORRUPT, sizeof(v), &v);
     }
-    if (const auto& s = imp.slot) {
-        tc_netem_slot v{};
-        if (s->distribution) {
-            v.dist_delay = s->dist_delay.count();
-            v.dist_jitter = s->dist_jitter.count();
-        } else {
-            v.min_delay = s->min_delay.count();
-            v.max_delay = s->max_delay.count() == 0 ? v.min_delay : s->max_delay.count();
+    const dist::Table* slot_table = in.slot_dist.empty() ? nullptr : &in.slot_dist;
+    if (imp.slot || reset) {
+        tc_netem_slot v{};  // all zero: slotting off
+        if (const auto& s = imp.slot) {
+            const std::int64_t lo = s->min_delay.count();
+            const std::int64_t hi = s->max_delay.count() == 0 ? lo : s->max_delay.count();
+            // The kernel turns slotting on only if min | max | dist_jitter is non-zero, and
+            // with a slot table it draws from the table and ignores min/max.
+            if (s->distribution) {
+                v.dist_delay = s->dist_delay.count();
+                v.dist_jitter = s->dist_jitter.count();
+                if (v.dist_jitter == 0) v.min_delay = v.max_delay = v.dist_delay;  // fixed spacing
+                // Without a table the kernel would use min/max, not a uniform spread.
+                if (*s->distribution == profile::Distribution::uniform && !slot_table) slot_table = &uniform_table();
+            } else {
+                v.min_delay = lo;
+                v.max_delay = hi;
+                if (reset) {
+                    // An old slot table would override min/max: express the window as a
+                    // uniform table around its middle as well.
+                    v.dist_delay = (lo + hi) / 2;
+                    v.dist_jitter = (hi - lo) / 2;
+                    if (!slot_table) slot_table = &uniform_table();
+                }
+            }
+            v.max_packets = s->max_packets.value_or(0);
+            v.max_bytes = s->max_bytes.value_or(0);
         }
-        v.max_packets = s->max_packets.value_or(0);
-        v.max_bytes = s->max_bytes.value_or(0);
         ok = ok && put(TCA_NETEM_SLOT, sizeof(v), &v);
     }
     if (imp.loss && !std::holds_alternative<profile::RandomLoss>(imp.loss->model)) {
@@ -223,25 +263,28 @@ Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& i
         }
         if (ok) mnl_attr_nest_end(nlh, nest);
     }
-    if (const auto& r = imp.rate) {
+    if (imp.rate || reset) {
+        const auto r = imp.rate.value_or(profile::Rate{});  // rate 0: no rate limit
         tc_netem_rate v{};
-        if (r->bytes_per_sec > std::numeric_limits<std::uint32_t>::max()) {
-            ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_RATE64, r->bytes_per_sec);
+        if (r.bytes_per_sec > std::numeric_limits<std::uint32_t>::max()) {
+            ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_RATE64, r.bytes_per_sec);
             v.rate = std::numeric_limits<std::uint32_t>::max();
         } else {
-            v.rate = static_cast<std::uint32_t>(r->bytes_per_sec);
+            v.rate = static_cast<std::uint32_t>(r.bytes_per_sec);
         }
-        v.packet_overhead = r->packet_overhead;
-        v.cell_size = r->cell_size;
-        v.cell_overhead = r->cell_overhead;
+        v.packet_overhead = r.packet_overhead;
+        v.cell_size = r.cell_size;
+        v.cell_overhead = r.cell_overhead;
         ok = ok && put(TCA_NETEM_RATE, sizeof(v), &v);
     }
     if (imp.seed) ok = ok && mnl_attr_put_u64_check(nlh, cap, tca_netem_prng_seed, *imp.seed);
-    if (!in.delay_dist.empty()) {
-        ok = ok && put(TCA_NETEM_DELAY_DIST, in.delay_dist.size() * sizeof(std::int16_t), in.delay_dist.data());
+    const dist::Table* delay_table = in.delay_dist.empty() ? nullptr : &in.delay_dist;
+    if (reset && !delay_table && imp.delay && imp.delay->jitter.count() > 0) delay_table = &uniform_table();
+    if (delay_table) {
+        ok = ok && put(TCA_NETEM_DELAY_DIST, delay_table->size() * sizeof(std::int16_t), delay_table->data());
     }
-    if (!in.slot_dist.empty()) {
-        ok = ok && put(TCA_NETEM_SLOT_DIST, in.slot_dist.size() * sizeof(std::int16_t), in.slot_dist.data());
+    if (slot_table) {
+        ok = ok && put(TCA_NETEM_SLOT_DIST, slot_table->size() * sizeof(std::int16_t), slot_table->data());
     }
     if (!ok) return make_error("netem message does not fit in " + std::to_string(cap) + " bytes", 4);
     // nla_len is 16 bits: two full 16384-entry tables (2 x 32 KiB) cannot both fit.
@@ -282,7 +325,7 @@ Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const Qdis
     tcm->tcm_handle = t.handle;
     tcm->tcm_parent = t.parent;
     if (!mnl_attr_put_strz_check(nlh, buf.size(), TCA_KIND, "netem")) return make_error("netem message buffer too small", 4);
-    auto opts = put_options(nlh, buf.size(), in);
+    auto opts = put_options(nlh, buf.size(), in, op != Op::add);
     if (!opts) return opts.error();
     buf.resize(nlh->nlmsg_len);
     return buf;

@@ -18,6 +18,9 @@ struct QdiscTarget {
 };
 
 enum class Op { add, replace, change };   // NLM_F_CREATE|EXCL, CREATE|REPLACE, none
+// add encodes exactly what tc would. replace/change also send every feature the impairment
+// lacks with a neutral value (CORR, REORDER, ECN, CORRUPT, SLOT, RATE zeroed; a uniform table
+// for uniform jitter), because netem_change() keeps the old value of any absent attribute.
 
 // Delay distribution tables (s16 values scaled by NETEM_DIST_SCALE=8192, <= 16384 entries).
 // Loading iproute2's .dist files is I/O and happens in a separate step (dist_table.hpp);
@@ -31,7 +34,8 @@ struct EncodeInput {
 // The complete RTM_NEWQDISC message (nlmsghdr + tcmsg + TCA_KIND + TCA_OPTIONS...).
 Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
                                                std::uint32_t seq);
-// Only the TCA_OPTIONS payload (tc_netem_qopt + attributes): what golden tests compare.
+// Only the TCA_OPTIONS payload (tc_netem_qopt + attributes), with Op::add semantics: what
+// golden tests compare. A TCA_OPTIONS over 65535 bytes (two full 16384-entry tables) is an error.
 Result<std::vector<std::uint8_t>> encode_options(const EncodeInput& in);
 
 }  // namespace netchaos::netem

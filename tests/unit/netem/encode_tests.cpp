@@ -1,6 +1,7 @@
 // Encoder behaviour beyond what tc can express, validation, and table sizes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -71,6 +72,21 @@ netem::EncodeInput with_delay(profile::Duration mean, profile::Duration jitter) 
     in.imp.delay->mean = mean;
     in.imp.delay->jitter = jitter;
     return in;
+}
+
+// The TCA_OPTIONS payload inside a complete message.
+std::vector<std::uint8_t> options_in(const std::vector<std::uint8_t>& msg) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg.data());
+    const auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+    for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(tcmsg)));
+         mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
+        if (mnl_attr_get_type(a) == TCA_OPTIONS) {
+            const auto* p = static_cast<const std::uint8_t*>(mnl_attr_get_payload(a));
+            return {p, p + mnl_attr_get_payload_len(a)};
+        }
+    }
+    FAIL("no TCA_OPTIONS in the message");
+    return {};
 }
 
 }  // namespace
@@ -234,4 +250,83 @@ TEST_CASE("limit alone still sends qopt with netem's defaults") {
     REQUIRE(o.ok());
     CHECK(o->size() == qopt_size);
     CHECK(qopt_of(*o).limit == 1000u);
+}
+
+TEST_CASE("replace/change send every feature, neutral when absent (netem_change keeps old values)") {
+    // Absent features: CORR, REORDER, ECN, CORRUPT, SLOT and RATE all go out as zeros, so a
+    // phase without corruption stops corrupting; add sends only what is set (like tc).
+    netem::EncodeInput in;
+    in.imp.loss = profile::Loss{profile::RandomLoss{0.05, 0}, false};
+    for (auto op : {netem::Op::replace, netem::Op::change}) {
+        auto msg = netem::encode_qdisc(in, netem::QdiscTarget{2}, op, 1);
+        REQUIRE(msg.ok());
+        const auto a = parse(options_in(*msg));
+        CHECK(a.types() == std::vector<std::uint16_t>{TCA_NETEM_CORR, TCA_NETEM_REORDER, TCA_NETEM_ECN,
+                                                       TCA_NETEM_CORRUPT, TCA_NETEM_SLOT, TCA_NETEM_RATE});
+        for (const auto& [t, v] : a.list) {
+            INFO("attribute " << t);
+            CHECK(std::all_of(v.begin(), v.end(), [](std::uint8_t b) { return b == 0; }));
+        }
+    }
+    auto add = netem::encode_options(in);
+    REQUIRE(add.ok());
+    CHECK(parse(*add).list.empty());
+}
+
+namespace {
+Attrs replace_attrs(const netem::EncodeInput& in) {
+    auto msg = netem::encode_qdisc(in, netem::QdiscTarget{2}, netem::Op::replace, 1);
+    REQUIRE(msg.ok());
+    return parse(options_in(*msg));
+}
+
+std::vector<std::int16_t> table_of(const std::vector<std::uint8_t>& v) {
+    std::vector<std::int16_t> t(v.size() / 2);
+    std::memcpy(t.data(), v.data(), v.size());
+    return t;
+}
+}  // namespace
+
+TEST_CASE("replace with uniform jitter sends a uniform table, overriding an old normal one") {
+    auto in = with_delay(20ms, 5ms);
+    const auto a = replace_attrs(in);
+    const auto* d = a.get(TCA_NETEM_DELAY_DIST);
+    REQUIRE(d != nullptr);
+    const auto t = table_of(*d);
+    REQUIRE(t.size() == 4096);
+    CHECK(std::is_sorted(t.begin(), t.end()));
+    CHECK(t.front() == -8190);
+    CHECK(t.back() == 8190);
+    double sum = 0;
+    for (auto v : t) sum += v;
+    CHECK(std::abs(sum / t.size()) < 1.0);
+    // Adjacent cells are 4 apart: evenly spread over [-8192, 8192].
+    for (std::size_t i = 1; i < t.size(); ++i) REQUIRE(t[i] - t[i - 1] == 4);
+
+    // No jitter: no table needed, none sent.
+    CHECK(replace_attrs(with_delay(20ms, 0ns)).get(TCA_NETEM_DELAY_DIST) == nullptr);
+}
+
+TEST_CASE("replace with a slot window: uniform slot table around the middle, min/max kept") {
+    netem::EncodeInput in;
+    in.imp.slot = profile::Slot{};
+    in.imp.slot->min_delay = 1ms;
+    in.imp.slot->max_delay = 5ms;
+    in.imp.slot->max_packets = 10;
+    const auto a = replace_attrs(in);
+    const auto s = as<tc_netem_slot>(*a.get(TCA_NETEM_SLOT));
+    CHECK(s.min_delay == 1'000'000);
+    CHECK(s.max_delay == 5'000'000);
+    CHECK(s.dist_delay == 3'000'000);
+    CHECK(s.dist_jitter == 2'000'000);
+    CHECK(s.max_packets == 10);
+    REQUIRE(a.get(TCA_NETEM_SLOT_DIST) != nullptr);
+    CHECK(a.get(TCA_NETEM_SLOT_DIST)->size() == 8192);
+
+    // add keeps tc's encoding: min/max only, no table.
+    auto add = netem::encode_options(in);
+    REQUIRE(add.ok());
+    const auto b = parse(*add);
+    CHECK(as<tc_netem_slot>(*b.get(TCA_NETEM_SLOT)).dist_jitter == 0);
+    CHECK(b.get(TCA_NETEM_SLOT_DIST) == nullptr);
 }
