@@ -1,0 +1,224 @@
+// Per-packet decisions. Follows netem's enqueue order (duplicate, loss/ECN, corrupt, reorder,
+// delay, rate) and its dequeue slotting, but computes the release time up front because the
+// forwarder schedules each packet on a timing wheel. No allocation, no exceptions.
+#include <algorithm>
+#include <limits>
+
+#include "fault/engine.hpp"
+#include "fault/model.hpp"
+
+namespace netchaos::fault {
+
+namespace {
+constexpr std::int64_t never = std::numeric_limits<std::int64_t>::min();
+
+// Uniform integer in [0, n) without division (Lemire's multiply-shift).
+std::uint64_t below(Rng& rng, std::uint64_t n) {
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(rng()) * n) >> 64);
+}
+}  // namespace
+
+struct Engine::State {
+    NormalGen normal;
+    // Latent N(0,1) states of the Gaussian-copula correlations (see model.hpp).
+    double z_delay = 0, z_loss = 0, z_dup = 0, z_corrupt = 0, z_reorder = 0;
+    bool ge_bad = false;
+    int m4_state = 1;               // netem's TX_IN_GAP_PERIOD
+    std::uint32_t reorder_counter = 0;
+    std::int64_t last_release = never;   // latest release handed out (order preservation)
+    std::int64_t busy_until = never;     // rate: the link is serializing until then
+    std::int64_t slot_next = never;      // slot: start of the current slot
+    std::int64_t slot_packets = 0, slot_bytes = 0;
+
+    // Start each latent series in its stationary distribution.
+    void init(Rng& rng) {
+        for (double* z : {&z_delay, &z_loss, &z_dup, &z_corrupt, &z_reorder}) *z = normal(rng);
+    }
+
+    bool draw(const Chance& c, double& z, Rng& rng) {
+        if (!c.enabled()) return false;
+        if (c.corr.rho == 0.0) return rng() < c.p_u64;
+        z = c.corr.rho * z + c.corr.innov * normal(rng);
+        return z < c.z_threshold;
+    }
+
+    // Uniform in [0,1) for a delay quantile: Phi of the latent series when correlated.
+    double quantile(const Correlation& c, double& z, Rng& rng) {
+        if (c.rho == 0.0) return rng.uniform();
+        z = c.rho * z + c.innov * normal(rng);
+        return normal_cdf(z);
+    }
+
+    std::int64_t sample(const Sampler& s, double& z, Rng& rng) {
+        double v;
+        switch (s.kind) {
+            case SamplerKind::constant: return s.mean_ns;
+            case SamplerKind::normal: {
+                double x;
+                if (s.corr.rho == 0.0) {
+                    x = normal(rng);
+                } else {
+                    z = s.corr.rho * z + s.corr.innov * normal(rng);
+                    x = z;
+                }
+                v = static_cast<double>(s.mean_ns) + s.jitter_ns * x;
+                break;
+            }
+            case SamplerKind::uniform: {  // netem: [mean - jitter, mean + jitter)
+                const double u = quantile(s.corr, z, rng);
+                v = static_cast<double>(s.mean_ns) + s.jitter_ns * (2.0 * u - 1.0);
+                break;
+            }
+            case SamplerKind::table: {
+                const std::size_t n = s.table.size();
+                std::size_t i;
+                if (s.corr.rho == 0.0) {
+                    i = static_cast<std::size_t>(below(rng, n));
+                } else {
+                    i = std::min(n - 1, static_cast<std::size_t>(quantile(s.corr, z, rng) * static_cast<double>(n)));
+                }
+                return s.table[i];  // clamped at compile time
+            }
+            default: return s.mean_ns;
+        }
+        if (!(v > 0.0)) return 0;   // never a negative delay (and NaN-safe)
+        if (v > 9.0e18) return std::numeric_limits<std::int64_t>::max() / 2;
+        return static_cast<std::int64_t>(v + 0.5);
+    }
+
+    // netem loss_gilb_ell: the loss draw uses the state before this packet's transition.
+    bool gilbert_elliott(const GilbertElliottP& g, Rng& rng) {
+        if (!ge_bad) {
+            if (rng() < g.p) ge_bad = true;
+            return rng() < g.loss_good;
+        }
+        if (rng() < g.r) ge_bad = false;
+        return rng() < g.loss_bad;
+    }
+
+    // netem loss_4state: 1 = tx in gap, 2 = tx in burst, 3 = lost in burst, 4 = lost in gap.
+    // A packet is lost when the chain enters (or stays in) 3, or enters 4.
+    bool markov4(const Markov4P& q, Rng& rng) {
+        const std::uint64_t u = rng();
+        switch (m4_state) {
+            case 1:
+                if (u < q.p14) { m4_state = 4; return true; }
+                if (u - q.p14 < q.p13) { m4_state = 3; return true; }
+                return false;
+            case 2:
+                if (u < q.p23) { m4_state = 3; return true; }
+                return false;
+            case 3:
+                if (u < q.p32) { m4_state = 2; return false; }
+                if (u - q.p32 < q.p31) { m4_state = 1; return false; }
+                return true;
+            default:
+                m4_state = 1;
+                return false;
+        }
+    }
+
+    void new_slot(const SlotP& s, std::int64_t now, Rng& rng) {
+        double unused = 0;  // slot gaps are uncorrelated
+        std::int64_t gap = s.dist ? sample(s.gap, unused, rng)
+                                  : s.min_ns + static_cast<std::int64_t>(below(rng, static_cast<std::uint64_t>(s.span_ns) + 1));
+        slot_next = now + std::max<std::int64_t>(0, gap);
+        slot_packets = s.max_packets;
+        slot_bytes = s.max_bytes;
+    }
+
+    // netem dequeue with slots: a packet due after the current slot start opens a new slot
+    // one gap later; packets due before it leave at the slot start until the slot's packet
+    // or byte budget is spent, which opens the next slot one gap after this one.
+    std::int64_t slot_release(const SlotP& s, std::int64_t t, std::uint32_t len, Rng& rng) {
+        if (slot_next < t) new_slot(s, t, rng);
+        const std::int64_t rel = slot_next;
+        slot_packets -= 1;
+        slot_bytes -= len;
+        if (slot_packets <= 0 || slot_bytes <= 0) new_slot(s, rel, rng);
+        return rel;
+    }
+};
+
+Engine::Engine(ModelPtr model, std::uint64_t seed)
+    : model_(model ? std::move(model) : passthrough()), rng_(seed), st_(std::make_shared<State>()) {
+    st_->init(rng_);
+}
+
+void Engine::switch_model(ModelPtr model) {
+    if (!model) model = passthrough();
+    // A different loss model starts in its good state; everything that orders packets in time
+    // (last release, link busy-until, slot, reorder counter, correlation memories) carries over.
+    if (model->loss != model_->loss) {
+        st_->ge_bad = false;
+        st_->m4_state = 1;
+    }
+    model_ = std::move(model);
+}
+
+// Serialization time on the emulated link, as netem's packet_time_ns.
+static std::int64_t serialization_ns(const RateP& r, std::uint32_t len) {
+    std::int64_t bytes = static_cast<std::int64_t>(len) + r.packet_overhead;
+    if (bytes < 0) bytes = 0;
+    if (r.cell_size) {
+        // An integer divide, but only with cells configured (ATM-style links).
+        const std::int64_t cells = (bytes + r.cell_size - 1) / r.cell_size;
+        bytes = cells * (static_cast<std::int64_t>(r.cell_size) + r.cell_overhead);
+    }
+    return static_cast<std::int64_t>(static_cast<double>(bytes) * r.ns_per_byte + 0.5);
+}
+
+Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable) {
+    const Model& m = *model_;
+    State& s = *st_;
+    Decision d;
+    d.release_ns = rx_ns;
+
+    // netem: count = 1 (+1 if duplicated) (-1 if lost and not ECN-marked); 0 = drop.
+    if (s.draw(m.duplicate, s.z_dup, rng_)) d.copies = 2;
+    bool lost = false;
+    switch (m.loss) {
+        case LossKind::none: break;
+        case LossKind::random: lost = s.draw(m.random_loss, s.z_loss, rng_); break;
+        case LossKind::gilbert_elliott: lost = s.gilbert_elliott(m.ge, rng_); break;
+        case LossKind::markov4: lost = s.markov4(m.m4, rng_); break;
+    }
+    if (lost) {
+        if (m.ecn && ecn_capable) {
+            d.ecn_mark = true;
+        } else if (--d.copies == 0) {
+            d.drop = true;
+            return d;
+        }
+    }
+    if (s.draw(m.corrupt, s.z_corrupt, rng_) && len > 0) {
+        d.corrupt = true;
+        d.corrupt_bit = static_cast<std::uint32_t>(below(rng_, std::uint64_t{len} * 8));
+    }
+
+    // netem reorder: once `gap - 1` packets have been delayed, each packet is a candidate to
+    // skip the delay (and the rate and slot queues) with probability p.
+    if (m.has_reorder) {
+        if (s.reorder_counter + 1 >= m.reorder_gap && s.draw(m.reorder, s.z_reorder, rng_)) {
+            s.reorder_counter = 0;
+            return d;  // released at rx: overtakes on purpose
+        }
+        ++s.reorder_counter;
+    }
+
+    std::int64_t t = rx_ns;
+    if (m.has_delay) t += s.sample(m.delay, s.z_delay, rng_);
+    if (m.preserve_order) t = std::max(t, s.last_release);
+    if (m.has_rate) {
+        // The link is busy until the previous packet has been serialized (netem's rate uses
+        // the tail's send time as "now"), so rate also keeps order.
+        t = std::max(t, s.busy_until) + serialization_ns(m.rate, len);
+        s.busy_until = t;
+    }
+    if (m.has_slot) t = s.slot_release(m.slot, t, len, rng_);
+    s.last_release = std::max(s.last_release, t);
+    d.release_ns = t;
+    return d;
+}
+
+}  // namespace netchaos::fault

@@ -1,0 +1,134 @@
+#pragma once
+// The compiled, immutable form of one direction's Impairment. Everything the hot path needs
+// is precomputed here (delay tables in ns, normal-score thresholds, ns per byte), so
+// Engine::decide never allocates, divides by a rate or parses anything.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace netchaos::fault {
+
+// Correlated randomness that keeps the marginal distribution (a Gaussian copula): a latent
+// AR(1) series z' = rho*z + sqrt(1-rho^2)*e with e ~ N(0,1) stays N(0,1) and has lag-1
+// correlation rho. An event of probability p fires when z < Phi^-1(p), so its rate is exactly
+// p whatever rho is; a delay is F^-1(Phi(z)). netem's get_crandom (u' = (1-c)*u + c*u_last)
+// instead shrinks the spread of u, which changes loss rates and delay sigma.
+struct Correlation {
+    double rho = 0.0;     // 0 = independent draws (no latent state used)
+    double innov = 1.0;   // sqrt(1 - rho^2)
+};
+
+// Probability event (loss, duplicate, corrupt, reorder) with optional correlation.
+struct Chance {
+    double p = 0.0;
+    std::uint64_t p_u64 = 0;   // p scaled to 2^64 for the independent case
+    double z_threshold = 0.0;  // Phi^-1(p) for the correlated case
+    Correlation corr;
+    bool enabled() const { return p > 0.0; }
+};
+
+enum class SamplerKind : std::uint8_t { constant, uniform, normal, table };
+
+// A delay distribution: value = mean + jitter * X, X per kind; negative results become 0.
+struct Sampler {
+    SamplerKind kind = SamplerKind::constant;
+    std::int64_t mean_ns = 0;
+    double jitter_ns = 0.0;           // sigma (normal, tables) or half-width (uniform)
+    std::vector<std::int64_t> table;  // table kind: mean + jitter * t[i] / 8192, clamped at 0
+    Correlation corr;
+};
+
+enum class LossKind : std::uint8_t { none, random, gilbert_elliott, markov4 };
+
+struct GilbertElliottP {
+    std::uint64_t p = 0, r = 0, loss_bad = 0, loss_good = 0;  // scaled to 2^64
+};
+struct Markov4P {
+    std::uint64_t p13 = 0, p14 = 0, p23 = 0, p31 = 0, p32 = 0;  // scaled to 2^64
+};
+
+struct RateP {
+    double ns_per_byte = 0.0;
+    std::int32_t packet_overhead = 0;
+    std::uint32_t cell_size = 0;
+    std::int32_t cell_overhead = 0;
+};
+
+struct SlotP {
+    bool dist = false;               // gap from `gap` sampler, else uniform in [min, max]
+    std::int64_t min_ns = 0;
+    std::int64_t span_ns = 0;        // max - min
+    Sampler gap;
+    std::int64_t max_packets = INT32_MAX;
+    std::int64_t max_bytes = INT32_MAX;
+};
+
+struct Model {
+    bool has_delay = false;
+    Sampler delay;
+    bool preserve_order = true;
+
+    LossKind loss = LossKind::none;
+    Chance random_loss;
+    GilbertElliottP ge;
+    Markov4P m4;
+    bool ecn = false;
+
+    Chance duplicate;
+    Chance corrupt;
+
+    bool has_reorder = false;
+    Chance reorder;
+    std::uint32_t reorder_gap = 1;
+
+    bool has_rate = false;
+    RateP rate;
+
+    bool has_slot = false;
+    SlotP slot;
+
+    // Not enforced here: the forwarder's release queue holds at most `limit` packets and
+    // drops beyond it (netem's limit is a queue length too). Kept for reporting.
+    std::uint32_t limit = 1000;
+};
+
+// ---------------------------------------------------------------- shared math (hot path)
+
+// Standard normal CDF.
+inline double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
+
+// Inverse of normal_cdf (compile time only: bisection, accurate to ~1e-15).
+double normal_quantile(double p);
+
+// N(0,1) by Marsaglia's polar method, one value per call (the spare is kept by the caller).
+struct NormalGen {
+    double spare = 0.0;
+    bool has_spare = false;
+    double operator()(Rng& rng) {
+        if (has_spare) {
+            has_spare = false;
+            return spare;
+        }
+        double u, v, s;
+        do {
+            u = 2.0 * rng.uniform() - 1.0;
+            v = 2.0 * rng.uniform() - 1.0;
+            s = u * u + v * v;
+        } while (s >= 1.0 || s == 0.0);
+        const double m = std::sqrt(-2.0 * std::log(s) / s);
+        spare = v * m;
+        has_spare = true;
+        return u * m;
+    }
+};
+
+// Probability in [0,1] -> threshold on a 64-bit uniform (p = 1 misses once in 2^64).
+inline std::uint64_t scale_u64(double p) {
+    if (p <= 0.0) return 0;
+    if (p >= 1.0) return ~std::uint64_t{0};
+    return static_cast<std::uint64_t>(std::ldexp(p, 64));
+}
+
+}  // namespace netchaos::fault
