@@ -1,0 +1,252 @@
+// netchaos probe: measure RTT, jitter_1s, spike ratio, loss against a reflector (or by ICMP
+// echo / TCP connect) and gate on thresholds. Output contract: TEAM.md "CLI contracts".
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "command.hpp"
+#include "probe/net.hpp"
+#include "probe/output.hpp"
+#include "probe/prober.hpp"
+#include "probe/thresholds_toml.hpp"
+#include "probe/verdict.hpp"
+#include "profile/parse.hpp"
+#include "profile/units.hpp"
+
+namespace po = boost::program_options;
+using namespace netchaos;
+
+namespace {
+
+struct Flags {
+    std::string target, mode = "udp", rate = "100", duration = "10s", timeout = "1s";
+    std::string csv, junit, thresholds_file;
+    std::string jitter_1s_max, spike_ratio_max, p99_rtt_max, loss_max, spike_level, p99_drift_max, baseline_p99;
+    std::string window, alert_jitter, alert_period, alert_spike_ratio;
+    int spike_windows = 0, alert_periods = 0;
+    std::size_t size = 48;
+    bool json = false, quiet = false, alert = false;
+};
+
+// Collects the first bad flag; later parses are skipped.
+struct FlagParser {
+    std::optional<std::string> error;
+    template <class T, class F>
+    void set(const std::string& flag, const std::string& text, std::optional<T>& out, F parse) {
+        if (text.empty() || error) return;
+        auto v = parse(text);
+        if (!v)
+            error = "--" + flag + ": " + v.error().message;
+        else
+            out = *v;
+    }
+};
+
+Result<double> parse_rate_hz(std::string text) {
+    if (text.size() > 2 && text.ends_with("/s")) text.resize(text.size() - 2);
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used == text.size()) return v;
+    } catch (const std::exception&) {
+    }
+    return make_error("expected probes per second like 100 or \"100/s\", got '" + text + "'", 3);
+}
+
+int run_probe_cmd(int argc, char** argv) {
+    Flags f;
+    po::options_description opts(
+        "usage: netchaos probe TARGET [options]\n\n"
+        "Sends probes on a fixed-rate grid to a `netchaos reflect` (udp, TARGET = HOST:PORT), or by\n"
+        "ICMP echo (TARGET = HOST) or TCP connect (HOST:PORT), and reports RTT percentiles, loss,\n"
+        "duplicates, reordering, IPDV, RFC 3550 jitter, jitter_1s and the spike ratio.\n"
+        "Exit: 0 pass, 1 a threshold missed (or no reply at all), 3 bad input, 4 system error.\n\noptions");
+    opts.add_options()
+        ("help,h", "this help")
+        ("rate,r", po::value(&f.rate)->default_value(f.rate), "probes per second, 1-10000 (tcp: <= 1000)")
+        ("duration,d", po::value(&f.duration)->default_value(f.duration), "how long to send")
+        ("timeout,t", po::value(&f.timeout)->default_value(f.timeout), "a probe unanswered after this is lost")
+        ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp")
+        ("size", po::value(&f.size)->default_value(f.size), "udp/icmp payload bytes (48-1472)")
+        ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
+        ("csv", po::value(&f.csv), "per-packet samples: seq,send_ns,rtt_ns,status")
+        ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
+        ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
+        ("thresholds", po::value(&f.thresholds_file), "TOML file with a [thresholds] table (flags override it)")
+        ("jitter-1s-max", po::value(&f.jitter_1s_max), "worst window's jitter_1s, e.g. 80ms")
+        ("spike-ratio-max", po::value(&f.spike_ratio_max), "spike ratio at the end of the run, e.g. 0.6")
+        ("p99-rtt-max", po::value(&f.p99_rtt_max), "p99 RTT, e.g. 200ms")
+        ("loss-max", po::value(&f.loss_max), "loss, e.g. 1%")
+        ("p99-drift-max", po::value(&f.p99_drift_max), "p99 growth over --baseline-p99 that fails, e.g. 200%")
+        ("baseline-p99", po::value(&f.baseline_p99), "baseline p99 RTT for --p99-drift-max, e.g. 12ms")
+        ("spike-level", po::value(&f.spike_level), "jitter_1s above this makes a window a spike (50ms)")
+        ("window", po::value(&f.window), "jitter window length (1s)")
+        ("spike-windows", po::value(&f.spike_windows), "windows in the spike ratio (60)")
+        ("alert", po::bool_switch(&f.alert), "gate on the alert rule (defaults: ratio > 0.6 and jitter > 80ms for 3 x 5s)")
+        ("alert-spike-ratio", po::value(&f.alert_spike_ratio), "alert rule spike ratio")
+        ("alert-jitter", po::value(&f.alert_jitter), "alert rule jitter")
+        ("alert-periods", po::value(&f.alert_periods), "alert rule consecutive periods")
+        ("alert-period", po::value(&f.alert_period), "alert rule period length");
+    po::options_description hidden;
+    hidden.add_options()("target", po::value(&f.target));
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("target", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::fprintf(stderr, "netchaos probe: %s\n", e.what());
+        return cli::exit_bad_input;
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return cli::exit_pass;
+    }
+    auto bad = [](const std::string& m) {
+        std::fprintf(stderr, "netchaos probe: %s\n", m.c_str());
+        return cli::exit_bad_input;
+    };
+    if (f.target.empty()) return bad("missing TARGET (see --help)");
+
+    probe::ProbeOptions o;
+    if (f.mode == "udp") o.mode = profile::ProbeMode::udp;
+    else if (f.mode == "icmp") o.mode = profile::ProbeMode::icmp;
+    else if (f.mode == "tcp") o.mode = profile::ProbeMode::tcp;
+    else return bad("--mode: expected udp, icmp or tcp, got '" + f.mode + "'");
+
+    profile::Thresholds th;
+    if (!f.thresholds_file.empty()) {
+        auto t = probe::read_thresholds_file(f.thresholds_file);
+        if (!t) return bad(t.error().message);
+        th = *t;
+    }
+    const auto dur = [](const std::string& s) { return profile::parse_duration(s); };
+    const auto prob = [](const std::string& s) { return profile::parse_probability(s); };
+    const auto ratio = [](const std::string& s) { return profile::parse_percent(s); };
+    FlagParser p;
+    std::optional<profile::Duration> duration, timeout, level, window, baseline, a_jitter, a_period;
+    std::optional<double> rate, a_ratio;
+    p.set("rate", f.rate, rate, parse_rate_hz);
+    p.set("duration", f.duration, duration, dur);
+    p.set("timeout", f.timeout, timeout, dur);
+    p.set("jitter-1s-max", f.jitter_1s_max, th.jitter_1s_max, dur);
+    p.set("spike-ratio-max", f.spike_ratio_max, th.spike_ratio_max, ratio);
+    p.set("p99-rtt-max", f.p99_rtt_max, th.p99_rtt_max, dur);
+    p.set("loss-max", f.loss_max, th.loss_max, prob);
+    p.set("p99-drift-max", f.p99_drift_max, th.p99_drift_max, ratio);
+    p.set("baseline-p99", f.baseline_p99, baseline, dur);
+    p.set("spike-level", f.spike_level, level, dur);
+    p.set("window", f.window, window, dur);
+    p.set("alert-jitter", f.alert_jitter, a_jitter, dur);
+    p.set("alert-period", f.alert_period, a_period, dur);
+    p.set("alert-spike-ratio", f.alert_spike_ratio, a_ratio, ratio);
+    if (p.error) return bad(*p.error);
+    if (level) th.spike_level = *level;
+    if (window) th.window = *window;
+    if (f.spike_windows < 0) return bad("--spike-windows must be >= 1");
+    if (f.spike_windows > 0) th.spike_windows = f.spike_windows;
+    if (f.alert || a_jitter || a_period || a_ratio || f.alert_periods) {
+        if (!th.alert) th.alert = profile::AlertRule{};
+        if (a_jitter) th.alert->jitter = *a_jitter;
+        if (a_period) th.alert->period = *a_period;
+        if (a_ratio) th.alert->spike_ratio = *a_ratio;
+        if (f.alert_periods < 0) return bad("--alert-periods must be >= 1");
+        if (f.alert_periods > 0) th.alert->periods = f.alert_periods;
+    }
+    if (th.p99_drift_max && !baseline) return bad("--p99-drift-max needs --baseline-p99");
+
+    auto ep = probe::net::parse_endpoint(f.target, o.mode != profile::ProbeMode::icmp);
+    if (!ep) return bad(ep.error().message);
+    o.target = *ep;
+    o.rate_hz = *rate;
+    o.duration = *duration;
+    o.timeout = *timeout;
+    o.size = f.size;
+    o.windows = {th.window, th.spike_level, th.spike_windows};
+    o.alert = th.alert;
+
+    const auto& stop = probe::net::stop_on_signals();
+    probe::ProbeCallbacks cb;
+    cb.window = [&](const probe::WindowResult& w, std::int64_t t_end) {
+        if (f.json) {
+            std::fputs((probe::window_json(w, t_end).dump() + "\n").c_str(), stdout);
+            std::fflush(stdout);
+        }
+        if (!f.quiet) std::fprintf(stderr, "%s\n", probe::progress_line(w, o.rate_hz).c_str());
+    };
+    cb.period = [&](const probe::PeriodResult& pr) {
+        if (pr.fired && !f.quiet)
+            std::fprintf(stderr, "ALERT: spike_ratio %.2f and jitter %.1f ms held for %d consecutive periods (t=%.0fs)\n",
+                         pr.spike_ratio, pr.jitter_ns / 1e6, pr.consecutive,
+                         std::chrono::duration<double>(pr.end).count());
+    };
+    if (!f.quiet)
+        std::fprintf(stderr, "netchaos probe: %s %s, %g/s for %.3gs, timeout %.3gs\n", f.mode.c_str(), o.target.text.c_str(),
+                     o.rate_hz, std::chrono::duration<double>(o.duration).count(),
+                     std::chrono::duration<double>(o.timeout).count());
+    auto run = probe::run_probe(o, stop, cb);
+    if (!run) {
+        std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());
+        return run.error().code;
+    }
+    const probe::Summary s = probe::summarize(run->records, run->arrivals, run->windows, run->alert ? &*run->alert : nullptr);
+    const auto missed = probe::evaluate(s, th, baseline);
+
+    nlohmann::ordered_json info;
+    info["mode"] = f.mode;
+    info["transport"] = run->transport;
+    info["target"] = o.target.text;
+    info["rate_hz"] = o.rate_hz;
+    info["duration_s"] = std::chrono::duration<double>(o.duration).count();
+    info["timeout_s"] = std::chrono::duration<double>(o.timeout).count();
+    if (f.json) {
+        std::fputs((probe::summary_json(s, *run, missed, info).dump() + "\n").c_str(), stdout);
+        std::fflush(stdout);
+    }
+    if (s.sent > 0 && s.received == 0)
+        std::fprintf(stderr, "netchaos probe: no reply from %s to any of %llu probes: 100%% loss%s%s\n",
+                     o.target.text.c_str(), (unsigned long long)s.sent,
+                     run->first_send_error.empty() ? " (target unreachable, or no reflector listening)" : " - ",
+                     run->first_send_error.c_str());
+    if (!f.quiet || !f.json) {
+        std::FILE* out = f.json ? stderr : stdout;
+        std::fprintf(out,
+                     "%s %s: sent %llu received %llu loss %.3f%% dup %llu reordered %llu\n"
+                     "rtt mean %.3f ms stddev %.3f ms  p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f ms\n"
+                     "ipdv mean %.3f ms  rfc3550 jitter %.3f ms  jitter_1s max %.3f ms  spike ratio %.2f\n"
+                     "send timer error max %.1f us mean %.1f us; kernel stamps tx %llu rx %llu; %s\n",
+                     run->transport.c_str(), o.target.text.c_str(), (unsigned long long)s.sent,
+                     (unsigned long long)s.received, s.loss * 100, (unsigned long long)s.duplicates,
+                     (unsigned long long)s.reordered, s.rtt_mean_ns / 1e6, s.rtt_stddev_ns / 1e6, s.p50.count() / 1e6,
+                     s.p90.count() / 1e6, s.p99.count() / 1e6, s.p999.count() / 1e6, s.ipdv_mean_ns / 1e6,
+                     s.jitter_rfc3550_ns / 1e6, s.jitter_1s_max_ns / 1e6, s.spike_ratio, run->timing.error_max_ns / 1e3,
+                     run->timing.error_mean_ns / 1e3, (unsigned long long)run->kernel_tx,
+                     (unsigned long long)run->kernel_rx, missed.empty() ? "PASS" : "FAIL");
+        for (const auto& m : missed) std::fprintf(out, "  missed %s\n", probe::describe(m).c_str());
+    }
+    int rc = missed.empty() ? cli::exit_pass : cli::exit_threshold;
+    const double elapsed = run->timing.last_ns > run->timing.first_ns
+                               ? (run->timing.last_ns - run->timing.first_ns) / 1e9 + o.timeout.count() / 1e9
+                               : 0.0;
+    if (!f.csv.empty())
+        if (auto w = probe::write_csv(f.csv, run->rows); !w) {
+            std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
+            rc = cli::exit_system;
+        }
+    if (!f.junit.empty())
+        if (auto w = probe::write_junit(f.junit, s, th, missed, elapsed, o.target.text); !w) {
+            std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
+            rc = cli::exit_system;
+        }
+    return rc;
+}
+
+}  // namespace
+
+NETCHAOS_COMMAND(probe, "measure RTT, jitter_1s, spike ratio, loss; gate on thresholds", run_probe_cmd);

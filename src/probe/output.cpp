@@ -1,0 +1,155 @@
+#include "probe/output.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace netchaos::probe {
+
+namespace {
+double ms(double ns) { return ns / 1e6; }
+double ms(Nanos d) { return static_cast<double>(d.count()) / 1e6; }
+
+std::string xml(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+        switch (c) {
+            case '&': o += "&amp;"; break;
+            case '<': o += "&lt;"; break;
+            case '>': o += "&gt;"; break;
+            case '"': o += "&quot;"; break;
+            default: o += c;
+        }
+    }
+    return o;
+}
+
+Result<void> write_file(const std::filesystem::path& file, const std::string& text) {
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    if (!f) return make_error("cannot write " + file.string(), 4);
+    f << text;
+    f.close();
+    if (!f) return make_error("error writing " + file.string(), 4);
+    return {};
+}
+}  // namespace
+
+nlohmann::ordered_json window_json(const WindowResult& w, std::int64_t t_end_ns) {
+    nlohmann::ordered_json j;
+    j["type"] = "window";
+    j["t_ns"] = t_end_ns;
+    j["elapsed_s"] = std::chrono::duration<double>(w.end).count();
+    j["sent"] = w.sent;
+    j["received"] = w.received;
+    j["loss"] = w.loss;
+    j["rtt_mean_ms"] = ms(w.rtt_mean_ns);
+    j["jitter_1s_ms"] = ms(w.jitter_ns);
+    j["spike_ratio"] = w.spike_ratio;
+    j["p50_ms"] = ms(w.p50);
+    j["p99_ms"] = ms(w.p99);
+    return j;
+}
+
+nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const std::vector<Miss>& missed,
+                            const nlohmann::json& info) {
+    nlohmann::ordered_json j;
+    j["type"] = "summary";
+    j["sent"] = s.sent;
+    j["received"] = s.received;
+    j["lost"] = s.lost;
+    j["loss"] = s.loss;
+    j["duplicates"] = s.duplicates;
+    j["reordered"] = s.reordered;
+    j["rtt_mean_ms"] = ms(s.rtt_mean_ns);
+    j["rtt_stddev_ms"] = ms(s.rtt_stddev_ns);
+    j["p50_ms"] = ms(s.p50);
+    j["p90_ms"] = ms(s.p90);
+    j["p99_ms"] = ms(s.p99);
+    j["p999_ms"] = ms(s.p999);
+    j["ipdv_mean_ms"] = ms(s.ipdv_mean_ns);
+    j["jitter_rfc3550_ms"] = ms(s.jitter_rfc3550_ns);
+    j["jitter_1s_max_ms"] = ms(s.jitter_1s_max_ns);
+    j["spike_ratio"] = s.spike_ratio;
+    j["send_error_max_us"] = run.timing.error_max_ns / 1e3;
+    j["verdict"] = missed.empty() ? "pass" : "fail";
+    auto m = nlohmann::ordered_json::array();
+    for (const Miss& x : missed) m.push_back({{"name", x.name}, {"value", x.value}, {"limit", x.limit}});
+    j["missed"] = m;
+    // Beyond the contract: context for people and plots.
+    j["rtt_min_ms"] = ms(s.rtt_min);
+    j["rtt_max_ms"] = ms(s.rtt_max);
+    j["send_error_mean_us"] = run.timing.error_mean_ns / 1e3;
+    j["sends_late_by_a_period"] = run.timing.late_by_a_period;
+    j["send_errors"] = run.send_errors;
+    j["late"] = run.late;
+    j["garbage"] = run.garbage;
+    j["kernel_tx_stamps"] = run.kernel_tx;
+    j["kernel_rx_stamps"] = run.kernel_rx;
+    j["alert_fired"] = s.alert_fired;
+    j["alert_max_consecutive"] = s.alert_max_consecutive;
+    j["interrupted"] = run.interrupted;
+    for (const auto& [k, v] : info.items()) j[k] = v;
+    return j;
+}
+
+std::string progress_line(const WindowResult& w, double rate_hz) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%7.1fs  %g/s  rtt %.3f ms  jitter_1s %.3f ms  spike %.2f  loss %.2f%%",
+                  std::chrono::duration<double>(w.end).count(), rate_hz, ms(w.rtt_mean_ns), ms(w.jitter_ns),
+                  w.spike_ratio, w.loss * 100);
+    return buf;
+}
+
+Result<void> write_csv(const std::filesystem::path& file, const std::vector<CsvRow>& rows) {
+    std::string out = "seq,send_ns,rtt_ns,status\n";
+    out.reserve(rows.size() * 40);
+    static constexpr const char* names[] = {"ok", "lost", "dup"};
+    for (const CsvRow& r : rows) {
+        out += std::to_string(r.seq) + ',' + std::to_string(r.send_ns) + ',';
+        if (r.rtt_ns) out += std::to_string(*r.rtt_ns);
+        out += ',';
+        out += names[static_cast<int>(r.status)];
+        out += '\n';
+    }
+    return write_file(file, out);
+}
+
+Result<void> write_junit(const std::filesystem::path& file, const Summary& s, const profile::Thresholds& t,
+                         const std::vector<Miss>& missed, double elapsed_s, const std::string& target) {
+    // Which thresholds were asked for (each is a test case, pass or fail).
+    std::vector<std::string> names{"reachable"};
+    if (t.jitter_1s_max) names.push_back("jitter_1s_max");
+    if (t.spike_ratio_max) names.push_back("spike_ratio_max");
+    if (t.p99_rtt_max) names.push_back("p99_rtt_max");
+    if (t.loss_max) names.push_back("loss_max");
+    if (t.p99_drift_max) names.push_back("p99_drift_max");
+    if (t.alert) names.push_back("alert");
+    std::ostringstream cases;
+    for (const auto& n : names) {
+        cases << "    <testcase classname=\"netchaos.probe\" name=\"" << xml(n) << "\" time=\"" << elapsed_s << "\"";
+        const Miss* miss = nullptr;
+        for (const Miss& m : missed)
+            if (m.name == n) miss = &m;
+        if (!miss) {
+            cases << "/>\n";
+            continue;
+        }
+        const std::string d = xml(describe(*miss));
+        cases << ">\n      <failure type=\"threshold\" message=\"" << d << "\">" << d << "</failure>\n    </testcase>\n";
+    }
+    std::ostringstream o;
+    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<testsuites name=\"netchaos.probe\" tests=\"" << names.size() << "\" failures=\"" << missed.size() << "\">\n"
+      << "  <testsuite name=\"netchaos.probe " << xml(target) << "\" tests=\"" << names.size() << "\" failures=\""
+      << missed.size() << "\" errors=\"0\" time=\"" << elapsed_s << "\">\n"
+      << "    <properties>\n";
+    const std::pair<const char*, double> props[] = {
+        {"sent", double(s.sent)},        {"received", double(s.received)},     {"loss", s.loss},
+        {"rtt_mean_ms", ms(s.rtt_mean_ns)}, {"rtt_stddev_ms", ms(s.rtt_stddev_ns)}, {"p99_ms", ms(s.p99)},
+        {"jitter_1s_max_ms", ms(s.jitter_1s_max_ns)}, {"spike_ratio", s.spike_ratio}};
+    for (const auto& [k, v] : props) o << "      <property name=\"" << k << "\" value=\"" << v << "\"/>\n";
+    o << "    </properties>\n" << cases.str() << "  </testsuite>\n</testsuites>\n";
+    return write_file(file, o.str());
+}
+
+}  // namespace netchaos::probe

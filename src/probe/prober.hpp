@@ -1,0 +1,82 @@
+#pragma once
+// The prober: sends on a fixed-rate grid anchored at the start, collects replies on a
+// second thread, closes windows as soon as every probe in them is resolved (window end +
+// timeout), and hands back per-packet records for the pure statistics.
+//
+// Timestamps: with SO_TIMESTAMPING the kernel's software tx/rx stamps (CLOCK_REALTIME) are
+// converted to CLOCK_MONOTONIC by one offset measured at start, so every RTT is a
+// difference on one clock; where a stamp is missing the user-space CLOCK_MONOTONIC read
+// next to the send/receive call stands in for it.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "probe/stats.hpp"
+#include "probe/transport.hpp"
+#include "probe/window.hpp"
+#include "profile/profile.hpp"
+
+namespace netchaos::probe {
+
+struct ProbeOptions {
+    profile::ProbeMode mode = profile::ProbeMode::udp;
+    net::Endpoint target;
+    double rate_hz = 100.0;
+    Nanos duration{std::chrono::seconds(10)};
+    Nanos timeout{std::chrono::seconds(1)};
+    std::size_t size = 48;
+    WindowConfig windows;
+    std::optional<profile::AlertRule> alert;
+    Nanos spin{std::chrono::microseconds(50)};   // busy-wait this much before each deadline
+};
+
+// Where the sends landed against the grid.
+struct SendTiming {
+    double error_max_ns = 0.0;
+    double error_mean_ns = 0.0;
+    std::uint64_t late_by_a_period = 0;   // sends more than one grid period late (VM stalls)
+    std::int64_t first_ns = 0;            // CLOCK_MONOTONIC of the first and last send
+    std::int64_t last_ns = 0;
+};
+
+struct CsvRow {
+    std::uint64_t seq = 0;
+    std::int64_t send_ns = 0;
+    std::optional<std::int64_t> rtt_ns;
+    enum class Status { ok, lost, dup } status = Status::ok;
+};
+
+struct ProbeRun {
+    std::int64_t t0_ns = 0;                  // CLOCK_MONOTONIC of grid slot 0
+    std::vector<Record> records;             // one per probe sent, by seq; send = absolute mono
+    std::vector<Arrival> arrivals;           // in-time replies in arrival order
+    std::vector<WindowResult> windows;
+    std::vector<PeriodResult> periods;
+    std::optional<AlertTracker> alert;
+    std::vector<CsvRow> rows;                // per packet, dups as extra rows, by seq
+    SendTiming timing;
+    std::uint64_t send_errors = 0;
+    std::string first_send_error;            // e.g. "sendto: Network is unreachable"
+    std::uint64_t garbage = 0;               // datagrams that were not our replies (or tcp refusals)
+    std::uint64_t late = 0;                  // replies after the timeout (counted as lost)
+    std::uint64_t kernel_tx = 0;             // RTTs whose tx/rx ends came from kernel stamps
+    std::uint64_t kernel_rx = 0;
+    bool interrupted = false;
+    std::string transport;
+};
+
+struct ProbeCallbacks {
+    std::function<void(const WindowResult&, std::int64_t t_end_ns)> window;   // receiver thread
+    std::function<void(const PeriodResult&)> period;
+};
+
+// Runs to completion: duration + timeout at most (plus the last window's bookkeeping), or
+// earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
+// Errors: bad options (3), sockets (4).
+Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);
+
+}  // namespace netchaos::probe

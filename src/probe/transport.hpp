@@ -1,0 +1,50 @@
+#pragma once
+// How probes go out and come back: UDP to a reflector, ICMP echo, or TCP connect. The
+// prober drives one of these from two threads: send() from the sender only, poll() and
+// expire() from the receiver only.
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "probe/net.hpp"
+#include "profile/profile.hpp"
+
+namespace netchaos::probe {
+
+struct Reply {
+    std::uint64_t seq = 0;
+    std::int64_t rx_mono_ns = 0;                  // user-space CLOCK_MONOTONIC at read
+    std::optional<std::int64_t> rx_kernel_rt_ns;  // SO_TIMESTAMPING, CLOCK_REALTIME
+    std::int64_t server_ns = 0;                   // reflector processing time to subtract
+};
+
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual void reply(const Reply& r) = 0;
+    // The kernel's software tx stamp of the tx_index-th datagram successfully sent.
+    virtual void tx_stamp(std::uint64_t tx_index, std::int64_t kernel_rt_ns) = 0;
+    virtual void garbage() = 0;
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Sends probe `seq` stamped with `send_mono_ns`. 0 on success, else errno.
+    virtual int send(std::uint64_t seq, std::int64_t send_mono_ns) = 0;
+    // Waits up to `wait` and reports what arrived.
+    virtual void poll(Nanos wait, Sink& sink) = 0;
+    // The probe timed out: release whatever it holds (tcp: its socket).
+    virtual void expire(std::uint64_t /*seq*/) {}
+    virtual bool kernel_tx_stamps() const { return false; }
+    virtual bool kernel_rx_stamps() const { return false; }
+    virtual const char* describe() const = 0;
+};
+
+// `session` tags this run's packets (udp, icmp). size = datagram payload bytes (>= 48).
+Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const net::Endpoint& target,
+                                                  std::uint64_t session, std::size_t size);
+
+}  // namespace netchaos::probe
