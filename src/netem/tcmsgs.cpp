@@ -1,0 +1,210 @@
+#include "netem/tcmsgs.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+
+namespace netchaos::netem {
+
+namespace {
+
+// Builds one message in a buffer large enough for anything in this file.
+struct Msg {
+    Bytes buf = Bytes(8192);
+    nlmsghdr* nlh;
+    Msg(std::uint16_t type, std::uint16_t flags, std::uint32_t seq) {
+        nlh = mnl_nlmsg_put_header(buf.data());
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        nlh->nlmsg_seq = seq;
+    }
+    tcmsg* tc(int ifindex, std::uint32_t parent, std::uint32_t handle) {
+        auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
+        t->tcm_family = AF_UNSPEC;
+        t->tcm_ifindex = ifindex;
+        t->tcm_parent = parent;
+        t->tcm_handle = handle;
+        return t;
+    }
+    Bytes done() {
+        buf.resize(nlh->nlmsg_len);
+        return std::move(buf);
+    }
+};
+
+std::uint16_t qdisc_flags(QdiscOp op) {
+    return op == QdiscOp::add ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE;
+}
+
+}  // namespace
+
+Bytes new_qdisc(QdiscOp op, int ifindex, std::uint32_t parent, std::uint32_t handle,
+                std::string_view kind, std::span<const std::uint8_t> options, std::uint32_t seq) {
+    Msg m(RTM_NEWQDISC, qdisc_flags(op), seq);
+    m.tc(ifindex, parent, handle);
+    mnl_attr_put_strz(m.nlh, TCA_KIND, std::string(kind).c_str());
+    if (!options.empty()) mnl_attr_put(m.nlh, TCA_OPTIONS, options.size(), options.data());
+    return m.done();
+}
+
+Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t seq) {
+    Msg m(RTM_DELQDISC, 0, seq);
+    m.tc(ifindex, parent, handle);
+    return m.done();
+}
+
+Bytes dump_qdiscs(std::uint32_t seq) {
+    Msg m(RTM_GETQDISC, 0, seq);
+    m.tc(0, 0, 0);
+    return m.done();
+}
+
+Bytes prio_options() {
+    tc_prio_qopt q{};
+    q.bands = static_cast<int>(match_band);
+    const std::uint8_t defmap[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    std::memcpy(q.priomap, defmap, sizeof defmap);
+    Bytes b(sizeof q);
+    std::memcpy(b.data(), &q, sizeof q);
+    return b;
+}
+
+namespace {
+
+// An address/prefix as u32 keys at `off` (4 keys for IPv6).
+Result<std::vector<U32Key>> addr_keys(const profile::Cidr& c, int off, bool v6) {
+    std::uint8_t bytes[16] = {};
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, c.address.c_str(), bytes) != 1)
+        return make_error("match: bad address '" + c.address + "'", 3);
+    const int words = v6 ? 4 : 1;
+    const int max_prefix = v6 ? 128 : 32;
+    if (c.prefix > max_prefix)
+        return make_error("match: prefix /" + std::to_string(c.prefix) + " too long", 3);
+    std::vector<U32Key> keys;
+    for (int w = 0; w < words; ++w) {
+        int bits = std::clamp(static_cast<int>(c.prefix) - 32 * w, 0, 32);
+        if (bits == 0) continue;
+        std::uint32_t mask = bits == 32 ? 0xFFFFFFFFu : ~(0xFFFFFFFFu >> bits);
+        std::uint32_t v;
+        std::memcpy(&v, bytes + 4 * w, 4);
+        keys.push_back({ntohl(v) & mask, mask, off + 4 * w});
+    }
+    return keys;
+}
+
+}  // namespace
+
+Result<U32Match> u32_match(const profile::FlowMatch& m) {
+    const bool v6 = (m.src && m.src->v6) || (m.dst && m.dst->v6);
+    if (m.src && m.dst && m.src->v6 != m.dst->v6)
+        return make_error("match: src and dst are of different IP versions", 3);
+    U32Match out;
+    out.eth_protocol = v6 ? ETH_P_IPV6 : ETH_P_IP;
+    // IPv4: saddr at 12, daddr at 16, protocol byte at 9, L4 ports at 20/22 (no options).
+    // IPv6: saddr at 8, daddr at 24, next header byte at 6, ports at 40/42.
+    const int src_off = v6 ? 8 : 12, dst_off = v6 ? 24 : 16, l4 = v6 ? 40 : 20;
+    for (auto [c, off] : {std::pair{&m.src, src_off}, std::pair{&m.dst, dst_off}}) {
+        if (!*c) continue;
+        auto k = addr_keys(**c, off, v6);
+        if (!k) return k.error();
+        out.keys.insert(out.keys.end(), k->begin(), k->end());
+    }
+    if (m.protocol != profile::Protocol::any) {
+        int p = v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP);
+        if (m.protocol == profile::Protocol::tcp) p = IPPROTO_TCP;
+        if (m.protocol == profile::Protocol::udp) p = IPPROTO_UDP;
+        if (v6) out.keys.push_back({std::uint32_t(p) << 8, 0x0000FF00u, 4});    // byte 6 of the word at 4
+        else out.keys.push_back({std::uint32_t(p) << 16, 0x00FF0000u, 8});      // byte 9 of the word at 8
+    }
+    if ((m.sport || m.dport) && m.protocol != profile::Protocol::tcp &&
+        m.protocol != profile::Protocol::udp)
+        return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", 3);
+    if (m.sport) out.keys.push_back({std::uint32_t(*m.sport) << 16, 0xFFFF0000u, l4});
+    // sport and dport share one 32-bit word: two keys with disjoint masks, as tc sends them.
+    if (m.dport) out.keys.push_back({std::uint32_t(*m.dport), 0x0000FFFFu, l4});
+    return out;
+}
+
+Bytes new_u32_filter(const U32Filter& f, std::uint32_t seq) {
+    Msg m(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, seq);
+    tcmsg* t = m.tc(f.ifindex, f.parent, 0);
+    t->tcm_info = tc_handle(f.prio, htons(f.match.eth_protocol));
+    mnl_attr_put_strz(m.nlh, TCA_KIND, "u32");
+    nlattr* opts = mnl_attr_nest_start(m.nlh, TCA_OPTIONS);
+    if (f.classid) mnl_attr_put_u32(m.nlh, TCA_U32_CLASSID, f.classid);
+    // tc_u32_sel + keys; an empty match is one all-zero key ("match u32 0 0").
+    std::vector<U32Key> keys = f.match.keys;
+    if (keys.empty()) keys.push_back({0, 0, 0});
+    Bytes sel(sizeof(tc_u32_sel) + keys.size() * sizeof(tc_u32_key));
+    tc_u32_sel s{};
+    s.flags = TC_U32_TERMINAL;
+    s.nkeys = static_cast<unsigned char>(keys.size());
+    std::memcpy(sel.data(), &s, sizeof s);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        tc_u32_key k{};
+        k.mask = htonl(keys[i].mask);
+        k.val = htonl(keys[i].val & keys[i].mask);
+        k.off = keys[i].off;
+        std::memcpy(sel.data() + sizeof s + i * sizeof k, &k, sizeof k);
+    }
+    mnl_attr_put(m.nlh, TCA_U32_SEL, sel.size(), sel.data());
+    if (f.redirect_ifindex) {
+        nlattr* acts = mnl_attr_nest_start(m.nlh, TCA_U32_ACT);
+        nlattr* a1 = mnl_attr_nest_start(m.nlh, 1);   // action #1
+        mnl_attr_put_strz(m.nlh, TCA_ACT_KIND, "mirred");
+        nlattr* ao = mnl_attr_nest_start(m.nlh, TCA_ACT_OPTIONS);
+        tc_mirred p{};
+        p.action = TC_ACT_STOLEN;
+        p.eaction = TCA_EGRESS_REDIR;
+        p.ifindex = static_cast<std::uint32_t>(*f.redirect_ifindex);
+        mnl_attr_put(m.nlh, TCA_MIRRED_PARMS, sizeof p, &p);
+        mnl_attr_nest_end(m.nlh, ao);
+        mnl_attr_nest_end(m.nlh, a1);
+        mnl_attr_nest_end(m.nlh, acts);
+    }
+    mnl_attr_nest_end(m.nlh, opts);
+    return m.done();
+}
+
+Bytes new_ifb_link(std::string_view name, std::uint32_t seq) {
+    Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq);
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(m.nlh, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, std::string(name).c_str());
+    nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "ifb");
+    mnl_attr_nest_end(m.nlh, li);
+    return m.done();
+}
+
+Bytes del_link(std::string_view name, std::uint32_t seq) {
+    Msg m(RTM_DELLINK, 0, seq);
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(m.nlh, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, std::string(name).c_str());
+    return m.done();
+}
+
+std::string ifb_name_for(std::string_view dev) {
+    std::string n = "ifb-" + std::string(dev);
+    if (n.size() <= IFNAMSIZ - 1) return n;
+    char h[8];
+    std::snprintf(h, sizeof h, "%06zx", std::hash<std::string_view>{}(dev) & 0xFFFFFFu);
+    return "ifb-" + std::string(dev.substr(0, IFNAMSIZ - 1 - 4 - 6)) + h;
+}
+
+}  // namespace netchaos::netem

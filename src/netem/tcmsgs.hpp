@@ -1,0 +1,77 @@
+#pragma once
+// The non-netem netlink messages the kernel backend sends: qdiscs given as kind + raw
+// TCA_OPTIONS (prio, ingress, a restored snapshot), deletes, u32 filters (flow match and the
+// match-all mirred redirect to an IFB), and IFB links. Pure: bytes only, no socket.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "profile/profile.hpp"
+
+namespace netchaos::netem {
+
+using Bytes = std::vector<std::uint8_t>;
+
+inline constexpr std::uint32_t root_parent = 0xFFFFFFFFu;      // TC_H_ROOT
+inline constexpr std::uint32_t ingress_parent = 0xFFFFFFF1u;   // TC_H_INGRESS
+inline constexpr std::uint32_t ingress_handle = 0xFFFF0000u;   // ffff:
+// Handles of the qdiscs netchaos creates for a [match] profile ("nc" in hex, for tc output).
+inline constexpr std::uint32_t match_prio_handle = 0x6E630000u;  // 6e63:
+inline constexpr std::uint32_t match_netem_handle = 0x6E640000u; // 6e64:
+inline constexpr std::uint32_t match_band = 4;                   // 6e63:4 carries the flow
+
+constexpr std::uint32_t tc_handle(std::uint32_t major, std::uint32_t minor) {
+    return (major << 16) | (minor & 0xFFFFu);
+}
+
+enum class QdiscOp { add, replace };   // CREATE|EXCL, CREATE|REPLACE
+
+// RTM_NEWQDISC with `kind` and TCA_OPTIONS holding `options` verbatim (may be empty: omitted).
+Bytes new_qdisc(QdiscOp op, int ifindex, std::uint32_t parent, std::uint32_t handle,
+                std::string_view kind, std::span<const std::uint8_t> options, std::uint32_t seq);
+// RTM_DELQDISC of the qdisc at `parent` (and `handle`, if nonzero).
+Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t seq);
+// RTM_GETQDISC dump request.
+Bytes dump_qdiscs(std::uint32_t seq);
+
+// prio with 4 bands: bands 1-3 get the kernel's default priomap (traffic is otherwise
+// untouched), band 4 only what the u32 filters send there.
+Bytes prio_options();
+
+// One 32-bit u32 key: (packet[off..off+4] & mask) == val, network byte order.
+struct U32Key {
+    std::uint32_t val = 0;    // host order; converted when encoded
+    std::uint32_t mask = 0;
+    int off = 0;
+    bool operator==(const U32Key&) const = default;
+};
+struct U32Match {
+    std::uint16_t eth_protocol = 0;   // ETH_P_IP / ETH_P_IPV6 / ETH_P_ALL (host order)
+    std::vector<U32Key> keys;         // empty = match all
+};
+// [match] -> u32 keys, as `tc filter ... u32 match ip src/dst/protocol/sport/dport` builds them
+// (ports assume no IPv4 options, like tc's `match ip sport`). Bad input -> code 3.
+Result<U32Match> u32_match(const profile::FlowMatch& m);
+
+struct U32Filter {
+    int ifindex = 0;
+    std::uint32_t parent = 0;
+    std::uint16_t prio = 1;
+    U32Match match;
+    std::uint32_t classid = 0;                 // 0 = none
+    std::optional<int> redirect_ifindex;       // mirred egress redirect to this device
+};
+Bytes new_u32_filter(const U32Filter& f, std::uint32_t seq);
+
+// RTM_NEWLINK kind ifb, created up. RTM_DELLINK by name.
+Bytes new_ifb_link(std::string_view name, std::uint32_t seq);
+Bytes del_link(std::string_view name, std::uint32_t seq);
+
+// "ifb-<dev>", shortened to fit IFNAMSIZ (15 chars) with a hash of the full name.
+std::string ifb_name_for(std::string_view dev);
+
+}  // namespace netchaos::netem
