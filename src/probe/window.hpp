@@ -1,7 +1,7 @@
 #pragma once
 // Windowed ops metrics: jitter_1s, spike ratio, and the consecutive-period alert rule.
 //
-// Definitions (docs/probe.md repeats them):
+// Definitions (docs/performance.md "Probe" cites them):
 //  - Windows are [t0 + k*W, t0 + (k+1)*W) on the client's send time, t0 = the first grid
 //    slot. A probe belongs to the window it was sent in, whenever its reply comes back.
 //  - jitter_1s of a window = sample standard deviation (n - 1) of the RTTs received for
