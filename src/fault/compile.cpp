@@ -22,6 +22,20 @@ double normal_quantile(double p) {
     return 0.5 * (lo + hi);
 }
 
+ZigguratTables::ZigguratTables() {
+    auto f = [](double t) { return std::exp(-0.5 * t * t); };
+    x[0] = v / f(r);
+    x[1] = r;
+    for (int i = 2; i < layers; ++i) x[i] = std::sqrt(-2.0 * std::log(v / x[i - 1] + f(x[i - 1])));
+    x[layers] = 0.0;
+    for (int i = 0; i < layers; ++i) ratio[i] = x[i + 1] / x[i];
+}
+
+const ZigguratTables& ziggurat_tables() {
+    static const ZigguratTables t;
+    return t;
+}
+
 namespace {
 
 Error bad(std::string msg) { return make_error(std::move(msg), 3); }

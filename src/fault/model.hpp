@@ -102,25 +102,44 @@ inline double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
 // Inverse of normal_cdf (compile time only: bisection, accurate to ~1e-15).
 double normal_quantile(double p);
 
-// N(0,1) by Marsaglia's polar method, one value per call (the spare is kept by the caller).
+// Layer boundaries of a 128-layer ziggurat for N(0,1) (Marsaglia & Tsang 2000, in
+// Doornik's 2005 "ZigNor" form): x[0] = v / f(r), x[1] = r, ..., x[128] = 0.
+struct ZigguratTables {
+    static constexpr int layers = 128;
+    static constexpr double r = 3.442619855899;
+    static constexpr double v = 9.91256303526217e-3;
+    double x[layers + 1];
+    double ratio[layers];  // x[i+1] / x[i]: below it the point is inside the curve
+    ZigguratTables();
+};
+const ZigguratTables& ziggurat_tables();   // built once, before any Engine exists
+
+// N(0,1), exact (ziggurat): ~99% of draws cost one 64-bit random, a multiply and a compare,
+// versus a log and a sqrt per pair for Box-Muller or the polar method.
 struct NormalGen {
-    double spare = 0.0;
-    bool has_spare = false;
+    const ZigguratTables* z = &ziggurat_tables();
     double operator()(Rng& rng) {
-        if (has_spare) {
-            has_spare = false;
-            return spare;
+        for (;;) {
+            const std::uint64_t bits = rng();
+            const int i = static_cast<int>(bits & (ZigguratTables::layers - 1));
+            const double u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;  // (-1, 1)
+            if (std::abs(u) < z->ratio[i]) return u * z->x[i];
+            if (i == 0) return tail(rng, u < 0);
+            // Wedge between x[i+1] and x[i]: accept under the density.
+            const double x = u * z->x[i];
+            const double f0 = std::exp(-0.5 * (z->x[i] * z->x[i] - x * x));
+            const double f1 = std::exp(-0.5 * (z->x[i + 1] * z->x[i + 1] - x * x));
+            if (f1 + rng.uniform() * (f0 - f1) < 1.0) return x;
         }
-        double u, v, s;
+    }
+private:
+    static double tail(Rng& rng, bool negative) {  // beyond r (Marsaglia's tail method)
+        double a, b;
         do {
-            u = 2.0 * rng.uniform() - 1.0;
-            v = 2.0 * rng.uniform() - 1.0;
-            s = u * u + v * v;
-        } while (s >= 1.0 || s == 0.0);
-        const double m = std::sqrt(-2.0 * std::log(s) / s);
-        spare = v * m;
-        has_spare = true;
-        return u * m;
+            a = -std::log(1.0 - rng.uniform()) / ZigguratTables::r;
+            b = -std::log(1.0 - rng.uniform());
+        } while (b + b < a * a);
+        return negative ? -(ZigguratTables::r + a) : ZigguratTables::r + a;
     }
 };
 

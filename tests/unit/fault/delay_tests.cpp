@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "fault/model.hpp"
 #include "helpers.hpp"
 
 using namespace fault_test;
@@ -207,4 +208,22 @@ TEST_CASE("bad profiles are rejected with code 3") {
     CHECK(!fault::compile(reo));  // reorder needs a delay
     profile::Impairment custom = with_delay(1ms, 1ms, profile::Distribution::custom);
     CHECK(!fault::compile(custom));
+}
+
+TEST_CASE("ziggurat N(0,1): KS, moments and tail mass beyond the base layer") {
+    netchaos::Rng rng(33);
+    fault::NormalGen g;
+    const std::size_t n = 4 * N;
+    std::vector<double> z(n);
+    std::size_t tail = 0;
+    for (auto& v : z) {
+        v = g(rng);
+        tail += std::abs(v) > fault::ZigguratTables::r;
+    }
+    const auto m = moments(z);
+    CHECK(std::abs(m.mean) < 3 / std::sqrt(double(n)));
+    CHECK(std::abs(m.sigma - 1) < 3 / std::sqrt(2.0 * n));
+    const double p = 2 * normal_cdf(-fault::ZigguratTables::r);
+    check_ks(z, [](double v) { return normal_cdf(v); });
+    CHECK(std::abs(tail / double(n) - p) < 3 * std::sqrt(p / n));
 }

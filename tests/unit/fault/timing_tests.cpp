@@ -21,6 +21,12 @@ std::size_t overtakes(const std::vector<std::int64_t>& rel) {
     }
     return n;
 }
+
+profile::Impairment slotted(profile::Slot s) {
+    profile::Impairment imp;
+    imp.slot = s;
+    return imp;
+}
 }  // namespace
 
 TEST_CASE("order-preserving jitter: no packet overtakes another, also across switch_model") {
@@ -143,13 +149,7 @@ TEST_CASE("reorder gap: every gap-th packet is a candidate to skip the delay") {
 
 TEST_CASE("slot: packets leave in bursts at slot starts, within the packet and byte budget") {
     SECTION("fixed 10 ms slots, at most 4 packets each") {
-        profile::Impairment imp;
-        profile::Slot s;
-        s.min_delay = 10ms;
-        s.max_delay = 10ms;
-        s.max_packets = 4;
-        imp.slot = s;
-        fault::Engine e(must(imp), 30);
+        fault::Engine e(must(slotted({10ms, 10ms, std::nullopt, 0ns, 0ns, 4, std::nullopt})), 30);
         std::map<std::int64_t, int> per_release;
         std::vector<std::int64_t> rel;
         for (int i = 0; i < 10000; ++i) {  // one packet per ms: more than 4 per 10 ms
@@ -171,13 +171,7 @@ TEST_CASE("slot: packets leave in bursts at slot starts, within the packet and b
         CHECK(full == per_release.size());
     }
     SECTION("byte budget and random spacing in [1, 5] ms") {
-        profile::Impairment imp;
-        profile::Slot s;
-        s.min_delay = 1ms;
-        s.max_delay = 5ms;
-        s.max_bytes = 3000;
-        imp.slot = s;
-        fault::Engine e(must(imp), 31);
+        fault::Engine e(must(slotted({1ms, 5ms, std::nullopt, 0ns, 0ns, std::nullopt, 3000})), 31);
         std::map<std::int64_t, int> bytes;
         for (int i = 0; i < 100000; ++i) bytes[e.decide(i * 100 * us, 1000).release_ns] += 1000;
         std::vector<double> gaps;
@@ -194,14 +188,7 @@ TEST_CASE("slot: packets leave in bursts at slot starts, within the packet and b
         CHECK(*std::max_element(gaps.begin(), gaps.end()) <= 5.0);
     }
     SECTION("slot distribution: gaps follow normal(2 ms, 0.5 ms)") {
-        profile::Impairment imp;
-        profile::Slot s;
-        s.distribution = profile::Distribution::normal;
-        s.dist_delay = 2ms;
-        s.dist_jitter = 500us;
-        s.max_packets = 1;
-        imp.slot = s;
-        fault::Engine e(must(imp), 32);
+        fault::Engine e(must(slotted({0ns, 0ns, profile::Distribution::normal, 2ms, 500us, 1, std::nullopt})), 32);
         std::vector<std::int64_t> rel;
         for (int i = 0; i < 200000; ++i) rel.push_back(e.decide(i * 10 * us, 100).release_ns);
         std::vector<double> gaps;
