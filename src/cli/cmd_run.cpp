@@ -1,0 +1,185 @@
+// netchaos run EXPERIMENT.toml [-- COMMAND ARGS...]: baseline, phases, command under chaos,
+// rollback, recovery; SLO and fidelity verdicts; text/JSON/JUnit/HTML reports.
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "command.hpp"
+#include "experiment/plan.hpp"
+#include "experiment/process.hpp"
+#include "experiment/runner.hpp"
+#include "experiment/watchdog.hpp"
+#include "profile/parse.hpp"
+#include "report/report.hpp"
+
+namespace po = boost::program_options;
+namespace ex = netchaos::experiment;
+namespace prof = netchaos::profile;
+
+namespace {
+
+std::atomic<int> g_stop{0};
+
+// The handler only records the signal; rollback happens in the main flow, where it is safe.
+void on_signal(int sig) {
+    int expected = 0;
+    g_stop.compare_exchange_strong(expected, sig);
+}
+
+void install_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaction(s, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);   // a dead watchdog or probe must not kill us mid-rollback
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+    std::ofstream f(path);
+    f << text;
+    if (!f) {
+        std::cerr << "netchaos run: cannot write " << path << "\n";
+        return false;
+    }
+    return true;
+}
+
+int run_run(int argc, char** argv) {
+    // Everything after "--" is the command under chaos, untouched by option parsing.
+    std::vector<std::string> command;
+    int own = argc;
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--") == 0) {
+            own = i;
+            command.assign(argv + i + 1, argv + argc);
+            break;
+        }
+    std::string file, json, junit, html, lease_text = "10s";
+    bool dry = false, quiet = false;
+    po::options_description opts(
+        "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
+        "Runs an experiment: a baseline probe with no fault, the phases in order (each applied by\n"
+        "replacing the previous one) while one probe runs all along, COMMAND under the chaos (its\n"
+        "exit status is part of the verdict), rollback, and a recovery steady-state check.\n"
+        "SIGINT/SIGTERM roll back and exit 130/143; a watchdog process rolls back if the\n"
+        "controller is killed or stops renewing its lease.\n"
+        "Exit: 0 pass, 1 SLO threshold missed or COMMAND failed, 2 fidelity missed (the emulator\n"
+        "did not deliver the requested delay model), 3 bad input, 4 system error.\n\noptions");
+    opts.add_options()("help,h", "show this help")("dry-run,n", po::bool_switch(&dry), "print the plan and exit")(
+        "json", po::value(&json), "write the JSON report to FILE")("junit", po::value(&junit),
+                                                                   "write JUnit XML (one testcase per phase x threshold)")(
+        "html", po::value(&html), "write a self-contained HTML report with SVG plots")(
+        "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
+        "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)");
+    po::options_description hidden;
+    hidden.add_options()("file", po::value(&file));
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(own, argv).options(all).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "netchaos run: " << e.what() << "\n" << opts << "\n";
+        return netchaos::cli::exit_bad_input;
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return netchaos::cli::exit_pass;
+    }
+    if (file.empty()) {
+        std::cerr << "netchaos run: no EXPERIMENT file given\n" << opts << "\n";
+        return netchaos::cli::exit_bad_input;
+    }
+    auto lease = prof::parse_duration(lease_text);
+    if (!lease || lease->count() < 2'000'000'000) {
+        std::cerr << "netchaos run: --lease: expected a duration of at least 2s, got '" << lease_text << "'\n";
+        return netchaos::cli::exit_bad_input;
+    }
+    auto parsed = prof::parse_experiment_file(file);
+    for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
+    if (!parsed.ok()) return netchaos::cli::exit_bad_input;
+    const prof::Experiment& e = *parsed.value;
+    auto plan = ex::make_plan(e);
+    if (dry) {
+        std::cout << ex::describe(e, plan);
+        if (!command.empty()) std::cout << "command under chaos (from the first phase on): " << ex::join(command) << "\n";
+        return netchaos::cli::exit_pass;
+    }
+
+    char tmpl[] = "/tmp/netchaos-run.XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        std::cerr << "netchaos run: mkdtemp: " << std::strerror(errno) << "\n";
+        return netchaos::cli::exit_system;
+    }
+    const std::filesystem::path workdir = tmpl;
+    const auto exe = ex::self_exe();
+    install_handlers();
+
+    // The watchdog exists before anything is applied and before any thread is started.
+    ex::WatchdogConfig wc{ex::rollback_commands(e.target, exe),
+                          std::chrono::duration_cast<std::chrono::milliseconds>(*lease), workdir,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(e.probe.timeout) +
+                              std::chrono::seconds(2)};
+    auto dog = ex::Watchdog::start(wc);
+    if (!dog) {
+        std::cerr << "netchaos run: " << dog.error().message << "\n";
+        std::filesystem::remove_all(workdir);
+        return netchaos::cli::exit_system;
+    }
+
+    ex::CliFaultTarget target(e.target, exe, workdir);
+    ex::ProbeProcess probe(e.probe, exe, workdir, plan.total);
+    ex::ProcessCommand cmd;
+    ex::SystemTimer timer;
+    ex::Runner runner(target, probe, cmd, timer);
+    ex::RunOptions ro;
+    ro.command = command;
+    bool lease_lost = false;
+    ro.on_tick = [&] { lease_lost |= !dog->renew(); };
+    if (!quiet) ro.on_progress = [](const std::string& line) { std::cout << line << std::endl; };
+    if (!quiet) std::cout << "netchaos run: " << e.name << ", " << plan.steps.size() << " steps, "
+                          << ex::format_duration(plan.total) << " planned" << std::endl;
+
+    auto out = runner.run(e, plan, ro, g_stop);
+    dog->done();   // the runner rolled back (or reported why it could not)
+    if (lease_lost) out.report.notes.push_back("the watchdog lease expired during the run; it rolled back early");
+
+    std::cout << "\n" << netchaos::report::summary_table(out.report);
+    bool ok = true;
+    if (!json.empty()) ok &= write_file(json, netchaos::report::to_json(out.report));
+    if (!junit.empty()) ok &= write_file(junit, netchaos::report::to_junit(out.report));
+    if (!html.empty()) {
+        ok &= write_file(html, netchaos::report::to_html(out.report));
+        std::cout << "report: " << std::filesystem::absolute(html).string() << "\n";
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(workdir, ec);
+    if (!ok && out.exit_code == 0) return netchaos::cli::exit_system;
+    return out.exit_code;
+}
+
+int run_run_safe(int argc, char** argv) {
+    try {
+        return run_run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "netchaos run: " << e.what() << "\n";
+        return netchaos::cli::exit_system;
+    }
+}
+
+}  // namespace
+
+NETCHAOS_COMMAND(run, "run an experiment: phases, command under chaos, fidelity gate, rollback, reports",
+                 run_run_safe);

@@ -1,0 +1,190 @@
+#include "experiment/plan.hpp"
+
+#include "profile/units.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace netchaos::experiment {
+
+using namespace profile;
+
+const char* distribution_name(Distribution d) { return profile::to_string(d).data(); }
+
+std::string format_duration(Duration d) { return profile::format_duration(d); }
+
+std::string Step::label() const {
+    if (steps <= 1) return phase;
+    return phase + " " + std::to_string(step + 1) + "/" + std::to_string(steps);
+}
+
+namespace {
+double lerp(double a, double b, double t) { return a + (b - a) * t; }
+Duration lerp(Duration a, Duration b, double t) {
+    // Round to whole microseconds: that is what the TOML writer and netem carry.
+    double ns = lerp(static_cast<double>(a.count()), static_cast<double>(b.count()), t);
+    return Duration(static_cast<std::int64_t>(std::llround(ns / 1000.0) * 1000));
+}
+
+double loss_p(const std::optional<Loss>& l) {
+    if (!l) return 0;
+    if (auto* r = std::get_if<RandomLoss>(&l->model)) return r->p;
+    if (auto* g = std::get_if<GilbertElliott>(&l->model)) return g->p;
+    return 0;
+}
+
+std::optional<Impairment> lerp_imp(const std::optional<Impairment>& a, const std::optional<Impairment>& b, double t) {
+    if (!a && !b) return std::nullopt;
+    Impairment none;
+    const Impairment& ia = a ? *a : none;
+    const Impairment& ib = b ? *b : none;
+    Impairment out = t < 0.5 ? ia : ib;
+    if (ia.delay || ib.delay) {
+        Delay da = ia.delay.value_or(Delay{}), db = ib.delay.value_or(Delay{});
+        Delay d = t < 0.5 ? (ia.delay ? da : db) : (ib.delay ? db : da);
+        d.mean = lerp(da.mean, db.mean, t);
+        d.jitter = lerp(da.jitter, db.jitter, t);
+        d.correlation = lerp(da.correlation, db.correlation, t);
+        out.delay = d;
+    }
+    if (ia.loss || ib.loss) {
+        Loss l = t < 0.5 ? ia.loss.value_or(*ib.loss) : ib.loss.value_or(*ia.loss);
+        double p = lerp(loss_p(ia.loss), loss_p(ib.loss), t);
+        if (auto* r = std::get_if<RandomLoss>(&l.model)) r->p = p;
+        else if (auto* g = std::get_if<GilbertElliott>(&l.model)) g->p = p;
+        out.loss = l;
+    }
+    if (ia.rate && ib.rate) {
+        Rate r = t < 0.5 ? *ia.rate : *ib.rate;
+        r.bytes_per_sec = static_cast<std::uint64_t>(
+            std::llround(lerp(double(ia.rate->bytes_per_sec), double(ib.rate->bytes_per_sec), t)));
+        out.rate = r;
+    }
+    return out;
+}
+}  // namespace
+
+Profile interpolate(const Profile& a, const Profile& b, double t) {
+    Profile p = t < 0.5 ? a : b;
+    p.egress = lerp_imp(a.egress, b.egress, t);
+    p.ingress = lerp_imp(a.ingress, b.ingress, t);
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", t * 100);
+    p.name = a.name + " -> " + b.name + " @" + pct;
+    return p;
+}
+
+Plan make_plan(const Experiment& e) {
+    Plan plan;
+    Duration at{0};
+    auto push = [&](Step s) {
+        s.start = at;
+        at += s.duration;
+        plan.steps.push_back(std::move(s));
+    };
+    push(Step{.kind = Step::Kind::baseline, .phase = "steady-state", .duration = e.baseline});
+    for (std::size_t i = 0; i < e.phases.size(); ++i) {
+        const Phase& ph = e.phases[i];
+        if (!ph.ramp) {
+            push(Step{.kind = Step::Kind::fault, .phase = ph.name, .phase_index = int(i), .duration = ph.duration,
+                      .profile = ph.profile});
+            continue;
+        }
+        int n = std::max(1, ph.ramp->steps);
+        // Split the duration evenly; the last step takes the rounding remainder.
+        Duration each = ph.duration / n;
+        for (int k = 0; k < n; ++k) {
+            double t = n == 1 ? 1.0 : double(k) / double(n - 1);
+            push(Step{.kind = Step::Kind::fault, .phase = ph.name, .phase_index = int(i), .step = k, .steps = n,
+                      .duration = k + 1 == n ? ph.duration - each * (n - 1) : each,
+                      .profile = interpolate(ph.ramp->from, ph.ramp->to, t)});
+        }
+    }
+    push(Step{.kind = Step::Kind::recovery, .phase = "steady-state-after", .duration = e.baseline});
+    plan.total = at;
+    return plan;
+}
+
+namespace {
+std::string pct(double p) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g%%", p * 100);
+    return b;
+}
+
+void describe_imp(std::ostringstream& o, const char* dir, const Impairment& imp) {
+    o << dir << ":";
+    bool any = false;
+    if (imp.delay) {
+        const auto& d = *imp.delay;
+        o << " delay " << format_duration(d.mean);
+        if (d.jitter.count())
+            o << " " << distribution_name(d.distribution) << " "
+              << (d.distribution == Distribution::uniform ? "+-" : "sigma ") << format_duration(d.jitter);
+        if (d.correlation > 0) o << " corr " << pct(d.correlation);
+        if (d.order == JitterOrder::reorder) o << " (reordering)";
+        any = true;
+    }
+    if (imp.loss) {
+        if (auto* r = std::get_if<RandomLoss>(&imp.loss->model)) o << (any ? ";" : "") << " loss " << pct(r->p);
+        else if (auto* g = std::get_if<GilbertElliott>(&imp.loss->model))
+            o << (any ? ";" : "") << " loss gilbert-elliott p " << pct(g->p) << " r " << pct(g->r);
+        else o << (any ? ";" : "") << " loss markov4";
+        any = true;
+    }
+    if (imp.rate) {
+        o << (any ? ";" : "") << " rate " << imp.rate->bytes_per_sec * 8 / 1000 << "kbit";
+        any = true;
+    }
+    if (imp.duplicate) o << (any ? ";" : "") << " duplicate " << pct(imp.duplicate->p), any = true;
+    if (imp.corrupt) o << (any ? ";" : "") << " corrupt " << pct(imp.corrupt->p), any = true;
+    if (imp.reorder) o << (any ? ";" : "") << " reorder " << pct(imp.reorder->p), any = true;
+    if (imp.slot) o << (any ? ";" : "") << " slot", any = true;
+    if (!any) o << " none";
+}
+}  // namespace
+
+std::string describe(const Profile& p) {
+    std::ostringstream o;
+    if (p.egress) describe_imp(o, "egress", *p.egress);
+    if (p.ingress) {
+        if (p.egress) o << " | ";
+        describe_imp(o, "ingress", *p.ingress);
+    }
+    if (!p.egress && !p.ingress) o << "no fault";
+    return o.str();
+}
+
+std::string describe(const Experiment& e, const Plan& plan) {
+    std::ostringstream o;
+    o << "experiment " << e.name;
+    if (!e.source.empty()) o << " (" << e.source.string() << ")";
+    o << "\n";
+    if (!e.description.empty()) o << "  " << e.description << "\n";
+    o << "target: ";
+    if (e.target.backend == Backend::dpdk)
+        o << "dpdk forwarder, control " << (e.target.control.empty() ? "(default)" : e.target.control.string());
+    else
+        o << "netem on " << e.target.dev << (e.target.direction == Direction::ingress ? " ingress" : " egress")
+          << (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
+    o << "\nprobe: " << (e.probe.mode == ProbeMode::udp ? "udp" : e.probe.mode == ProbeMode::icmp ? "icmp" : "tcp")
+      << " " << e.probe.target << " at " << e.probe.rate_hz << " Hz"
+      << (e.probe.netns.empty() ? "" : " in netns " + e.probe.netns) << ", one probe for the whole run\n";
+    o << "timeline (total " << format_duration(plan.total) << "):\n";
+    for (const auto& s : plan.steps) {
+        char head[160];
+        std::snprintf(head, sizeof head, "  %8s +%-8s %-28s ", format_duration(s.start).c_str(),
+                      format_duration(s.duration).c_str(), s.label().c_str());
+        o << head;
+        switch (s.kind) {
+        case Step::Kind::baseline: o << "steady state, no fault"; break;
+        case Step::Kind::recovery: o << "rollback, then steady state again"; break;
+        case Step::Kind::fault: o << "apply (replace) " << describe(s.profile); break;
+        }
+        o << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace netchaos::experiment

@@ -1,0 +1,313 @@
+#include "experiment/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "profile/parse.hpp"
+
+namespace netchaos::experiment {
+
+namespace {
+int decode_status(int st) {
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return 255;
+}
+
+std::int64_t mono_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
+std::string join(const Argv& a) {
+    std::string s;
+    for (const auto& x : a) s += (s.empty() ? "" : " ") + x;
+    return s;
+}
+
+Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
+    if (argv.empty()) return make_error("empty command", 3);
+    int p[2] = {-1, -1};
+    if (o.capture_stdout && pipe2(p, O_CLOEXEC) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
+    int ex[2];  // exec-status pipe: the child writes errno if execvp fails
+    if (pipe2(ex, O_CLOEXEC) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return make_error(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        if (o.death_signal) prctl(PR_SET_PDEATHSIG, o.death_signal);
+        if (getppid() != parent) _exit(127);  // the parent already died
+        if (o.own_group) setpgid(0, 0);
+        // The controller blocks nothing, but reset dispositions it may have set.
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        if (o.capture_stdout) dup2(p[1], 1);
+        if (!o.stdout_file.empty()) {
+            int fd = open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+        }
+        execvp(args[0], args.data());
+        int e = errno;
+        (void)!write(ex[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(ex[1]);
+    int e = 0;
+    ssize_t n = read(ex[0], &e, sizeof e);
+    close(ex[0]);
+    if (o.capture_stdout) close(p[1]);
+    if (n == sizeof e) {
+        waitpid(pid, nullptr, 0);
+        if (o.capture_stdout) close(p[0]);
+        return make_error("cannot run " + argv[0] + ": " + std::strerror(e), 4);
+    }
+    return Child{pid, o.capture_stdout ? p[0] : -1};
+}
+
+int wait_child(pid_t pid, std::chrono::milliseconds timeout) {
+    const std::int64_t end = mono_ns() + std::int64_t(timeout.count()) * 1'000'000;
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) return decode_status(st);
+        if (r < 0 && errno != EINTR) return 255;
+        if (mono_ns() >= end) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+            return decode_status(st);
+        }
+        usleep(10'000);
+    }
+}
+
+Result<int> run_capture(const Argv& argv, std::string& output, std::chrono::milliseconds timeout) {
+    SpawnOptions o;
+    o.capture_stdout = true;
+    auto c = spawn(argv, o);
+    if (!c) return c.error();
+    // stderr into the same pipe: errors from the child are what the user needs to see.
+    output.clear();
+    const std::int64_t end = mono_ns() + std::int64_t(timeout.count()) * 1'000'000;
+    char buf[4096];
+    for (;;) {
+        pollfd pfd{c->out_fd, POLLIN, 0};
+        int ms = int(std::max<std::int64_t>(0, (end - mono_ns()) / 1'000'000));
+        if (poll(&pfd, 1, std::min(ms, 200)) > 0) {
+            ssize_t n = read(c->out_fd, buf, sizeof buf);
+            if (n <= 0) break;
+            output.append(buf, std::size_t(n));
+        } else if (mono_ns() >= end) {
+            break;
+        }
+    }
+    close(c->out_fd);
+    return wait_child(c->pid, std::chrono::milliseconds(std::max<std::int64_t>(100, (end - mono_ns()) / 1'000'000)));
+}
+
+std::filesystem::path self_exe() {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::filesystem::path("netchaos") : p;
+}
+
+Argv in_netns(const std::string& ns, Argv argv) {
+    if (ns.empty()) return argv;
+    Argv a{"ip", "netns", "exec", ns};
+    a.insert(a.end(), argv.begin(), argv.end());
+    return a;
+}
+
+std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe) {
+    if (t.backend == profile::Backend::dpdk) {
+        Argv a{exe.string(), "clear", "--backend", "dpdk"};
+        if (!t.control.empty()) a.insert(a.end(), {"--control", t.control.string()});
+        return {a};
+    }
+    return {in_netns(t.netns, {exe.string(), "clear", "--dev", t.dev})};
+}
+
+// ---------------------------------------------------------------- fault target
+Result<void> CliFaultTarget::run(const Argv& a, const char* what) {
+    std::string out;
+    auto st = run_capture(a, out, std::chrono::seconds(20));
+    if (!st) return st.error();
+    if (*st != 0) {
+        while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+        return make_error(std::string(what) + ": `" + join(a) + "` exited " + std::to_string(*st) + ": " + out,
+                          *st == 3 ? 3 : 4);
+    }
+    return {};
+}
+
+Result<void> CliFaultTarget::apply(const profile::Profile& p) {
+    auto file = dir_ / ("step-" + std::to_string(++n_) + ".toml");
+    // The step file lives in a temp dir: a table path relative to the profile must become
+    // absolute to keep meaning the same file.
+    profile::Profile q = p;
+    for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
+        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty() &&
+            imp->delay->table->file.is_relative() && !p.source.empty())
+            imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
+    {
+        std::ofstream f(file);
+        f << profile::to_text(q);
+        if (!f) return make_error("cannot write " + file.string());
+    }
+    if (t_.backend == profile::Backend::dpdk) {
+        Argv a{exe_.string(), "apply", file.string(), "--backend", "dpdk", "--direction", "both"};
+        if (!t_.control.empty()) a.insert(a.end(), {"--control", t_.control.string()});
+        return run(a, "apply");
+    }
+    Argv a{exe_.string(), "apply", file.string(), "--dev", t_.dev};
+    if (t_.direction == profile::Direction::ingress) a.push_back("--ingress");
+    return run(in_netns(t_.netns, a), "apply");
+}
+
+Result<void> CliFaultTarget::clear() {
+    for (const auto& a : rollback_commands(t_, exe_))
+        if (auto r = run(a, "clear"); !r) return r;
+    return {};
+}
+
+std::string CliFaultTarget::describe() const {
+    if (t_.backend == profile::Backend::dpdk)
+        return "dpdk forwarder, control " + (t_.control.empty() ? std::string("(default)") : t_.control.string());
+    return "netem " + t_.dev + (t_.direction == profile::Direction::ingress ? " ingress" : " egress") +
+           (t_.netns.empty() ? "" : " in netns " + t_.netns);
+}
+
+// ---------------------------------------------------------------- probe
+ProbeProcess::~ProbeProcess() {
+    if (child_.pid > 0) {
+        kill(child_.pid, SIGKILL);
+        wait_child(child_.pid, std::chrono::milliseconds(1000));
+    }
+    if (reader_.joinable()) reader_.join();
+    if (child_.out_fd >= 0) close(child_.out_fd);
+}
+
+Result<void> ProbeProcess::start() {
+    const char* mode = c_.mode == profile::ProbeMode::udp ? "udp" : c_.mode == profile::ProbeMode::icmp ? "icmp" : "tcp";
+    // The probe runs far longer than planned and is stopped by SIGINT: the timeline may be
+    // held while the command under chaos finishes.
+    auto dur_s = std::chrono::duration_cast<std::chrono::seconds>(expected_).count() + 24 * 3600;
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%g", c_.rate_hz);
+    Argv a{exe_.string(), "probe", c_.target, "--rate", rate, "--duration", std::to_string(dur_s) + "s",
+           "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--csv", (dir_ / "probe.csv").string()};
+    SpawnOptions o;
+    o.capture_stdout = true;
+    o.death_signal = SIGINT;   // the probe ends cleanly even if we vanish
+    auto c = spawn(in_netns(c_.netns, a), o);
+    if (!c) return c.error();
+    child_ = *c;
+    reader_ = std::thread([this, fd = child_.out_fd] {
+        std::string buf;
+        char tmp[4096];
+        for (;;) {
+            ssize_t n = read(fd, tmp, sizeof tmp);
+            if (n <= 0) break;
+            buf.append(tmp, std::size_t(n));
+            std::size_t nl;
+            while ((nl = buf.find('\n')) != std::string::npos) {
+                std::string line = buf.substr(0, nl);
+                buf.erase(0, nl + 1);
+                std::lock_guard lk(mu_);
+                if (auto w = parse_window_line(line)) pending_.push_back(*w);
+                else if (line.find("\"summary\"") != std::string::npos) summary_line_ = line;
+            }
+        }
+    });
+    return {};
+}
+
+std::vector<Window> ProbeProcess::poll() {
+    std::lock_guard lk(mu_);
+    std::vector<Window> out;
+    out.swap(pending_);
+    return out;
+}
+
+Result<std::vector<Sample>> ProbeProcess::stop() {
+    if (child_.pid <= 0) return make_error("probe was not started");
+    kill(child_.pid, SIGINT);
+    // The probe waits its timeout for late replies, then writes the CSV.
+    auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(c_.timeout) + std::chrono::seconds(10);
+    int st = wait_child(child_.pid, grace);
+    child_.pid = -1;
+    if (reader_.joinable()) reader_.join();
+    close(child_.out_fd);
+    child_.out_fd = -1;
+    std::ifstream f(dir_ / "probe.csv");
+    if (!f) return make_error("probe exited " + std::to_string(st) + " without writing " + (dir_ / "probe.csv").string());
+    auto s = parse_csv(f);
+    if (s && s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets");
+    return s;
+}
+
+std::string ProbeProcess::describe() const {
+    char b[64];
+    std::snprintf(b, sizeof b, " at %g Hz", c_.rate_hz);
+    return std::string(c_.mode == profile::ProbeMode::udp ? "udp " : c_.mode == profile::ProbeMode::icmp ? "icmp " : "tcp ") +
+           c_.target + b + (c_.netns.empty() ? "" : " from netns " + c_.netns);
+}
+
+// ---------------------------------------------------------------- command under chaos
+ProcessCommand::~ProcessCommand() {
+    if (pid_ > 0 && !status_) terminate();
+}
+
+Result<void> ProcessCommand::start(const Argv& argv) {
+    SpawnOptions o;
+    o.own_group = true;
+    auto c = spawn(argv, o);
+    if (!c) return c.error();
+    pid_ = c->pid;
+    return {};
+}
+
+std::optional<int> ProcessCommand::poll() {
+    if (pid_ <= 0 || status_) return status_;
+    int st = 0;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) status_ = decode_status(st);
+    return status_;
+}
+
+int ProcessCommand::terminate() {
+    if (pid_ <= 0) return -1;
+    if (status_) return *status_;
+    kill(-pid_, SIGTERM);
+    status_ = wait_child(pid_, std::chrono::seconds(5));
+    kill(-pid_, SIGKILL);  // anything the command left in its group
+    return *status_;
+}
+
+// ---------------------------------------------------------------- timer
+std::int64_t SystemTimer::now_ns() const { return mono_ns(); }
+
+void SystemTimer::sleep_until(std::int64_t t_ns, const std::atomic<int>& stop) {
+    // Short slices so a signal ends the wait promptly even if it does not interrupt nanosleep.
+    while (!stop.load()) {
+        std::int64_t left = t_ns - mono_ns();
+        if (left <= 0) return;
+        std::int64_t slice = std::min<std::int64_t>(left, 20'000'000);
+        timespec ts{time_t(slice / 1'000'000'000), long(slice % 1'000'000'000)};
+        nanosleep(&ts, nullptr);
+    }
+}
+
+}  // namespace netchaos::experiment

@@ -1,0 +1,102 @@
+#pragma once
+// The runner's real edges: child processes (fault target via `netchaos apply/clear`, the
+// probe via `netchaos probe`, the command under chaos) and the monotonic timer. Every child
+// gets PR_SET_PDEATHSIG so a controller that dies for any reason takes them along.
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "experiment/runner.hpp"
+
+namespace netchaos::experiment {
+
+using Argv = std::vector<std::string>;
+
+struct SpawnOptions {
+    bool capture_stdout = false;   // a pipe to read the child's stdout from
+    bool own_group = false;        // setpgid(0,0): signals reach the whole command tree
+    int death_signal = SIGTERM;    // sent to the child when the controller dies; 0 = none
+    std::string stdout_file;       // redirect stdout (and stderr) to this file instead
+};
+
+struct Child {
+    pid_t pid = -1;
+    int out_fd = -1;               // read end when capture_stdout
+};
+
+Result<Child> spawn(const Argv& argv, const SpawnOptions& o = {});
+// Waits up to `timeout` (then SIGKILL); returns the exit status, 128+N when killed by N.
+int wait_child(pid_t pid, std::chrono::milliseconds timeout);
+// Runs to completion, capturing stdout+stderr (for error messages). Exit status or Error.
+Result<int> run_capture(const Argv& argv, std::string& output, std::chrono::milliseconds timeout);
+
+std::filesystem::path self_exe();                 // /proc/self/exe, for `netchaos apply`...
+Argv in_netns(const std::string& ns, Argv argv);  // prefixes `ip netns exec NS` when ns set
+std::string join(const Argv& a);
+
+// Rollback commands for a target; what the watchdog runs if the controller vanishes.
+std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);
+
+// `[ip netns exec NS] netchaos apply FILE --dev IF [--ingress]` / `netchaos apply FILE
+// --backend dpdk --control SOCK`. Each profile is written to a temp TOML (profile::to_text).
+class CliFaultTarget final : public FaultTarget {
+public:
+    CliFaultTarget(profile::Target t, std::filesystem::path exe, std::filesystem::path workdir)
+        : t_(std::move(t)), exe_(std::move(exe)), dir_(std::move(workdir)) {}
+    Result<void> apply(const profile::Profile& p) override;
+    Result<void> clear() override;
+    std::string describe() const override;
+
+private:
+    Result<void> run(const Argv& a, const char* what);
+    profile::Target t_;
+    std::filesystem::path exe_, dir_;
+    int n_ = 0;
+};
+
+// One `netchaos probe ... -j --csv FILE` for the whole run, stopped with SIGINT.
+class ProbeProcess final : public ProbeSource {
+public:
+    ProbeProcess(profile::ProbeConfig c, std::filesystem::path exe, std::filesystem::path workdir,
+                 profile::Duration expected)
+        : c_(std::move(c)), exe_(std::move(exe)), dir_(std::move(workdir)), expected_(expected) {}
+    ~ProbeProcess() override;
+    Result<void> start() override;
+    std::vector<Window> poll() override;
+    Result<std::vector<Sample>> stop() override;
+    std::string describe() const override;
+    pid_t pid() const { return child_.pid; }
+
+private:
+    profile::ProbeConfig c_;
+    std::filesystem::path exe_, dir_;
+    profile::Duration expected_;
+    Child child_;
+    std::thread reader_;
+    std::mutex mu_;
+    std::vector<Window> pending_;
+    std::string summary_line_, stderr_tail_;
+};
+
+class ProcessCommand final : public CommandRunner {
+public:
+    ~ProcessCommand() override;
+    Result<void> start(const Argv& argv) override;
+    std::optional<int> poll() override;
+    int terminate() override;
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+class SystemTimer final : public Timer {
+public:
+    std::int64_t now_ns() const override;
+    void sleep_until(std::int64_t t_ns, const std::atomic<int>& stop) override;
+};
+
+}  // namespace netchaos::experiment

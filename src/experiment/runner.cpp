@@ -1,0 +1,293 @@
+#include "experiment/runner.hpp"
+
+#include <algorithm>
+#include <csignal>
+
+#include "experiment/fidelity.hpp"
+
+namespace netchaos::experiment {
+
+using namespace profile;
+
+namespace {
+// Packets sent in the first moments of a step still carry the previous step's queueing:
+// leave them out of the fidelity moments (not out of the SLO stats: the service sees them).
+std::int64_t settle_ns(std::int64_t span_ns) { return std::min<std::int64_t>(500'000'000, span_ns / 5); }
+
+double tolerance_of(const Experiment& e, const Step& s) {
+    if (s.phase_index >= 0 && e.phases[std::size_t(s.phase_index)].thresholds.fidelity_tolerance)
+        return *e.phases[std::size_t(s.phase_index)].thresholds.fidelity_tolerance;
+    return e.thresholds.fidelity_tolerance.value_or(0.10);
+}
+
+const Thresholds& thresholds_of(const Experiment& e, const Step& s) {
+    return s.phase_index >= 0 ? e.phases[std::size_t(s.phase_index)].thresholds : e.thresholds;
+}
+
+const char* kind_name(Step::Kind k) {
+    return k == Step::Kind::baseline ? "baseline" : k == Step::Kind::recovery ? "recovery" : "phase";
+}
+
+// Steps grouped by phase, in order: baseline, each phase, recovery.
+struct Group {
+    std::vector<std::size_t> steps;   // indices into plan.steps with a span
+};
+std::vector<Group> group_steps(const Plan& plan, const std::vector<StepSpan>& spans) {
+    std::vector<Group> g;
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+        const Step& s = plan.steps[spans[i].step];
+        if (!g.empty()) {
+            const Step& prev = plan.steps[spans[g.back().steps.back()].step];
+            if (prev.kind == s.kind && prev.phase_index == s.phase_index) {
+                g.back().steps.push_back(i);
+                continue;
+            }
+        }
+        g.push_back({{i}});
+    }
+    return g;
+}
+
+std::string model_text(const Plan& plan, const std::vector<StepSpan>& spans, const Group& g) {
+    const Step& first = plan.steps[spans[g.steps.front()].step];
+    if (first.kind != Step::Kind::fault) return "";
+    if (g.steps.size() == 1) return describe(first.profile);
+    const Step& last = plan.steps[spans[g.steps.back()].step];
+    return "ramp " + describe(first.profile) + "  ->  " + describe(last.profile);
+}
+}  // namespace
+
+report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
+                        const std::vector<Sample>& samples, std::int64_t t0_ns) {
+    report::Report r;
+    r.name = e.name;
+    r.description = e.description;
+    r.source = e.source.string();
+    auto sec = [&](std::int64_t ns) { return double(ns - t0_ns) / 1e9; };
+    for (const auto& s : samples)
+        if (s.status != Sample::Status::dup)
+            r.timeline.push_back({sec(s.send_ns), s.rtt_ns / 1e6, s.status != Sample::Status::ok});
+    if (!spans.empty()) r.duration_s = sec(spans.back().end_ns);
+
+    auto groups = group_steps(plan, spans);
+    Moments base{};
+    report::Stats base_stats{};
+    bool have_base = false;
+    for (const auto& g : groups) {
+        const StepSpan& a = spans[g.steps.front()];
+        const StepSpan& b = spans[g.steps.back()];
+        const Step& first = plan.steps[a.step];
+        const Thresholds& th = thresholds_of(e, first);
+        report::Phase ph;
+        ph.name = first.phase;
+        ph.kind = kind_name(first.kind);
+        ph.profile = first.kind == Step::Kind::fault ? first.profile.name : "none";
+        if (first.kind == Step::Kind::fault && first.steps > 1)
+            ph.profile = e.phases[std::size_t(first.phase_index)].ramp->from.name + " -> " +
+                         e.phases[std::size_t(first.phase_index)].ramp->to.name;
+        ph.model = model_text(plan, spans, g);
+        ph.start_s = sec(a.start_ns);
+        ph.end_s = sec(b.end_ns);
+        ph.stats = compute_stats(samples, a.start_ns, b.end_ns, th);
+        for (const auto& s : slice(samples, a.start_ns, b.end_ns))
+            if (s.status == Sample::Status::ok) ph.rtt_ms.push_back(s.rtt_ns / 1e6);
+        auto jitter = window_jitter_ms(samples, a.start_ns, b.end_ns, th.window);
+        ph.checks = slo_checks(ph.stats, jitter, th, have_base && first.kind != Step::Kind::baseline ? &base_stats : nullptr);
+
+        std::vector<std::pair<Profile, double>> mixture;
+        for (std::size_t k : g.steps) {
+            const StepSpan& sp = spans[k];
+            const Step& st = plan.steps[sp.step];
+            auto m = moments(slice(samples, sp.start_ns + settle_ns(sp.end_ns - sp.start_ns), sp.end_ns));
+            double tol = tolerance_of(e, st);
+            if (st.kind == Step::Kind::baseline) {
+                base = m;
+                base_stats = ph.stats;
+                have_base = m.n >= 2;
+                mixture.emplace_back(Profile{}, 1.0);
+            } else if (st.kind == Step::Kind::recovery) {
+                // Steady state again: the RTT must be back where the baseline was.
+                Prediction p{have_base, base.mean_ms, base.sigma_ms, have_base ? "back to baseline" : "no baseline"};
+                ph.fidelity.push_back(check_fidelity("steady state", p, m, tol));
+                mixture.emplace_back(Profile{}, 1.0);
+            } else {
+                Prediction p = predict(st.profile, base);
+                if (!have_base) p.applicable = false, p.note = "no baseline";
+                ph.fidelity.push_back(check_fidelity(st.label(), p, m, tol));
+                mixture.emplace_back(st.profile, double(sp.end_ns - sp.start_ns));
+            }
+        }
+        if (base.n >= 2) ph.density = predicted_density(mixture, base);
+        r.phases.push_back(std::move(ph));
+    }
+    return r;
+}
+
+int verdict_exit_code(const report::Report& r, std::string& verdict) {
+    bool fidelity = false, slo = false;
+    for (const auto& p : r.phases) {
+        for (const auto& f : p.fidelity) fidelity |= !f.pass;
+        for (const auto& c : p.checks) {
+            if (c.pass) continue;
+            if (c.kind == report::Check::Kind::fidelity) fidelity = true;
+            else slo = true;
+        }
+    }
+    bool cmd = r.command && r.command->exit_code != 0;
+    if (fidelity) {
+        verdict = "fidelity missed: the emulator did not deliver the requested delay model";
+        return 2;
+    }
+    if (slo || cmd) {
+        verdict = slo && cmd ? "SLO missed and command failed" : slo ? "SLO missed" : "command failed under chaos";
+        return 1;
+    }
+    verdict = "pass";
+    return 0;
+}
+
+RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& opt, const std::atomic<int>& stop) {
+    RunOutcome out;
+    std::vector<StepSpan> spans;
+    std::vector<Window> windows;
+    std::vector<std::string> notes;
+    bool applied = false, command_started = false, failed = false;
+    std::optional<int> command_status;
+    std::int64_t command_start = 0, command_end = 0;
+    int fail_code = 0;
+    const std::int64_t t0 = timer_.now_ns();
+
+    auto poll_probe = [&] {
+        auto w = probe_.poll();
+        windows.insert(windows.end(), w.begin(), w.end());
+    };
+    auto poll_command = [&] {
+        if (command_started && !command_status) {
+            command_status = command_.poll();
+            if (command_status) command_end = timer_.now_ns();
+        }
+    };
+    // Sleep to `until` in ticks, renewing the lease and collecting windows.
+    auto wait = [&](std::int64_t until) {
+        while (!stop.load()) {
+            std::int64_t now = timer_.now_ns();
+            if (now >= until) break;
+            timer_.sleep_until(std::min(until, now + opt.tick_ns), stop);
+            if (opt.on_tick) opt.on_tick();
+            poll_probe();
+            poll_command();
+        }
+    };
+    auto progress = [&](std::size_t first_span) {
+        if (!opt.on_progress || spans.empty()) return;
+        const Step& s = plan.steps[spans[first_span].step];
+        std::vector<Window> in;
+        for (const auto& w : windows)
+            if (w.t_ns > spans[first_span].start_ns && w.t_ns <= spans.back().end_ns + 50'000'000) in.push_back(w);
+        report::Phase ph;
+        ph.name = s.phase;
+        ph.kind = kind_name(s.kind);
+        ph.stats = stats_from_windows(in);
+        // Live fidelity estimate from windows; the final verdict uses per-packet samples.
+        if (s.kind == Step::Kind::fault && !windows.empty()) {
+            std::vector<Window> bw;
+            for (const auto& w : windows)
+                if (w.t_ns <= spans.front().end_ns) bw.push_back(w);
+            auto bs = stats_from_windows(bw);
+            Prediction p = predict(s.profile, Moments{bs.received, bs.mean_ms, bs.sigma_ms});
+            ph.fidelity.push_back(check_fidelity(s.label(), p, Moments{ph.stats.received, ph.stats.mean_ms, ph.stats.sigma_ms},
+                                                 tolerance_of(e, s)));
+        }
+        opt.on_progress(report::progress_line(ph, double(spans.back().end_ns - t0) / 1e9, double(plan.total.count()) / 1e9));
+    };
+
+    if (auto r = probe_.start(); !r) {
+        out.report.notes.push_back("probe: " + r.error().message);
+        out.report.verdict = "system error";
+        out.exit_code = r.error().code ? r.error().code : 4;
+        return out;
+    }
+
+    std::size_t phase_first_span = 0;
+    for (std::size_t i = 0; i < plan.steps.size() && !stop.load() && !failed; ++i) {
+        const Step& s = plan.steps[i];
+        std::int64_t start = timer_.now_ns();
+        if (s.kind == Step::Kind::fault) {
+            if (auto r = target_.apply(s.profile); !r) {
+                notes.push_back("apply '" + s.label() + "' failed: " + r.error().message);
+                failed = true;
+                fail_code = r.error().code ? r.error().code : 4;
+                applied = true;  // a half-applied profile must be rolled back too
+                break;
+            }
+            applied = true;
+        }
+        bool last_fault = s.kind == Step::Kind::fault &&
+                          (i + 1 == plan.steps.size() || plan.steps[i + 1].kind != Step::Kind::fault);
+        bool run_command_here = !opt.command.empty() && !command_started &&
+                                (s.kind == Step::Kind::fault || s.kind == Step::Kind::recovery);
+        if (s.kind == Step::Kind::recovery && applied) {
+            if (auto r = target_.clear(); !r) notes.push_back("rollback failed: " + r.error().message), fail_code = 4, failed = true;
+            applied = false;
+            start = timer_.now_ns();
+        }
+        if (run_command_here && s.kind == Step::Kind::fault) {
+            if (auto r = command_.start(opt.command); !r) {
+                notes.push_back("command: " + r.error().message);
+                command_status = 127;
+            }
+            command_started = true;
+            command_start = timer_.now_ns();
+        }
+        spans.push_back({i, start, start});
+        wait(start + s.duration.count());
+        // The command outlives the timeline: hold the last fault until it is done.
+        if (last_fault && command_started)
+            while (!stop.load() && !command_status) wait(timer_.now_ns() + opt.tick_ns);
+        spans.back().end_ns = timer_.now_ns();
+        bool phase_ends = i + 1 == plan.steps.size() || plan.steps[i + 1].kind != s.kind ||
+                          plan.steps[i + 1].phase_index != s.phase_index;
+        if (phase_ends) {
+            poll_probe();
+            progress(phase_first_span);
+            phase_first_span = spans.size();
+        }
+    }
+
+    // Rollback first, whatever happened; then stop the command and the probe.
+    if (command_started && !command_status) {
+        command_status = command_.terminate();
+        command_end = timer_.now_ns();
+    }
+    if (applied) {
+        if (auto r = target_.clear(); !r) {
+            notes.push_back("rollback failed: " + r.error().message);
+            if (!fail_code) fail_code = 4;
+        }
+    }
+    auto samples = probe_.stop();
+    if (!samples) notes.push_back("probe: " + samples.error().message);
+
+    out.report = evaluate(e, plan, spans, samples ? *samples : std::vector<Sample>{}, t0);
+    out.report.target = target_.describe();
+    out.report.probe = probe_.describe();
+    out.report.notes.insert(out.report.notes.end(), notes.begin(), notes.end());
+    if (command_started)
+        out.report.command = report::CommandResult{opt.command, command_status.value_or(-1),
+                                                   double(command_end - command_start) / 1e9};
+    if (int sig = stop.load()) {
+        out.report.notes.push_back(std::string("interrupted by signal ") + std::to_string(sig) + ", rolled back");
+        out.report.verdict = sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted";
+        out.exit_code = 128 + sig;
+    } else if (failed || !samples) {
+        out.report.verdict = "system error";
+        out.exit_code = fail_code ? fail_code : 4;
+    } else {
+        out.exit_code = verdict_exit_code(out.report, out.report.verdict);
+        if (fail_code) out.exit_code = fail_code, out.report.verdict = "system error (rollback)";
+    }
+    out.report.exit_code = out.exit_code;
+    return out;
+}
+
+}  // namespace netchaos::experiment

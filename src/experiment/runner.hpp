@@ -1,0 +1,101 @@
+#pragma once
+// The experiment runner: walks a Plan against injected edges (fault target, probe, command,
+// timer), so the verdict logic runs in unit tests with fakes and in production with
+// subprocesses (process.hpp).
+//
+//   probe starts -> baseline -> each fault step applied by REPLACING the previous one (never
+//   clear-then-apply: no fault-free gap) -> COMMAND runs from the first fault step; if it
+//   outlives the timeline the last step is held until it exits -> rollback (clear) ->
+//   recovery -> probe stops -> per-phase stats, SLO checks, fidelity gate -> report.
+// A stop request (signal) at any point ends the walk, rolls back and reports what was seen.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "experiment/plan.hpp"
+#include "experiment/samples.hpp"
+#include "report/report.hpp"
+
+namespace netchaos::experiment {
+
+class FaultTarget {
+public:
+    virtual ~FaultTarget() = default;
+    virtual Result<void> apply(const profile::Profile& p) = 0;   // replaces whatever is there
+    virtual Result<void> clear() = 0;                            // back to no fault
+    virtual std::string describe() const = 0;
+};
+
+class ProbeSource {
+public:
+    virtual ~ProbeSource() = default;
+    virtual Result<void> start() = 0;
+    virtual std::vector<Window> poll() = 0;                // windows completed since last poll
+    virtual Result<std::vector<Sample>> stop() = 0;        // ends the probe, all per-packet samples
+    virtual std::string describe() const = 0;
+};
+
+class CommandRunner {
+public:
+    virtual ~CommandRunner() = default;
+    virtual Result<void> start(const std::vector<std::string>& argv) = 0;
+    virtual std::optional<int> poll() = 0;   // exit status (128+sig if killed) once finished
+    virtual int terminate() = 0;             // stop it (and its children), return its status
+};
+
+class Timer {
+public:
+    virtual ~Timer() = default;
+    virtual std::int64_t now_ns() const = 0;   // CLOCK_MONOTONIC, the probe's time base
+    // Sleeps until t_ns or until `stop` becomes non-zero.
+    virtual void sleep_until(std::int64_t t_ns, const std::atomic<int>& stop) = 0;
+};
+
+struct RunOptions {
+    std::vector<std::string> command;                    // empty = none
+    std::int64_t tick_ns = 1'000'000'000;                // progress poll and lease renewal period
+    std::function<void()> on_tick;                       // e.g. renew the watchdog lease
+    std::function<void(const std::string&)> on_progress; // one line per phase
+};
+
+struct RunOutcome {
+    report::Report report;
+    int exit_code = 0;
+};
+
+class Runner {
+public:
+    Runner(FaultTarget& target, ProbeSource& probe, CommandRunner& command, Timer& timer)
+        : target_(target), probe_(probe), command_(command), timer_(timer) {}
+    // `stop` holds a signal number once the run must end early (SIGINT -> exit 130...).
+    RunOutcome run(const profile::Experiment& e, const Plan& plan, const RunOptions& opt,
+                   const std::atomic<int>& stop);
+
+private:
+    FaultTarget& target_;
+    ProbeSource& probe_;
+    CommandRunner& command_;
+    Timer& timer_;
+};
+
+// The boundaries the runner actually observed for one step (absolute CLOCK_MONOTONIC ns).
+struct StepSpan {
+    std::size_t step = 0;
+    std::int64_t start_ns = 0;
+    std::int64_t end_ns = 0;
+};
+
+// Pure: plan + observed spans + samples -> per-phase results, checks and fidelity. Used by
+// Runner::run and directly by tests.
+report::Report evaluate(const profile::Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
+                        const std::vector<Sample>& samples, std::int64_t t0_ns);
+
+// Exit code for a finished (not interrupted) report: 2 if any fidelity miss (the measurement
+// itself is not trustworthy then), else 1 if any SLO or command miss, else 0.
+int verdict_exit_code(const report::Report& r, std::string& verdict);
+
+}  // namespace netchaos::experiment

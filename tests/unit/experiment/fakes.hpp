@@ -1,0 +1,138 @@
+#pragma once
+// Fakes for the runner's edges: a manual monotonic clock, a fault target that records what
+// was applied when, a probe that synthesizes RTTs from the active profile, and a command
+// that finishes at a set time.
+#include <cmath>
+#include <optional>
+
+#include "common/clock.hpp"
+#include "experiment/runner.hpp"
+
+namespace fakes {
+
+using namespace netchaos;
+using namespace netchaos::experiment;
+using namespace std::chrono_literals;
+
+struct FakeTimer final : Timer {
+    std::int64_t t = 1'000'000'000'000;   // arbitrary monotonic origin
+    std::function<void(std::int64_t)> on_sleep;   // e.g. raise a signal at some time
+    std::int64_t now_ns() const override { return t; }
+    void sleep_until(std::int64_t until, const std::atomic<int>& stop) override {
+        if (stop.load()) return;
+        if (until > t) t = until;
+        if (on_sleep) on_sleep(t);
+    }
+};
+
+struct Event {
+    std::int64_t t;
+    std::optional<profile::Profile> applied;   // nullopt = clear
+};
+
+struct FakeTarget final : FaultTarget {
+    FakeTimer& timer;
+    std::vector<Event> history;
+    int fail_on_apply = -1;   // index of the apply call that fails
+    int applies = 0;
+    explicit FakeTarget(FakeTimer& t) : timer(t) {}
+    Result<void> apply(const profile::Profile& p) override {
+        if (applies++ == fail_on_apply) return make_error("boom", 4);
+        history.push_back({timer.t, p});
+        return {};
+    }
+    Result<void> clear() override {
+        history.push_back({timer.t, std::nullopt});
+        return {};
+    }
+    std::string describe() const override { return "fake"; }
+    const profile::Profile* active_at(std::int64_t t) const {
+        const profile::Profile* p = nullptr;
+        for (const auto& e : history)
+            if (e.t <= t) p = e.applied ? &*e.applied : nullptr;
+        return p;
+    }
+};
+
+// RTT = base (0.2 ms, sigma 0.02 ms) + per direction mean + jitter * N(0,1); `truncate`
+// clamps each direction's delay at zero, as a real emulator must.
+struct FakeProbe final : ProbeSource {
+    FakeTimer& timer;
+    FakeTarget& target;
+    bool truncate = true;
+    double loss_every = 0;   // every Nth packet lost
+    std::int64_t start_t = 0;
+    explicit FakeProbe(FakeTimer& t, FakeTarget& g) : timer(t), target(g) {}
+    Result<void> start() override {
+        start_t = timer.t;
+        return {};
+    }
+    std::vector<Window> poll() override { return {}; }
+    Result<std::vector<Sample>> stop() override {
+        std::vector<Sample> out;
+        Rng rng(7);
+        auto normal = [&] {
+            double u1 = std::max(1e-12, rng.uniform()), u2 = rng.uniform();
+            return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+        };
+        std::int64_t seq = 0;
+        for (std::int64_t t = start_t; t < timer.t; t += 10'000'000, ++seq) {
+            double rtt = 0.2 + 0.02 * normal();
+            if (const auto* p = target.active_at(t))
+                for (const auto* imp : {p->egress ? &*p->egress : nullptr, p->ingress ? &*p->ingress : nullptr}) {
+                    if (!imp || !imp->delay) continue;
+                    double d = imp->delay->mean.count() / 1e6 + imp->delay->jitter.count() / 1e6 * normal();
+                    rtt += truncate ? std::max(0.0, d) : d;
+                }
+            bool lost = loss_every > 0 && seq % std::int64_t(loss_every) == 0;
+            out.push_back({seq, t, lost ? -1 : std::int64_t(rtt * 1e6),
+                           lost ? Sample::Status::lost : Sample::Status::ok});
+        }
+        return out;
+    }
+    std::string describe() const override { return "fake probe"; }
+};
+
+struct FakeCommand final : CommandRunner {
+    FakeTimer& timer;
+    std::int64_t runtime_ns;
+    int status;
+    std::int64_t started = -1;
+    bool terminated = false;
+    FakeCommand(FakeTimer& t, std::int64_t rt, int st) : timer(t), runtime_ns(rt), status(st) {}
+    Result<void> start(const std::vector<std::string>&) override {
+        started = timer.t;
+        return {};
+    }
+    std::optional<int> poll() override {
+        if (started >= 0 && timer.t >= started + runtime_ns) return status;
+        return std::nullopt;
+    }
+    int terminate() override {
+        terminated = true;
+        return 143;
+    }
+};
+
+inline profile::Profile delay_profile(const std::string& name, std::chrono::nanoseconds mean,
+                                      std::chrono::nanoseconds jitter,
+                                      profile::Distribution d = profile::Distribution::normal) {
+    profile::Profile p;
+    p.name = name;
+    profile::Impairment imp;
+    imp.delay = profile::Delay{.mean = mean, .jitter = jitter, .distribution = d};
+    p.egress = imp;
+    return p;
+}
+
+inline profile::Experiment make_experiment(std::vector<profile::Phase> phases) {
+    profile::Experiment e;
+    e.name = "unit";
+    e.baseline = 3s;
+    e.thresholds.fidelity_tolerance = 0.10;
+    for (auto& p : phases) p.thresholds = e.thresholds;
+    e.phases = std::move(phases);
+    return e;
+}
+
+}  // namespace fakes

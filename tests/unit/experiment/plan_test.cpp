@@ -1,0 +1,94 @@
+#include <catch2/catch.hpp>
+
+#include "experiment/plan.hpp"
+#include "profile/parse.hpp"
+#include "fakes.hpp"
+
+using namespace netchaos::experiment;
+using namespace netchaos::profile;
+using namespace std::chrono_literals;
+
+TEST_CASE("plan: baseline, phases in order, recovery; offsets add up") {
+    auto e = fakes::make_experiment({Phase{.name = "a", .duration = 5s, .profile = fakes::delay_profile("pa", 10ms, 0ms)},
+                                Phase{.name = "b", .duration = 7s, .profile = fakes::delay_profile("pb", 20ms, 5ms)}});
+    auto plan = make_plan(e);
+    REQUIRE(plan.steps.size() == 4);
+    CHECK(plan.steps[0].kind == Step::Kind::baseline);
+    CHECK(plan.steps[1].phase == "a");
+    CHECK(plan.steps[1].start == 3s);
+    CHECK(plan.steps[2].start == 8s);
+    CHECK(plan.steps[2].profile.name == "pb");
+    CHECK(plan.steps[3].kind == Step::Kind::recovery);
+    CHECK(plan.steps[3].duration == 3s);
+    CHECK(plan.total == 18s);
+    auto text = describe(e, plan);
+    CHECK(text.find("baseline") != std::string::npos);
+    CHECK(text.find("delay 20ms normal sigma 5ms") != std::string::npos);
+    CHECK(text.find("total 18s") != std::string::npos);
+}
+
+TEST_CASE("plan: a ramp expands into steps interpolating delay, jitter, loss and rate") {
+    Profile from = fakes::delay_profile("calm", 10ms, 0ms);
+    Profile to = fakes::delay_profile("storm", 50ms, 20ms);
+    from.egress->loss = Loss{RandomLoss{0.0, 0}};
+    to.egress->loss = Loss{RandomLoss{0.04, 0}};
+    from.egress->rate = Rate{.bytes_per_sec = 1'000'000};
+    to.egress->rate = Rate{.bytes_per_sec = 3'000'000};
+    Phase ph{.name = "ramp", .duration = 10s, .profile = from, .ramp = Ramp{from, to, 5}};
+    auto plan = make_plan(fakes::make_experiment({ph}));
+    REQUIRE(plan.steps.size() == 1 + 5 + 1);
+    const auto& mid = plan.steps[3];   // t = 0.5
+    CHECK(mid.step == 2);
+    CHECK(mid.label() == "ramp 3/5");
+    CHECK(mid.duration == 2s);
+    CHECK(mid.profile.egress->delay->mean == 30ms);
+    CHECK(mid.profile.egress->delay->jitter == 10ms);
+    CHECK(std::get<RandomLoss>(mid.profile.egress->loss->model).p == Approx(0.02));
+    CHECK(mid.profile.egress->rate->bytes_per_sec == 2'000'000);
+    CHECK(plan.steps[1].profile.egress->delay->mean == 10ms);   // starts at `from`
+    CHECK(plan.steps[5].profile.egress->delay->mean == 50ms);   // ends at `to`
+    CHECK(plan.total == 16s);
+}
+
+TEST_CASE("plan: ramp durations that do not divide evenly lose nothing") {
+    Profile a = fakes::delay_profile("a", 0ms, 0ms), b = fakes::delay_profile("b", 9ms, 0ms);
+    Phase ph{.name = "r", .duration = 10s, .profile = a, .ramp = Ramp{a, b, 3}};
+    auto plan = make_plan(fakes::make_experiment({ph}));
+    Duration sum{0};
+    for (const auto& s : plan.steps)
+        if (s.kind == Step::Kind::fault) sum += s.duration;
+    CHECK(sum == 10s);
+    CHECK(plan.steps[2].profile.egress->delay->mean == 4500us);
+}
+
+TEST_CASE("interpolate: a direction missing on one side counts as no impairment") {
+    Profile a;
+    a.name = "none";
+    Profile b = fakes::delay_profile("b", 40ms, 0ms);
+    auto p = interpolate(a, b, 0.25);
+    REQUIRE(p.egress);
+    CHECK(p.egress->delay->mean == 10ms);
+}
+
+TEST_CASE("an interpolated ramp step survives the TOML the runner hands to `netchaos apply`") {
+    Profile from = fakes::delay_profile("calm", 10ms, 0ms);
+    Profile to = fakes::delay_profile("storm", 45ms, 21ms);
+    to.egress->loss = Loss{RandomLoss{0.03, 0}};
+    to.egress->rate = Rate{.bytes_per_sec = 12'500'000};
+    auto mid = interpolate(from, to, 1.0 / 3);
+    auto text = to_text(mid);
+    auto back = parse_profile_text(text, "step.toml");
+    INFO(text);
+    REQUIRE(back.ok());
+    CHECK(back.value->egress->delay->mean == 21667us);
+    CHECK(back.value->egress->delay->jitter == 7ms);
+    CHECK(std::get<RandomLoss>(back.value->egress->loss->model).p == Approx(0.01));
+}
+
+TEST_CASE("format_duration is exact") {
+    CHECK(format_duration(0ms) == "0");
+    CHECK(format_duration(1500ms) == "1500ms");
+    CHECK(format_duration(2s) == "2s");
+    CHECK(format_duration(250us) == "250us");
+    CHECK(format_duration(Duration(1234)) == "1234ns");
+}

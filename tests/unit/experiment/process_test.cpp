@@ -1,0 +1,101 @@
+// Real processes: spawn/wait, captured output, and the watchdog firing on EOF and on lease
+// expiry but not after done().
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "experiment/process.hpp"
+#include "experiment/watchdog.hpp"
+
+using namespace netchaos::experiment;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path tmpdir() {
+    char t[] = "/tmp/nc-exp-test.XXXXXX";
+    REQUIRE(mkdtemp(t));
+    return t;
+}
+bool wait_for(const fs::path& p, int ms) {
+    for (int i = 0; i < ms / 20; ++i) {
+        if (fs::exists(p)) return true;
+        usleep(20'000);
+    }
+    return fs::exists(p);
+}
+}  // namespace
+
+TEST_CASE("spawn + wait report exit codes and signals; exec failures are errors") {
+    auto c = spawn({"sh", "-c", "exit 7"});
+    REQUIRE(c);
+    CHECK(wait_child(c->pid, std::chrono::seconds(5)) == 7);
+    auto k = spawn({"sleep", "10"});
+    REQUIRE(k);
+    CHECK(wait_child(k->pid, std::chrono::milliseconds(100)) == 128 + SIGKILL);
+    auto bad = spawn({"/nonexistent/netchaos-xyz"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("cannot run") != std::string::npos);
+    std::string out;
+    auto r = run_capture({"sh", "-c", "echo hello; echo oops >&2; exit 2"}, out, std::chrono::seconds(5));
+    REQUIRE(r);
+    CHECK(*r == 2);
+    CHECK(out.find("hello") != std::string::npos);
+}
+
+TEST_CASE("rollback commands: netem in a namespace, dpdk with its socket") {
+    netchaos::profile::Target t{.dev = "veth0", .netns = "ns1"};
+    auto r = rollback_commands(t, "/x/netchaos");
+    REQUIRE(r.size() == 1);
+    CHECK(join(r[0]) == "ip netns exec ns1 /x/netchaos clear --dev veth0");
+    netchaos::profile::Target d{.backend = netchaos::profile::Backend::dpdk, .control = "/run/s.sock"};
+    CHECK(join(rollback_commands(d, "nc")[0]) == "nc clear --backend dpdk --control /run/s.sock");
+}
+
+TEST_CASE("watchdog: EOF without done runs the rollback; done does not") {
+    auto dir = tmpdir();
+    {
+        WatchdogConfig c{{{"touch", (dir / "rolled-back").string()}}, std::chrono::seconds(30), {}, {}};
+        auto w = Watchdog::start(c);
+        REQUIRE(w);
+        CHECK(w->renew());
+    }  // destroyed without done(): the controller "died"
+    CHECK(wait_for(dir / "rolled-back", 5000));
+    {
+        WatchdogConfig c{{{"touch", (dir / "should-not")}}, std::chrono::seconds(30), {}, {}};
+        auto w = Watchdog::start(c);
+        REQUIRE(w);
+        w->done();
+    }
+    usleep(500'000);
+    CHECK_FALSE(fs::exists(dir / "should-not"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("watchdog: a lease that is not renewed fires while the controller lives") {
+    auto dir = tmpdir();
+    WatchdogConfig c{{{"touch", (dir / "lease")}}, std::chrono::milliseconds(300), {}, {}};
+    auto w = Watchdog::start(c);
+    REQUIRE(w);
+    CHECK(wait_for(dir / "lease", 5000));
+    usleep(200'000);
+    CHECK_FALSE(w->renew());   // it is gone: the pipe is broken
+    fs::remove_all(dir);
+}
+
+TEST_CASE("watchdog: SIGKILL of the controller process fires the rollback") {
+    auto dir = tmpdir();
+    pid_t ctl = fork();
+    if (ctl == 0) {
+        WatchdogConfig c{{{"touch", (dir / "killed").string()}}, std::chrono::seconds(30), {}, {}};
+        auto w = Watchdog::start(c);
+        for (;;) pause();
+    }
+    usleep(300'000);
+    kill(ctl, SIGKILL);
+    waitpid(ctl, nullptr, 0);
+    CHECK(wait_for(dir / "killed", 5000));
+    fs::remove_all(dir);
+}

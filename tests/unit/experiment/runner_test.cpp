@@ -1,0 +1,142 @@
+// The runner against fakes: verdicts (pass, SLO miss, fidelity miss, command failure), the
+// order of apply/clear (replace, never clear-then-apply), and rollback on stop and failure.
+#include <catch2/catch.hpp>
+#include <csignal>
+
+#include "fakes.hpp"
+
+using namespace fakes;
+using namespace netchaos::profile;
+
+namespace {
+struct Bench {
+    FakeTimer timer;
+    FakeTarget target{timer};
+    FakeProbe probe{timer, target};
+    FakeCommand command{timer, 5'000'000'000, 0};
+    Runner runner{target, probe, command, timer};
+    std::atomic<int> stop{0};
+    std::vector<std::string> progress;
+    RunOutcome run(const Experiment& e, std::vector<std::string> cmd = {}) {
+        RunOptions o;
+        o.command = std::move(cmd);
+        o.on_progress = [this](const std::string& l) { progress.push_back(l); };
+        return runner.run(e, make_plan(e), o, stop);
+    }
+    int clears_between_applies() const {
+        int n = 0;
+        for (std::size_t i = 1; i + 1 < target.history.size(); ++i)
+            n += !target.history[i].applied && target.history[i - 1].applied && target.history[i + 1].applied;
+        return n;
+    }
+};
+
+Experiment two_phases() {
+    return make_experiment({Phase{.name = "morning", .duration = 10s, .profile = delay_profile("pgm", 35ms, 10ms)},
+                       Phase{.name = "calm", .duration = 5s, .profile = delay_profile("calm", 5ms, 1ms)}});
+}
+}  // namespace
+
+TEST_CASE("runner: a faithful emulator and met thresholds pass (exit 0)") {
+    Bench b;
+    auto out = b.run(two_phases());
+    INFO(netchaos::report::summary_table(out.report));
+    CHECK(out.exit_code == 0);
+    REQUIRE(out.report.phases.size() == 4);
+    CHECK(out.report.phases[1].name == "morning");
+    CHECK(out.report.phases[1].stats.mean_ms == Approx(35.2).margin(1.0));
+    REQUIRE(out.report.phases[1].fidelity.size() == 1);
+    CHECK(out.report.phases[1].fidelity[0].pass);
+    CHECK(out.report.phases[3].kind == "recovery");
+    CHECK(out.report.phases[3].fidelity[0].pass);   // back to baseline
+    CHECK(b.progress.size() == 4);                   // one line per phase
+    // apply, apply (replace), clear: never a clear between two faults.
+    REQUIRE(b.target.history.size() == 3);
+    CHECK(b.clears_between_applies() == 0);
+    CHECK_FALSE(b.target.history.back().applied);
+    CHECK(out.report.duration_s == Approx(21.0).margin(0.01));
+}
+
+TEST_CASE("runner: an SLO miss exits 1 and names the threshold") {
+    Bench b;
+    auto e = two_phases();
+    e.phases[0].thresholds.p99_rtt_max = 40ms;   // normal(35, 10) has p99 ~ 58 ms
+    auto out = b.run(e);
+    CHECK(out.exit_code == 1);
+    CHECK(out.report.verdict == "SLO missed");
+    bool found = false;
+    for (const auto& c : out.report.phases[1].checks) found |= c.name == "p99_rtt_max" && !c.pass;
+    CHECK(found);
+}
+
+TEST_CASE("runner: a delay the emulator cannot deliver (truncated at zero) exits 2") {
+    Bench b;
+    auto e = make_experiment({Phase{.name = "impossible", .duration = 20s, .profile = delay_profile("x", 10ms, 30ms)}});
+    auto out = b.run(e);
+    INFO(netchaos::report::summary_table(out.report));
+    CHECK(out.exit_code == 2);
+    const auto& f = out.report.phases[1].fidelity.at(0);
+    CHECK_FALSE(f.pass);
+    CHECK(f.measured_mean_ms > f.predicted_mean_ms * 1.3);   // E[max(0,N(10,30))] ~ 17.6 ms
+    // The same profile on an emulator that does deliver the model (no truncation) passes.
+    Bench ideal;
+    ideal.probe.truncate = false;
+    CHECK(ideal.run(e).exit_code == 0);
+}
+
+TEST_CASE("runner: fidelity outranks SLO (exit 2 when both miss)") {
+    Bench b;
+    auto e = make_experiment({Phase{.name = "impossible", .duration = 20s, .profile = delay_profile("x", 10ms, 30ms)}});
+    e.phases[0].thresholds.p99_rtt_max = 1ms;
+    CHECK(b.run(e).exit_code == 2);
+}
+
+TEST_CASE("runner: the command runs under chaos; its failure exits 1; a long command holds the last phase") {
+    Bench b;
+    b.command.status = 3;
+    b.command.runtime_ns = 40'000'000'000;   // longer than the 15 s of phases
+    auto out = b.run(two_phases(), {"make", "test"});
+    CHECK(out.exit_code == 1);
+    REQUIRE(out.report.command);
+    CHECK(out.report.command->exit_code == 3);
+    CHECK(out.report.command->duration_s == Approx(40).margin(1.1));
+    CHECK(b.command.started == 1'000'000'000'000 + 3'000'000'000);   // from the first phase on
+    CHECK(out.report.phases[2].end_s - out.report.phases[2].start_s == Approx(30).margin(1.1));   // 3 s + 40 s - 13 s
+    CHECK_FALSE(b.target.history.back().applied);   // cleared only after the command finished
+    CHECK(b.target.history.back().t >= b.command.started + b.command.runtime_ns);
+}
+
+TEST_CASE("runner: a stop request rolls back, stops the command and exits 128+signal") {
+    Bench b;
+    b.command.runtime_ns = 1'000'000'000'000;
+    b.timer.on_sleep = [&](std::int64_t t) {
+        if (t >= 1'000'000'000'000 + 6'000'000'000) b.stop = SIGTERM;
+    };
+    auto out = b.run(two_phases(), {"sleep", "1000"});
+    CHECK(out.exit_code == 143);
+    CHECK(b.command.terminated);
+    REQUIRE_FALSE(b.target.history.empty());
+    CHECK_FALSE(b.target.history.back().applied);   // rolled back
+    CHECK(out.report.verdict == "interrupted (SIGTERM)");
+    CHECK(out.report.phases.size() == 2);          // baseline + the interrupted phase
+}
+
+TEST_CASE("runner: a failed apply rolls back whatever was applied and exits with its code") {
+    Bench b;
+    b.target.fail_on_apply = 1;   // the second phase
+    auto out = b.run(two_phases());
+    CHECK(out.exit_code == 4);
+    CHECK_FALSE(b.target.history.back().applied);
+    CHECK(out.report.notes.at(0).find("boom") != std::string::npos);
+}
+
+TEST_CASE("runner: a ramp gets one fidelity entry per step") {
+    Bench b;
+    Profile a = delay_profile("a", 10ms, 2ms), z = delay_profile("z", 50ms, 10ms);
+    auto e = make_experiment({Phase{.name = "ramp", .duration = 20s, .profile = a, .ramp = Ramp{a, z, 4}}});
+    auto out = b.run(e);
+    CHECK(out.exit_code == 0);
+    REQUIRE(out.report.phases[1].fidelity.size() == 4);
+    CHECK(out.report.phases[1].fidelity[3].predicted_mean_ms == Approx(50.2).margin(0.2));
+    CHECK(b.target.history.size() == 5);   // 4 applies, 1 clear
+}
