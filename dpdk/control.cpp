@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 #include <cerrno>
@@ -235,8 +236,17 @@ nlohmann::json ControlServer::stats() {
     nlohmann::json pool;
     if (opt_.pool) pool = {{"size", opt_.pool->size}, {"in_use", rte_mempool_in_use_count(opt_.pool)},
                            {"available", rte_mempool_avail_count(opt_.pool)}};
+    // The PMDs' own counters: drops before the forwarder ever saw a packet show up here.
+    nlohmann::json ports = nlohmann::json::array();
+    for (std::uint16_t p : opt_.ports) {
+        rte_eth_stats es{};
+        if (rte_eth_stats_get(p, &es) != 0) continue;
+        ports.push_back({{"port", p}, {"ipackets", es.ipackets}, {"opackets", es.opackets}, {"imissed", es.imissed},
+                         {"ierrors", es.ierrors}, {"oerrors", es.oerrors}, {"rx_nombuf", es.rx_nombuf}});
+    }
     return {{"ok", true},
             {"uptime_s", up},
+            {"ports", ports},
             {"engine", opt_.engine_kind},
             {"tsc_hz", sh_.clock.hz()},
             {"pool", pool},

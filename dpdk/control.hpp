@@ -39,6 +39,7 @@ struct ControlOptions {
     rte_mempool* pool = nullptr;
     double rate_hint_pps = 0;
     std::string engine_kind;   // "fault" or "passthrough-fallback"
+    std::array<std::uint16_t, 2> ports{0, 1};
 };
 
 class ControlServer {

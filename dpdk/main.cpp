@@ -223,6 +223,7 @@ int main(int argc, char** argv) {
 #else
                               "passthrough-fallback"};
 #endif
+            co.ports = {cfg.port[0], cfg.port[1]};
             ControlServer control(shared, co, cfg.initial);
             if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));
             const int cpu = static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(rte_lcore_id())));
