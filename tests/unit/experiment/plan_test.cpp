@@ -22,7 +22,7 @@ TEST_CASE("plan: baseline, phases in order, recovery; offsets add up") {
     CHECK(plan.steps[3].duration == 3s);
     CHECK(plan.total == 18s);
     auto text = describe(e, plan);
-    CHECK(text.find("baseline") != std::string::npos);
+    CHECK(text.find("steady-state") != std::string::npos);
     CHECK(text.find("delay 20ms normal sigma 5ms") != std::string::npos);
     CHECK(text.find("total 18s") != std::string::npos);
 }
