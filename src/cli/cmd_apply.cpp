@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include "command.hpp"
+#include "netem_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/apply.hpp"
 #include "profile/parse.hpp"
@@ -18,10 +19,7 @@ using namespace netchaos;
 
 namespace {
 
-int fail(const Error& e) {
-    std::cerr << "netchaos apply: " << e.message << "\n";
-    return e.code;
-}
+int fail(const Error& e) { return cli::report_error("apply", e); }
 
 int apply_dpdk(const std::string& file, const prof::Profile& p, const std::string& control,
                const std::string& direction) {
@@ -44,8 +42,8 @@ int run_apply(int argc, char** argv) {
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0]\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
-        "else its [egress]) on the ingress side only. A [match] table impairs only that flow (prio\n"
-        "root, netem on one band, u32 filters). Applying again with the same layout replaces the\n"
+        "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
+        "root, netem under one class, u32 filters). Applying again with the same layout replaces the\n"
         "netem parameters atomically (a phase switch). Every change is recorded under\n"
         "/run/netchaos/ledger/ first; `netchaos clear` restores what was there before.\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
@@ -57,22 +55,10 @@ int run_apply(int argc, char** argv) {
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
     po::options_description hidden;
     hidden.add_options()("profile", po::value(&file));
-    po::options_description all;
-    all.add(opts).add(hidden);
     po::positional_options_description pos;
     pos.add("profile", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "netchaos apply: " << e.what() << "\n" << opts << "\n";
-        return cli::exit_bad_input;
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return cli::exit_pass;
-    }
+    if (auto rc = cli::parse_args("apply", argc, argv, opts, vm, &hidden, &pos)) return *rc;
     if (file.empty()) return fail(make_error("no PROFILE given (see --help)", 3));
     if (backend != "netem" && backend != "dpdk") return fail(make_error("--backend must be netem or dpdk", 3));
 

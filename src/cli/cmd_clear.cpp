@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include "command.hpp"
+#include "netem_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/apply.hpp"
 
@@ -13,10 +14,7 @@ using namespace netchaos;
 
 namespace {
 
-int fail(const Error& e) {
-    std::cerr << "netchaos clear: " << e.message << "\n";
-    return e.code;
-}
+int fail(const Error& e) { return cli::report_error("clear", e); }
 
 int run_clear(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
@@ -32,17 +30,7 @@ int run_clear(int argc, char** argv) {
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "netchaos clear: " << e.what() << "\n" << opts << "\n";
-        return cli::exit_bad_input;
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return cli::exit_pass;
-    }
+    if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "clear"}});
         if (!r) return fail(r.error());

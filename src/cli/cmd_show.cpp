@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "netem_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/ledger.hpp"
 #include "netem/show.hpp"
@@ -16,10 +17,7 @@ using namespace netchaos;
 
 namespace {
 
-int fail(const Error& e) {
-    std::cerr << "netchaos show: " << e.message << "\n";
-    return e.code;
-}
+int fail(const Error& e) { return cli::report_error("show", e); }
 
 int run_show(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
@@ -34,17 +32,7 @@ int run_show(int argc, char** argv) {
         "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(opts).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "netchaos show: " << e.what() << "\n" << opts << "\n";
-        return cli::exit_bad_input;
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return cli::exit_pass;
-    }
+    if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());

@@ -146,6 +146,7 @@ Result<void> undo(Netlink& nl, const Step& s) {
         if (!gone(a)) return map_error(a, {"delete ingress qdisc", s.dev, ""});
         return {};
     }
+    case StepKind::tc_class:
     case StepKind::filter:
     case StepKind::netem:
         return {};   // removed together with the qdisc they hang off
@@ -226,25 +227,29 @@ Result<void> build_tree(Netlink& nl, Txn& txn, const std::string& tree_dev, int 
     auto match = u32_match(*p.match);
     if (!match) return match.error();
     Step root = root_step(tree_dev, prev);
-    if (auto r = txn.run(root, new_qdisc(QdiscOp::replace, idx, root_parent, match_prio_handle, "prio",
-                                         prio_options(), nl.next_seq()),
-                         {"add prio qdisc", tree_dev, "prio"});
+    if (auto r = txn.run(root, new_qdisc(QdiscOp::replace, idx, root_parent, match_root_handle, "htb",
+                                         htb_options(), nl.next_seq()),
+                         {"add htb qdisc", tree_dev, "htb"});
         !r)
         return r;
-    const std::uint32_t band = tc_handle(match_prio_handle >> 16, match_band);
-    auto msg = encode_qdisc(*in, QdiscTarget{idx, band, match_netem_handle}, Op::add, nl.next_seq());
+    if (auto r = txn.run(make_step(StepKind::tc_class, tree_dev, match_root_handle, match_class, side),
+                         new_htb_class(idx, match_root_handle, match_class, match_class_rate, nl.next_seq()),
+                         {"add htb class", tree_dev, "htb"});
+        !r)
+        return r;
+    auto msg = encode_qdisc(*in, QdiscTarget{idx, match_class, match_netem_handle}, Op::add, nl.next_seq());
     if (!msg) return msg.error();
-    if (auto r = txn.run(make_step(StepKind::netem, tree_dev, band, match_netem_handle, side), std::move(*msg),
+    if (auto r = txn.run(make_step(StepKind::netem, tree_dev, match_class, match_netem_handle, side), std::move(*msg),
                          {"add netem qdisc", tree_dev, "netem"});
         !r)
         return r;
-    U32Filter f{idx, match_prio_handle, 1, *match, band, std::nullopt};
-    if (auto r = txn.run(make_step(StepKind::filter, tree_dev, match_prio_handle, 0, side),
+    U32Filter f{idx, match_root_handle, 1, *match, match_class, std::nullopt};
+    if (auto r = txn.run(make_step(StepKind::filter, tree_dev, match_root_handle, 0, side),
                          new_u32_filter(f, nl.next_seq()), {"add u32 filter", tree_dev, "u32"});
         !r)
         return r;
-    actions.push_back("prio 6e63: root on " + tree_dev + ", netem 6e64: on band 4 (" + side +
-                      "), u32 filter for the [match] flow");
+    actions.push_back("htb 6e63: root on " + tree_dev + " (other traffic unshaped), netem 6e64: under class 6e63:1 (" +
+                      side + "), u32 filter for the [match] flow");
     return {};
 }
 

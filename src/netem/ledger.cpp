@@ -25,6 +25,7 @@ const char* kind_name(StepKind k) {
     case StepKind::root_qdisc: return "root_qdisc";
     case StepKind::ifb_link: return "ifb_link";
     case StepKind::ingress_qdisc: return "ingress_qdisc";
+    case StepKind::tc_class: return "class";
     case StepKind::filter: return "filter";
     case StepKind::netem: return "netem";
     }
@@ -33,7 +34,7 @@ const char* kind_name(StepKind k) {
 
 std::optional<StepKind> kind_from(const std::string& s) {
     for (auto k : {StepKind::root_qdisc, StepKind::ifb_link, StepKind::ingress_qdisc,
-                   StepKind::filter, StepKind::netem})
+                   StepKind::tc_class, StepKind::filter, StepKind::netem})
         if (s == kind_name(k)) return k;
     return std::nullopt;
 }
@@ -69,7 +70,7 @@ std::string to_json(const Ledger& l) {
                                       {"options_hex", hex(s.prev->options)}}
                                : json(nullptr);
         }
-        if (s.kind == StepKind::netem || s.kind == StepKind::filter) {
+        if (s.kind == StepKind::netem || s.kind == StepKind::filter || s.kind == StepKind::tc_class) {
             j["parent"] = s.parent;
             j["handle"] = s.handle;
         }

@@ -26,6 +26,7 @@ enum class StepKind {
     root_qdisc,      // replaced dev's root; undo = restore `prev` (or delete ours if default)
     ifb_link,        // created `name`; undo = delete the link (its qdiscs go with it)
     ingress_qdisc,   // added ffff: ingress on dev; undo = delete it (filters go with it)
+    tc_class,        // htb class; removed with its qdisc, kept for the record
     filter,          // u32 filter; removed with its parent qdisc, kept for the record
     netem,           // where a netem qdisc lives (dev, parent, handle): a phase switch replaces it
 };

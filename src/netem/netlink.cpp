@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace netchaos::netem {
 
@@ -62,46 +63,50 @@ Ack parse_error(const nlmsghdr* nlh) {
 
 }  // namespace
 
-Ack Netlink::transact(std::vector<std::uint8_t> msg) {
+namespace {
+
+// Sends `msg` and feeds every reply with its seq to `on` until `on` returns an Ack.
+template <class F>
+Ack exchange(mnl_socket* sock, std::vector<std::uint8_t>& msg, std::size_t bufsize, F on) {
     auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
-    nlh->nlmsg_flags |= NLM_F_ACK;
     const std::uint32_t seq = nlh->nlmsg_seq;
-    if (mnl_socket_sendto(sock_.get(), msg.data(), nlh->nlmsg_len) < 0) return Ack{errno, {}};
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    if (mnl_socket_sendto(sock, msg.data(), nlh->nlmsg_len) < 0) return Ack{errno, {}};
+    std::vector<char> buf(bufsize);
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+        ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
         if (n < 0) return Ack{errno, {}};
         int len = static_cast<int>(n);
         for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len);
              h = mnl_nlmsg_next(h, &len)) {
             if (h->nlmsg_seq != seq) continue;   // a stale answer to an earlier request
-            if (h->nlmsg_type == NLMSG_ERROR) return parse_error(h);
+            if (std::optional<Ack> a = on(h)) return *a;
         }
     }
 }
 
+}  // namespace
+
+Ack Netlink::transact(std::vector<std::uint8_t> msg) {
+    reinterpret_cast<nlmsghdr*>(msg.data())->nlmsg_flags |= NLM_F_ACK;
+    return exchange(sock_.get(), msg, MNL_SOCKET_BUFFER_SIZE, [](const nlmsghdr* h) -> std::optional<Ack> {
+        if (h->nlmsg_type == NLMSG_ERROR) return parse_error(h);
+        return std::nullopt;
+    });
+}
+
 Ack Netlink::dump(std::vector<std::uint8_t> msg, const std::function<void(const nlmsghdr*)>& each) {
-    auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
-    nlh->nlmsg_flags |= NLM_F_DUMP;
-    const std::uint32_t seq = nlh->nlmsg_seq;
-    if (mnl_socket_sendto(sock_.get(), msg.data(), nlh->nlmsg_len) < 0) return Ack{errno, {}};
-    std::vector<char> buf(32768);   // one dump batch (MNL_SOCKET_DUMP_SIZE in newer libmnl)
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
-        if (n < 0) return Ack{errno, {}};
-        int len = static_cast<int>(n);
-        for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len);
-             h = mnl_nlmsg_next(h, &len)) {
-            if (h->nlmsg_seq != seq) continue;
-            if (h->nlmsg_type == NLMSG_DONE) return Ack{};
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                Ack a = parse_error(h);
-                if (a.error != 0) return a;
-                continue;
-            }
-            each(h);
+    reinterpret_cast<nlmsghdr*>(msg.data())->nlmsg_flags |= NLM_F_DUMP;
+    // One dump batch is up to 32 KiB (MNL_SOCKET_DUMP_SIZE in newer libmnl).
+    return exchange(sock_.get(), msg, 32768, [&](const nlmsghdr* h) -> std::optional<Ack> {
+        if (h->nlmsg_type == NLMSG_DONE) return Ack{};
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            Ack a = parse_error(h);
+            if (a.error != 0) return a;
+            return std::nullopt;
         }
-    }
+        each(h);
+        return std::nullopt;
+    });
 }
 
 Error map_error(const Ack& ack, const Context& ctx) {

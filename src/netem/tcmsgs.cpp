@@ -71,14 +71,51 @@ Bytes dump_qdiscs(std::uint32_t seq) {
     return m.done();
 }
 
-Bytes prio_options() {
-    tc_prio_qopt q{};
-    q.bands = static_cast<int>(match_band);
-    const std::uint8_t defmap[TC_PRIO_MAX + 1] = {1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
-    std::memcpy(q.priomap, defmap, sizeof defmap);
-    Bytes b(sizeof q);
-    std::memcpy(b.data(), &q, sizeof q);
+namespace {
+
+void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len) {
+    nlattr a{static_cast<std::uint16_t>(NLA_HDRLEN + len), type};
+    const std::size_t at = b.size();
+    b.resize(at + NLA_ALIGN(NLA_HDRLEN + len), 0);
+    std::memcpy(b.data() + at, &a, sizeof a);
+    std::memcpy(b.data() + at + NLA_HDRLEN, data, len);
+}
+
+}  // namespace
+
+Bytes htb_options(std::uint32_t direct_qlen) {
+    tc_htb_glob g{};
+    g.version = 3;         // TC_HTB_PROTOVER
+    g.rate2quantum = 10;
+    g.defcls = 0;          // unclassified -> direct queue, not shaped
+    Bytes b;
+    put_attr(b, TCA_HTB_INIT, &g, sizeof g);
+    put_attr(b, TCA_HTB_DIRECT_QLEN, &direct_qlen, sizeof direct_qlen);
     return b;
+}
+
+Bytes new_htb_class(int ifindex, std::uint32_t parent, std::uint32_t classid, std::uint64_t rate,
+                    std::uint32_t seq) {
+    Msg m(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, seq);
+    m.tc(ifindex, parent, classid);
+    mnl_attr_put_strz(m.nlh, TCA_KIND, "htb");
+    nlattr* opts = mnl_attr_nest_start(m.nlh, TCA_OPTIONS);
+    tc_htb_opt o{};
+    const std::uint32_t r32 = rate >= 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<std::uint32_t>(rate);
+    o.rate.rate = o.ceil.rate = r32;
+    // Ethernet link layer: the kernel computes rates itself, no rate tables needed.
+    o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
+    // 200 kB of burst, in 64 ns scheduler ticks.
+    const std::uint64_t ticks = 200'000ull * 1'000'000'000ull / (rate ? rate : 1) / 64;
+    o.buffer = o.cbuffer = static_cast<std::uint32_t>(std::min<std::uint64_t>(ticks, 0xFFFFFFFFu));
+    o.quantum = 60000;
+    mnl_attr_put(m.nlh, TCA_HTB_PARMS, sizeof o, &o);
+    if (rate >= 0xFFFFFFFFull) {
+        mnl_attr_put_u64(m.nlh, TCA_HTB_RATE64, rate);
+        mnl_attr_put_u64(m.nlh, TCA_HTB_CEIL64, rate);
+    }
+    mnl_attr_nest_end(m.nlh, opts);
+    return m.done();
 }
 
 namespace {

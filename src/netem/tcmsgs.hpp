@@ -1,6 +1,6 @@
 #pragma once
 // The non-netem netlink messages the kernel backend sends: qdiscs given as kind + raw
-// TCA_OPTIONS (prio, ingress, a restored snapshot), deletes, u32 filters (flow match and the
+// TCA_OPTIONS (htb, ingress, a restored snapshot), htb classes, deletes, u32 filters (flow match and the
 // match-all mirred redirect to an IFB), and IFB links. Pure: bytes only, no socket.
 #include <cstdint>
 #include <optional>
@@ -19,10 +19,14 @@ using Bytes = std::vector<std::uint8_t>;
 inline constexpr std::uint32_t root_parent = 0xFFFFFFFFu;      // TC_H_ROOT
 inline constexpr std::uint32_t ingress_parent = 0xFFFFFFF1u;   // TC_H_INGRESS
 inline constexpr std::uint32_t ingress_handle = 0xFFFF0000u;   // ffff:
-// Handles of the qdiscs netchaos creates for a [match] profile ("nc" in hex, for tc output).
-inline constexpr std::uint32_t match_prio_handle = 0x6E630000u;  // 6e63:
-inline constexpr std::uint32_t match_netem_handle = 0x6E640000u; // 6e64:
-inline constexpr std::uint32_t match_band = 4;                   // 6e63:4 carries the flow
+// Handles of what netchaos creates for a [match] profile ("nc" in hex, for tc output): an
+// htb root 6e63: whose unclassified traffic goes out directly (default class 0: unshaped,
+// untouched), one class 6e63:1 for the matched flow, and netem 6e64: under it.
+inline constexpr std::uint32_t match_root_handle = 0x6E630000u;   // 6e63:
+inline constexpr std::uint32_t match_class = 0x6E630001u;         // 6e63:1
+inline constexpr std::uint32_t match_netem_handle = 0x6E640000u;  // 6e64:
+// The flow's class is not meant to shape: 10 Gbit/s (the most a 32-bit rate holds with room).
+inline constexpr std::uint64_t match_class_rate = 1'250'000'000;  // bytes/s
 
 constexpr std::uint32_t tc_handle(std::uint32_t major, std::uint32_t minor) {
     return (major << 16) | (minor & 0xFFFFu);
@@ -38,9 +42,12 @@ Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::ui
 // RTM_GETQDISC dump request.
 Bytes dump_qdiscs(std::uint32_t seq);
 
-// prio with 4 bands: bands 1-3 get the kernel's default priomap (traffic is otherwise
-// untouched), band 4 only what the u32 filters send there.
-Bytes prio_options();
+// TCA_OPTIONS payload of an htb qdisc with no default class (unclassified packets bypass
+// the classes) and a direct queue of `direct_qlen` packets.
+Bytes htb_options(std::uint32_t direct_qlen = 1000);
+// RTM_NEWTCLASS htb `classid` under `parent` at `rate` bytes/s (ceil = rate).
+Bytes new_htb_class(int ifindex, std::uint32_t parent, std::uint32_t classid, std::uint64_t rate,
+                    std::uint32_t seq);
 
 // One 32-bit u32 key: (packet[off..off+4] & mask) == val, network byte order.
 struct U32Key {

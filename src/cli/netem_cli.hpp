@@ -1,0 +1,47 @@
+#pragma once
+// Shared by cmd_apply/cmd_show/cmd_clear: option parsing with --help, and error reporting
+// that maps a Result's Error to its exit code.
+#include <iostream>
+#include <optional>
+
+#include <boost/program_options.hpp>
+
+#include "command.hpp"
+#include "common/result.hpp"
+
+namespace netchaos::cli {
+
+// Parses argv into vm. Returns an exit code when the command must stop here (--help: 0,
+// a bad flag: 3), nullopt to go on.
+inline std::optional<int> parse_args(const char* cmd, int argc, char** argv,
+                                      const boost::program_options::options_description& visible,
+                                      boost::program_options::variables_map& vm,
+                                      const boost::program_options::options_description* hidden = nullptr,
+                                      const boost::program_options::positional_options_description* pos = nullptr) {
+    namespace po = boost::program_options;
+    po::options_description all;
+    all.add(visible);
+    if (hidden) all.add(*hidden);
+    try {
+        po::command_line_parser p(argc, argv);
+        p.options(all);
+        if (pos) p.positional(*pos);
+        po::store(p.run(), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "netchaos " << cmd << ": " << e.what() << "\n" << visible << "\n";
+        return exit_bad_input;
+    }
+    if (vm.count("help")) {
+        std::cout << visible << "\n";
+        return exit_pass;
+    }
+    return std::nullopt;
+}
+
+inline int report_error(const char* cmd, const Error& e) {
+    std::cerr << "netchaos " << cmd << ": " << e.message << "\n";
+    return e.code;
+}
+
+}  // namespace netchaos::cli
