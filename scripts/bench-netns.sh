@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # cli <-> fwd <-> srv test bench in three network namespaces with netchaos-fwd in the middle.
-#   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L] [-- FWD-APP-ARGS...]
+#   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L]
+#                               [--testpmd] [-- FWD-APP-ARGS...]
 #   scripts/bench-netns.sh down [--prefix P]
 # up builds P-cli (10.213.0.1/24 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
 # <-> P-srv (10.213.0.2/24 on P-s0), turns veth offloads off (a user-space forwarder passes
 # frames with partial checksums otherwise), sets static ARP (so a loss profile cannot eat
 # ARP), starts the forwarder ($NETCHAOS_FWD or build/dpdk/netchaos-fwd) with its control
 # socket at /run/netchaos/P-fwd.sock, waits until a ping crosses, and prints what it built.
+# --testpmd puts dpdk-testpmd --forward-mode=io in the middle instead (the baseline; no socket).
 # down stops the forwarder (SIGINT, then SIGKILL) and deletes everything; idempotent.
 # Frames on port 0 (from cli) are direction 0to1, so a profile's egress impairment delays
 # cli -> srv traffic and its ingress impairment srv -> cli.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}; shift || true
-P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=()
+P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=(); testpmd=0
 while (($#)); do
   case $1 in
     --prefix) P=$2; shift 2 ;;
     --pmd) pmd=$2; shift 2 ;;
     --mtu) mtu=$2; shift 2 ;;
     --lcores) lcores=$2; shift 2 ;;
+    --testpmd) testpmd=1; shift ;;
     --) shift; fwd_args=("$@"); break ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench-netns: unknown argument $1" >&2; exit 3 ;;
@@ -35,7 +38,7 @@ alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [[ $st
 down() {
   if [[ -f $state/fwd.pid ]]; then
     local pid; pid=$(cat "$state/fwd.pid")
-    if alive "$pid" && grep -q netchaos-fwd "/proc/$pid/cmdline" 2>/dev/null; then
+    if alive "$pid" && grep -qaE "netchaos-fwd|dpdk-testpmd" "/proc/$pid/cmdline" 2>/dev/null; then
       kill -INT "$pid" 2>/dev/null
       for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
       alive "$pid" && kill -KILL "$pid" 2>/dev/null
@@ -50,6 +53,7 @@ mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/
 
 up() {
   local fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
+  ((testpmd)) && fwd=$(command -v dpdk-testpmd)
   [[ -x $fwd ]] || { echo "bench-netns: no forwarder binary at $fwd (build it or set NETCHAOS_FWD)" >&2; return 4; }
   [[ $(id -u) == 0 ]] || { echo "bench-netns: needs root" >&2; return 4; }
   down
@@ -79,21 +83,27 @@ up() {
       ((mtu > 1500)) && fwd_args=(--mbuf-size $((fs + 64)) "${fwd_args[@]}") ;;
     *) echo "bench-netns: --pmd af_xdp|af_packet" >&2; down; return 3 ;;
   esac
-  ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" \
-    "$fwd" --no-huge --no-shconf -m 1024 --no-pci -l "$lcores" --file-prefix "$P" --log-level=lib.eal:4 "${vdev[@]}" \
-    -- --control "$sock" "${fwd_args[@]}" </dev/null >"$state/fwd.log" 2>&1 &
+  local eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix "$P" --log-level=lib.eal:4 "${vdev[@]}")
+  if ((testpmd)); then
+    # testpmd needs a main lcore besides the forwarding one; without --stats-period it reads stdin and quits
+    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" dpdk-testpmd "${eal[@]}" -l 0-1 \
+      -- --forward-mode=io --auto-start --stats-period 5 --nb-cores=1 </dev/null >"$state/fwd.log" 2>&1 &
+  else
+    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" "$fwd" "${eal[@]}" -l "$lcores" \
+      -- --control "$sock" "${fwd_args[@]}" </dev/null >"$state/fwd.log" 2>&1 &
+  fi
   local ok=0
   for _ in $(seq 100); do
     sleep 0.2
     [[ -f $state/fwd.pid ]] && ! alive "$(cat "$state/fwd.pid")" && break
-    if [[ -S $sock ]] && ip netns exec "$P-cli" ping -c1 -W1 -q 10.213.0.2 >/dev/null 2>&1; then ok=1; break; fi
+    if { ((testpmd)) || [[ -S $sock ]]; } && ip netns exec "$P-cli" ping -c1 -W1 -q 10.213.0.2 >/dev/null 2>&1; then ok=1; break; fi
   done
   if ((!ok)); then
     echo "bench-netns: forwarder did not forward; its log:" >&2; tail -n 20 "$state/fwd.log" >&2
     down; return 4
   fi
   cat <<EOT
-bench-netns: up ($pmd, mtu $mtu, lcores $lcores)
+bench-netns: up ($( ((testpmd)) && echo "dpdk-testpmd io" || echo netchaos-fwd), $pmd, mtu $mtu)
   cli  netns $P-cli  dev $P-c0  10.213.0.1/24
   fwd  netns $P-fwd  dev $P-f0 (port 0, 0to1 = cli->srv)  dev $P-f1 (port 1, 1to0 = srv->cli)
   srv  netns $P-srv  dev $P-s0  10.213.0.2/24
