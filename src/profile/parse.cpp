@@ -46,6 +46,7 @@ void read_delay(const toml::table& t, Delay& d, Reader& r, const std::string& pa
         d.distribution = Distribution::custom;
     }
     if (const toml::node* n = t.get("samples")) {
+        r.seen(Reader::join(path, "samples"), r.pos_of(*n));
         const auto* arr = n->as_array();
         std::vector<double> samples;
         bool good = arr != nullptr;
@@ -66,6 +67,10 @@ void read_delay(const toml::table& t, Delay& d, Reader& r, const std::string& pa
                 }
                 samples.push_back(*v);
             }
+        }
+        if (good && t.contains("table")) {
+            r.error(r.pos_of(*n), Reader::join(path, "samples"), "set either table or samples, not both");
+            good = false;
         }
         if (good) {
             d.table = CustomTable{{}, std::move(samples)};
@@ -248,10 +253,6 @@ void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
 
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
     const std::string k_mean = path + ".mean", k_jitter = path + ".jitter", k_dist = path + ".distribution";
-    if (d.table && !d.table->samples_ms.empty() && !d.table->file.empty()) {
-        r.error(r.where(path + ".samples"), path + ".samples", "set either table or samples, not both");
-        return;
-    }
     if (d.distribution == Distribution::custom) {
         if (!d.table || (d.table->file.empty() && d.table->samples_ms.empty())) {
             r.error(r.where(k_dist), k_dist, "distribution = \"custom\" needs table = \"file.dist\" (iproute2 format) or samples = [ms, ...]");

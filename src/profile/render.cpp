@@ -58,7 +58,9 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
         t.section(dir + ".delay");
         t.d("mean", d.mean);
         t.d("jitter", d.jitter);
-        t.s("distribution", to_string(d.distribution));
+        // Without jitter there is no distribution (and naming one is an error on input).
+        if (d.jitter.count() > 0) t.s("distribution", to_string(d.distribution));
+        else t.o << "# distribution: none (no jitter)\n";
         if (d.table && !d.table->file.empty()) t.s("table", d.table->file.string());
         if (d.table && !d.table->samples_ms.empty()) {
             std::string arr = "[";

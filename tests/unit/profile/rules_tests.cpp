@@ -1,0 +1,176 @@
+// Cross-field rules: netem's own and ours. Each rule: the message, and where it points.
+#include "helpers.hpp"
+
+using namespace netchaos::profile;
+using namespace std::chrono_literals;
+using Sev = Diagnostic::Severity;
+
+TEST_CASE("rule: jitter without a delay is an error; jitter over an explicit 0 is allowed") {
+    auto p = parse_profile_text("[egress.delay]\njitter = \"10ms\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.delay.jitter", 2, 10, "jitter without a delay");
+    auto ok = parse_profile_text("[egress.delay]\nmean = \"0\"\njitter = \"10ms\"\n", "t.toml");
+    INFO(nc_test::dump(ok.diagnostics));
+    REQUIRE(ok.ok());
+    // uniform, jitter > mean: half of the uniform mass is below zero.
+    const auto* w = nc_test::find_diag(ok.diagnostics, "egress.delay.jitter", Sev::warning);
+    REQUIRE(w);
+    CHECK_THAT(w->message, Catch::Matchers::Contains("50% of the distribution"));
+}
+
+TEST_CASE("rule: reorder without delay") {
+    auto p = parse_profile_text("[egress.reorder]\np = \"5%\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.reorder", 1, 1, "reorder without delay");
+    auto zero = parse_profile_text("[egress.delay]\nmean = \"0\"\n[egress.reorder]\np = \"5%\"\n", "t.toml");
+    NC_EXPECT_ERROR(zero, "egress.reorder", 3, 1, "reorder without delay");
+    auto ok = parse_profile_text("[egress.delay]\nmean = \"10ms\"\n[egress.reorder]\np = \"5%\"\n", "t.toml");
+    CHECK(ok.ok());
+    CHECK(ok.value->egress->reorder->gap == 1);
+}
+
+TEST_CASE("rule: probabilities outside 0-100%") {
+    auto p = parse_profile_text("[egress.duplicate]\np = \"101%\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.duplicate.p", 2, 5, "outside 0-100%");
+    auto c = parse_profile_text("[egress.delay]\nmean = \"1ms\"\ncorrelation = 1.5\n", "t.toml");
+    NC_EXPECT_ERROR(c, "egress.delay.correlation", 3, 15, "outside 0-100%");
+    auto n = parse_profile_text("[egress.corrupt]\np = -0.1\n", "t.toml");
+    NC_EXPECT_ERROR(n, "egress.corrupt.p", 2, 5, "outside 0-100%");
+}
+
+TEST_CASE("rule: a distribution without jitter") {
+    auto p = parse_profile_text("[egress.delay]\nmean = \"10ms\"\ndistribution = \"pareto\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.delay.distribution", 3, 16, "without jitter");
+    auto zero = parse_profile_text("[egress.delay]\nmean = \"10ms\"\njitter = \"0\"\ndistribution = \"normal\"\n", "t.toml");
+    NC_EXPECT_ERROR(zero, "egress.delay.distribution", 4, 16, "without jitter");
+}
+
+TEST_CASE("rule: limit smaller than rate x delay is a warning with the packets in flight") {
+    auto p = parse_profile_text("[egress]\nlimit = 1000\n[egress.delay]\nmean = \"200ms\"\n[egress.rate]\nrate = \"100mbit\"\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());   // warnings do not fail
+    const auto* w = nc_test::find_diag(p.diagnostics, "egress.limit", Sev::warning);
+    REQUIRE(w);
+    CHECK(w->line == 2);
+    CHECK(w->column == 9);
+    CHECK_THAT(w->message, Catch::Matchers::Contains("100mbit x 200ms holds 1667 packets of 1500 B"));
+    // Default limit: the warning points at the rate.
+    auto d = parse_profile_text("[egress.delay]\nmean = \"200ms\"\n[egress.rate]\nrate = \"100mbit\"\n", "t.toml");
+    const auto* wd = nc_test::find_diag(d.diagnostics, "egress.limit", Sev::warning);
+    REQUIRE(wd);
+    CHECK(wd->line == 4);
+    auto fits = parse_profile_text("[egress]\nlimit = 2000\n[egress.delay]\nmean = \"200ms\"\n[egress.rate]\nrate = \"100mbit\"\n", "t.toml");
+    CHECK(nc_test::count(fits.diagnostics, Sev::warning) == 0);
+}
+
+TEST_CASE("rule: normal jitter larger than the mean warns with the truncated mass") {
+    auto p = parse_profile_text("[egress.delay]\nmean = \"30ms\"\njitter = \"41ms\"\ndistribution = \"normal\"\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    const auto* w = nc_test::find_diag(p.diagnostics, "egress.delay.jitter", Sev::warning);
+    REQUIRE(w);
+    CHECK(w->line == 3);
+    CHECK(w->column == 10);
+    // Phi(-30/41) = 23.2%
+    CHECK_THAT(w->message, Catch::Matchers::Contains("truncated at zero, 23.2% of the distribution"));
+    auto below = parse_profile_text("[egress.delay]\nmean = \"50ms\"\njitter = \"30ms\"\ndistribution = \"normal\"\n", "t.toml");
+    CHECK(nc_test::count(below.diagnostics, Sev::warning) == 0);
+}
+
+TEST_CASE("rule: ecn needs a loss probability") {
+    auto p = parse_profile_text("[egress.loss]\np = \"0%\"\necn = true\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.loss.ecn", 3, 7, "ecn = true needs a loss probability");
+}
+
+TEST_CASE("rule: each fault needs its probability") {
+    NC_EXPECT_ERROR(parse_profile_text("[egress.loss]\ncorrelation = \"5%\"\n", "t.toml"), "egress.loss", 1, 1, "needs a probability p");
+    NC_EXPECT_ERROR(parse_profile_text("[egress.duplicate]\ncorrelation = \"5%\"\n", "t.toml"), "egress.duplicate", 1, 1, "needs a probability p");
+    NC_EXPECT_ERROR(parse_profile_text("[egress.corrupt]\n", "t.toml"), "egress.corrupt", 1, 1, "needs a probability p");
+    NC_EXPECT_ERROR(parse_profile_text("[egress.loss]\nmodel = \"markov4\"\np32 = \"5%\"\n", "t.toml"), "egress.loss", 1, 1, "needs p13");
+}
+
+TEST_CASE("rule: markov4 transitions out of a state cannot exceed 100%") {
+    auto p = parse_profile_text("[egress.loss]\nmodel = \"markov4\"\np13 = \"60%\"\np14 = \"50%\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.loss.p14", 4, 7, "p13 + p14 is 110%");
+    auto q = parse_profile_text("[egress.loss]\nmodel = \"markov4\"\np13 = \"1%\"\np31 = \"90%\"\np32 = \"20%\"\n", "t.toml");
+    NC_EXPECT_ERROR(q, "egress.loss.p32", 5, 7, "p31 + p32 is 110%");
+}
+
+TEST_CASE("rule: custom distributions need exactly one table source") {
+    auto none = parse_profile_text("[egress.delay]\nmean = \"1ms\"\njitter = \"1ms\"\ndistribution = \"custom\"\n", "t.toml");
+    NC_EXPECT_ERROR(none, "egress.delay.distribution", 4, 16, "needs table = \"file.dist\"");
+    auto missing = parse_profile_text("[egress.delay]\nmean = \"1ms\"\njitter = \"1ms\"\ntable = \"nope.dist\"\n", "/tmp/t.toml");
+    NC_EXPECT_ERROR(missing, "egress.delay.table", 4, 9, "\"nope.dist\" not found (looked for /tmp/nope.dist)");
+    auto both = parse_profile_text("[egress.delay]\ntable = \"x.dist\"\nsamples = [1.0, 2.0]\n", "t.toml");
+    NC_EXPECT_ERROR(both, "egress.delay.samples", 3, 11, "either table or samples");
+    auto one = parse_profile_text("[egress.delay]\nsamples = [1.0]\n", "t.toml");
+    NC_EXPECT_ERROR(one, "egress.delay.samples", 2, 11, "at least 2 samples");
+    auto neg = parse_profile_text("[egress.delay]\nsamples = [1.0, -2.0]\n", "t.toml");
+    NC_EXPECT_ERROR(neg, "egress.delay.samples", 2, 17, "got float -2");
+    auto type = parse_profile_text("[egress.delay]\nsamples = \"1,2\"\n", "t.toml");
+    NC_EXPECT_ERROR(type, "egress.delay.samples", 2, 11, "expected an array");
+    auto other = parse_profile_text("[egress.delay]\nmean = \"1ms\"\njitter = \"1ms\"\ndistribution = \"normal\"\ntable = \"x.dist\"\n", "t.toml");
+    CHECK_FALSE(other.ok());
+}
+
+TEST_CASE("custom samples give mean and sigma unless set; a file table resolves next to the profile") {
+    auto p = parse_profile_text("[egress.delay]\nsamples = [10, 20, 30]\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    const auto& d = *p.value->egress->delay;
+    CHECK(d.distribution == Distribution::custom);
+    CHECK(d.mean == 20ms);
+    CHECK(d.jitter == 10ms);   // sample standard deviation
+    CHECK(d.table->samples_ms.size() == 3);
+    auto set = parse_profile_text("[egress.delay]\nmean = \"5ms\"\nsamples = [10, 20, 30]\n", "t.toml");
+    REQUIRE(set.ok());
+    CHECK(set.value->egress->delay->mean == 5ms);
+
+    nc_test::TempDir dir;
+    dir.write("tables/x.dist", "0 1 -1\n");
+    auto f = parse_profile_file(dir.write("p.toml", "[egress.delay]\nmean = \"5ms\"\njitter = \"2ms\"\ntable = \"tables/x.dist\"\n"));
+    INFO(nc_test::dump(f.diagnostics));
+    REQUIRE(f.ok());
+    CHECK(f.value->egress->delay->table->file == "tables/x.dist");   // as written: relative to the profile
+    CHECK(f.value->egress->delay->distribution == Distribution::custom);
+    auto nojit = parse_profile_file(dir.write("q.toml", "[egress.delay]\nmean = \"5ms\"\ntable = \"tables/x.dist\"\n"));
+    NC_EXPECT_ERROR(nojit, "egress.delay.table", 3, 9, "without jitter");
+}
+
+TEST_CASE("rule: slot is a window or a distribution, and max >= min") {
+    auto inv = parse_profile_text("[egress.slot]\nmin_delay = \"5ms\"\nmax_delay = \"1ms\"\n", "t.toml");
+    NC_EXPECT_ERROR(inv, "egress.slot.max_delay", 3, 13, "smaller than min_delay");
+    auto both = parse_profile_text("[egress.slot]\nmin_delay = \"1ms\"\ndistribution = \"normal\"\ndelay = \"1ms\"\njitter = \"1ms\"\n", "t.toml");
+    NC_EXPECT_ERROR(both, "egress.slot", 3, 16, "not both");
+    auto none = parse_profile_text("[egress.slot]\npackets = 5\n", "t.toml");
+    NC_EXPECT_ERROR(none, "egress.slot", 1, 1, "slot needs min_delay");
+    auto only_min = parse_profile_text("[egress.slot]\nmin_delay = \"2ms\"\n", "t.toml");
+    REQUIRE(only_min.ok());
+    CHECK(only_min.value->egress->slot->max_delay == 2ms);
+    auto dist = parse_profile_text("[egress.slot]\ndistribution = \"pareto\"\ndelay = \"2ms\"\njitter = \"1ms\"\n", "t.toml");
+    REQUIRE(dist.ok());
+    CHECK(dist.value->egress->slot->distribution == Distribution::pareto);
+    CHECK(dist.value->egress->slot->dist_delay == 2ms);
+}
+
+TEST_CASE("rule: ports need tcp or udp; address families must agree; host bits warn") {
+    auto p = parse_profile_text("[match]\nprotocol = \"icmp\"\ndport = 53\n", "t.toml");
+    NC_EXPECT_ERROR(p, "match.protocol", 3, 9, "need protocol = \"tcp\" or \"udp\"");
+    auto mix = parse_profile_text("[match]\nsrc = \"10.0.0.0/8\"\ndst = \"fd00::/8\"\n", "t.toml");
+    NC_EXPECT_ERROR(mix, "match.dst", 3, 7, "mix IPv4 and IPv6");
+    auto host = parse_profile_text("[egress.delay]\nmean = \"1ms\"\n[match]\ndst = \"10.1.2.3/16\"\n", "t.toml");
+    REQUIRE(host.ok());
+    CHECK(host.value->match->dst->address == "10.1.0.0");
+    const auto* w = nc_test::find_diag(host.diagnostics, "match.dst", Sev::warning);
+    REQUIRE(w);
+    CHECK_THAT(w->message, Catch::Matchers::Contains("matching 10.1.0.0/16"));
+}
+
+TEST_CASE("rule: rate must be positive") {
+    NC_EXPECT_ERROR(parse_profile_text("[egress.rate]\nrate = \"0mbit\"\n", "t.toml"), "egress.rate.rate", 2, 8, "rate needs a value > 0");
+    NC_EXPECT_ERROR(parse_profile_text("[egress.rate]\ncell_size = 53\n", "t.toml"), "egress.rate.rate", 1, 1, "rate needs a value > 0");
+}
+
+TEST_CASE("a profile that impairs nothing is valid with a warning") {
+    auto p = parse_profile_text("name = \"nothing\"\n", "t.toml");
+    REQUIRE(p.ok());
+    CHECK(nc_test::count(p.diagnostics, Sev::warning) == 1);
+}

@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include "profile/parse.hpp"
+#include "profile/units.hpp"
+
+using namespace netchaos::profile;
+using namespace std::chrono_literals;
+
+TEST_CASE("durations as people write them") {
+    CHECK(parse_duration("50ms").value() == 50ms);
+    CHECK(parse_duration("30us").value() == 30us);
+    CHECK(parse_duration("1.5s").value() == 1500ms);
+    CHECK(parse_duration("2m").value() == 120s);
+    CHECK(parse_duration("1h").value() == 3600s);
+    CHECK(parse_duration("250ns").value() == 250ns);
+    CHECK(parse_duration("0.1ms").value() == 100us);
+    CHECK(parse_duration("0").value() == 0ns);
+    CHECK(parse_duration("12 ms").value() == 12ms);
+}
+
+TEST_CASE("bad durations say what was expected") {
+    auto neg = parse_duration("-5ms");
+    REQUIRE_FALSE(neg.ok());
+    CHECK_THAT(neg.error().message, Catch::Matchers::Contains("negative duration"));
+    CHECK(neg.error().code == 3);
+    auto nounit = parse_duration("12");
+    REQUIRE_FALSE(nounit.ok());
+    CHECK_THAT(nounit.error().message, Catch::Matchers::Contains("has no unit"));
+    auto unit = parse_duration("5 parsecs");
+    REQUIRE_FALSE(unit.ok());
+    CHECK_THAT(unit.error().message, Catch::Matchers::Contains("unknown duration unit \"parsecs\""));
+    for (const char* s : {"", "ms", "abc", "1..2ms", "inf", "nan", "1e3ms", "9999999999999h"})
+        CHECK_FALSE(parse_duration(s).ok());
+}
+
+TEST_CASE("probabilities: percent strings and fractions") {
+    CHECK(parse_probability("0.1%").value() == Approx(0.001));
+    CHECK(parse_probability("100%").value() == 1.0);
+    CHECK(parse_probability("0%").value() == 0.0);
+    CHECK(parse_probability("0.25").value() == 0.25);
+    CHECK(parse_probability("1.0").value() == 1.0);
+    CHECK(parse_probability("0").value() == 0.0);
+    auto amb = parse_probability("1");
+    REQUIRE_FALSE(amb.ok());
+    CHECK_THAT(amb.error().message, Catch::Matchers::Contains("ambiguous"));
+    auto over = parse_probability("150%");
+    REQUIRE_FALSE(over.ok());
+    CHECK_THAT(over.error().message, Catch::Matchers::Contains("outside 0-100%"));
+    CHECK_FALSE(parse_probability("-1%").ok());
+    CHECK_FALSE(parse_probability("1.5").ok());
+    CHECK_FALSE(parse_probability("5 percent").ok());
+}
+
+TEST_CASE("percentages may exceed 100%") {
+    CHECK(parse_percent("200%").value() == 2.0);
+    CHECK(parse_percent("2.5").value() == 2.5);
+    CHECK_FALSE(parse_percent("-3%").ok());
+}
+
+TEST_CASE("rates read as tc reads them: bit units are bits, bps units are bytes") {
+    CHECK(parse_rate("100mbit").value() == 12'500'000u);
+    CHECK(parse_rate("1gbit").value() == 125'000'000u);
+    CHECK(parse_rate("64kbit").value() == 8'000u);
+    CHECK(parse_rate("64kbps").value() == 64'000u);
+    CHECK(parse_rate("1mbps").value() == 1'000'000u);
+    CHECK(parse_rate("1Mbit").value() == 125'000u);
+    CHECK(parse_rate("1kibit").value() == 128u);
+    CHECK(parse_rate("1.5mbit").value() == 187'500u);
+    auto bare = parse_rate("100");
+    REQUIRE_FALSE(bare.ok());
+    CHECK_THAT(bare.error().message, Catch::Matchers::Contains("has no unit"));
+    CHECK_FALSE(parse_rate("10 furlongs").ok());
+    CHECK_FALSE(parse_rate("-1mbit").ok());
+}
+
+TEST_CASE("sizes are binary, as in tc") {
+    CHECK(parse_size("64kb").value() == 65536u);
+    CHECK(parse_size("1500b").value() == 1500u);
+    CHECK(parse_size("1mb").value() == 1048576u);
+    CHECK(parse_size("1500").value() == 1500u);
+    CHECK(parse_size("8kbit").value() == 1024u);
+    CHECK_FALSE(parse_size("-1kb").ok());
+    CHECK_FALSE(parse_size("1 lb").ok());
+}
+
+TEST_CASE("formatters are exact and parse back") {
+    CHECK(format_duration(0ns) == "0");
+    CHECK(format_duration(1500ms) == "1500ms");
+    CHECK(format_duration(2s) == "2s");
+    CHECK(format_duration(120s) == "2m");
+    CHECK(format_duration(1234567ns) == "1234567ns");
+    CHECK(format_rate(12'500'000) == "100mbit");
+    CHECK(format_rate(1) == "8bit");
+    CHECK(format_size(65536) == "64kb");
+    CHECK(format_size(1500) == "1500b");
+    CHECK(format_percent(0.001) == "0.1%");
+    for (Duration d : std::initializer_list<Duration>{0ns, 1ns, 999us, 1500ms, 61s, 7200s})
+        CHECK(parse_duration(format_duration(d)).value() == d);
+    for (std::uint64_t r : {1ull, 8000ull, 12'500'000ull, 125'000'000'000ull, 123457ull})
+        CHECK(parse_rate(format_rate(r)).value() == r);
+    for (double p : {0.0, 0.001, 0.00005, 0.25, 1.0})
+        CHECK(parse_probability(format_percent(p)).value() == Approx(p).epsilon(1e-12));
+}
+
+TEST_CASE("normal mass below zero is Phi(-mean/sigma)") {
+    CHECK(normal_mass_below_zero(50ms, 30ms) == Approx(0.04779).epsilon(1e-3));
+    CHECK(normal_mass_below_zero(0ms, 30ms) == Approx(0.5));
+    CHECK(normal_mass_below_zero(30ms, 41ms) == Approx(0.2322).epsilon(1e-3));
+}
+
+TEST_CASE("edit distance") {
+    CHECK(edit_distance("jiter", "jitter") == 1);
+    CHECK(edit_distance("", "abc") == 3);
+    CHECK(edit_distance("mean", "mean") == 0);
+}
