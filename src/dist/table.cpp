@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace netchaos::dist {
@@ -90,32 +92,29 @@ Result<Table> load_file(const std::filesystem::path& file) {
     Table t;
     std::string line;
     for (int lineno = 1; std::getline(in, line); ++lineno) {
-        const auto hash = line.find('#');          // comment to end of line
-        const std::string body = line.substr(0, hash);
+        const std::string_view body = std::string_view(line).substr(0, line.find('#'));  // '#': comment
+        const auto where = [&](std::size_t col) {
+            return file.string() + ":" + std::to_string(lineno) + ":" + std::to_string(col + 1) + ": ";
+        };
         std::size_t pos = 0;
-        while (pos < body.size()) {
-            pos = body.find_first_not_of(" \t\r\n,", pos);
-            if (pos == std::string::npos) break;
-            const auto end = body.find_first_of(" \t\r\n,", pos);
-            const std::string tok = body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-            const std::string where = file.string() + ":" + std::to_string(lineno) + ":" +
-                                      std::to_string(pos + 1) + ": ";
-            char* stop = nullptr;
-            errno = 0;
-            const long v = std::strtol(tok.c_str(), &stop, 10);
-            if (stop == tok.c_str() || *stop != '\0') {
-                return make_error(where + "'" + tok + "' is not an integer", 3);
+        while ((pos = body.find_first_not_of(" \t\r\n,", pos)) != std::string_view::npos) {
+            const std::size_t end = std::min(body.find_first_of(" \t\r\n,", pos), body.size());
+            const std::string_view tok = body.substr(pos, end - pos);
+            const char* first = tok.data() + (tok.size() > 1 && tok[0] == '+' ? 1 : 0);
+            long v = 0;
+            const auto [stop, ec] = std::from_chars(first, tok.data() + tok.size(), v);
+            if (stop != tok.data() + tok.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+                return make_error(where(pos) + "'" + std::string(tok) + "' is not an integer", 3);
             }
-            if (errno == ERANGE || v < s16_min || v > s16_max) {
-                return make_error(where + tok + " is outside the signed 16-bit range [-32768, 32767]", 3);
+            if (ec == std::errc::result_out_of_range || v < s16_min || v > s16_max) {
+                return make_error(where(pos) + std::string(tok) + " is outside the signed 16-bit range [-32768, 32767]", 3);
             }
             if (t.size() >= max_entries) {
-                return make_error(where + "more than " + std::to_string(max_entries) +
+                return make_error(where(pos) + "more than " + std::to_string(max_entries) +
                                       " entries (netem's NETEM_DIST_MAX)",
                                   3);
             }
             t.push_back(static_cast<std::int16_t>(v));
-            if (end == std::string::npos) break;
             pos = end;
         }
     }

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -25,8 +26,16 @@ using profile::Duration;
 // Newer than the system headers (Linux 6.4); older kernels ignore it (liberal parsing).
 constexpr std::uint16_t tca_netem_prng_seed = 14;
 
-// Two full tables plus every fixed-size attribute and the headers, with slack.
-constexpr std::size_t buffer_size = 2 * (NLA_HDRLEN + dist::max_entries * sizeof(std::int16_t)) + 1024;
+// Every fixed-size attribute and the headers fit in 1 KiB; then room for the two tables, each
+// either the caller's (up to 16384 entries) or our 4096-entry uniform one. Sized per message:
+// zero-filling a constant 66 KiB buffer was most of the encode time for small profiles.
+constexpr std::size_t uniform_entries = 4096;
+std::size_t buffer_size(const EncodeInput& in) {
+    const auto table_bytes = [](const dist::Table& t) {
+        return NLA_HDRLEN + std::max(t.size(), uniform_entries) * sizeof(std::int16_t);
+    };
+    return 1024 + table_bytes(in.delay_dist) + table_bytes(in.slot_dist);
+}
 
 // psched ticks: the kernel's PSCHED_SHIFT is 6, so one tick is 64 ns (tc reads the same from
 // /proc/net/psched: 1000/64 = 15.625 ticks per microsecond).
@@ -60,6 +69,15 @@ Result<void> check_duration(const char* what, Duration d) {
     return {};
 }
 
+// netem_change() silently caps jitter at INT_MAX ns (tabledist takes an s32 sigma).
+Result<void> check_jitter(const char* what, Duration d) {
+    if (auto r = check_duration(what, d); !r) return r;
+    if (d.count() > std::numeric_limits<std::int32_t>::max()) {
+        return make_error(std::string(what) + " above 2.147483647s: netem caps jitter there", 3);
+    }
+    return {};
+}
+
 #define NC_TRY(expr)                          \
     do {                                      \
         auto nc_r_ = (expr);                  \
@@ -75,7 +93,7 @@ Result<void> validate(const EncodeInput& in) {
     }
     if (const auto& d = imp.delay) {
         NC_TRY(check_duration("delay", d->mean));
-        NC_TRY(check_duration("jitter", d->jitter));
+        NC_TRY(check_jitter("jitter", d->jitter));
         NC_TRY(check_prob("delay correlation", d->correlation));
         if (d->jitter.count() > 0 && d->distribution != profile::Distribution::uniform && !has_delay_table) {
             return make_error("a non-uniform delay distribution needs its table (dist::for_delay)", 3);
@@ -121,7 +139,7 @@ Result<void> validate(const EncodeInput& in) {
         NC_TRY(check_duration("slot min_delay", s->min_delay));
         NC_TRY(check_duration("slot max_delay", s->max_delay));
         NC_TRY(check_duration("slot delay", s->dist_delay));
-        NC_TRY(check_duration("slot jitter", s->dist_jitter));
+        NC_TRY(check_jitter("slot jitter", s->dist_jitter));
         if (s->max_delay.count() != 0 && s->max_delay < s->min_delay) {
             return make_error("slot max_delay is below min_delay", 3);
         }
@@ -144,7 +162,7 @@ Result<void> validate(const EncodeInput& in) {
 // distribution sends this instead of "no table".
 const dist::Table& uniform_table() {
     static const dist::Table t = [] {
-        constexpr std::size_t n = 4096;
+        constexpr std::size_t n = uniform_entries;
         dist::Table out(n);
         for (std::size_t k = 0; k < n; ++k) {
             out[k] = static_cast<std::int16_t>(
@@ -314,7 +332,7 @@ std::uint16_t op_flags(Op op) {
 Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
                                                std::uint32_t seq) {
     NC_TRY(validate(in));
-    std::vector<std::uint8_t> buf(buffer_size);
+    std::vector<std::uint8_t> buf(buffer_size(in));
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = RTM_NEWQDISC;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | op_flags(op);

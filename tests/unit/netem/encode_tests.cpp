@@ -106,6 +106,12 @@ TEST_CASE("delays tc can express go in ticks only; others add LATENCY64/JITTER64
     CHECK(as<std::int64_t>(*a.get(TCA_NETEM_LATENCY64)) == 1500);
     CHECK(as<std::int64_t>(*a.get(TCA_NETEM_JITTER64)) == 100);
 
+    // netem caps jitter at INT_MAX ns (2.147 s, seen in the qemu guest): refuse rather than cap.
+    auto capped = netem::encode_options(with_delay(10s, 3s));
+    REQUIRE_FALSE(capped.ok());
+    CHECK_THAT(capped.error().message, Catch::Contains("2.147483647s"));
+    CHECK(netem::encode_options(with_delay(10s, 2147483647ns)).ok());
+
     auto huge = netem::encode_options(with_delay(300s, 0ns));  // > 2^32 ticks (274.9 s)
     REQUIRE(huge.ok());
     CHECK(qopt_of(*huge).latency == 0xFFFFFFFFu);
