@@ -285,7 +285,7 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
     }
     if (r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
         r.error(r.where(k_jitter), k_jitter, "jitter without a delay: set " + path + ".mean too (\"0\" is allowed)");
-    if (r.has(k_dist) && d.jitter.count() == 0)
+    if (r.has(k_dist) && d.jitter.count() == 0 && !r.errored(k_jitter))
         r.error(r.where(k_dist), k_dist, "distribution \"" + std::string(to_string(d.distribution)) + "\" without jitter: set " + path + ".jitter > 0 (netem ignores the distribution otherwise)");
     if (d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
         r.error(r.where(path + ".table"), path + ".table", "a distribution table without jitter: set " + path + ".jitter > 0 (the table is scaled by jitter)");

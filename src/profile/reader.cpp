@@ -260,6 +260,11 @@ std::optional<std::string> read_text(const std::filesystem::path& file, Reader& 
         r.error(p, "", "is a directory, expected a .toml file");
         return std::nullopt;
     }
+    // Devices (/dev/zero, a terminal) would never end or block; pipes are fine (<(cmd)).
+    if (!std::filesystem::is_regular_file(status) && !std::filesystem::is_fifo(status)) {
+        r.error(p, "", "not a regular file, expected a .toml file");
+        return std::nullopt;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         r.error(p, "", "cannot open: permission denied or unreadable");
