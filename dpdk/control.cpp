@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <vector>
 
@@ -20,6 +21,13 @@
 #include "sizing.hpp"
 
 namespace netchaos::fwd {
+namespace {
+std::int64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
 
 Result<Assignment> assign(const profile::Profile& p, const std::string& direction) {
     Assignment a;
@@ -213,13 +221,17 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
         return {{"ok", true}, {"applied", {{"0to1", "passthrough"}, {"1to0", "passthrough"}}}};
     }
     if (cmd == "load") {
+        const std::int64_t t_req = realtime_ns();
         const std::string dir = req.value("direction", "both");
         const std::string name = req.value("name", "");
         if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}};
         auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
         if (!models) return {{"ok", false}, {"error", models.error().message}, {"code", models.error().code}};
         if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
-        return {{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}}};
+        // Wall-clock times of the request and of the lcore's ack, for tests that line the
+        // switch up with a probe's own timestamps.
+        return {{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}},
+                {"requested_ns", t_req}, {"applied_ns", realtime_ns()}};
     }
     return {{"ok", false}, {"error", "unknown cmd \"" + cmd + "\" (load, clear, stats, reset)"}};
 }

@@ -11,7 +11,7 @@ t=$(mktemp -d); trap '"$here/scripts/bench-netns.sh" down --prefix $P; rm -rf "$
 measure() {  # measure NAME [bench-netns args]
   local name=$1; shift
   "$here/scripts/bench-netns.sh" up --prefix $P "$@" >/dev/null || exit 4
-  ip netns exec $P-srv irtt server -b 10.213.0.2:2112 >/dev/null 2>&1 &
+  ip netns exec $P-srv irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
   local ipid=$!
   sleep 0.3
   ip netns exec $P-cli irtt client -Q -i 10ms -d "$dur" -o "$t/$name.json" 10.213.0.2:2112

@@ -53,7 +53,7 @@ fwd_stat() {
 
 # irtt server in srv for the rest of the test.
 fwd_irtt_server() {
-  ip netns exec "$SRV" irtt server -b 10.213.0.2:2112 >/dev/null 2>&1 &
+  ip netns exec "$SRV" irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
   nc_defer "kill $!"
   sleep 0.3
 }
