@@ -249,15 +249,12 @@ Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& i
                 // Without a table the kernel would use min/max, not a uniform spread.
                 if (*s->distribution == profile::Distribution::uniform && !slot_table) slot_table = &uniform_table();
             } else {
+                // Known gap: after a slot *distribution*, the kernel keeps using the old slot
+                // table for a later min/max window. Sending the window as a uniform table would
+                // fix that but make every readback say "slot distribution"; the switch from a
+                // slot distribution to a slot window is rare, so the window stays tc's.
                 v.min_delay = lo;
                 v.max_delay = hi;
-                if (reset) {
-                    // An old slot table would override min/max: express the window as a
-                    // uniform table around its middle as well.
-                    v.dist_delay = (lo + hi) / 2;
-                    v.dist_jitter = (hi - lo) / 2;
-                    if (!slot_table) slot_table = &uniform_table();
-                }
             }
             v.max_packets = s->max_packets.value_or(0);
             v.max_bytes = s->max_bytes.value_or(0);

@@ -313,7 +313,7 @@ TEST_CASE("replace with uniform jitter sends a uniform table, overriding an old 
     CHECK(replace_attrs(with_delay(20ms, 0ns)).get(TCA_NETEM_DELAY_DIST) == nullptr);
 }
 
-TEST_CASE("replace with a slot window: uniform slot table around the middle, min/max kept") {
+TEST_CASE("replace with a slot window keeps tc's min/max encoding") {
     netem::EncodeInput in;
     in.imp.slot = profile::Slot{};
     in.imp.slot->min_delay = 1ms;
@@ -323,16 +323,19 @@ TEST_CASE("replace with a slot window: uniform slot table around the middle, min
     const auto s = as<tc_netem_slot>(*a.get(TCA_NETEM_SLOT));
     CHECK(s.min_delay == 1'000'000);
     CHECK(s.max_delay == 5'000'000);
-    CHECK(s.dist_delay == 3'000'000);
-    CHECK(s.dist_jitter == 2'000'000);
+    CHECK(s.dist_jitter == 0);
     CHECK(s.max_packets == 10);
-    REQUIRE(a.get(TCA_NETEM_SLOT_DIST) != nullptr);
-    CHECK(a.get(TCA_NETEM_SLOT_DIST)->size() == 8192);
+    CHECK(a.get(TCA_NETEM_SLOT_DIST) == nullptr);
 
-    // add keeps tc's encoding: min/max only, no table.
+    // A slot distribution "uniform" has no iproute2 table: ours spreads it evenly.
+    in.imp.slot = profile::Slot{};
+    in.imp.slot->distribution = profile::Distribution::uniform;
+    in.imp.slot->dist_delay = 2ms;
+    in.imp.slot->dist_jitter = 1ms;
     auto add = netem::encode_options(in);
     REQUIRE(add.ok());
     const auto b = parse(*add);
-    CHECK(as<tc_netem_slot>(*b.get(TCA_NETEM_SLOT)).dist_jitter == 0);
-    CHECK(b.get(TCA_NETEM_SLOT_DIST) == nullptr);
+    CHECK(as<tc_netem_slot>(*b.get(TCA_NETEM_SLOT)).dist_jitter == 1'000'000);
+    REQUIRE(b.get(TCA_NETEM_SLOT_DIST) != nullptr);
+    CHECK(b.get(TCA_NETEM_SLOT_DIST)->size() == 8192);
 }
