@@ -36,6 +36,20 @@ const ZigguratTables& ziggurat_tables() {
     return t;
 }
 
+NormalCdfTable::NormalCdfTable() {
+    const double h = 1.0 / per_unit;
+    for (int i = 0; i <= n; ++i) {
+        const double z = lo + i * h;
+        f[i] = normal_cdf(z);
+        d[i] = std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI) * h;
+    }
+}
+
+const NormalCdfTable& normal_cdf_table() {
+    static const NormalCdfTable t;
+    return t;
+}
+
 namespace {
 
 Error bad(std::string msg) { return make_error(std::move(msg), 3); }

@@ -20,6 +20,7 @@ std::uint64_t below(Rng& rng, std::uint64_t n) {
 
 struct Engine::State {
     NormalGen normal;
+    const NormalCdfTable* cdf = &normal_cdf_table();
     // Latent N(0,1) states of the Gaussian-copula correlations (see model.hpp).
     double z_delay = 0, z_loss = 0, z_dup = 0, z_corrupt = 0, z_reorder = 0;
     bool ge_bad = false;
@@ -46,7 +47,7 @@ struct Engine::State {
     double quantile(const Correlation& c, double& z, Rng& rng) {
         if (c.rho == 0.0) return rng.uniform();
         z = c.rho * z + c.innov * normal(rng);
-        return normal_cdf(z);
+        return std::min((*cdf)(z), 0x1.fffffffffffffp-1);  // stay below 1 for the table index
     }
 
     std::int64_t sample(const Sampler& s, double& z, Rng& rng) {

@@ -99,6 +99,27 @@ struct Model {
 // Standard normal CDF.
 inline double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
 
+// normal_cdf by cubic Hermite interpolation on a 1/64 grid over [-8.5, 8.5] (values and
+// densities are exact at the knots): max error ~2e-10, a few multiplies instead of an erfc.
+struct NormalCdfTable {
+    static constexpr double lo = -8.5;
+    static constexpr int per_unit = 64;
+    static constexpr int n = 17 * per_unit;  // intervals
+    double f[n + 1];   // Phi at the knots
+    double d[n + 1];   // phi at the knots, times the step
+    NormalCdfTable();
+    double operator()(double z) const {
+        const double s = (z - lo) * per_unit;
+        if (!(s > 0.0)) return 0.0;
+        if (s >= n) return 1.0;
+        const int i = static_cast<int>(s);
+        const double t = s - i, t2 = t * t, t3 = t2 * t;
+        return (2 * t3 - 3 * t2 + 1) * f[i] + (t3 - 2 * t2 + t) * d[i] + (3 * t2 - 2 * t3) * f[i + 1] +
+               (t3 - t2) * d[i + 1];
+    }
+};
+const NormalCdfTable& normal_cdf_table();
+
 // Inverse of normal_cdf (compile time only: bisection, accurate to ~1e-15).
 double normal_quantile(double p);
 

@@ -173,6 +173,20 @@ TEST_CASE("correlated delay keeps the marginal (Gaussian copula) and correlates 
     check_moments(u, 20.0, 10.0 / std::sqrt(3.0));
 }
 
+TEST_CASE("correlated table delay (pareto) keeps netem's pareto marginal") {
+    const auto ym = pareto_moments();
+    const auto x = delays_ms(with_delay(40ms, 4ms, profile::Distribution::pareto, 0.5), 34, 2 * N);
+    check_moments(x, 40.0 + 4.0 * ym.mean, 4.0 * ym.sigma);
+    std::vector<double> thin;
+    for (std::size_t i = 0; i < x.size(); i += 20) thin.push_back(x[i]);  // 0.5^20: independent
+    check_ks(thin, [](double v) { return pareto_cdf((v - 40.0) / 4.0); });
+    // and neighbours are positively correlated
+    const auto m = moments(x);
+    long double c = 0;
+    for (std::size_t i = 1; i < x.size(); ++i) c += (x[i] - m.mean) * (x[i - 1] - m.mean);
+    CHECK(static_cast<double>(c / (x.size() - 1)) / (m.sigma * m.sigma) > 0.3);
+}
+
 TEST_CASE("delay is never negative: jitter wider than the mean truncates at 0") {
     const auto x = delays_ms(with_delay(1ms, 5ms, profile::Distribution::normal), 9, 100'000);
     std::size_t zeros = 0;
@@ -226,4 +240,12 @@ TEST_CASE("ziggurat N(0,1): KS, moments and tail mass beyond the base layer") {
     const double p = 2 * normal_cdf(-fault::ZigguratTables::r);
     check_ks(z, [](double v) { return normal_cdf(v); });
     CHECK(std::abs(tail / double(n) - p) < 3 * std::sqrt(p / n));
+}
+
+TEST_CASE("fast Phi (Hermite table) matches erfc") {
+    const auto& t = fault::normal_cdf_table();
+    double worst = 0;
+    for (double z = -10; z <= 10; z += 1e-4) worst = std::max(worst, std::abs(t(z) - normal_cdf(z)));
+    INFO("max |error| " << worst);
+    CHECK(worst < 1e-9);
 }
