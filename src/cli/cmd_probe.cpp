@@ -28,7 +28,7 @@ struct Flags {
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
     std::size_t size = 48;
-    bool json = false, quiet = false, alert = false;
+    bool json = false, quiet = false, alert = false, realtime = false;
 };
 
 // Collects the first bad flag; later parses are skipped.
@@ -75,6 +75,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("csv", po::value(&f.csv), "per-packet samples: seq,send_ns,rtt_ns,status")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
+        ("realtime", po::bool_switch(&f.realtime), "run the sender SCHED_FIFO (tighter grid on a busy host; needs CAP_SYS_NICE)")
         ("thresholds", po::value(&f.thresholds_file), "TOML file with a [thresholds] table (flags override it)")
         ("jitter-1s-max", po::value(&f.jitter_1s_max), "worst window's jitter_1s, e.g. 80ms")
         ("spike-ratio-max", po::value(&f.spike_ratio_max), "spike ratio at the end of the run, e.g. 0.6")
@@ -168,6 +169,7 @@ int run_probe_cmd(int argc, char** argv) {
     o.duration = *duration;
     o.timeout = *timeout;
     o.size = f.size;
+    o.realtime = f.realtime;
     o.windows = {th.window, th.spike_level, th.spike_windows};
     o.alert = th.alert;
 

@@ -79,6 +79,8 @@ nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const
     j["rtt_min_ms"] = ms(s.rtt_min);
     j["rtt_max_ms"] = ms(s.rtt_max);
     j["send_error_mean_us"] = run.timing.error_mean_ns / 1e3;
+    j["send_span_s"] = static_cast<double>(run.timing.last_ns - run.timing.first_ns) / 1e9;
+    j["send_last_error_us"] = static_cast<double>(run.timing.last_error_ns) / 1e3;
     j["sends_late_by_a_period"] = run.timing.late_by_a_period;
     j["send_errors"] = run.send_errors;
     j["late"] = run.late;
@@ -88,6 +90,7 @@ nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const
     j["alert_fired"] = s.alert_fired;
     j["alert_max_consecutive"] = s.alert_max_consecutive;
     j["interrupted"] = run.interrupted;
+    j["realtime"] = run.realtime;
     for (const auto& [k, v] : info.items()) j[k] = v;
     return j;
 }

@@ -1,5 +1,7 @@
 #include "probe/prober.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -198,7 +200,10 @@ private:
     void close_windows(std::int64_t now, bool fin, const ProbeCallbacks& cb) {
         if (fin) {
             std::lock_guard lk(m_);
-            total_windows_ = sent_ ? static_cast<std::size_t>((slots_[sent_ - 1].deadline - t0_) / window_ns_) + 1 : 0;
+            // Cover the last probe by its grid slot and by when it really left: a stalled
+            // sender may push sends past the nominal end, and they must land in a window.
+            const std::int64_t last = sent_ ? std::max(slots_[sent_ - 1].deadline, slots_[sent_ - 1].send) : t0_;
+            total_windows_ = sent_ ? static_cast<std::size_t>((last - t0_) / window_ns_) + 1 : 0;
             total_windows_ = std::max(total_windows_, next_window_);
         }
         while (next_window_ < total_windows_) {
@@ -287,6 +292,13 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
 
     ProbeRun base;
     base.transport = t.describe();
+    if (o.realtime) {
+        // Only the sender: its wake-ups are what the grid error measures. Bounded spin +
+        // sleeps, so it cannot monopolise a core (and RT throttling caps it anyway).
+        sched_param sp{};
+        sp.sched_priority = 10;
+        base.realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+    }
     const double period_ns = 1e9 / o.rate_hz;
     const std::int64_t spin = std::min<std::int64_t>(o.spin.count(), static_cast<std::int64_t>(period_ns / 2));
     double err_sum = 0;
@@ -298,8 +310,11 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         }
         // Deadlines from the origin, never from the previous send: no drift accumulates.
         const std::int64_t deadline = t0 + static_cast<std::int64_t>(std::llround(static_cast<double>(i) * period_ns));
-        sleep_until(deadline - spin, &stop);
         std::int64_t now = net::mono_ns();
+        if (now < deadline - spin) {   // behind schedule: no syscall, send at once
+            sleep_until(deadline - spin, &stop);
+            now = net::mono_ns();
+        }
         // Bounded spin: ends at the deadline (at most `spin` ns after the sleep returns).
         while (now < deadline && !stop.load()) now = net::mono_ns();
         e.sending(i, deadline, now);
@@ -311,8 +326,13 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         if (late > period_ns) ++base.timing.late_by_a_period;
         if (i == 0) base.timing.first_ns = now;
         base.timing.last_ns = now;
+        base.timing.last_error_ns = now - deadline;
     }
     base.timing.error_mean_ns = n ? err_sum / static_cast<double>(n) : 0.0;
+    if (base.realtime) {
+        sched_param sp{};
+        pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+    }
     // Every probe gets its full timeout, even after SIGINT.
     if (n) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
     e.finish();

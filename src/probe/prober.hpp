@@ -32,6 +32,7 @@ struct ProbeOptions {
     WindowConfig windows;
     std::optional<profile::AlertRule> alert;
     Nanos spin{std::chrono::microseconds(50)};   // busy-wait this much before each deadline
+    bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
 };
 
 // Where the sends landed against the grid.
@@ -41,6 +42,7 @@ struct SendTiming {
     std::uint64_t late_by_a_period = 0;   // sends more than one grid period late (VM stalls)
     std::int64_t first_ns = 0;            // CLOCK_MONOTONIC of the first and last send
     std::int64_t last_ns = 0;
+    std::int64_t last_error_ns = 0;       // the last send against its slot: accumulated drift
 };
 
 struct CsvRow {
@@ -66,6 +68,7 @@ struct ProbeRun {
     std::uint64_t kernel_tx = 0;             // RTTs whose tx/rx ends came from kernel stamps
     std::uint64_t kernel_rx = 0;
     bool interrupted = false;
+    bool realtime = false;                   // the sender ran SCHED_FIFO
     std::string transport;
 };
 
