@@ -66,6 +66,22 @@ TEST_CASE("correlated random loss keeps the mean rate and makes bursts") {
     CHECK(mean_burst(x) > 1.5 * mean_burst(iid));
 }
 
+TEST_CASE("why not netem's correlation: u' = (1-c) u + c u_last loses far less than p") {
+    // netem's get_crandom, in doubles: the documented reason for the Gaussian copula.
+    netchaos::Rng rng(35);
+    const double p = 0.01, c = 0.25;
+    double last = rng.uniform();
+    std::size_t lost = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+        last = (1 - c) * rng.uniform() + c * last;
+        lost += last < p;
+    }
+    INFO("netem-style correlated 1% loss rate: " << lost / double(N));
+    CHECK(lost / double(N) < 0.5 * p);
+    const auto ours = losses(with_loss(profile::RandomLoss{p, c}), 35);
+    check_within_3se(rate(ours), p, batch_se(ours));
+}
+
 TEST_CASE("Gilbert-Elliott: burst length 1/r and the stationary loss rate") {
     SECTION("simple Gilbert (1-h = 100%, 1-k = 0): bursts are bad-state runs") {
         const double p = 0.01, r = 0.3;
