@@ -3,6 +3,7 @@
 #include "profile/reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -20,6 +21,37 @@ std::string clip(std::string_view s, std::size_t n = 40) {
     if (s.size() > n) out += "...";
     return out;
 }
+// toml++ 3.3 asserts (and in release builds *assumes*) that a table header's key starts
+// with a bare-key character or a quote: "[`x]" or "[[[" hit that precondition
+// (marzer/tomlplusplus#301, fixed after 3.3). Report those headers ourselves, before toml++
+// sees them. Lines inside multi-line strings are skipped.
+std::optional<std::pair<int, int>> bad_table_header(std::string_view text) {
+    bool in_ml = false;
+    int line = 0;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        auto end = text.find('\n', start);
+        std::string_view l = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        ++line;
+        if (!in_ml) {
+            auto i = l.find_first_not_of(" \t");
+            if (i != std::string_view::npos && l[i] == '[') {
+                ++i;
+                if (i < l.size() && l[i] == '[') ++i;
+                while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
+                char c = i < l.size() ? l[i] : '\n';
+                bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '"' || c == '\'';
+                if (!ok) return std::pair(line, static_cast<int>(i + 1));
+            }
+        }
+        for (auto q : {std::string_view("\"\"\""), std::string_view("'''")})
+            for (auto pos = l.find(q); pos != std::string_view::npos; pos = l.find(q, pos + 3)) in_ml = !in_ml;
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string Reader::describe(const toml::node& n) {
@@ -294,6 +326,10 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::filesyst
         auto bol = before.rfind('\n');
         auto column = bol == std::string_view::npos ? nul + 1 : nul - bol;
         r.error(Pos{name, static_cast<int>(line), static_cast<int>(column)}, "", "binary data (a NUL byte): expected a TOML text file");
+        return std::nullopt;
+    }
+    if (auto bad = bad_table_header(text)) {
+        r.error(Pos{name, bad->first, bad->second}, "", "TOML syntax error: a table header needs a key (letters, digits, _ or -, or a quoted string)");
         return std::nullopt;
     }
     try {

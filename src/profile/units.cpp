@@ -83,6 +83,9 @@ std::string unit_list(const std::vector<UnitScale>& table) {
 
 // Integer <= 2^63 after scaling; the rest is checked by callers.
 constexpr double max_exact = 9.0e18;
+// Caps that keep sums (mean + jitter) and bit conversions (rate x 8) far from overflow.
+constexpr double max_duration_ns = 100.0 * 86400e9;   // 100 days
+constexpr double max_rate_bytes = 1.25e12;            // 10 tbit
 
 }  // namespace
 
@@ -102,7 +105,7 @@ Result<Duration> parse_duration(std::string_view s) {
     const auto* u = find_unit(n->unit, units, true);
     if (!u) return make_error("unknown duration unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
     double ns = n->value * u->scale;
-    if (ns > max_exact) return make_error("duration " + quoted(s) + " is too large", 3);
+    if (ns > max_duration_ns) return make_error("duration " + quoted(s) + " is too large (at most 100 days)", 3);
     return Duration{static_cast<Duration::rep>(std::llround(ns))};
 }
 
@@ -148,7 +151,7 @@ Result<std::uint64_t> parse_rate(std::string_view s) {
     const auto* u = find_unit(n->unit, units, false);
     if (!u) return make_error("unknown rate unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
     double bytes = n->value * u->scale / 8.0;
-    if (bytes > max_exact) return make_error("rate " + quoted(s) + " is too large", 3);
+    if (bytes > max_rate_bytes) return make_error("rate " + quoted(s) + " is too large (at most 10tbit)", 3);
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 

@@ -170,6 +170,14 @@ TEST_CASE("TOML syntax errors keep their line:column") {
     CHECK(p.diagnostics[0].line == 3);
     CHECK(p.diagnostics[0].column > 0);
     CHECK_THAT(p.diagnostics[0].message, Catch::Matchers::Contains("TOML syntax error"));
+    // toml++ 3.3 asserts on these (upstream #301); we report them first.
+    for (const char* bad : {"[`gress]\nlimit = 1\n", "a = 1\n  [[[1]]]\n", "[[=\n", "[\n"}) {
+        auto b = parse_profile_text(bad, "t.toml");
+        INFO(bad);
+        REQUIRE_FALSE(b.ok());
+        CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("table header needs a key"));
+    }
+    CHECK(parse_profile_text("description = \"\"\"\n[`not a header`]\n\"\"\"\n", "t.toml").ok());
     auto dup = parse_profile_text("[egress]\nlimit = 1\nlimit = 2\n", "t.toml");
     REQUIRE_FALSE(dup.ok());
     CHECK(dup.diagnostics[0].line == 3);

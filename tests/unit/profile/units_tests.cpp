@@ -29,6 +29,9 @@ TEST_CASE("bad durations say what was expected") {
     auto unit = parse_duration("5 parsecs");
     REQUIRE_FALSE(unit.ok());
     CHECK_THAT(unit.error().message, Catch::Matchers::Contains("unknown duration unit \"parsecs\""));
+    CHECK(parse_duration("100h").ok());
+    CHECK_THAT(parse_duration("101d").error().message, Catch::Matchers::Contains("unknown duration unit"));
+    CHECK_THAT(parse_duration("2401h").error().message, Catch::Matchers::Contains("too large (at most 100 days)"));
     for (const char* s : {"", "ms", "abc", "1..2ms", "inf", "nan", "1e3ms", "9999999999999h"})
         CHECK_FALSE(parse_duration(s).ok());
 }
@@ -71,6 +74,8 @@ TEST_CASE("rates read as tc reads them: bit units are bits, bps units are bytes"
     CHECK_THAT(bare.error().message, Catch::Matchers::Contains("has no unit"));
     CHECK_FALSE(parse_rate("10 furlongs").ok());
     CHECK_FALSE(parse_rate("-1mbit").ok());
+    CHECK(parse_rate("10tbit").ok());
+    CHECK_THAT(parse_rate("11tbit").error().message, Catch::Matchers::Contains("too large"));
 }
 
 TEST_CASE("sizes are binary, as in tc") {
