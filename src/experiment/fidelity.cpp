@@ -63,7 +63,8 @@ Prediction predict(const Profile& p, const Moments& base) {
     return out;
 }
 
-report::Fidelity check_fidelity(const std::string& step, const Prediction& pred, const Moments& m, double tol) {
+report::Fidelity check_fidelity(const std::string& step, const Prediction& pred, const Moments& m, double tol,
+                                double noise_ms) {
     report::Fidelity f;
     f.step = step;
     f.applicable = pred.applicable && m.n >= 2;
@@ -79,7 +80,7 @@ report::Fidelity check_fidelity(const std::string& step, const Prediction& pred,
     f.mean_error = rel(m.mean_ms, pred.mean_ms);
     f.sigma_error = rel(m.sigma_ms, pred.sigma_ms);
     auto ok = [&](double meas, double want) {
-        return std::abs(meas - want) <= std::max(tol * want, fidelity_floor_ms);
+        return std::abs(meas - want) <= std::max({tol * want, fidelity_floor_ms, noise_ms});
     };
     f.pass = !f.applicable || (ok(m.mean_ms, pred.mean_ms) && ok(m.sigma_ms, pred.sigma_ms));
     return f;

@@ -39,8 +39,10 @@ Prediction predict(const profile::Profile& p, const Moments& baseline);
 // sub-millisecond baseline are scheduler noise, not a fidelity finding.
 inline constexpr double fidelity_floor_ms = 0.5;
 
+// `noise_ms` widens the allowance further (the steady-state check after rollback passes
+// within one baseline sigma: it asks "is the fault gone", not "is the path identical").
 report::Fidelity check_fidelity(const std::string& step, const Prediction& pred, const Moments& measured,
-                                double tolerance);
+                                double tolerance, double noise_ms = 0);
 
 // The requested RTT density for the histogram overlay: baseline (normal) plus each
 // direction's delay, sampled from the requested distribution; a mixture over weighted steps.

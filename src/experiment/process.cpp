@@ -203,12 +203,12 @@ ProbeProcess::~ProbeProcess() {
 Result<void> ProbeProcess::start() {
     const char* mode = c_.mode == profile::ProbeMode::udp ? "udp" : c_.mode == profile::ProbeMode::icmp ? "icmp" : "tcp";
     // The probe runs far longer than planned and is stopped by SIGINT: the timeline may be
-    // held while the command under chaos finishes.
-    auto dur_s = std::chrono::duration_cast<std::chrono::seconds>(expected_).count() + 24 * 3600;
+    // held while the command under chaos finishes (up to an hour more).
+    auto dur_s = std::chrono::duration_cast<std::chrono::seconds>(expected_).count() + 3600;
     char rate[32];
     std::snprintf(rate, sizeof rate, "%g", c_.rate_hz);
     Argv a{exe_.string(), "probe", c_.target, "--rate", rate, "--duration", std::to_string(dur_s) + "s",
-           "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--csv", (dir_ / "probe.csv").string()};
+           "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--quiet", "--csv", (dir_ / "probe.csv").string()};
     SpawnOptions o;
     o.capture_stdout = true;
     o.death_signal = SIGINT;   // the probe ends cleanly even if we vanish

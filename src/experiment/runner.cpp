@@ -108,7 +108,7 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
             } else if (st.kind == Step::Kind::recovery) {
                 // Steady state again: the RTT must be back where the baseline was.
                 Prediction p{have_base, base.mean_ms, base.sigma_ms, have_base ? "back to baseline" : "no baseline"};
-                ph.fidelity.push_back(check_fidelity("steady state", p, m, tol));
+                ph.fidelity.push_back(check_fidelity("steady state", p, m, tol, base.sigma_ms));
                 mixture.emplace_back(Profile{}, 1.0);
             } else {
                 Prediction p = predict(st.profile, base);
