@@ -17,7 +17,9 @@ namespace netchaos::probe {
 
 namespace {
 
-constexpr std::uint64_t max_probes = 50'000'000;   // ~2.5 GB of slots; longer runs should split
+// Memory grows with probes actually sent (~150 bytes each, for per-packet records and the
+// CSV); this cap only rejects absurd requests up front.
+constexpr std::uint64_t max_probes = 1'000'000'000;
 
 struct Slot {
     std::int64_t deadline = 0;
@@ -60,17 +62,21 @@ void sleep_until(std::int64_t t, const std::atomic<bool>* stop) {
 class Engine final : public Sink {
 public:
     Engine(const ProbeOptions& o, Transport& t, std::uint64_t total, std::int64_t t0)
-        : o_(o), t_(t), slots_(total), t0_(t0), offset_(realtime_offset()), tracker_(o.windows),
+        : o_(o), t_(t), t0_(t0), offset_(realtime_offset()), tracker_(o.windows),
           window_ns_(o.windows.window.count()) {
         const auto nominal = (o.duration.count() + window_ns_ - 1) / window_ns_;
         total_windows_ = static_cast<std::size_t>(nominal);
-        tx_seq_.reserve(total);
+        // Grown per send, not sized up front: the runner asks for an hour-long run and stops
+        // it with SIGINT, and 10000/s x 3600 s of slots would be gigabytes never used.
+        const std::uint64_t first = std::min<std::uint64_t>(total, 1u << 20);
+        slots_.reserve(first);
+        tx_seq_.reserve(first);
     }
 
     // ---- Sink (receiver thread)
     void reply(const Reply& r) override {
         std::lock_guard lk(m_);
-        if (r.seq >= sent_ || r.seq >= slots_.size()) {
+        if (r.seq >= slots_.size()) {
             ++run_.garbage;   // a seq we never sent: forged or from an older run
             return;
         }
@@ -107,7 +113,7 @@ public:
     // return of sendto(), and must find its slot.
     void sending(std::uint64_t seq, std::int64_t deadline, std::int64_t send) {
         std::lock_guard lk(m_);
-        Slot& s = slots_[seq];
+        Slot& s = slots_.emplace_back();   // seq == slots_.size() - 1: sends go in order
         s.deadline = deadline;
         s.send = send;
         tx_seq_.push_back(seq);
@@ -275,7 +281,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         return make_error("tcp mode: rate must be <= 1000/s (one socket per probe)", 3);
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
-    if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 50M probes: split the run", 3);
+    if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);
     const auto total = static_cast<std::uint64_t>(total_d);
 
     std::random_device rd;
