@@ -2,7 +2,9 @@
 // tc's derived defaults, and every cross-field rule netem has, plus a few of our own.
 #include <algorithm>
 #include <arpa/inet.h>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <numeric>
 #include <sstream>
@@ -251,6 +253,47 @@ void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
 
 // ------------------------------------------------------------------ rules
 
+// An iproute2 .dist table: whitespace-separated signed 16-bit integers, '#' comments, at
+// most 16384 entries (the kernel's NETEM_DIST_MAX). Checked here so `validate` catches a
+// bad table with its own file:line:column, not only when the profile is applied.
+void check_dist_file(const std::filesystem::path& file, Reader& r, const std::string& key) {
+    std::vector<Diagnostic> ignored;
+    Reader fr(file, ignored);
+    auto text = read_text(file, fr);
+    if (!text) {
+        r.error(Pos{file, 0, 0}, key, "cannot read distribution table: " + (ignored.empty() ? std::string("?") : ignored[0].message));
+        return;
+    }
+    std::size_t entries = 0;
+    int line = 1;
+    std::size_t bol = 0;
+    for (std::size_t i = 0; i < text->size();) {
+        char c = (*text)[i];
+        if (c == '\n') { ++line; bol = ++i; continue; }
+        if (c == '#') { while (i < text->size() && (*text)[i] != '\n') ++i; continue; }
+        if (c == ' ' || c == '\t' || c == '\r' || c == ',') { ++i; continue; }
+        std::size_t start = i;
+        while (i < text->size() && !std::strchr(" \t\r\n,#", (*text)[i])) ++i;
+        std::string_view tok(text->data() + start, i - start);
+        long v = 0;
+        auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+        Pos at{file, line, static_cast<int>(start - bol + 1)};
+        if (ec != std::errc() || ptr != tok.data() + tok.size()) {
+            r.error(at, key, "distribution table: \"" + std::string(tok.substr(0, 20)) + "\" is not an integer");
+            return;
+        }
+        if (v < -32768 || v > 32767) {
+            r.error(at, key, "distribution table: " + std::string(tok) + " is outside the signed 16-bit range");
+            return;
+        }
+        if (++entries > 16384) {
+            r.error(at, key, "distribution table: more than 16384 entries (netem's NETEM_DIST_MAX)");
+            return;
+        }
+    }
+    if (entries == 0) r.error(Pos{file, 0, 0}, key, "distribution table has no entries");
+}
+
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
     const std::string k_mean = path + ".mean", k_jitter = path + ".jitter", k_dist = path + ".distribution";
     if (d.distribution == Distribution::custom) {
@@ -279,7 +322,9 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
             std::error_code ec;
             if (!std::filesystem::is_regular_file(resolved, ec))
                 r.error(pos, path + ".table", "distribution table \"" + d.table->file.string() + "\" not found (looked for " + resolved.string() + ")");
-            else if (pos.file != p.source && !p.source.empty())
+            else
+                check_dist_file(resolved, r, path + ".table");
+            if (pos.file != p.source && !p.source.empty())
                 d.table->file = std::filesystem::absolute(resolved, ec);
         }
     }

@@ -22,32 +22,51 @@ std::string clip(std::string_view s, std::size_t n = 40) {
     return out;
 }
 // toml++ 3.3 asserts (and in release builds *assumes*) that a table header's key starts
-// with a bare-key character or a quote: "[`x]" or "[[[" hit that precondition
-// (marzer/tomlplusplus#301, fixed after 3.3). Report those headers ourselves, before toml++
-// sees them. Lines inside multi-line strings are skipped.
-std::optional<std::pair<int, int>> bad_table_header(std::string_view text) {
-    bool in_ml = false;
-    int line = 0;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        auto end = text.find('\n', start);
-        std::string_view l = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-        ++line;
-        if (!in_ml) {
-            auto i = l.find_first_not_of(" \t");
-            if (i != std::string_view::npos && l[i] == '[') {
-                ++i;
-                if (i < l.size() && l[i] == '[') ++i;
-                while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
-                char c = i < l.size() ? l[i] : '\n';
-                bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '"' || c == '\'';
-                if (!ok) return std::pair(line, static_cast<int>(i + 1));
-            }
+// with a bare-key character or a quote: "[`x]" or "[[[" break that precondition
+// (marzer/tomlplusplus#301, fixed after 3.3). Find such headers ourselves, with a small
+// lexer that skips comments and strings, before toml++ sees them. (A multi-line array
+// whose continuation line starts with "[]" or "[{" is also refused; profiles have none.)
+std::optional<std::pair<int, int>> bad_table_header(std::string_view t) {
+    int line = 1;
+    std::size_t bol = 0;
+    bool line_start = true;
+    auto starts = [&](std::size_t i, std::string_view w) { return t.substr(i, w.size()) == w; };
+    for (std::size_t i = 0; i < t.size();) {
+        char c = t[i];
+        if (c == '\n') {
+            ++line, bol = ++i, line_start = true;
+            continue;
         }
-        for (auto q : {std::string_view("\"\"\""), std::string_view("'''")})
-            for (auto pos = l.find(q); pos != std::string_view::npos; pos = l.find(q, pos + 3)) in_ml = !in_ml;
-        if (end == std::string_view::npos) break;
-        start = end + 1;
+        if (c == ' ' || c == '\t' || c == '\r') {
+            ++i;
+            continue;
+        }
+        if (c == '[' && line_start) {
+            std::size_t j = i + 1;
+            if (j < t.size() && t[j] == '[') ++j;
+            while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+            char k = j < t.size() ? t[j] : '\n';
+            if (!(std::isalnum(static_cast<unsigned char>(k)) || k == '_' || k == '-' || k == '"' || k == '\''))
+                return std::pair(line, static_cast<int>(j - bol + 1));
+        }
+        line_start = false;
+        if (c == '#') {
+            while (i < t.size() && t[i] != '\n') ++i;
+        } else if (starts(i, "\"\"\"") || starts(i, "'''")) {
+            std::string_view close = t.substr(i, 3);
+            bool basic = c == '"';
+            for (i += 3; i < t.size() && !starts(i, close); ++i) {
+                if (basic && t[i] == '\\') ++i;   // an escaped quote does not close
+                else if (t[i] == '\n') ++line, bol = i + 1;
+            }
+            i += 3;
+        } else if (c == '"' || c == '\'') {
+            for (++i; i < t.size() && t[i] != c && t[i] != '\n'; ++i)
+                if (c == '"' && t[i] == '\\') ++i;
+            if (i < t.size() && t[i] == c) ++i;
+        } else {
+            ++i;
+        }
     }
     return std::nullopt;
 }

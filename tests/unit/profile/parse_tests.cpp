@@ -178,6 +178,9 @@ TEST_CASE("TOML syntax errors keep their line:column") {
         CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("table header needs a key"));
     }
     CHECK(parse_profile_text("description = \"\"\"\n[`not a header`]\n\"\"\"\n", "t.toml").ok());
+    CHECK(parse_profile_text("# r''' in a comment\ndescription = '''\n[`x]\n'''\n", "t.toml").ok());
+    CHECK_FALSE(parse_profile_text("# r''' in a comment\n[`x]\n", "t.toml").ok());
+    CHECK_FALSE(parse_profile_text("name = \"a'''\"\n[`x]\n", "t.toml").ok());
     auto dup = parse_profile_text("[egress]\nlimit = 1\nlimit = 2\n", "t.toml");
     REQUIRE_FALSE(dup.ok());
     CHECK(dup.diagnostics[0].line == 3);

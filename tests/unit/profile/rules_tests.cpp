@@ -131,6 +131,16 @@ TEST_CASE("custom samples give mean and sigma unless set; a file table resolves 
     REQUIRE(f.ok());
     CHECK(f.value->egress->delay->table->file == "tables/x.dist");   // as written: relative to the profile
     CHECK(f.value->egress->delay->distribution == Distribution::custom);
+    dir.write("tables/bad.dist", "# header\n1 2 3\n4 40000 5\n");
+    auto bad = parse_profile_file(dir.write("b.toml", "[egress.delay]\nmean = \"5ms\"\njitter = \"2ms\"\ntable = \"tables/bad.dist\"\n"));
+    NC_EXPECT_ERROR(bad, "egress.delay.table", 3, 3, "40000 is outside the signed 16-bit range");
+    CHECK(nc_test::find_diag(bad.diagnostics, "egress.delay.table")->file.filename() == "bad.dist");
+    dir.write("tables/word.dist", "1 x2\n");
+    auto word = parse_profile_file(dir.write("w.toml", "[egress.delay]\nmean = \"5ms\"\njitter = \"2ms\"\ntable = \"tables/word.dist\"\n"));
+    NC_EXPECT_ERROR(word, "egress.delay.table", 1, 3, "\"x2\" is not an integer");
+    dir.write("tables/empty.dist", "# nothing\n");
+    auto empty = parse_profile_file(dir.write("e.toml", "[egress.delay]\nmean = \"5ms\"\njitter = \"2ms\"\ntable = \"tables/empty.dist\"\n"));
+    CHECK_FALSE(empty.ok());
     auto nojit = parse_profile_file(dir.write("q.toml", "[egress.delay]\nmean = \"5ms\"\ntable = \"tables/x.dist\"\n"));
     NC_EXPECT_ERROR(nojit, "egress.delay.table", 3, 9, "without jitter");
 }
