@@ -114,6 +114,22 @@ probe_a "$IPB:7779" --mode tcp -r 20 -d 1s -t 300ms -q >/dev/null 2>&1
 rc=$?
 [[ $rc == 1 ]] || fail "tcp to a closed port: exit $rc, expected 1"
 
+# Many clients at once: each run gets its own replies only (session tags), no loss.
+for k in 1 2 3 4; do
+  ip netns exec "$NSA" "$NETCHAOS" probe "$IPB:7777" -r 500 -d 2s -t 500ms -j -q >"$TMP/m$k.jsonl" &
+  mpids+=($!)
+done
+for k in 1 2 3 4; do wait "${mpids[k-1]}" || fail "concurrent probe $k exit $?"; done
+python3 -c "
+import json
+for k in range(1, 5):
+    s = [json.loads(l) for l in open(f'$TMP/m{k}.jsonl')][-1]
+    assert s['sent'] == 1000 and s['received'] == 1000 and s['garbage'] == 0 and s['duplicates'] == 0, s
+print('ok: 4 concurrent clients, 1000/1000 each')" || fail "concurrent clients"
+
 stop_reflector
+n=$(sed -n 's/.*clients \([0-9]*\).*/\1/p' "$TMP/reflect.log" | tail -1)
+# 4 sequential udp runs + 4 concurrent = 8 source ports (7: one ephemeral port reused by chance)
+((n >= 7)) || fail "reflector saw $n clients, expected 8"
 grep -q "garbage 0" "$TMP/reflect.log" || fail "reflector counters: $(cat "$TMP/reflect.log")"
 pass "probe basic: outputs, thresholds, icmp, tcp"
