@@ -63,7 +63,7 @@ int run_run(int argc, char** argv) {
             command.assign(argv + i + 1, argv + argc);
             break;
         }
-    std::string file, json, junit, html, lease_text = "10s";
+    std::string file, json, junit, html, lease_text = "10s", control, probe_netns;
     bool dry = false, quiet = false;
     po::options_description opts(
         "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
@@ -79,7 +79,9 @@ int run_run(int argc, char** argv) {
                                                                    "write JUnit XML (one testcase per phase x threshold)")(
         "html", po::value(&html), "write a self-contained HTML report with SVG plots")(
         "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
-        "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)");
+        "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
+        "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
+        "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs");
     po::options_description hidden;
     hidden.add_options()("file", po::value(&file));
     po::options_description all;
@@ -110,7 +112,10 @@ int run_run(int argc, char** argv) {
     auto parsed = prof::parse_experiment_file(file);
     for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
     if (!parsed.ok()) return netchaos::cli::exit_bad_input;
-    const prof::Experiment& e = *parsed.value;
+    prof::Experiment& e = *parsed.value;
+    // CI benches name their sockets and namespaces per job: let the command line say so.
+    if (!control.empty()) e.target.control = control;
+    if (!probe_netns.empty()) e.probe.netns = probe_netns;
     auto plan = ex::make_plan(e);
     if (dry) {
         std::cout << ex::describe(e, plan);
