@@ -1,0 +1,184 @@
+// Pure parts of the kernel backend: u32 keys from [match], ledger JSON, error mapping,
+// decoding netem options read back, IFB names, placement of [egress]/[ingress].
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/tc_act/tc_mirred.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "netem/apply.hpp"
+#include "netem/ledger.hpp"
+#include "netem/netlink.hpp"
+#include "netem/show.hpp"
+#include "netem/tcmsgs.hpp"
+
+using namespace netchaos;
+using namespace netchaos::netem;
+
+TEST_CASE("u32 keys for an IPv4 UDP flow are what tc's `match ip` sends") {
+    profile::FlowMatch m;
+    m.dst = profile::Cidr{"10.213.0.0", 24, false};
+    m.protocol = profile::Protocol::udp;
+    m.dport = 9000;
+    m.sport = 5;
+    auto r = u32_match(m);
+    REQUIRE(r);
+    CHECK(r->eth_protocol == 0x0800);
+    REQUIRE(r->keys.size() == 4);
+    CHECK(r->keys[0] == U32Key{0x0AD50000u, 0xFFFFFF00u, 16});   // match ip dst 10.213.0.0/24
+    CHECK(r->keys[1] == U32Key{17u << 16, 0x00FF0000u, 8});      // match ip protocol 17 0xff
+    CHECK(r->keys[2] == U32Key{5u << 16, 0xFFFF0000u, 20});      // match ip sport 5 0xffff
+    CHECK(r->keys[3] == U32Key{9000u, 0x0000FFFFu, 20});         // match ip dport 9000 0xffff
+}
+
+TEST_CASE("u32 keys for IPv6 split the prefix over 32-bit words") {
+    profile::FlowMatch m;
+    m.src = profile::Cidr{"2001:db8::", 40, true};
+    auto r = u32_match(m);
+    REQUIRE(r);
+    CHECK(r->eth_protocol == 0x86DD);
+    REQUIRE(r->keys.size() == 2);
+    CHECK(r->keys[0] == U32Key{0x20010DB8u, 0xFFFFFFFFu, 8});
+    CHECK(r->keys[1] == U32Key{0u, 0xFF000000u, 12});
+}
+
+TEST_CASE("u32 match rejects ports without tcp/udp and mixed IP versions (exit 3)") {
+    profile::FlowMatch m;
+    m.dport = 80;
+    auto r = u32_match(m);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == 3);
+    profile::FlowMatch mixed;
+    mixed.src = profile::Cidr{"10.0.0.1", 32, false};
+    mixed.dst = profile::Cidr{"::1", 128, true};
+    CHECK_FALSE(u32_match(mixed));
+}
+
+TEST_CASE("a u32 filter message carries the selector and the mirred redirect") {
+    U32Filter f{7, ingress_handle, 1, U32Match{0x0003, {}}, 0, 42};
+    Bytes b = new_u32_filter(f, 9);
+    std::string s(b.begin(), b.end());
+    CHECK(s.find("u32") != std::string::npos);
+    CHECK(s.find("mirred") != std::string::npos);
+    tc_mirred p{};
+    p.action = TC_ACT_STOLEN;
+    p.eaction = 1;   // TCA_EGRESS_REDIR
+    p.ifindex = 42;
+    CHECK(s.find(std::string(reinterpret_cast<const char*>(&p), sizeof p)) != std::string::npos);
+}
+
+TEST_CASE("ledger JSON round-trips, including the raw options of the previous qdisc") {
+    Ledger l;
+    l.dev = "veth0";
+    l.layout = "egress;";
+    l.profile = "x";
+    l.complete = true;
+    l.watchdog_pid = 1234;
+    l.generation = 0xFFFFFFFFFFFFull;
+    Step root;
+    root.kind = StepKind::root_qdisc;
+    root.dev = "veth0";
+    root.prev = QdiscSnapshot{"tbf", 0x70000, {0x00, 0x01, 0xfe, 0xff}};
+    root.done = true;
+    Step ifb;
+    ifb.kind = StepKind::ifb_link;
+    ifb.dev = "ifb-veth0";
+    Step nm;
+    nm.kind = StepKind::netem;
+    nm.dev = "veth0";
+    nm.parent = 0x6E630001;
+    nm.handle = 0x6E640000;
+    nm.side = "egress";
+    nm.done = true;
+    l.steps = {root, ifb, nm};
+    auto back = ledger_from_json(to_json(l));
+    REQUIRE(back);
+    CHECK(*back == l);
+    CHECK_FALSE(ledger_from_json("{\"dev\":\"x\",\"steps\":[{\"kind\":\"bogus\",\"dev\":\"x\"}]}"));
+}
+
+TEST_CASE("kernel errors map to the messages users act on") {
+    Context netem{"add netem qdisc", "veth0", "netem"};
+    CHECK(map_error({ENOENT, "Specified qdisc kind is unknown"}, netem).message == no_netem_message);
+    CHECK(map_error({ENOENT, ""}, netem).message == no_netem_message);
+    CHECK(map_error({ENODEV, ""}, netem).message == "no such interface: veth0");
+    auto eperm = map_error({EPERM, ""}, netem);
+    CHECK(eperm.message.find("needs CAP_NET_ADMIN") != std::string::npos);
+    CHECK(eperm.code == 4);
+    // Other netem errors are not "no netem": the extack is passed through.
+    auto inval = map_error({EINVAL, "Invalid slot parameters"}, netem);
+    CHECK(inval.message != no_netem_message);
+    CHECK(inval.message.find("Invalid slot parameters") != std::string::npos);
+    // Unknown kinds other than netem are not reported as a missing netem.
+    CHECK(map_error({ENOENT, "Specified qdisc kind is unknown"}, {"add prio qdisc", "v", "prio"}).message !=
+          no_netem_message);
+}
+
+TEST_CASE("IFB names fit IFNAMSIZ and stay distinct") {
+    CHECK(ifb_name_for("veth0") == "ifb-veth0");
+    auto a = ifb_name_for("averyverylongname0"), b = ifb_name_for("averyverylongname1");
+    CHECK(a.size() <= IFNAMSIZ - 1);
+    CHECK(a != b);
+}
+
+TEST_CASE("netem options read back: rate64, ECN, GE loss as 1-h, slot") {
+    Bytes o(sizeof(tc_netem_qopt), 0);
+    auto put = [&](std::uint16_t type, const void* p, std::size_t n) {
+        std::uint16_t len = static_cast<std::uint16_t>(4 + n);
+        std::size_t at = o.size();
+        o.resize(at + ((len + 3) & ~3u), 0);
+        std::memcpy(o.data() + at, &len, 2);
+        std::memcpy(o.data() + at + 2, &type, 2);
+        std::memcpy(o.data() + at + 4, p, n);
+    };
+    tc_netem_rate rate{0xFFFFFFFFu, 14, 0, 0};
+    put(TCA_NETEM_RATE, &rate, sizeof rate);
+    std::uint64_t r64 = 12'500'000'000ull;
+    put(TCA_NETEM_RATE64, &r64, sizeof r64);
+    std::uint32_t one = 1;
+    put(TCA_NETEM_ECN, &one, sizeof one);
+    tc_netem_gemodel ge{0x80000000u, 0xFFFFFFFFu, 0, 0};   // h = 0 -> 1-h = 100%
+    Bytes nest(4 + sizeof ge);
+    std::uint16_t nl = static_cast<std::uint16_t>(nest.size()), nt = NETEM_LOSS_GE;
+    std::memcpy(nest.data(), &nl, 2);
+    std::memcpy(nest.data() + 2, &nt, 2);
+    std::memcpy(nest.data() + 4, &ge, sizeof ge);
+    put(TCA_NETEM_LOSS | 0x8000, nest.data(), nest.size());
+    tc_netem_slot slot{1'000'000, 5'000'000, 10, 65536, 0, 0};
+    put(TCA_NETEM_SLOT, &slot, sizeof slot);
+    auto x = decode_netem_extras(o);
+    REQUIRE(x.rate_bytes);
+    CHECK(*x.rate_bytes == r64);
+    CHECK(x.packet_overhead == 14);
+    CHECK(x.ecn);
+    CHECK(x.loss_model == "gilbert-elliott");
+    REQUIRE(x.loss_params.size() == 4);
+    CHECK(x.loss_params[0] == Approx(0.5).epsilon(1e-6));
+    CHECK(x.loss_params[2] == Approx(1.0));
+    REQUIRE(x.slot_min_ns);
+    CHECK(*x.slot_max_ns == 5'000'000);
+    CHECK(x.slot_packets == 10);
+}
+
+TEST_CASE("placement: [egress] on the root, [ingress] via IFB, --ingress takes one section") {
+    profile::Profile p;
+    p.egress = profile::Impairment{};
+    p.ingress = profile::Impairment{};
+    auto both = place(p, false);
+    REQUIRE(both);
+    REQUIRE(both->size() == 2);
+    CHECK_FALSE((*both)[0].ingress);
+    CHECK((*both)[1].ingress);
+    auto in = place(p, true);
+    REQUIRE(in->size() == 1);
+    CHECK((*in)[0].imp == &*p.ingress);
+    profile::Profile only_egress;
+    only_egress.egress = profile::Impairment{};
+    CHECK(place(only_egress, true)->at(0).imp == &*only_egress.egress);
+    CHECK(place(profile::Profile{}, false).error().code == 3);
+    CHECK(layout_of(*both, p) != layout_of(*in, p));
+}
