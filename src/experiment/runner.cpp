@@ -188,8 +188,9 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         ph.name = s.phase;
         ph.kind = kind_name(s.kind);
         ph.stats = stats_from_windows(in);
-        // Live fidelity estimate from windows; the final verdict uses per-packet samples.
-        if (s.kind == Step::Kind::fault && !windows.empty()) {
+        // Live fidelity estimate from windows; the final verdict uses per-packet samples
+        // (and checks each ramp step on its own, which windows cannot).
+        if (s.kind == Step::Kind::fault && s.steps == 1 && !windows.empty()) {
             std::vector<Window> bw;
             for (const auto& w : windows)
                 if (w.t_ns <= spans.front().end_ns) bw.push_back(w);
