@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -21,16 +22,47 @@ std::string clip(std::string_view s, std::size_t n = 40) {
     if (s.size() > n) out += "...";
     return out;
 }
-// toml++ 3.3 asserts (and in release builds *assumes*) that a table header's key starts
-// with a bare-key character or a quote: "[`x]" or "[[[" break that precondition
-// (marzer/tomlplusplus#301, fixed after 3.3). Find such headers ourselves, with a small
-// lexer that skips comments and strings, before toml++ sees them. (A multi-line array
-// whose continuation line starts with "[]" or "[{" is also refused; profiles have none.)
-std::optional<std::pair<int, int>> bad_table_header(std::string_view t) {
+// toml++ 3.3 has two input-reachable precondition bugs, both asserts in debug builds and
+// undefined behaviour (assume/unreachable) in release builds:
+//  - a table header whose key does not start with a bare-key character or a quote
+//    ("[`x]", "[[[") (marzer/tomlplusplus#301, fixed after 3.3);
+//  - its non-ASCII whitespace test hits __builtin_unreachable for most code points in
+//    U+00A1..U+0499, and it runs on every character of a key, on every character between
+//    tokens and after a backslash in strings.
+// So before toml++ sees a file, this small lexer (comments and strings skipped) refuses
+// those inputs. Non-ASCII text stays fine in comments and string values, which is where
+// TOML allows it; keys are ASCII (quoted non-ASCII keys are refused, and so are arrays of
+// strings with non-ASCII text, which the schema has none of).
+struct Precheck {
+    int line = 0;
+    int column = 0;
+    const char* message = "";
+};
+
+std::optional<Precheck> toml_precheck(std::string_view t) {
     int line = 1;
     std::size_t bol = 0;
     bool line_start = true;
     auto starts = [&](std::size_t i, std::string_view w) { return t.substr(i, w.size()) == w; };
+    auto high = [&](std::size_t i) { return i < t.size() && static_cast<unsigned char>(t[i]) >= 0x80; };
+    auto at = [&](std::size_t i, const char* m) { return Precheck{line, static_cast<int>(i - bol + 1), m}; };
+    // After a backslash in a basic string: the escape character, or (multi-line) the first
+    // character after the line-ending backslash's whitespace, must be ASCII.
+    auto escape = [&](std::size_t& i, bool ml) -> std::optional<Precheck> {
+        std::size_t j = i + 1;
+        if (high(j)) return at(j, "non-ASCII character after a backslash in a string");
+        if (ml && j < t.size() && std::strchr(" \t\r\n", t[j])) {
+            while (j < t.size() && std::strchr(" \t\r\n", t[j])) {
+                if (t[j] == '\n') ++line, bol = j + 1;
+                ++j;
+            }
+            if (high(j)) return at(j, "non-ASCII character after a line-ending backslash");
+            i = j - 1;
+            return std::nullopt;
+        }
+        i = j;
+        return std::nullopt;
+    };
     for (std::size_t i = 0; i < t.size();) {
         char c = t[i];
         if (c == '\n') {
@@ -41,13 +73,14 @@ std::optional<std::pair<int, int>> bad_table_header(std::string_view t) {
             ++i;
             continue;
         }
+        if (high(i)) return at(i, "non-ASCII character outside a string or comment");
         if (c == '[' && line_start) {
             std::size_t j = i + 1;
             if (j < t.size() && t[j] == '[') ++j;
             while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
             char k = j < t.size() ? t[j] : '\n';
             if (!(std::isalnum(static_cast<unsigned char>(k)) || k == '_' || k == '-' || k == '"' || k == '\''))
-                return std::pair(line, static_cast<int>(j - bol + 1));
+                return at(j, "a table header needs a key (letters, digits, _ or -, or a quoted string)");
         }
         line_start = false;
         if (c == '#') {
@@ -56,14 +89,26 @@ std::optional<std::pair<int, int>> bad_table_header(std::string_view t) {
             std::string_view close = t.substr(i, 3);
             bool basic = c == '"';
             for (i += 3; i < t.size() && !starts(i, close); ++i) {
-                if (basic && t[i] == '\\') ++i;   // an escaped quote does not close
-                else if (t[i] == '\n') ++line, bol = i + 1;
+                if (basic && t[i] == '\\') {
+                    if (auto bad = escape(i, true)) return bad;
+                } else if (t[i] == '\n') {
+                    ++line, bol = i + 1;
+                }
             }
             i += 3;
         } else if (c == '"' || c == '\'') {
-            for (++i; i < t.size() && t[i] != c && t[i] != '\n'; ++i)
-                if (c == '"' && t[i] == '\\') ++i;
+            std::size_t open = i;
+            bool non_ascii = false;
+            for (++i; i < t.size() && t[i] != c && t[i] != '\n'; ++i) {
+                non_ascii = non_ascii || high(i);
+                if (c == '"' && t[i] == '\\')
+                    if (auto bad = escape(i, false)) return bad;
+            }
             if (i < t.size() && t[i] == c) ++i;
+            std::size_t j = i;
+            while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+            if (non_ascii && j < t.size() && (t[j] == '=' || t[j] == '.' || t[j] == ']'))
+                return at(open, "non-ASCII characters in a key (keys are ASCII)");
         } else {
             ++i;
         }
@@ -347,8 +392,8 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::filesyst
         r.error(Pos{name, static_cast<int>(line), static_cast<int>(column)}, "", "binary data (a NUL byte): expected a TOML text file");
         return std::nullopt;
     }
-    if (auto bad = bad_table_header(text)) {
-        r.error(Pos{name, bad->first, bad->second}, "", "TOML syntax error: a table header needs a key (letters, digits, _ or -, or a quoted string)");
+    if (auto bad = toml_precheck(text)) {
+        r.error(Pos{name, bad->line, bad->column}, "", std::string("TOML syntax error: ") + bad->message);
         return std::nullopt;
     }
     try {

@@ -10,14 +10,15 @@ command -v "$CXX" >/dev/null 2>&1 || skip "$CXX not found: install clang-14 and 
 src=$NETCHAOS_SOURCE_DIR
 out=$NETCHAOS_BUILD_DIR/fuzz
 mkdir -p "$out/obj" "$out/corpus" "$out/seed"
-# toml++ header-only (not Debian's shared library) so its parser is instrumented too.
+# toml++ compiled from its headers (tests/fuzz/toml_impl.cpp), not Debian's shared library,
+# so its parser is instrumented too.
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-       -I"$src/src" -DTOML_HEADER_ONLY=1)
+       -I"$src/src" -DTOML_HEADER_ONLY=0)
 [[ $(cat "$out/obj/flags" 2>/dev/null) == "${flags[*]}" ]] || rm -f "$out"/obj/*.o
 echo "${flags[*]}" >"$out/obj/flags"
 # Compile each source once; recompile only what changed (the build shares 2 cores).
 objs=()
-for f in "$src"/src/profile/*.cpp "$src/tests/fuzz/profile_fuzz.cpp"; do
+for f in "$src"/src/profile/*.cpp "$src/tests/fuzz/profile_fuzz.cpp" "$src/tests/fuzz/toml_impl.cpp"; do
     o=$out/obj/$(basename "${f%.cpp}").o
     objs+=("$o")
     if [[ ! -f $o || $f -nt $o || -n $(find "$src/src/profile" -name '*.hpp' -newer "$o" 2>/dev/null) ]]; then
@@ -26,15 +27,16 @@ for f in "$src"/src/profile/*.cpp "$src/tests/fuzz/profile_fuzz.cpp"; do
     fi
 done
 "$CXX" -fsanitize=fuzzer,address,undefined "${objs[@]}" -o "$out/profile_fuzz" || fail "linking the fuzzer"
-find "$src/profiles" -name '*.toml' -exec cp {} "$out/seed/" \;
-# Experiments reference ../x.toml: give the fuzzer's fake experiment path the same neighbours.
+rm -f "$out"/crash-* "$out"/timeout-* "$out"/oom-* "$out"/leak-*
+# Seeds: the shipped profiles, plus inputs that once crashed (tests/fuzz/regressions).
+find "$src/profiles" "$src/tests/fuzz/regressions" -name '*.toml' -exec cp {} "$out/seed/" \;
 seconds=${NETCHAOS_FUZZ_SECONDS:-60}
 cd "$out" || fail "cd $out"
 echo "fuzzing for ${seconds}s with $(ls "$out/seed" | wc -l) seeds"
 if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ./profile_fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
     -artifact_prefix="$out/" -print_final_stats=1 "$out/corpus" "$out/seed" 2>&1 | tail -25; then
-    ls -1 "$out"/crash-* "$out"/timeout-* "$out"/oom-* 2>/dev/null
+    ls -1 "$out"/crash-* "$out"/timeout-* "$out"/oom-* "$out"/leak-* 2>/dev/null
     fail "the fuzzer found a crash (reproduce: $out/profile_fuzz ARTIFACT)"
 fi
 pass "profile fuzzer ran ${seconds}s without a crash"

@@ -181,6 +181,13 @@ TEST_CASE("TOML syntax errors keep their line:column") {
     CHECK(parse_profile_text("# r''' in a comment\ndescription = '''\n[`x]\n'''\n", "t.toml").ok());
     CHECK_FALSE(parse_profile_text("# r''' in a comment\n[`x]\n", "t.toml").ok());
     CHECK_FALSE(parse_profile_text("name = \"a'''\"\n[`x]\n", "t.toml").ok());
+    CHECK(parse_profile_text("# é in a comment\ndescription = \"é ü 😀\"\nname = '''\nÄ\n'''\n", "t.toml").ok());
+    for (const char* bad : {"[egress\xd2\x96rate]\n", "\"\xc3\xa9\" = 1\n", "a = \xc3\xa9\n", "a = \"\\\xc3\xa9\"\n", "a = \"\"\"\\\n  \xc3\xa9\"\"\"\n"}) {
+        auto b = parse_profile_text(bad, "t.toml");
+        INFO(bad);
+        REQUIRE_FALSE(b.ok());
+        CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("non-ASCII"));
+    }
     auto dup = parse_profile_text("[egress]\nlimit = 1\nlimit = 2\n", "t.toml");
     REQUIRE_FALSE(dup.ok());
     CHECK(dup.diagnostics[0].line == 3);
@@ -236,4 +243,19 @@ TEST_CASE("experiments are told apart from profiles") {
     CHECK(detect_kind_text("[target]\nbackend = \"dpdk\"\n") == FileKind::experiment);
     CHECK(detect_kind_text("[egress.delay]\nmean = \"1ms\"\n") == FileKind::profile);
     CHECK(detect_kind_text("not toml [") == FileKind::profile);
+}
+
+TEST_CASE("inputs that once crashed the fuzzer are clean errors") {
+    auto dir = std::filesystem::path(NETCHAOS_SOURCE_DIR) / "tests/fuzz/regressions";
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        INFO(e.path());
+        auto p = parse_profile_file(e.path());
+        CHECK_FALSE(p.ok());
+        REQUIRE_FALSE(p.diagnostics.empty());
+        CHECK(p.diagnostics[0].line > 0);
+        CHECK_FALSE(parse_experiment_file(e.path()).ok());
+        ++n;
+    }
+    CHECK(n >= 2);
 }
