@@ -2,8 +2,11 @@
 // Release queue: a timing wheel keyed by TSC. No DPDK in here (T is any trivially copyable
 // handle, an rte_mbuf* in the forwarder), so it is unit-tested alone.
 //
-// - Slots of 2^slot_shift ticks, 2^slots_log2 of them (a horizon of ~0.27 s at 256 ns slots);
+// - Slots of 2^slot_shift ticks, 2^slots_log2 of them (a horizon of ~0.27 s at 1 us slots);
 //   releases further out wait in a min-heap and move into the wheel as it turns.
+// - Within the slot being released each entry is checked against `now`, so order-preserving
+//   releases leave on their exact TSC whatever the slot width; with reordering jitter an
+//   entry can wait behind a later one of the same slot (at most one slot width).
 // - Each slot is a FIFO list, slots are visited in order, and the heap breaks ties by push
 //   order, so releases that are non-decreasing (order-preserving jitter) leave in push order.
 // - Nodes come from a preallocated pool: push never allocates; a full pool refuses the push.
@@ -20,7 +23,7 @@ public:
 
     ReleaseWheel(std::uint32_t capacity, unsigned slot_shift, unsigned slots_log2)
         : shift_(slot_shift), mask_((std::uint64_t{1} << slots_log2) - 1),
-          head_(std::size_t{1} << slots_log2, nil), tail_(std::size_t{1} << slots_log2, nil),
+          slot_(std::size_t{1} << slots_log2, Slot{nil, nil}),
           due_(capacity), item_(capacity), next_(capacity) {
         far_.reserve(1024);
         for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1 < capacity ? i + 1 : nil;
@@ -68,11 +71,11 @@ public:
             migrate();
         }
         while (cursor_ <= now_abs && out < max) {
-            const std::uint64_t s = cursor_ & mask_;
-            std::uint32_t n = head_[s];
+            Slot& sl = slot_[cursor_ & mask_];
+            std::uint32_t n = sl.head;
             while (n != nil && out < max && due_[n] <= now) {
-                head_[s] = next_[n];
-                if (head_[s] == nil) tail_[s] = nil;
+                sl.head = next_[n];
+                if (sl.head == nil) sl.tail = nil;
                 const std::uint64_t d = due_[n];
                 const T it = item_[n];
                 next_[n] = free_;
@@ -81,7 +84,7 @@ public:
                 --near_;
                 ++out;
                 emit(it, d);
-                n = head_[s];
+                n = sl.head;
             }
             if (n != nil) break;         // head not due yet, or budget spent
             if (cursor_ == now_abs) break;
@@ -95,15 +98,15 @@ public:
     // Drops everything (shutdown with --on-exit drop): emit(item, due) for each, any order.
     template <class F>
     void drain_all(F&& emit) {
-        for (std::size_t s = 0; s < head_.size(); ++s) {
-            for (std::uint32_t n = head_[s]; n != nil;) {
+        for (Slot& sl : slot_) {
+            for (std::uint32_t n = sl.head; n != nil;) {
                 const std::uint32_t nx = next_[n];
                 emit(item_[n], due_[n]);
                 next_[n] = free_;
                 free_ = n;
                 n = nx;
             }
-            head_[s] = tail_[s] = nil;
+            sl.head = sl.tail = nil;
         }
         for (const Far& f : far_) {
             emit(item_[f.node], due_[f.node]);
@@ -123,8 +126,9 @@ private:
     static bool later(const Far& a, const Far& b) { return a.due != b.due ? a.due > b.due : a.seq > b.seq; }
 
     void append(std::uint64_t s, std::uint32_t n) {
-        if (tail_[s] == nil) head_[s] = n; else next_[tail_[s]] = n;
-        tail_[s] = n;
+        Slot& sl = slot_[s];
+        if (sl.tail == nil) sl.head = n; else next_[sl.tail] = n;
+        sl.tail = n;
     }
     // Moves heap entries that came within the horizon into their slots.
     void migrate() {
@@ -140,9 +144,12 @@ private:
         }
     }
 
+    struct Slot {   // head and tail together: one cache miss per slot, not two
+        std::uint32_t head, tail;
+    };
     unsigned shift_;
     std::uint64_t mask_;
-    std::vector<std::uint32_t> head_, tail_;
+    std::vector<Slot> slot_;
     std::vector<std::uint64_t> due_;
     std::vector<T> item_;
     std::vector<std::uint32_t> next_;

@@ -23,14 +23,25 @@ mean = "100us"
 jitter = "20us"
 distribution = "normal"
 TOML
+# CPU ticks (1/100 s) used so far by the forwarding thread: netchaos-fwd's main thread
+# (lcore 1), testpmd's rte-worker-1.
+fwd_ticks() {
+  local pid=$1 tid=$1 t
+  for t in /proc/$pid/task/*; do [[ $(cat "$t/comm") == rte-worker-1 ]] && tid=${t##*/}; done
+  awk '{print $14 + $15}' "/proc/$pid/task/$tid/stat"
+}
 # run LOG READY-REGEX CMD...: start, wait until the log says it forwards (EAL setup without
 # hugepages takes seconds on a loaded VM), measure for $dur s, then SIGINT and wait.
+# Leaves the forwarding thread's CPU seconds while forwarding in LOG.cpu: on a shared VM the
+# thread gets a fraction of a core, so packets per CPU-second is the comparable figure.
 run() {
   local log=$1 ready=$2; shift 2
   "$@" </dev/null >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 600); do grep -qE "$ready" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  local c0; c0=$(fwd_ticks $pid)
   sleep "$dur"
+  echo "$(( $(fwd_ticks $pid) - c0 ))" > "$log.cpu"
   kill -INT $pid 2>/dev/null; wait $pid || true
 }
 for r in $(seq "$rounds"); do
@@ -40,6 +51,9 @@ for r in $(seq "$rounds"); do
     --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")
-  echo "round $r: testpmd io $tp Mpps, netchaos-fwd normal(100us,20us) $nf Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $nf/$tp}")"
+  tpc=$(python3 "$here/bench/fwd/parse.py" testpmd-total "$t/tp$r.log"); tpt=$(cat "$t/tp$r.log.cpu")
+  nfc=$(python3 "$here/bench/fwd/parse.py" fwd-total "$t/fwd$r.log"); nft=$(cat "$t/fwd$r.log.cpu")
+  echo "round $r: wall: testpmd io $tp Mpps, netchaos-fwd normal(100us,20us) $nf Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $nf/$tp}")"
+  echo "  per forwarding-thread CPU-second: testpmd $(awk "BEGIN{printf \"%.2f\", $tpc/$tpt/1e4}") Mpps, netchaos-fwd $(awk "BEGIN{printf \"%.2f\", $nfc/$nft/1e4}") Mpps, ratio $(awk "BEGIN{printf \"%.2f\", ($nfc/$nft)/($tpc/$tpt)}") (cpu: testpmd $tpt, fwd $nft ticks of $((dur*100)))"
   python3 "$here/bench/fwd/parse.py" precision "$t/fwd$r.log" | sed 's/^/  /'
 done
