@@ -133,7 +133,10 @@ bool enable_timestamping(int fd, bool tx) {
     unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
     // TSONLY: the error queue returns the stamp without a copy of the packet; OPT_ID numbers
     // the stamps per datagram sent so they can be matched to sequence numbers.
-    if (tx) flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+    // TX_SCHED, not TX_SOFTWARE: the stamp is taken before the packet enters the qdisc, so a
+    // netem on the prober's own egress counts in the RTT (TX_SOFTWARE is taken in the driver,
+    // after the delay, and hid it).
+    if (tx) flags |= SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
     return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0;
 }
 
