@@ -41,7 +41,8 @@ done
 # ------------------------------------------------------------ kernel (cached, not installed)
 mkdir -p "$W/debs"
 if [[ -z ${KPKG:-} ]]; then
-  KPKG=$(ls "$W"/debs/linux-image-*-amd64_*.deb 2>/dev/null | sed -n 's|.*/\(linux-image-[^_]*\)_.*|\1|p' | sort -V | tail -n1)
+  # (|| true: with pipefail an empty cache would end the script here, on a fresh clone)
+  KPKG=$(ls "$W"/debs/linux-image-*-amd64_*.deb 2>/dev/null | sed -n 's|.*/\(linux-image-[^_]*\)_.*|\1|p' | sort -V | tail -n1 || true)
   [[ -n $KPKG ]] || KPKG=$(timeout 60 apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 fi
 [[ -n $KPKG ]] || { echo "kernel-test: cannot tell which Debian kernel package to use (apt-cache depends linux-image-amd64)" >&2; exit 1; }

@@ -26,6 +26,8 @@ std::string clip(std::string_view s, std::size_t n = 40) {
 // undefined behaviour (assume/unreachable) in release builds:
 //  - a table header whose key does not start with a bare-key character or a quote
 //    ("[`x]", "[[[") (marzer/tomlplusplus#301, fixed after 3.3);
+//  - an array element that starts with '}' ("p=[}", "p=[1,}") reaches parse_value, which
+//    assumes it never sees a value terminator;
 //  - its non-ASCII whitespace test hits __builtin_unreachable for most code points in
 //    U+00A1..U+0499, and it runs on every character of a key, on every character between
 //    tokens and after a backslash in strings.
@@ -43,6 +45,7 @@ std::optional<Precheck> toml_precheck(std::string_view t) {
     int line = 1;
     std::size_t bol = 0;
     bool line_start = true;
+    char prev = 0;   // last significant character (whitespace and comments skipped)
     auto starts = [&](std::size_t i, std::string_view w) { return t.substr(i, w.size()) == w; };
     auto high = [&](std::size_t i) { return i < t.size() && static_cast<unsigned char>(t[i]) >= 0x80; };
     auto at = [&](std::size_t i, const char* m) { return Precheck{line, static_cast<int>(i - bol + 1), m}; };
@@ -83,6 +86,9 @@ std::optional<Precheck> toml_precheck(std::string_view t) {
                 return at(j, "a table header needs a key (letters, digits, _ or -, or a quoted string)");
         }
         line_start = false;
+        if (c == '}' && (prev == '[' || prev == ','))
+            return at(i, "'}' where a value belongs (after '[' or ',')");
+        if (c != '#') prev = c;
         if (c == '#') {
             while (i < t.size() && t[i] != '\n') ++i;
         } else if (starts(i, "\"\"\"") || starts(i, "'''")) {

@@ -31,10 +31,11 @@ nc_check "sigma within 10% of 1 ms (base added in quadrature)" "$sd / sqrt(1 + $
 
 # --on-exit drain (the default): queued packets still leave, none is dropped at exit.
 ip netns exec "$CLI" ping -c 200 -i 0.002 -q 10.213.0.2 >/dev/null 2>&1 &
+ping_pid=$!
 sleep 0.2
 kill -INT "$FWD_PID"
 for _ in $(seq 50); do fwd_alive "$FWD_PID" || break; sleep 0.1; done
 fwd_alive "$FWD_PID" && fail "forwarder still running after SIGINT"
-wait
+wait "$ping_pid"   # not a bare wait: the irtt server is a child too
 grep -o '"dropped_exit":[0-9]*' "$FWD_LOG" | sort -u | grep -qv ':0$' && fail "drain dropped packets at exit"
 pass "normal(5ms,1ms) delay through netchaos-fwd matches irtt"

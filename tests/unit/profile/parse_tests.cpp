@@ -188,6 +188,16 @@ TEST_CASE("TOML syntax errors keep their line:column") {
         REQUIRE_FALSE(b.ok());
         CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("non-ASCII"));
     }
+    // toml++ 3.3 assumes an array element never starts with '}' (found by fuzzing).
+    for (const char* bad : {"p=[}\n", "p = [1, }\n", "p = [\n  # c\n  }\n", "p = [[}]]\n"}) {
+        auto b = parse_profile_text(bad, "t.toml");
+        INFO(bad);
+        REQUIRE_FALSE(b.ok());
+        CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("'}' where a value belongs"));
+    }
+    auto brace = parse_profile_text("p = [1, }\n", "t.toml");
+    CHECK(brace.diagnostics.at(0).column == 9);
+    CHECK(parse_profile_text("description = \"[}\"\n# [, }\n", "t.toml").ok());
     auto dup = parse_profile_text("[egress]\nlimit = 1\nlimit = 2\n", "t.toml");
     REQUIRE_FALSE(dup.ok());
     CHECK(dup.diagnostics[0].line == 3);
