@@ -89,8 +89,13 @@ std::optional<Precheck> toml_precheck(std::string_view t) {
         if (c == '}' && (prev == '[' || prev == ','))
             return at(i, "'}' where a value belongs (after '[' or ',')");
         if (c != '#') prev = c;
+        // A quote opens a string only where TOML lets one start; glued to a bare token
+        // ("0x\"\"\"") toml++ reads on through it as one bad token, so the lexer must too.
+        const bool opens = i == 0 || (t[i - 1] != 0 && std::strchr(" \t\r\n=[,{.", t[i - 1]) != nullptr);
         if (c == '#') {
             while (i < t.size() && t[i] != '\n') ++i;
+        } else if (!opens && (c == '"' || c == '\'')) {
+            ++i;
         } else if (starts(i, "\"\"\"") || starts(i, "'''")) {
             std::string_view close = t.substr(i, 3);
             bool basic = c == '"';

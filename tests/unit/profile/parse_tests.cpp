@@ -195,6 +195,15 @@ TEST_CASE("TOML syntax errors keep their line:column") {
         REQUIRE_FALSE(b.ok());
         CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("'}' where a value belongs"));
     }
+    // A quote glued to a bare token opens no string: toml++ reads on through it (found by fuzzing).
+    for (const char* bad : {"pp=[0thres\"\"\"(=[\xcd\x8b\"\"\"\n", "a = 0x'''\xc2\xa4'''\n"}) {
+        auto b = parse_profile_text(bad, "t.toml");
+        INFO(bad);
+        REQUIRE_FALSE(b.ok());
+        CHECK_THAT(b.diagnostics.at(0).message, Catch::Matchers::Contains("non-ASCII character outside a string"));
+    }
+    CHECK(parse_profile_text("[egress]\na.\"b\" = 1\n", "t.toml").diagnostics.at(0).message.find("non-ASCII") == std::string::npos);
+    CHECK(parse_profile_text("description=\"\xc3\xa9\"\nname='\xc3\xa9'\n", "t.toml").ok());
     auto brace = parse_profile_text("p = [1, }\n", "t.toml");
     CHECK(brace.diagnostics.at(0).column == 9);
     CHECK(parse_profile_text("description = \"[}\"\n# [, }\n", "t.toml").ok());
