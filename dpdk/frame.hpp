@@ -26,7 +26,40 @@ struct FrameInfo {
     std::uint8_t ecn = 0;          // the two ECN bits (IP only)
 };
 
-FrameInfo classify(const std::uint8_t* p, std::size_t len, std::size_t max_frame);
+namespace frame_detail {
+constexpr std::size_t eth_min = 60;   // without FCS
+inline std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+inline FrameInfo bad(std::size_t len) { return FrameInfo{len < eth_min ? FrameKind::runt : FrameKind::truncated, 0, 0}; }
+}  // namespace frame_detail
+
+// Inline: called per packet, and an out-of-line call returned the small struct through the
+// stack (a store-forwarding stall measured at ~14% of the loop).
+[[gnu::always_inline]] inline FrameInfo classify(const std::uint8_t* p, std::size_t len, std::size_t max_frame) {
+    if (len > max_frame) return FrameInfo{FrameKind::oversize, 0, 0};
+    if (p == nullptr || len < 14) return FrameInfo{FrameKind::runt, 0, 0};
+    std::size_t off = 12;
+    std::uint16_t type = frame_detail::be16(p + off);
+    for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8); ++tags) {
+        off += 4;
+        if (off + 2 > len) return frame_detail::bad(len);
+        type = frame_detail::be16(p + off);
+    }
+    off += 2;
+    if (type == 0x0800) {
+        if (off + 20 > len) return frame_detail::bad(len);
+        const std::uint8_t vihl = p[off];
+        const std::size_t ihl = static_cast<std::size_t>(vihl & 0x0f) * 4;
+        const std::size_t total = frame_detail::be16(p + off + 2);
+        if ((vihl >> 4) != 4 || ihl < 20 || off + ihl > len || total < ihl || off + total > len) return frame_detail::bad(len);
+        return FrameInfo{FrameKind::ipv4, static_cast<std::uint16_t>(off), static_cast<std::uint8_t>(p[off + 1] & 3)};
+    }
+    if (type == 0x86dd) {
+        if (off + 40 > len || (p[off] >> 4) != 6 || off + 40 + frame_detail::be16(p + off + 4) > len) return frame_detail::bad(len);
+        const std::uint8_t tc = static_cast<std::uint8_t>((p[off] & 0x0f) << 4 | p[off + 1] >> 4);
+        return FrameInfo{FrameKind::ipv6, static_cast<std::uint16_t>(off), static_cast<std::uint8_t>(tc & 3)};
+    }
+    return FrameInfo{FrameKind::non_ip, static_cast<std::uint16_t>(off), 0};
+}
 
 // Sets ECN to CE (11) in the IP header at l3_offset; for IPv4 patches the header checksum
 // incrementally (RFC 1624) so the frame stays valid. Returns false if not IP.

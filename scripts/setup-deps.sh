@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config ninja-build ccache
   libnl-3-dev libnl-route-3-dev libmnl-dev
-  libdpdk-dev dpdk
+  libdpdk-dev dpdk dpdk-dev   # dpdk-dev: dpdk-testpmd, the peer in bench/fwd
   libboost-program-options-dev libtomlplusplus-dev catch2 nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   iproute2 ethtool irtt iputils-ping strace procps psmisc
