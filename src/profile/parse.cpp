@@ -336,7 +336,7 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
         r.error(r.where(path + ".table"), path + ".table", "a distribution table without jitter: set " + path + ".jitter > 0 (the table is scaled by jitter)");
     if (d.order == JitterOrder::reorder && d.jitter.count() == 0)
         r.warning(r.where(path + ".reorder"), path + ".reorder", "reorder = true has no effect without jitter");
-    if (d.jitter > d.mean && d.jitter.count() > 0) {
+    if (d.jitter > d.mean && d.jitter.count() > 0 && !r.errored(k_mean)) {   // a bad mean reads as 0
         if (d.distribution == Distribution::normal) {
             double mass = normal_mass_below_zero(d.mean, d.jitter);
             r.warning(r.where(k_jitter), k_jitter,

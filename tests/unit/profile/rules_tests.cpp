@@ -73,6 +73,11 @@ TEST_CASE("rule: normal jitter larger than the mean warns with the truncated mas
     CHECK_THAT(w->message, Catch::Matchers::Contains("truncated at zero, 23.2% of the distribution"));
     auto below = parse_profile_text("[egress.delay]\nmean = \"50ms\"\njitter = \"30ms\"\ndistribution = \"normal\"\n", "t.toml");
     CHECK(nc_test::count(below.diagnostics, Sev::warning) == 0);
+    // A mean that failed to parse is not a mean of 0: one error, no truncation warning.
+    auto bad = parse_profile_text("[egress.delay]\nmean = \"70parsecs\"\njitter = \"43ms\"\ndistribution = \"normal\"\n", "t.toml");
+    INFO(nc_test::dump(bad.diagnostics));
+    CHECK(nc_test::count(bad.diagnostics, Sev::error) == 1);
+    CHECK(nc_test::count(bad.diagnostics, Sev::warning) == 0);
 }
 
 TEST_CASE("rule: ecn needs a loss probability") {
