@@ -34,7 +34,11 @@ def fwd(log):
 
 
 def final(log):
-    for line in open(log):
+    text = open(log).read()
+    if text.startswith("{"):   # a stats reply saved from the control socket
+        j = json.loads(text)
+        return j.get("stats", j)
+    for line in text.splitlines():
         if line.startswith("netchaos-fwd: stopped; "):
             return json.loads(line[len("netchaos-fwd: stopped; "):])
     raise SystemExit(f"{log}: no final stats line")
