@@ -377,10 +377,12 @@ std::optional<std::string> read_text(const std::filesystem::path& file, Reader& 
         r.error(p, "", "cannot open: permission denied or unreadable");
         return std::nullopt;
     }
-    // Read at most the cap + 1 bytes: works for pipes and /dev files whose size is unknown.
-    std::string text(max_file_bytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
+    // Read at most the cap + 1 bytes, in chunks: works for pipes whose size is unknown, and
+    // a 1 KiB profile does not pay for zero-filling a 4 MiB buffer (30 ms under qemu TCG).
+    std::string text;
+    char chunk[16384];
+    while (text.size() <= max_file_bytes && in.read(chunk, sizeof chunk).gcount() > 0)
+        text.append(chunk, static_cast<std::size_t>(in.gcount()));
     if (text.size() > max_file_bytes) {
         auto size = std::filesystem::is_regular_file(status) ? std::filesystem::file_size(file, ec) : 0;
         r.error(p, "", "file too large" + (size ? " (" + std::to_string(size / (1 << 20)) + " MiB)" : std::string()) +
