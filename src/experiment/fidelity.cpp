@@ -79,10 +79,11 @@ report::Fidelity check_fidelity(const std::string& step, const Prediction& pred,
     };
     f.mean_error = rel(m.mean_ms, pred.mean_ms);
     f.sigma_error = rel(m.sigma_ms, pred.sigma_ms);
-    auto ok = [&](double meas, double want) {
-        return std::abs(meas - want) <= std::max({tol * want, fidelity_floor_ms, noise_ms});
-    };
-    f.pass = !f.applicable || (ok(m.mean_ms, pred.mean_ms) && ok(m.sigma_ms, pred.sigma_ms));
+    auto allowed = [&](double want) { return std::max({tol * want, fidelity_floor_ms, noise_ms}); };
+    f.allowed_mean_ms = allowed(pred.mean_ms);
+    f.allowed_sigma_ms = allowed(pred.sigma_ms);
+    f.pass = !f.applicable || (std::abs(m.mean_ms - pred.mean_ms) <= f.allowed_mean_ms &&
+                               std::abs(m.sigma_ms - pred.sigma_ms) <= f.allowed_sigma_ms);
     return f;
 }
 

@@ -32,7 +32,7 @@ const char* band_color(const Phase& p, std::size_t i) {
 
 struct Axes {
     double x0, x1, y0, y1;     // data ranges
-    int left = 56, right = 12, top = 14, bottom = 36, w, h;
+    int left = 56, right = 12, top = 14, bottom = 36, w = 0, h = 0;
     double px(double x) const { return left + (x - x0) / (x1 - x0) * (w - left - right); }
     double py(double y) const { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); }
 };
@@ -223,7 +223,8 @@ std::string to_html(const Report& r) {
               << "</td><td>" << num(f.predicted_mean_ms) << "</td><td>" << num(f.measured_mean_ms) << "</td><td>"
               << num(f.mean_error * 100, "%.1f") << "%</td><td>" << num(f.predicted_sigma_ms) << "</td><td>"
               << num(f.measured_sigma_ms) << "</td><td>" << num(f.sigma_error * 100, "%.1f") << "%</td><td>"
-              << num(f.tolerance * 100, "%.0f") << "%</td><td class=\"l "
+              << num(f.tolerance * 100, "%.0f") << "% <small>(&#177;" << num(f.allowed_mean_ms) << " / &#177;"
+              << num(f.allowed_sigma_ms) << " ms)</small></td><td class=\"l "
               << (!f.applicable ? "\">n/a" : f.pass ? "pass\">pass" : "fail\">MISS")
               << (f.note.empty() ? "" : " <small>" + xml_escape(f.note) + "</small>") << "</td></tr>\n";
     o << "</table>\n";

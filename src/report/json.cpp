@@ -66,6 +66,8 @@ std::string to_json(const Report& r) {
                            {"mean_error", f.mean_error},
                            {"sigma_error", f.sigma_error},
                            {"tolerance", f.tolerance},
+                           {"allowed_mean_ms", f.allowed_mean_ms},
+                           {"allowed_sigma_ms", f.allowed_sigma_ms},
                            {"pass", f.pass},
                            {"note", f.note}});
         phases.push_back(std::move(jp));

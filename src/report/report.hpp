@@ -46,6 +46,8 @@ struct Fidelity {
     double mean_error = 0;         // |measured - predicted| / predicted
     double sigma_error = 0;
     double tolerance = 0.1;
+    double allowed_mean_ms = 0;    // the deviation the check allowed: max(tolerance x predicted, floors)
+    double allowed_sigma_ms = 0;
     bool pass = true;
     std::string note;
 };

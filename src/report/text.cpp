@@ -25,16 +25,22 @@ std::string fmt(const char* f, double v) {
 
 std::string fidelity_word(const Phase& p) {
     if (p.fidelity.empty()) return "-";
+    // The worst deviation as a share of what its check allowed (tolerance or the ms floors):
+    // a relative error printed next to a 10% tolerance reads as a miss when a floor passed it.
     double worst = 0;
     bool any = false, ok = true;
+    auto share = [](double meas, double want, double allowed) {
+        return allowed > 0 ? std::abs(meas - want) / allowed : 0.0;
+    };
     for (const auto& f : p.fidelity) {
         if (!f.applicable) continue;
         any = true;
         ok = ok && f.pass;
-        worst = std::max({worst, f.mean_error, f.sigma_error});
+        worst = std::max({worst, share(f.measured_mean_ms, f.predicted_mean_ms, f.allowed_mean_ms),
+                          share(f.measured_sigma_ms, f.predicted_sigma_ms, f.allowed_sigma_ms)});
     }
     if (!any) return "n/a";
-    return std::string(ok ? "ok" : "MISS") + " (worst " + fmt("%.1f", worst * 100) + "%)";
+    return std::string(ok ? "ok" : "MISS") + " (" + fmt("%.0f", worst * 100) + "% of limit)";
 }
 }  // namespace
 

@@ -27,7 +27,8 @@ Report sample_report() {
     m.checks.push_back({Check::Kind::slo, "p99_rtt_max", 90, 80, "ms", false, "p99 90 ms > 80 ms"});
     m.checks.push_back({Check::Kind::slo, "loss_max", 1, 2, "%", true, "loss 1% <= 2%"});
     m.fidelity.push_back({.step = "morning", .predicted_mean_ms = 35.2, .predicted_sigma_ms = 20,
-                          .measured_mean_ms = 35.2, .measured_sigma_ms = 19, .mean_error = 0, .sigma_error = 0.05});
+                          .measured_mean_ms = 35.2, .measured_sigma_ms = 19, .mean_error = 0, .sigma_error = 0.05,
+                          .allowed_mean_ms = 3.52, .allowed_sigma_ms = 2});
     m.rtt_ms = {10, 20, 30, 35, 40, 50, 60};
     for (double x = 0; x < 100; x += 5) m.density.emplace_back(x, 0.02);
     Phase rec{.name = "recovery", .kind = "recovery", .profile = "none", .start_s = 6, .end_s = 9};
@@ -167,4 +168,10 @@ TEST_CASE("summary table lists every phase and every miss") {
     CHECK(line.find("jitter_1s") != std::string::npos);
     CHECK(line.find("loss 1.00%") != std::string::npos);
     CHECK(line.find("fidelity ok") != std::string::npos);
+    // The worst deviation as a share of its allowance: sigma off by 1 ms of 2 ms allowed.
+    CHECK(line.find("ok (50% of limit)") != std::string::npos);
+    auto miss = sample_report().phases[1];
+    miss.fidelity[0].measured_sigma_ms = 25;
+    miss.fidelity[0].pass = false;
+    CHECK(progress_line(miss, 6, 9).find("MISS (250% of limit)") != std::string::npos);
 }
