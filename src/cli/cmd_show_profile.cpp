@@ -31,7 +31,8 @@ void show_experiment(const prof::Experiment& ex, bool json) {
                   << "# target: " << prof::to_string(ex.target.backend) << " dev=" << ex.target.dev << " netns=" << ex.target.netns
                   << " direction=" << prof::to_string(ex.target.direction) << " control=" << ex.target.control.string() << "\n"
                   << "# probe: " << ex.probe.target << " mode=" << prof::to_string(ex.probe.mode) << " rate=" << ex.probe.rate_hz
-                  << "Hz timeout=" << prof::format_duration(ex.probe.timeout) << "\n# baseline: " << prof::format_duration(ex.baseline) << "\n";
+                  << "Hz timeout=" << prof::format_duration(ex.probe.timeout) << "\n# baseline: " << prof::format_duration(ex.baseline)
+                  << "\n# drift baseline: " << (ex.drift_baseline.empty() ? "steady state" : "phase " + ex.drift_baseline) << "\n";
         for (std::size_t i = 0; i < ex.phases.size(); ++i) {
             const auto& ph = ex.phases[i];
             std::cout << "\n# ---- phase " << i + 1 << ": " << ph.name << ", " << prof::format_duration(ph.duration);
@@ -48,6 +49,7 @@ void show_experiment(const prof::Experiment& ex, bool json) {
     j["probe"] = {{"target", ex.probe.target}, {"netns", ex.probe.netns}, {"rate_hz", ex.probe.rate_hz},
                   {"mode", prof::to_string(ex.probe.mode)}, {"timeout_ns", ex.probe.timeout.count()}};
     j["baseline_ns"] = ex.baseline.count();
+    j["drift_baseline"] = ex.drift_baseline;   // "" = the steady state
     j["phases"] = nlohmann::ordered_json::array();
     for (const auto& ph : ex.phases) {
         nlohmann::ordered_json p;

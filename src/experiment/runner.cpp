@@ -73,6 +73,9 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
     Moments base{};
     report::Stats base_stats{};
     bool have_base = false;
+    // p99_drift_max compares with the steady state, or with the phase drift_baseline names
+    // (from the phase after it on): "recovery P99 back near the quiet baseline phase".
+    std::optional<report::Stats> drift_ref;
     for (const auto& g : groups) {
         const StepSpan& a = spans[g.steps.front()];
         const StepSpan& b = spans[g.steps.back()];
@@ -92,7 +95,11 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         for (const auto& s : slice(samples, a.start_ns, b.end_ns))
             if (s.status == Sample::Status::ok) ph.rtt_ms.push_back(s.rtt_ns / 1e6);
         auto jitter = window_jitter_ms(samples, a.start_ns, b.end_ns, th.window);
-        ph.checks = slo_checks(ph.stats, jitter, th, have_base && first.kind != Step::Kind::baseline ? &base_stats : nullptr);
+        const report::Stats* ref = nullptr;
+        if (e.drift_baseline.empty()) ref = have_base && first.kind != Step::Kind::baseline ? &base_stats : nullptr;
+        else if (drift_ref && first.kind == Step::Kind::fault) ref = &*drift_ref;
+        ph.checks = slo_checks(ph.stats, jitter, th, ref);
+        if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
 
         std::vector<std::pair<Profile, double>> mixture;
         for (std::size_t k : g.steps) {
@@ -190,14 +197,23 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         ph.stats = stats_from_windows(in);
         // Live fidelity estimate from windows; the final verdict uses per-packet samples
         // (and checks each ramp step on its own, which windows cannot).
+        // Like the final check, it leaves out the settle period: windows that began before it
+        // hold packets still carrying the previous step's delay (a 0 -> 12 ms switch alone
+        // gives a 6 ms sigma).
         if (s.kind == Step::Kind::fault && s.steps == 1 && !windows.empty()) {
-            std::vector<Window> bw;
+            const std::int64_t span_ns = spans.back().end_ns - spans[first_span].start_ns;
+            const std::int64_t from = spans[first_span].start_ns + settle_ns(span_ns) +
+                                      std::chrono::duration_cast<std::chrono::nanoseconds>(thresholds_of(e, s).window).count();
+            std::vector<Window> bw, settled;
             for (const auto& w : windows)
                 if (w.t_ns <= spans.front().end_ns) bw.push_back(w);
+            for (const auto& w : in)
+                if (w.t_ns >= from) settled.push_back(w);
             auto bs = stats_from_windows(bw);
+            auto ms = stats_from_windows(settled);
             Prediction p = predict(s.profile, Moments{bs.received, bs.mean_ms, bs.sigma_ms});
-            ph.fidelity.push_back(check_fidelity(s.label(), p, Moments{ph.stats.received, ph.stats.mean_ms, ph.stats.sigma_ms},
-                                                 tolerance_of(e, s)));
+            if (!settled.empty())
+                ph.fidelity.push_back(check_fidelity(s.label(), p, Moments{ms.received, ms.mean_ms, ms.sigma_ms}, tolerance_of(e, s)));
         }
         opt.on_progress(report::progress_line(ph, double(spans.back().end_ns - t0) / 1e9, double(plan.total.count()) / 1e9));
     };

@@ -190,7 +190,7 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
     if (!t) return out;
     Experiment ex;
     ex.source = name;
-    r.check_keys(*t, "", {"name", "description", "baseline", "target", "probe", "thresholds", "phase"});
+    r.check_keys(*t, "", {"name", "description", "baseline", "drift_baseline", "target", "probe", "thresholds", "phase"});
     ex.name = r.string(*t, "", "name").value_or(name.stem().string());
     if (auto v = r.string(*t, "", "description")) ex.description = *v;
     if (auto v = r.duration(*t, "", "baseline")) ex.baseline = *v;
@@ -217,6 +217,17 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
             read_phase(*node.as_table(), ph, ex, index, r, out.diagnostics);
             ex.phases.push_back(std::move(ph));
         }
+    }
+    if (auto v = r.string(*t, "", "drift_baseline")) {
+        std::string names;
+        bool found = false;
+        for (const auto& ph : ex.phases) {
+            found = found || ph.name == *v;
+            names += (names.empty() ? "" : ", ") + ph.name;
+        }
+        if (!found && !ex.phases.empty())
+            r.error(r.where("drift_baseline"), "drift_baseline", "no [[phase]] named \"" + *v + "\": expected one of " + names);
+        ex.drift_baseline = *v;
     }
     bool failed = std::any_of(out.diagnostics.begin(), out.diagnostics.end(), [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
     if (!failed) out.value = std::move(ex);

@@ -237,6 +237,7 @@ struct Experiment {
     Target target;
     ProbeConfig probe;
     Duration baseline{std::chrono::seconds(3)};   // steady-state check before and after
+    std::string drift_baseline;                   // phase p99_drift_max compares with ("" = the steady state)
     Thresholds thresholds;                        // overall
     std::vector<Phase> phases;
     std::filesystem::path source;

@@ -62,21 +62,47 @@ struct FakeProbe final : ProbeSource {
     bool truncate = true;
     double loss_every = 0;   // every Nth packet lost
     std::int64_t start_t = 0;
+    std::int64_t windows_done_ns = 0;
+    Rng window_rng{11};
     explicit FakeProbe(FakeTimer& t, FakeTarget& g) : timer(t), target(g) {}
     Result<void> start() override {
         start_t = timer.t;
         return {};
     }
-    std::vector<Window> poll() override { return {}; }
+    // 1 s windows on the probe's own grid (from its start), as the real probe reports them.
+    std::vector<Window> poll() override {
+        std::vector<Window> out;
+        for (; windows_done_ns + 1'000'000'000 <= timer.t - start_t; windows_done_ns += 1'000'000'000) {
+            auto s = samples(start_t + windows_done_ns, start_t + windows_done_ns + 1'000'000'000, window_rng);
+            Window w;
+            w.t_ns = start_t + windows_done_ns + 1'000'000'000;
+            double sum = 0, sq = 0;
+            for (const auto& x : s) {
+                ++w.sent;
+                if (x.status != Sample::Status::ok) continue;
+                ++w.received;
+                sum += x.rtt_ns / 1e6;
+                sq += (x.rtt_ns / 1e6) * (x.rtt_ns / 1e6);
+            }
+            if (w.received) w.rtt_mean_ms = sum / double(w.received);
+            if (w.received > 1)
+                w.jitter_1s_ms = std::sqrt(std::max(0.0, (sq - sum * sum / double(w.received)) / double(w.received - 1)));
+            out.push_back(w);
+        }
+        return out;
+    }
     Result<std::vector<Sample>> stop() override {
-        std::vector<Sample> out;
         Rng rng(7);
+        return samples(start_t, timer.t, rng);
+    }
+    std::vector<Sample> samples(std::int64_t from, std::int64_t to, Rng& rng) const {
+        std::vector<Sample> out;
         auto normal = [&] {
             double u1 = std::max(1e-12, rng.uniform()), u2 = rng.uniform();
             return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
         };
-        std::int64_t seq = 0;
-        for (std::int64_t t = start_t; t < timer.t; t += 10'000'000, ++seq) {
+        std::int64_t seq = (from - start_t) / 10'000'000;
+        for (std::int64_t t = from; t < to; t += 10'000'000, ++seq) {
             double rtt = 0.2 + 0.02 * normal();
             if (const auto* p = target.active_at(t))
                 for (const auto* imp : {p->egress ? &*p->egress : nullptr, p->ingress ? &*p->ingress : nullptr}) {

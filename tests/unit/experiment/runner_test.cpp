@@ -49,7 +49,9 @@ TEST_CASE("runner: a faithful emulator and met thresholds pass (exit 0)") {
     CHECK(out.report.phases[1].fidelity[0].pass);
     CHECK(out.report.phases[3].kind == "recovery");
     CHECK(out.report.phases[3].fidelity[0].pass);   // back to baseline
-    CHECK(b.progress.size() == 4);                   // one line per phase
+    REQUIRE(b.progress.size() == 4);                 // one line per phase
+    INFO(b.progress[1]);
+    CHECK(b.progress[1].find("fidelity ok") != std::string::npos);   // live estimate after the settle period
     // apply, apply (replace), clear: never a clear between two faults.
     REQUIRE(b.target.history.size() == 3);
     CHECK(b.clears_between_applies() == 0);
@@ -67,6 +69,39 @@ TEST_CASE("runner: an SLO miss exits 1 and names the threshold") {
     bool found = false;
     for (const auto& c : out.report.phases[1].checks) found |= c.name == "p99_rtt_max" && !c.pass;
     CHECK(found);
+}
+
+TEST_CASE("runner: the live fidelity estimate leaves out windows that straddle a switch") {
+    Bench b;
+    auto e = two_phases();
+    e.baseline = 2500ms;   // the switch to 35 ms falls inside the probe's window [2 s, 3 s)
+    auto out = b.run(e);
+    REQUIRE(b.progress.size() == 4);
+    INFO(b.progress[1]);
+    CHECK(b.progress[1].find("fidelity ok") != std::string::npos);
+    CHECK(out.report.phases[1].fidelity.at(0).pass);
+}
+
+TEST_CASE("runner: p99_drift_max compares with the steady state, or with the phase drift_baseline names") {
+    auto e = two_phases();
+    e.phases[1].thresholds.p99_drift_max = 2.0;   // calm (5 ms) against...
+    auto drift_of = [](const RunOutcome& o, std::size_t phase) -> const netchaos::report::Check* {
+        for (const auto& c : o.report.phases[phase].checks)
+            if (c.name == "p99_drift_max") return &c;
+        return nullptr;
+    };
+    Bench steady;
+    auto a = steady.run(e);   // ...the fault-free steady state: far more than 200%
+    REQUIRE(drift_of(a, 2));
+    CHECK_FALSE(drift_of(a, 2)->pass);
+    e.drift_baseline = "morning";
+    e.phases[0].thresholds.p99_drift_max = 2.0;   // the reference phase is not checked against itself
+    Bench phase;
+    auto b = phase.run(e);    // ...the morning phase (35 ms +- 10 ms): calm's p99 is below it
+    REQUIRE(drift_of(b, 2));
+    CHECK(drift_of(b, 2)->pass);
+    CHECK(drift_of(b, 2)->value < 0);
+    CHECK_FALSE(drift_of(b, 1));
 }
 
 TEST_CASE("runner: a delay the emulator cannot deliver (truncated at zero) exits 2") {
