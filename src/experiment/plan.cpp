@@ -46,6 +46,9 @@ std::optional<Impairment> lerp_imp(const std::optional<Impairment>& a, const std
         d.mean = lerp(da.mean, db.mean, t);
         d.jitter = lerp(da.jitter, db.jitter, t);
         d.correlation = lerp(da.correlation, db.correlation, t);
+        // A step with no jitter has nothing to reorder; keeping the other end's choice would
+        // only make the step's profile warn "reorder = true has no effect without jitter".
+        if (d.jitter.count() == 0) d.order = JitterOrder::preserve;
         out.delay = d;
     }
     if (ia.loss || ib.loss) {
@@ -83,7 +86,7 @@ Plan make_plan(const Experiment& e) {
         at += s.duration;
         plan.steps.push_back(std::move(s));
     };
-    push(Step{.kind = Step::Kind::baseline, .phase = "steady-state", .duration = e.baseline});
+    push(Step{.kind = Step::Kind::baseline, .phase = "steady-state", .duration = e.baseline, .profile = {}});
     for (std::size_t i = 0; i < e.phases.size(); ++i) {
         const Phase& ph = e.phases[i];
         if (!ph.ramp) {
@@ -101,7 +104,7 @@ Plan make_plan(const Experiment& e) {
                       .profile = interpolate(ph.ramp->from, ph.ramp->to, t)});
         }
     }
-    push(Step{.kind = Step::Kind::recovery, .phase = "steady-state-after", .duration = e.baseline});
+    push(Step{.kind = Step::Kind::recovery, .phase = "steady-state-after", .duration = e.baseline, .profile = {}});
     plan.total = at;
     return plan;
 }

@@ -83,6 +83,17 @@ TEST_CASE("an interpolated ramp step survives the TOML the runner hands to `netc
     CHECK(back.value->egress->delay->mean == 21667us);
     CHECK(back.value->egress->delay->jitter == 7ms);
     CHECK(std::get<RandomLoss>(back.value->egress->loss->model).p == Approx(0.01));
+    // The first step of a ramp into reordering jitter has no jitter yet: no reorder, no warning.
+    to.egress->delay->order = JitterOrder::reorder;
+    Profile quiet;
+    quiet.name = "quiet";
+    auto first = interpolate(quiet, to, 0.0);
+    CHECK(first.egress->delay->order == JitterOrder::preserve);
+    auto again = parse_profile_text(to_text(first), "step.toml");
+    INFO(to_text(first));
+    REQUIRE(again.ok());
+    CHECK(again.diagnostics.empty());
+    CHECK(interpolate(quiet, to, 0.5).egress->delay->order == JitterOrder::reorder);
 }
 
 TEST_CASE("format_duration is exact") {

@@ -161,4 +161,12 @@ TEST_CASE("experiment errors: target, probe, phases") {
     NC_EXPECT_ERROR(phase_type, "phase", 1, 9, "expected [[phase]] tables");
     auto ratio = parse_experiment_text("[target]\nbackend = \"dpdk\"\n[probe]\ntarget = \"h:1\"\n[thresholds]\nspike_ratio_max = 1.5\n[[phase]]\nduration = \"1s\"\n", dir.path / "x.toml");
     NC_EXPECT_ERROR(ratio, "thresholds.spike_ratio_max", 6, 19, "expected a number in [0, 1]");
+    const char* two = "[target]\nbackend = \"dpdk\"\n[probe]\ntarget = \"h:1\"\n"
+                      "[[phase]]\nname = \"quiet\"\nduration = \"1s\"\n[[phase]]\nname = \"peak\"\nduration = \"1s\"\n";
+    auto drift = parse_experiment_text(std::string("drift_baseline = \"quiet\"\n") + two, dir.path / "x.toml");
+    INFO(nc_test::dump(drift.diagnostics));
+    REQUIRE(drift.ok());
+    CHECK(drift.value->drift_baseline == "quiet");
+    auto nodrift = parse_experiment_text(std::string("drift_baseline = \"quite\"\n") + two, dir.path / "x.toml");
+    NC_EXPECT_ERROR(nodrift, "drift_baseline", 1, 18, "no [[phase]] named \"quite\": expected one of quiet, peak");
 }
