@@ -190,7 +190,10 @@ int main(int argc, char** argv) {
             std::printf("netchaos-fwd: WARNING: memory (-m) cannot hold %llu mbufs; capped at %llu: packets beyond that "
                         "are dropped (raise -m or lower --rate-hint)\n",
                         static_cast<unsigned long long>(plan.wanted), static_cast<unsigned long long>(plan.mbufs));
-        rte_mempool* pool = rte_pktmbuf_pool_create("nc_mbufs", static_cast<unsigned>(plan.mbufs), 256, 0,
+        // Per-lcore cache at its maximum (512): packets held in the wheel make the lcore free
+        // and allocate in large swings, and a small cache spills them to the ring, whose FIFO
+        // hands back cold mbufs (+4% at normal(100us,20us) on net_null).
+        rte_mempool* pool = rte_pktmbuf_pool_create("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
                                                     static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM),
                                                     static_cast<int>(rte_socket_id()));
         if (!pool) {
