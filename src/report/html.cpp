@@ -37,6 +37,11 @@ struct Axes {
     double py(double y) const { return h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom); }
 };
 
+// Enough decimals that neighbouring ticks differ (a 0.01 ms step printed as "0.0" repeated).
+const char* tick_format(double step) {
+    return step >= 1 ? "%.0f" : step >= 0.1 ? "%.1f" : step >= 0.01 ? "%.2f" : step >= 0.001 ? "%.3f" : "%.4f";
+}
+
 void draw_axes(std::ostringstream& o, const Axes& a, const char* xlabel, const char* ylabel) {
     o << "<g class=\"axes\" font-size=\"11\" fill=\"#333\">";
     o << "<line x1=\"" << a.left << "\" y1=\"" << a.h - a.bottom << "\" x2=\"" << a.w - a.right << "\" y2=\""
@@ -46,13 +51,13 @@ void draw_axes(std::ostringstream& o, const Axes& a, const char* xlabel, const c
     double xs = nice_step(a.x1 - a.x0, 8);
     for (double x = std::ceil(a.x0 / xs) * xs; x <= a.x1 + 1e-9; x += xs)
         o << "<text x=\"" << num(a.px(x), "%.1f") << "\" y=\"" << a.h - a.bottom + 14
-          << "\" text-anchor=\"middle\">" << num(x, xs < 1 ? "%.1f" : "%.0f") << "</text>";
+          << "\" text-anchor=\"middle\">" << num(x, tick_format(xs)) << "</text>";
     double ys = nice_step(a.y1 - a.y0, 5);
     for (double y = std::ceil(a.y0 / ys) * ys; y <= a.y1 + 1e-9; y += ys) {
         o << "<line x1=\"" << a.left << "\" y1=\"" << num(a.py(y), "%.1f") << "\" x2=\"" << a.w - a.right
           << "\" y2=\"" << num(a.py(y), "%.1f") << "\" stroke=\"#ddd\"/>";
         o << "<text x=\"" << a.left - 4 << "\" y=\"" << num(a.py(y) + 4, "%.1f") << "\" text-anchor=\"end\">"
-          << num(y, ys < 0.01 ? "%.3f" : ys < 1 ? "%.2f" : "%.0f") << "</text>";
+          << num(y, tick_format(ys)) << "</text>";
     }
     o << "<text x=\"" << (a.left + a.w - a.right) / 2 << "\" y=\"" << a.h - 4 << "\" text-anchor=\"middle\">"
       << xlabel << "</text>";

@@ -1,6 +1,7 @@
 // Report writers: the JSON has the fields tools read, the JUnit XML is well formed with one
 // testcase per check, the HTML is self-contained and holds the SVG plots.
 #include <catch2/catch.hpp>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <stack>
@@ -136,6 +137,18 @@ TEST_CASE("histogram SVG: bars sum to the sample count's density, density overla
     std::string e = svg_histogram(r.phases[2]);
     CHECK(well_formed(e, why));
     CHECK(e.find("nan") == std::string::npos);
+    // Sub-millisecond RTTs (an unimpaired path): tick labels must differ from each other.
+    std::string b = svg_histogram(r.phases[0]);   // 0.19 .. 0.25 ms
+    std::vector<std::string> ticks;
+    for (std::size_t at = b.find("text-anchor=\"middle\">"); at != std::string::npos;
+         at = b.find("text-anchor=\"middle\">", at + 1)) {
+        auto from = at + std::string("text-anchor=\"middle\">").size();
+        ticks.push_back(b.substr(from, b.find('<', from) - from));
+    }
+    INFO(b);
+    REQUIRE(ticks.size() >= 3);
+    ticks.pop_back();   // the axis title
+    CHECK(std::set<std::string>(ticks.begin(), ticks.end()).size() == ticks.size());
 }
 
 TEST_CASE("HTML is self-contained and holds timeline, histograms and threshold table") {
