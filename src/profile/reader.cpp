@@ -127,6 +127,21 @@ std::optional<Precheck> toml_precheck(std::string_view t) {
     return std::nullopt;
 }
 
+// One '~' per UTF-8 sequence (a lead byte and its continuation bytes), so columns, which
+// toml++ counts in code points, stay where they were; stray continuation bytes become '~' too.
+std::string mask_non_ascii(std::string_view t) {
+    std::string out;
+    out.reserve(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const auto c = static_cast<unsigned char>(t[i]);
+        if (c < 0x80) { out += static_cast<char>(c); continue; }
+        out += '~';
+        if (c >= 0xc0)
+            while (i + 1 < t.size() && (static_cast<unsigned char>(t[i + 1]) & 0xc0) == 0x80) ++i;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string Reader::describe(const toml::node& n) {
@@ -409,14 +424,25 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::filesyst
         r.error(Pos{name, bad->line, bad->column}, "", std::string("TOML syntax error: ") + bad->message);
         return std::nullopt;
     }
-    try {
-        return toml::parse(text, name.string());
-    } catch (const toml::parse_error& e) {
-        const auto& src = e.source();
-        r.error(Pos{name, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)}, "",
-                "TOML syntax error: " + clip(e.description(), 200));
-        return std::nullopt;
+    auto parse = [&](std::string_view t) -> std::optional<toml::table> {
+        try {
+            return toml::parse(t, name.string());
+        } catch (const toml::parse_error& e) {
+            const auto& src = e.source();
+            r.error(Pos{name, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)}, "",
+                    "TOML syntax error: " + clip(e.description(), 200));
+            return std::nullopt;
+        }
+    };
+    // Backstop for the lexer above: toml++ reads a bad token on through quotes to report it, so
+    // where the lexer saw a string it may still meet non-ASCII text. Parse a copy with each
+    // UTF-8 sequence masked as '~' first (legal in strings and comments, nowhere else, so
+    // the structure and its errors stay as they are, and all-ASCII meets no such path); only
+    // structurally valid text reaches toml++ with its non-ASCII characters.
+    if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+        if (!parse(mask_non_ascii(text))) return std::nullopt;
     }
+    return parse(text);
 }
 
 void sort_diagnostics(std::vector<Diagnostic>& d) {

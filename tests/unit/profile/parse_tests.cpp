@@ -204,6 +204,12 @@ TEST_CASE("TOML syntax errors keep their line:column") {
     }
     CHECK(parse_profile_text("[egress]\na.\"b\" = 1\n", "t.toml").diagnostics.at(0).message.find("non-ASCII") == std::string::npos);
     CHECK(parse_profile_text("description=\"\xc3\xa9\"\nname='\xc3\xa9'\n", "t.toml").ok());
+    // ...and the backstop where the lexer still sees a string: toml++ reads the bad value
+    // "1thres\"\"=..." on through the quotes, so the masked pre-parse reports it first.
+    auto through = parse_profile_text("pp=[1thres\"\"=\"([\xcd\x8bP\"\n", "t.toml");
+    REQUIRE_FALSE(through.ok());
+    CHECK(through.diagnostics.at(0).line == 1);
+    CHECK_THAT(through.diagnostics.at(0).message, Catch::Matchers::Contains("TOML syntax error"));
     auto brace = parse_profile_text("p = [1, }\n", "t.toml");
     CHECK(brace.diagnostics.at(0).column == 9);
     CHECK(parse_profile_text("description = \"[}\"\n# [, }\n", "t.toml").ok());
