@@ -188,9 +188,17 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     auto progress = [&](std::size_t first_span) {
         if (!opt.on_progress || spans.empty()) return;
         const Step& s = plan.steps[spans[first_span].step];
-        std::vector<Window> in;
-        for (const auto& w : windows)
-            if (w.t_ns > spans[first_span].start_ns && w.t_ns <= spans.back().end_ns + 50'000'000) in.push_back(w);
+        const std::int64_t window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(thresholds_of(e, s).window).count();
+        // Windows wholly inside the phase, as the final per-packet figures are; a window that
+        // straddles the switch mixes both phases' RTTs (0 and 12 ms: a 6 ms sigma). A phase
+        // shorter than a window falls back to the windows that end in it.
+        std::vector<Window> in, ending;
+        for (const auto& w : windows) {
+            if (w.t_ns <= spans[first_span].start_ns || w.t_ns > spans.back().end_ns + 50'000'000) continue;
+            ending.push_back(w);
+            if (w.t_ns - window_ns >= spans[first_span].start_ns - 50'000'000) in.push_back(w);
+        }
+        if (in.empty()) in = std::move(ending);
         report::Phase ph;
         ph.name = s.phase;
         ph.kind = kind_name(s.kind);
@@ -202,8 +210,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         // gives a 6 ms sigma).
         if (s.kind == Step::Kind::fault && s.steps == 1 && !windows.empty()) {
             const std::int64_t span_ns = spans.back().end_ns - spans[first_span].start_ns;
-            const std::int64_t from = spans[first_span].start_ns + settle_ns(span_ns) +
-                                      std::chrono::duration_cast<std::chrono::nanoseconds>(thresholds_of(e, s).window).count();
+            const std::int64_t from = spans[first_span].start_ns + settle_ns(span_ns) + window_ns;
             std::vector<Window> bw, settled;
             for (const auto& w : windows)
                 if (w.t_ns <= spans.front().end_ns) bw.push_back(w);

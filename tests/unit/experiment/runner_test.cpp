@@ -2,6 +2,7 @@
 // order of apply/clear (replace, never clear-then-apply), and rollback on stop and failure.
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <cstring>
 
 #include "fakes.hpp"
 
@@ -80,6 +81,14 @@ TEST_CASE("runner: the live fidelity estimate leaves out windows that straddle a
     INFO(b.progress[1]);
     CHECK(b.progress[1].find("fidelity ok") != std::string::npos);
     CHECK(out.report.phases[1].fidelity.at(0).pass);
+    // ...and so do its rtt and sigma: normal(35 ms, 10 ms), not a mix with the 0.2 ms baseline.
+    auto field = [&](const char* name) {
+        auto at = b.progress[1].find(name);
+        REQUIRE(at != std::string::npos);
+        return std::stod(b.progress[1].substr(at + std::strlen(name)));
+    };
+    CHECK(field(" rtt ") == Approx(35).margin(1.5));
+    CHECK(field(" sigma ") == Approx(10).margin(1.0));
 }
 
 TEST_CASE("runner: p99_drift_max compares with the steady state, or with the phase drift_baseline names") {
