@@ -1,5 +1,5 @@
 // netchaos probe: measure RTT, jitter_1s, spike ratio, loss against a reflector (or by ICMP
-// echo / TCP connect) and gate on thresholds. Output contract: TEAM.md "CLI contracts".
+// echo / TCP connect) and gate on thresholds. Output: docs/metrics.md (figures), metrics/io.hpp (window lines, CSV).
 #include <boost/program_options.hpp>
 
 #include <cstdio>
@@ -14,7 +14,6 @@
 #include "probe/net.hpp"
 #include "probe/output.hpp"
 #include "probe/prober.hpp"
-#include "probe/thresholds_toml.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
 
@@ -125,9 +124,11 @@ int run_probe_cmd(int argc, char** argv) {
 
     profile::Thresholds th;
     if (!f.thresholds_file.empty()) {
-        auto t = probe::read_thresholds_file(f.thresholds_file);
-        if (!t) return bad(t.error().message);
-        th = *t;
+        // The experiment's [thresholds] reader: same keys, bounds and file:line:column errors.
+        auto t = profile::parse_thresholds_file(f.thresholds_file);
+        for (const auto& d : t.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+        if (!t.ok()) return cli::exit_bad_input;
+        th = *t.value;
     }
     const auto dur = [](const std::string& s) { return profile::parse_duration(s); };
     const auto prob = [](const std::string& s) { return profile::parse_probability(s); };
