@@ -33,6 +33,8 @@ struct Case {
     std::optional<Distribution> slot_table = std::nullopt;
 };
 
+// tc's netem without a rate reorders (tfifo sorts by send time): reorder = true. A profile's
+// own rate keeps order either way; keep_order() is reorder = false.
 profile::Delay delay(profile::Duration mean, profile::Duration jitter = 0ns, double corr = 0,
                      Distribution d = Distribution::uniform) {
     profile::Delay out;
@@ -40,7 +42,12 @@ profile::Delay delay(profile::Duration mean, profile::Duration jitter = 0ns, dou
     out.jitter = jitter;
     out.correlation = corr;
     out.distribution = d;
+    out.order = profile::JitterOrder::reorder;
     return out;
+}
+profile::Delay keep_order(profile::Delay d) {
+    d.order = profile::JitterOrder::preserve;
+    return d;
 }
 
 profile::Loss loss(profile::LossModel m, bool ecn = false) { return profile::Loss{m, ecn}; }
@@ -140,6 +147,13 @@ const std::map<std::string, Case>& cases() {
              i.limit = 5000;
              i.delay = delay(1ms);
          })}},
+        // reorder = false: tc's "rate 8tbit" (netem::order_keeping_rate)
+        {"keep_order_delay", {with([](auto& i) { i.delay = keep_order(delay(10ms)); })}},
+        {"keep_order_jitter", {with([](auto& i) { i.delay = keep_order(delay(100ms, 10ms)); })}},
+        {"keep_order_normal",
+         {with([](auto& i) { i.delay = keep_order(delay(40ms, 10ms, 0, Distribution::normal)); }), Distribution::normal}},
+        {"reorder_normal", {with([](auto& i) { i.delay = delay(40ms, 10ms, 0, Distribution::normal); }), Distribution::normal}},
+        {"replace_keep_order", {with([](auto& i) { i.delay = keep_order(delay(20ms, 5ms)); })}},
         {"combo_wan", {with([](auto& i) {
                            i.delay = delay(50ms, 10ms, pct(25), Distribution::normal);
                            i.loss = loss(RL{pct(0.5), pct(25)});
