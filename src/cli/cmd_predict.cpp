@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "netem_cli.hpp"
 #include "fault/grid.hpp"
 #include "profile/parse.hpp"
 
@@ -32,22 +33,10 @@ int run_predict(int argc, char** argv) {
         "side", po::value(&side), "egress (default) or ingress")("json,j", po::bool_switch(&json), "JSON output");
     po::options_description hidden;
     hidden.add_options()("file", po::value(&file));
-    po::options_description all;
-    all.add(opts).add(hidden);
     po::positional_options_description pos;
     pos.add("file", 1);
     po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "netchaos predict: " << e.what() << "\n" << opts << "\n";
-        return cli::exit_bad_input;
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return cli::exit_pass;
-    }
+    if (auto rc = cli::parse_args("predict", argc, argv, opts, vm, &hidden, &pos)) return *rc;
     if (file.empty() || !(rate > 0) || (side != "egress" && side != "ingress")) {
         std::cerr << "netchaos predict: give a PROFILE, a positive --rate and --side egress|ingress\n" << opts << "\n";
         return cli::exit_bad_input;
