@@ -76,6 +76,11 @@ cases=(
     "slot_dist_normal|slot distribution normal 2ms 1ms"
     "slot_dist_pareto_limits|slot distribution pareto 2ms 1ms packets 5 bytes 1500"
     "limit|limit 5000 delay 1ms"
+    # reorder = false without a profile rate: netem's rate extension at 8 Tbit/s (encode.hpp)
+    "keep_order_delay|delay 10ms rate 8tbit"
+    "keep_order_jitter|delay 100ms 10ms rate 8tbit"
+    "keep_order_normal|delay 40ms 10ms distribution normal rate 8tbit"
+    "reorder_normal|delay 40ms 10ms distribution normal"
     "combo_wan|delay 50ms 10ms 25% distribution normal loss random 0.5% 25% duplicate 0.1% corrupt 0.05% reorder 1% 50% gap 3 rate 10mbit limit 10000"
     "combo_ge_rate_slot|delay 20ms loss gemodel 2% 25% 90% 0% ecn rate 1gbit slot 500us 2ms packets 20"
     "combo_state_dup|loss state 2% 40% 1% 70% 0.2% duplicate 1% 10% corrupt 0.1%"
@@ -85,6 +90,7 @@ cases=(
     "combo_state_ecn_corrupt|delay 5ms loss state 1% 50% ecn corrupt 1% duplicate 0.5% reorder 10%"
     # The verb comes from the name prefix: replace_* and change_* record the other flag sets.
     "replace_delay|delay 20ms 5ms"
+    "replace_keep_order|delay 20ms 5ms rate 8tbit"
     "change_loss|loss 5%"
 )
 

@@ -11,6 +11,7 @@
 #include "fwdctl/client.hpp"
 #include "netem/ledger.hpp"
 #include "netem/show.hpp"
+#include "profile/parse.hpp"
 
 namespace po = boost::program_options;
 using namespace netchaos;
@@ -21,16 +22,19 @@ int fail(const Error& e) { return cli::report_error("show", e); }
 
 int run_show(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
-    bool json = false;
+    bool json = false, as_profile = false;
     po::options_description opts(
         "usage: netchaos show [--dev IF] [-j]\n"
         "       netchaos show --backend dpdk [--control SOCK] [-j]\n\n"
         "List the netem qdiscs of this network namespace (or of IF and its IFB) with decoded\n"
         "parameters and stats (sent, dropped, overlimits, backlog, requeues), read back from the\n"
-        "kernel; or the forwarder's per-direction stats. -j prints one JSON object.\n\noptions");
+        "kernel; or the forwarder's per-direction stats. -j prints one JSON object.\n"
+        "--profile --dev IF: the profile netchaos applied to IF, read back from the kernel, printed\n"
+        "as show-profile prints it (equal to it when the kernel holds what was applied).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "only this interface (and ifb-IF)")(
         "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default) or dpdk")(
-        "control", po::value(&control), "forwarder control socket (dpdk)");
+        "control", po::value(&control), "forwarder control socket (dpdk)")(
+        "profile", po::bool_switch(&as_profile), "the applied profile, read back (needs --dev)");
     po::variables_map vm;
     if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
     if (backend == "dpdk") {
@@ -43,6 +47,17 @@ int run_show(int argc, char** argv) {
     if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
     auto qs = netem::read_netem(dev.empty() ? std::nullopt : std::optional<std::string>(dev));
     if (!qs) return fail(qs.error());
+    if (as_profile) {
+        if (dev.empty()) return fail(make_error("--profile needs --dev", 3));
+        auto l = netem::load_ledger(dev);
+        if (!l) return fail(l.error());
+        if (!*l) return fail(make_error("netchaos applied nothing to " + dev, 3));
+        auto p = netem::read_applied(dev, **l, *qs);
+        if (!p) return fail(p.error());
+        if (!*p) return fail(make_error("the apply on " + dev + " is incomplete: run clear", 4));
+        std::cout << (json ? profile::to_json(**p) : profile::to_text(**p));
+        return cli::exit_pass;
+    }
     // What netchaos itself applied here (from the ledger), next to what the kernel reports.
     nlohmann::json applied = nlohmann::json::array();
     for (const auto& d : netem::ledger_devices()) {

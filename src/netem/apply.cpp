@@ -20,10 +20,20 @@
 #include "dist/table.hpp"
 #include "netem/netlink.hpp"
 #include "netem/tcmsgs.hpp"
+#include "profile/parse.hpp"
 
 namespace netchaos::netem {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The profile's file as an absolute path, so the ledger's record resolves from any directory.
+std::string absolute_source(const profile::Profile& p) {
+    std::error_code ec;
+    auto a = p.source.empty() ? p.source : fs::absolute(p.source, ec);
+    return (ec ? p.source : a).string();
+}
+}  // namespace
 
 Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_flag) {
     std::vector<Placement> out;
@@ -399,6 +409,8 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
         stop_watchdog(l);
         l.watchdog_pid = 0;
         l.profile = o.profile.name;
+        l.applied = profile::to_text(o.profile);
+        l.applied_from = absolute_source(o.profile);
         l.generation = new_generation();
         rep.phase_switch = true;
         if (o.duration) {
@@ -420,6 +432,8 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     l.dev = o.dev;
     l.layout = layout;
     l.profile = o.profile.name;
+    l.applied = profile::to_text(o.profile);
+    l.applied_from = absolute_source(o.profile);
     l.generation = new_generation();
     Txn txn(*nl, l);
     if (auto r = build(*nl, txn, o, idx, *places, rep.actions); !r) {

@@ -278,8 +278,10 @@ Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& i
         }
         if (ok) mnl_attr_nest_end(nlh, nest);
     }
-    if (imp.rate || reset) {
-        const auto r = imp.rate.value_or(profile::Rate{});  // rate 0: no rate limit
+    const auto rate = netem_rate(imp);
+    if (rate || reset) {
+        // Rate 0 switches the rate off, which also gives order back to tfifo (reorder = true).
+        const auto r = rate.value_or(profile::Rate{});
         tc_netem_rate v{};
         if (r.bytes_per_sec > std::numeric_limits<std::uint32_t>::max()) {
             ok = ok && mnl_attr_put_u64_check(nlh, cap, TCA_NETEM_RATE64, r.bytes_per_sec);
@@ -325,6 +327,14 @@ std::uint16_t op_flags(Op op) {
 }
 
 }  // namespace
+
+std::optional<profile::Rate> netem_rate(const profile::Impairment& imp) {
+    if (imp.rate) return imp.rate;
+    // Also without jitter: a constant delay keeps order either way, and sending the rate
+    // makes the readback say what the profile said.
+    if (imp.delay && imp.delay->order == profile::JitterOrder::preserve) return profile::Rate{order_keeping_rate};
+    return std::nullopt;
+}
 
 Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
                                                std::uint32_t seq) {

@@ -78,7 +78,8 @@ std::string to_json(const Ledger& l) {
         steps.push_back(std::move(j));
     }
     json j{{"dev", l.dev},           {"layout", l.layout},
-           {"profile", l.profile},   {"complete", l.complete},
+           {"profile", l.profile},   {"applied", l.applied},   {"applied_from", l.applied_from},
+           {"complete", l.complete},
            {"watchdog_pid", l.watchdog_pid}, {"generation", l.generation},
            {"steps", std::move(steps)}};
     return j.dump(2) + "\n";
@@ -91,6 +92,8 @@ Result<Ledger> ledger_from_json(const std::string& text) {
         l.dev = j.at("dev").get<std::string>();
         l.layout = j.value("layout", "");
         l.profile = j.value("profile", "");
+        l.applied = j.value("applied", "");
+        l.applied_from = j.value("applied_from", "");
         l.complete = j.value("complete", false);
         l.watchdog_pid = j.value("watchdog_pid", 0);
         l.generation = j.value("generation", std::uint64_t{0});

@@ -45,6 +45,9 @@ struct Ledger {
     std::string dev;
     std::string layout;           // what the tree looks like; equal layout = atomic phase switch
     std::string profile;          // name, for show
+    std::string applied;          // the applied profile, normalized (profile::to_text): what show
+                                  // cannot read back from the kernel (names, tables, [match])
+    std::string applied_from;     // its file: relative table paths resolve against it
     bool complete = false;        // false = an apply died midway: roll back before anything else
     int watchdog_pid = 0;
     std::uint64_t generation = 0; // a watchdog only restores the apply that started it

@@ -6,10 +6,10 @@
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/qdisc.h>
-#include <netlink/route/qdisc/netem.h>
 #include <netlink/route/tc.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -18,15 +18,18 @@
 #include <memory>
 #include <sstream>
 
+#include "netem/encode.hpp"
 #include "netem/netlink.hpp"
 #include "netem/tcmsgs.hpp"
+#include "profile/parse.hpp"
+#include "profile/units.hpp"
 
 namespace netchaos::netem {
 
 namespace {
 
-constexpr double u32max = std::numeric_limits<std::uint32_t>::max();
-double frac(std::uint32_t v) { return v / u32max; }
+using profile::Duration;
+constexpr std::uint16_t tca_netem_prng_seed = 14;   // Linux 6.4+, newer than the system headers
 
 template <class T>
 bool read_attr(const nlattr* a, T& out) {
@@ -46,70 +49,113 @@ void for_each_attr(const std::uint8_t* p, std::size_t len, F f) {
     }
 }
 
+// The kernel's u32 fraction -> the double a profile would hold: the shortest percentage that
+// encodes to the same u32 (encode.cpp rounds p * UINT32_MAX), read by the profile's parser.
+double fraction(std::uint32_t v) {
+    constexpr double u32max = std::numeric_limits<std::uint32_t>::max();
+    const double exact = v / u32max;
+    for (int digits = 0; digits <= 12; ++digits) {
+        char text[48];
+        std::snprintf(text, sizeof text, "%.*f%%", digits, exact * 100);
+        auto p = profile::parse_probability(text);
+        if (p && static_cast<std::uint32_t>(std::rint(*p * u32max)) == v) return *p;
+    }
+    return exact;
+}
+
 }  // namespace
 
-NetemExtras decode_netem_extras(std::span<const std::uint8_t> o) {
-    NetemExtras x;
-    const std::size_t skip = MNL_ALIGN(sizeof(tc_netem_qopt));
-    if (o.size() <= skip) return x;
-    std::uint32_t rate32 = 0;
+profile::Impairment impairment_from_options(std::span<const std::uint8_t> o) {
+    profile::Impairment imp;
+    tc_netem_qopt q{};
+    if (o.size() < sizeof q) return imp;
+    std::memcpy(&q, o.data(), sizeof q);
+    imp.limit = q.limit;
+    // Ticks are 64 ns; LATENCY64/JITTER64 (always dumped since Linux 4.15) are exact.
+    std::int64_t latency = static_cast<std::int64_t>(q.latency) * 64, jitter = static_cast<std::int64_t>(q.jitter) * 64;
+    tc_netem_corr corr{};
+    std::optional<tc_netem_reorder> reorder;
+    std::optional<tc_netem_corrupt> corrupt;
+    std::optional<tc_netem_slot> slot;
     std::optional<std::uint64_t> rate64;
-    bool has_rate = false;
-    for_each_attr(o.data() + skip, o.size() - skip, [&](const nlattr* a) {
-        switch (mnl_attr_get_type(a)) {
-        case TCA_NETEM_LATENCY64: { std::int64_t v; if (read_attr(a, v)) x.latency_ns = v; break; }
-        case TCA_NETEM_JITTER64: { std::int64_t v; if (read_attr(a, v)) x.jitter_ns = v; break; }
-        case TCA_NETEM_RATE: {
-            tc_netem_rate r{};
-            if (read_attr(a, r)) {
-                has_rate = true;
-                rate32 = r.rate;
-                x.packet_overhead = r.packet_overhead;
-                x.cell_size = r.cell_size;
-                x.cell_overhead = r.cell_overhead;
+    std::optional<tc_netem_rate> rate;
+    bool ecn = false;
+    std::optional<profile::LossModel> clg;
+    const std::size_t skip = MNL_ALIGN(sizeof(tc_netem_qopt));
+    if (o.size() > skip) {
+        for_each_attr(o.data() + skip, o.size() - skip, [&](const nlattr* a) {
+            switch (mnl_attr_get_type(a)) {
+            case TCA_NETEM_LATENCY64: read_attr(a, latency); break;
+            case TCA_NETEM_JITTER64: read_attr(a, jitter); break;
+            case TCA_NETEM_CORR: read_attr(a, corr); break;
+            case TCA_NETEM_REORDER: { tc_netem_reorder v{}; if (read_attr(a, v)) reorder = v; break; }
+            case TCA_NETEM_CORRUPT: { tc_netem_corrupt v{}; if (read_attr(a, v)) corrupt = v; break; }
+            case TCA_NETEM_SLOT: { tc_netem_slot v{}; if (read_attr(a, v)) slot = v; break; }
+            case TCA_NETEM_RATE: { tc_netem_rate v{}; if (read_attr(a, v)) rate = v; break; }
+            case TCA_NETEM_RATE64: { std::uint64_t v; if (read_attr(a, v)) rate64 = v; break; }
+            case TCA_NETEM_ECN: { std::uint32_t v; if (read_attr(a, v)) ecn = v != 0; break; }
+            case tca_netem_prng_seed: { std::uint64_t v; if (read_attr(a, v)) imp.seed = v; break; }
+            case TCA_NETEM_LOSS:
+                for_each_attr(static_cast<const std::uint8_t*>(mnl_attr_get_payload(a)), mnl_attr_get_payload_len(a),
+                              [&](const nlattr* l) {
+                                  if (mnl_attr_get_type(l) == NETEM_LOSS_GE) {
+                                      tc_netem_gemodel g{};
+                                      // The kernel keeps h; profiles (and tc) speak of 1-h.
+                                      if (read_attr(l, g))
+                                          clg = profile::GilbertElliott{fraction(g.p), fraction(g.r),
+                                                                        fraction(std::numeric_limits<std::uint32_t>::max() - g.h),
+                                                                        fraction(g.k1)};
+                                  } else if (mnl_attr_get_type(l) == NETEM_LOSS_GI) {
+                                      tc_netem_gimodel g{};
+                                      // Struct order p13 p31 p32 p14 p23; the profile's p13 p31 p32 p23 p14.
+                                      if (read_attr(l, g))
+                                          clg = profile::Markov4{fraction(g.p13), fraction(g.p31), fraction(g.p32),
+                                                                 fraction(g.p23), fraction(g.p14)};
+                                  }
+                              });
+                break;
+            default: break;
             }
-            break;
+        });
+    }
+    std::uint64_t bytes_per_sec = rate ? rate->rate : 0;
+    if (rate64) bytes_per_sec = std::max(bytes_per_sec, *rate64);   // netem_change's max()
+    const bool keeps_order = rate && bytes_per_sec == order_keeping_rate && rate->packet_overhead == 0 &&
+                             rate->cell_size == 0 && rate->cell_overhead == 0;
+    if (rate && bytes_per_sec != 0 && !keeps_order)
+        imp.rate = profile::Rate{bytes_per_sec, rate->packet_overhead, rate->cell_size, rate->cell_overhead};
+    if (latency != 0 || jitter != 0 || keeps_order) {
+        profile::Delay d;
+        d.mean = Duration(latency);
+        d.jitter = Duration(jitter);
+        d.correlation = fraction(corr.delay_corr);
+        d.order = (keeps_order || imp.rate) ? profile::JitterOrder::preserve : profile::JitterOrder::reorder;
+        imp.delay = d;
+    }
+    if (clg) imp.loss = profile::Loss{*clg, ecn};
+    else if (q.loss != 0) imp.loss = profile::Loss{profile::RandomLoss{fraction(q.loss), fraction(corr.loss_corr)}, ecn};
+    if (q.duplicate != 0) imp.duplicate = profile::Duplicate{fraction(q.duplicate), fraction(corr.dup_corr)};
+    if (corrupt && corrupt->probability != 0)
+        imp.corrupt = profile::Corrupt{fraction(corrupt->probability), fraction(corrupt->correlation)};
+    if (reorder && reorder->probability != 0)
+        imp.reorder = profile::Reorder{fraction(reorder->probability), fraction(reorder->correlation), q.gap};
+    // netem's slotting is on when min | max | dist_jitter is non-zero (get_slot); it stores an
+    // absent packet/byte budget as INT_MAX.
+    if (slot && (slot->min_delay | slot->max_delay | slot->dist_jitter) != 0) {
+        profile::Slot s;
+        if (slot->dist_jitter != 0) {
+            s.distribution = profile::Distribution::uniform;   // the table's kind is not dumped
+            s.dist_delay = Duration(slot->dist_delay);
+            s.dist_jitter = Duration(slot->dist_jitter);
+        } else {
+            s.min_delay = Duration(slot->min_delay);
+            s.max_delay = Duration(slot->max_delay);
         }
-        case TCA_NETEM_RATE64: { std::uint64_t v; if (read_attr(a, v)) rate64 = v; break; }
-        case TCA_NETEM_ECN: { std::uint32_t v; if (read_attr(a, v)) x.ecn = v != 0; break; }
-        case TCA_NETEM_SLOT: {
-            tc_netem_slot s{};
-            if (read_attr(a, s)) {
-                x.slot_min_ns = s.min_delay;
-                x.slot_max_ns = s.max_delay;
-                x.slot_packets = s.max_packets;
-                x.slot_bytes = s.max_bytes;
-                if (s.dist_delay || s.dist_jitter) {
-                    x.slot_dist_delay_ns = s.dist_delay;
-                    x.slot_dist_jitter_ns = s.dist_jitter;
-                }
-            }
-            break;
-        }
-        case 14: { std::uint64_t v; if (read_attr(a, v)) x.seed = v; break; }   // PRNG_SEED (6.4+)
-        case TCA_NETEM_LOSS:
-            for_each_attr(static_cast<const std::uint8_t*>(mnl_attr_get_payload(a)), mnl_attr_get_payload_len(a),
-                          [&](const nlattr* l) {
-                              if (mnl_attr_get_type(l) == NETEM_LOSS_GE) {
-                                  tc_netem_gemodel g{};
-                                  if (!read_attr(l, g)) return;
-                                  x.loss_model = "gilbert-elliott";
-                                  // The kernel keeps h; people (and tc) speak of 1-h.
-                                  x.loss_params = {frac(g.p), frac(g.r), 1.0 - frac(g.h), frac(g.k1)};
-                              } else if (mnl_attr_get_type(l) == NETEM_LOSS_GI) {
-                                  tc_netem_gimodel g{};
-                                  if (!read_attr(l, g)) return;
-                                  x.loss_model = "markov4";
-                                  x.loss_params = {frac(g.p13), frac(g.p31), frac(g.p32), frac(g.p14), frac(g.p23)};
-                              }
-                          });
-            break;
-        default:
-            break;
-        }
-    });
-    if (has_rate) x.rate_bytes = rate64 ? *rate64 : rate32;
-    return x;
+        if (slot->max_packets != 0 && slot->max_packets != INT_MAX) s.max_packets = slot->max_packets;
+        if (slot->max_bytes != 0 && slot->max_bytes != INT_MAX) s.max_bytes = slot->max_bytes;
+        imp.slot = s;
+    }
+    return imp;
 }
 
 std::string handle_str(std::uint32_t h) {
@@ -133,7 +179,7 @@ Result<std::vector<NetemInfo>> read_netem(const std::optional<std::string>& dev)
         return wanted.empty() || std::find(wanted.begin(), wanted.end(), idx) != wanted.end();
     };
 
-    // Raw options for what libnl does not decode, keyed by (ifindex, handle).
+    // Raw options, keyed by (ifindex, handle): the parameters come from here.
     std::map<std::pair<int, std::uint32_t>, std::vector<std::uint8_t>> raw;
     {
         auto nl = Netlink::open();
@@ -162,8 +208,7 @@ Result<std::vector<NetemInfo>> read_netem(const std::optional<std::string>& dev)
 
     std::vector<NetemInfo> out;
     for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
-        auto* q = reinterpret_cast<rtnl_qdisc*>(o);
-        rtnl_tc* tc = TC_CAST(q);
+        rtnl_tc* tc = TC_CAST(reinterpret_cast<rtnl_qdisc*>(o));
         const char* kind = rtnl_tc_get_kind(tc);
         if (!kind || std::strcmp(kind, "netem") != 0 || !want(rtnl_tc_get_ifindex(tc))) continue;
         NetemInfo n;
@@ -172,123 +217,177 @@ Result<std::vector<NetemInfo>> read_netem(const std::optional<std::string>& dev)
         n.dev = if_indextoname(n.ifindex, name) ? name : std::to_string(n.ifindex);
         n.handle = rtnl_tc_get_handle(tc);
         n.parent = rtnl_tc_get_parent(tc);
-        // libnl returns the kernel's u32 fractions as int, and times in microseconds.
-        auto f = [](int v) { return frac(static_cast<std::uint32_t>(v)); };
-        n.limit = static_cast<std::uint32_t>(rtnl_netem_get_limit(q));
-        n.gap = static_cast<std::uint32_t>(std::max(0, rtnl_netem_get_gap(q)));
-        n.delay_ms = std::max(0, rtnl_netem_get_delay(q)) / 1000.0;
-        n.jitter_ms = std::max(0, rtnl_netem_get_jitter(q)) / 1000.0;
-        n.delay_corr = f(rtnl_netem_get_delay_correlation(q));
-        n.loss = f(rtnl_netem_get_loss(q));
-        n.loss_corr = f(rtnl_netem_get_loss_correlation(q));
-        n.duplicate = f(rtnl_netem_get_duplicate(q));
-        n.duplicate_corr = f(rtnl_netem_get_duplicate_correlation(q));
-        n.corrupt = f(rtnl_netem_get_corruption_probability(q));
-        n.corrupt_corr = f(rtnl_netem_get_corruption_correlation(q));
-        n.reorder = f(rtnl_netem_get_reorder_probability(q));
-        n.reorder_corr = f(rtnl_netem_get_reorder_correlation(q));
-        n.distribution_size = std::max(0, rtnl_netem_get_delay_distribution_size(q));
         n.stats = {rtnl_tc_get_stat(tc, RTNL_TC_BYTES),    rtnl_tc_get_stat(tc, RTNL_TC_PACKETS),
                    rtnl_tc_get_stat(tc, RTNL_TC_DROPS),    rtnl_tc_get_stat(tc, RTNL_TC_OVERLIMITS),
                    rtnl_tc_get_stat(tc, RTNL_TC_BACKLOG),  rtnl_tc_get_stat(tc, RTNL_TC_QLEN),
                    rtnl_tc_get_stat(tc, RTNL_TC_REQUEUES)};
-        if (auto it = raw.find({n.ifindex, n.handle}); it != raw.end()) {
-            n.extras = decode_netem_extras(it->second);
-            // LATENCY64/JITTER64 are exact; libnl went through 64 ns ticks.
-            if (n.extras.latency_ns) n.delay_ms = *n.extras.latency_ns / 1e6;
-            if (n.extras.jitter_ns) n.jitter_ms = *n.extras.jitter_ns / 1e6;
-        }
+        if (auto it = raw.find({n.ifindex, n.handle}); it != raw.end()) n.imp = impairment_from_options(it->second);
         out.push_back(std::move(n));
     }
     return out;
 }
 
-nlohmann::json to_json(const NetemInfo& q) {
-    using nlohmann::json;
-    auto pct = [](double f) { return std::round(f * 1e6) / 1e4; };   // percent, 4 decimals
-    json j{{"dev", q.dev},
-           {"kind", "netem"},
-           {"handle", handle_str(q.handle)},
-           {"parent", handle_str(q.parent)},
-           {"limit", q.limit},
-           {"delay_ms", q.delay_ms},
-           {"jitter_ms", q.jitter_ms},
-           {"delay_correlation_pct", pct(q.delay_corr)},
-           {"loss_pct", pct(q.loss)},
-           {"loss_correlation_pct", pct(q.loss_corr)},
-           {"duplicate_pct", pct(q.duplicate)},
-           {"duplicate_correlation_pct", pct(q.duplicate_corr)},
-           {"corrupt_pct", pct(q.corrupt)},
-           {"corrupt_correlation_pct", pct(q.corrupt_corr)},
-           {"reorder_pct", pct(q.reorder)},
-           {"reorder_correlation_pct", pct(q.reorder_corr)},
-           {"gap", q.gap},
-           {"ecn", q.extras.ecn},
-           {"stats",
-            {{"bytes", q.stats.bytes},
-             {"packets", q.stats.packets},
-             {"drops", q.stats.drops},
-             {"overlimits", q.stats.overlimits},
-             {"backlog", q.stats.backlog},
-             {"qlen", q.stats.qlen},
-             {"requeues", q.stats.requeues}}}};
-    const auto& x = q.extras;
-    if (x.rate_bytes) {
-        j["rate_bytes_per_s"] = *x.rate_bytes;
-        j["rate_bits_per_s"] = *x.rate_bytes * 8;
-        j["packet_overhead"] = x.packet_overhead;
-        j["cell_size"] = x.cell_size;
-        j["cell_overhead"] = x.cell_overhead;
+Result<std::optional<profile::Profile>> read_applied(const std::string& dev, const Ledger& l,
+                                                     const std::vector<NetemInfo>& qdiscs) {
+    if (!l.complete || l.applied.empty()) return std::optional<profile::Profile>{};
+    auto rec = profile::parse_profile_text(l.applied, l.applied_from.empty() ? "ledger of " + dev : l.applied_from);
+    if (!rec.ok()) {
+        std::string why;
+        for (const auto& d : rec.diagnostics) why += "\n  " + d.format();
+        return make_error("ledger of " + dev + ": the recorded profile does not parse:" + why, 4);
     }
-    if (!x.loss_model.empty()) {
-        std::vector<double> p;
-        for (double v : x.loss_params) p.push_back(pct(v));
-        j["loss_model"] = x.loss_model;
-        j["loss_params_pct"] = p;   // GE: p r 1-h 1-k ; markov4: p13 p31 p32 p14 p23
-    } else {
-        j["loss_model"] = "random";
-    }
-    if (x.slot_min_ns) {
-        json s{{"min_delay_ms", *x.slot_min_ns / 1e6}, {"max_delay_ms", *x.slot_max_ns / 1e6},
-               {"packets", x.slot_packets}, {"bytes", x.slot_bytes}};
-        if (x.slot_dist_delay_ns) {
-            s["dist_delay_ms"] = *x.slot_dist_delay_ns / 1e6;
-            s["dist_jitter_ms"] = *x.slot_dist_jitter_ns / 1e6;
+    profile::Profile p = *rec.value;
+    for (const auto& s : l.steps) {
+        if (s.kind != StepKind::netem) continue;
+        auto q = std::find_if(qdiscs.begin(), qdiscs.end(), [&](const NetemInfo& n) {
+            return n.dev == s.dev && n.handle == s.handle;
+        });
+        if (q == qdiscs.end()) return make_error("ledger of " + dev + " records a netem " + handle_str(s.handle) + " on " + s.dev + " that the kernel does not have", 4);
+        // Where apply put each section (place()): [egress] on the device, the IFB holds
+        // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
+        auto& section = s.side == "ingress" && p.ingress ? p.ingress : p.egress;
+        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks", 4);
+        profile::Impairment back = q->imp;
+        // What netem does not dump comes from the record: tables (a distribution's kind, file,
+        // samples) and, before Linux 6.4, the seed.
+        if (back.delay && section->delay) {
+            back.delay->distribution = section->delay->distribution;
+            back.delay->table = section->delay->table;
         }
-        j["slot"] = s;
+        if (back.slot && section->slot && section->slot->distribution) {
+            if (!back.slot->distribution) {   // a fixed slot spacing goes out as min = max
+                back.slot->dist_delay = back.slot->min_delay;
+                back.slot->min_delay = back.slot->max_delay = Duration(0);
+            }
+            back.slot->distribution = section->slot->distribution;
+        }
+        if (!back.seed) back.seed = section->seed;
+        section = back;
     }
-    if (x.seed) j["seed"] = *x.seed;
-    return j;
+    return std::optional<profile::Profile>(std::move(p));
+}
+
+namespace {
+
+// iproute2's print_* with PRINT_ANY: each value is printed once, under its JSON key or in its
+// text form, so the two outputs cannot drift apart.
+class Printer {
+public:
+    explicit Printer(bool json) : json_(json) {}
+    // JSON: key = value. Text: " " + text, unless text is empty.
+    void any(const char* key, const nlohmann::json& value, const std::string& text) {
+        if (json_) (*cur_)[key] = value;
+        else if (!text.empty()) s_ << (s_.tellp() > 0 ? " " : "") << text;
+    }
+    void open(const char* key, const std::string& text) {   // a nested object / a text prefix
+        if (json_) { parent_ = cur_; cur_ = &(*cur_)[key]; cur_->operator=(nlohmann::json::object()); }
+        else if (!text.empty()) s_ << text;
+    }
+    void close() { if (json_) cur_ = parent_; }
+    nlohmann::json json() { return j_; }
+    std::string text() { return s_.str(); }
+private:
+    bool json_;
+    nlohmann::json j_ = nlohmann::json::object();
+    nlohmann::json* cur_ = &j_;
+    nlohmann::json* parent_ = nullptr;
+    std::ostringstream s_;
+};
+
+std::string num(double v) { std::ostringstream o; o << v; return o.str(); }
+double pct(double f) { return std::round(f * 1e6) / 1e4; }   // percent, 4 decimals
+std::string pct_text(double f) { return num(f * 100) + "%"; }
+double ms(Duration d) { return static_cast<double>(d.count()) / 1e6; }
+
+void print(Printer& p, const NetemInfo& q) {
+    const auto& imp = q.imp;
+    p.any("dev", q.dev, q.dev + ":");
+    p.any("kind", "netem", "netem");
+    p.any("handle", handle_str(q.handle), handle_str(q.handle));
+    p.any("parent", handle_str(q.parent), "parent " + handle_str(q.parent));
+    p.any("limit", imp.limit, "limit " + std::to_string(imp.limit));
+    const profile::Delay d = imp.delay.value_or(profile::Delay{});
+    p.any("delay_ms", ms(d.mean), imp.delay ? "delay " + num(ms(d.mean)) + "ms" : "");
+    p.any("jitter_ms", ms(d.jitter), d.jitter.count() ? "jitter " + num(ms(d.jitter)) + "ms" : "");
+    p.any("delay_correlation_pct", pct(d.correlation), d.correlation ? "corr " + pct_text(d.correlation) : "");
+    // The order question only arises with a delay (issue 21): netem keeps order when a rate is set.
+    const bool keeps = imp.delay && d.order == profile::JitterOrder::preserve;
+    p.any("order", imp.delay ? (keeps ? "preserve" : "reorder") : "none",
+          d.jitter.count() ? (keeps ? "order preserved" : "reorders") : "");
+    const auto* random = imp.loss ? std::get_if<profile::RandomLoss>(&imp.loss->model) : nullptr;
+    const profile::RandomLoss rl = random ? *random : profile::RandomLoss{};
+    p.any("loss_pct", pct(rl.p), random ? "loss " + pct_text(rl.p) : "");
+    p.any("loss_correlation_pct", pct(rl.correlation), rl.correlation ? "corr " + pct_text(rl.correlation) : "");
+    if (const auto* ge = imp.loss ? std::get_if<profile::GilbertElliott>(&imp.loss->model) : nullptr) {
+        p.any("loss_model", "gilbert-elliott", "loss gilbert-elliott");
+        p.any("loss_params_pct", {pct(ge->p), pct(ge->r), pct(ge->one_minus_h), pct(ge->one_minus_k)},
+              "p " + pct_text(ge->p) + " r " + pct_text(ge->r) + " 1-h " + pct_text(ge->one_minus_h) + " 1-k " +
+                  pct_text(ge->one_minus_k));
+    } else if (const auto* m = imp.loss ? std::get_if<profile::Markov4>(&imp.loss->model) : nullptr) {
+        p.any("loss_model", "markov4", "loss markov4");
+        p.any("loss_params_pct", {pct(m->p13), pct(m->p31), pct(m->p32), pct(m->p23), pct(m->p14)},
+              "p13 " + pct_text(m->p13) + " p31 " + pct_text(m->p31) + " p32 " + pct_text(m->p32) + " p23 " +
+                  pct_text(m->p23) + " p14 " + pct_text(m->p14));
+    } else {
+        p.any("loss_model", "random", "");
+    }
+    const bool ecn = imp.loss && imp.loss->ecn;
+    p.any("ecn", ecn, ecn ? "ecn" : "");
+    const auto dup = imp.duplicate.value_or(profile::Duplicate{});
+    p.any("duplicate_pct", pct(dup.p), imp.duplicate ? "duplicate " + pct_text(dup.p) : "");
+    p.any("duplicate_correlation_pct", pct(dup.correlation), dup.correlation ? "corr " + pct_text(dup.correlation) : "");
+    const auto cor = imp.corrupt.value_or(profile::Corrupt{});
+    p.any("corrupt_pct", pct(cor.p), imp.corrupt ? "corrupt " + pct_text(cor.p) : "");
+    p.any("corrupt_correlation_pct", pct(cor.correlation), cor.correlation ? "corr " + pct_text(cor.correlation) : "");
+    const auto reo = imp.reorder.value_or(profile::Reorder{0, 0, 0});
+    p.any("reorder_pct", pct(reo.p), imp.reorder ? "reorder " + pct_text(reo.p) : "");
+    p.any("reorder_correlation_pct", pct(reo.correlation), reo.correlation ? "corr " + pct_text(reo.correlation) : "");
+    p.any("gap", reo.gap, imp.reorder ? "gap " + std::to_string(reo.gap) : "");
+    if (const auto& r = imp.rate) {
+        p.any("rate_bytes_per_s", r->bytes_per_sec, "rate " + std::to_string(r->bytes_per_sec * 8) + "bit/s");
+        p.any("rate_bits_per_s", r->bytes_per_sec * 8, "");
+        p.any("packet_overhead", r->packet_overhead, r->packet_overhead ? "overhead " + std::to_string(r->packet_overhead) : "");
+        p.any("cell_size", r->cell_size, r->cell_size ? "cellsize " + std::to_string(r->cell_size) : "");
+        p.any("cell_overhead", r->cell_overhead, r->cell_overhead ? "celloverhead " + std::to_string(r->cell_overhead) : "");
+    }
+    if (const auto& s = imp.slot) {
+        p.open("slot", "");
+        if (s->distribution) {
+            p.any("dist_delay_ms", ms(s->dist_delay), "slot distribution " + num(ms(s->dist_delay)) + "ms");
+            p.any("dist_jitter_ms", ms(s->dist_jitter), num(ms(s->dist_jitter)) + "ms");
+        } else {
+            p.any("min_delay_ms", ms(s->min_delay), "slot " + num(ms(s->min_delay)) + "ms");
+            p.any("max_delay_ms", ms(s->max_delay), num(ms(s->max_delay)) + "ms");
+        }
+        p.any("packets", s->max_packets.value_or(0), s->max_packets ? "packets " + std::to_string(*s->max_packets) : "");
+        p.any("bytes", s->max_bytes.value_or(0), s->max_bytes ? "bytes " + std::to_string(*s->max_bytes) : "");
+        p.close();
+    }
+    if (imp.seed) p.any("seed", *imp.seed, "seed " + std::to_string(*imp.seed));
+    const auto& st = q.stats;
+    p.open("stats", "\n ");
+    p.any("bytes", st.bytes, "sent " + std::to_string(st.bytes) + " bytes");
+    p.any("packets", st.packets, std::to_string(st.packets) + " pkt");
+    p.any("drops", st.drops, "(dropped " + std::to_string(st.drops) + ",");
+    p.any("overlimits", st.overlimits, "overlimits " + std::to_string(st.overlimits));
+    p.any("requeues", st.requeues, "requeues " + std::to_string(st.requeues) + ")");
+    p.any("backlog", st.backlog, "backlog " + std::to_string(st.backlog) + "b");
+    p.any("qlen", st.qlen, std::to_string(st.qlen) + "p");
+    p.close();
+}
+
+}  // namespace
+
+nlohmann::json to_json(const NetemInfo& q) {
+    Printer p(true);
+    print(p, q);
+    return p.json();
 }
 
 std::string to_text(const NetemInfo& q) {
-    std::ostringstream s;
-    auto pct = [](double f) { std::ostringstream o; o << f * 100 << "%"; return o.str(); };
-    s << q.dev << ": netem " << handle_str(q.handle) << " parent " << handle_str(q.parent) << " limit " << q.limit;
-    if (q.delay_ms > 0 || q.jitter_ms > 0) {
-        s << " delay " << q.delay_ms << "ms";
-        if (q.jitter_ms > 0) s << " jitter " << q.jitter_ms << "ms";
-        if (q.delay_corr > 0) s << " corr " << pct(q.delay_corr);
-        if (q.distribution_size > 0) s << " (table " << q.distribution_size << ")";
-    }
-    const auto& x = q.extras;
-    if (!x.loss_model.empty()) {
-        s << " loss " << x.loss_model;
-        for (double v : x.loss_params) s << " " << pct(v);
-    } else if (q.loss > 0) {
-        s << " loss " << pct(q.loss);
-        if (q.loss_corr > 0) s << " corr " << pct(q.loss_corr);
-    }
-    if (x.ecn) s << " ecn";
-    if (q.duplicate > 0) s << " duplicate " << pct(q.duplicate);
-    if (q.corrupt > 0) s << " corrupt " << pct(q.corrupt);
-    if (q.reorder > 0) s << " reorder " << pct(q.reorder) << " gap " << q.gap;
-    if (x.rate_bytes) s << " rate " << *x.rate_bytes * 8 << "bit/s";
-    if (x.slot_min_ns) s << " slot " << *x.slot_min_ns / 1e6 << "ms-" << *x.slot_max_ns / 1e6 << "ms";
-    s << "\n  sent " << q.stats.bytes << " bytes " << q.stats.packets << " pkt (dropped " << q.stats.drops
-      << ", overlimits " << q.stats.overlimits << ", requeues " << q.stats.requeues << ") backlog "
-      << q.stats.backlog << "b " << q.stats.qlen << "p";
-    return s.str();
+    Printer p(false);
+    print(p, q);
+    return p.text();
 }
 
 }  // namespace netchaos::netem

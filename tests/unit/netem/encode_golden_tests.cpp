@@ -17,6 +17,7 @@
 
 #include "dist/table.hpp"
 #include "netem/encode.hpp"
+#include "netem/show.hpp"
 
 using namespace netchaos;
 using namespace std::chrono_literals;
@@ -33,6 +34,8 @@ struct Case {
     std::optional<Distribution> slot_table = std::nullopt;
 };
 
+// tc's netem without a rate reorders (tfifo sorts by send time): reorder = true. A profile's
+// own rate keeps order either way; keep_order() is reorder = false.
 profile::Delay delay(profile::Duration mean, profile::Duration jitter = 0ns, double corr = 0,
                      Distribution d = Distribution::uniform) {
     profile::Delay out;
@@ -40,7 +43,12 @@ profile::Delay delay(profile::Duration mean, profile::Duration jitter = 0ns, dou
     out.jitter = jitter;
     out.correlation = corr;
     out.distribution = d;
+    out.order = profile::JitterOrder::reorder;
     return out;
+}
+profile::Delay keep_order(profile::Delay d) {
+    d.order = profile::JitterOrder::preserve;
+    return d;
 }
 
 profile::Loss loss(profile::LossModel m, bool ecn = false) { return profile::Loss{m, ecn}; }
@@ -140,6 +148,13 @@ const std::map<std::string, Case>& cases() {
              i.limit = 5000;
              i.delay = delay(1ms);
          })}},
+        // reorder = false: tc's "rate 8tbit" (netem::order_keeping_rate)
+        {"keep_order_delay", {with([](auto& i) { i.delay = keep_order(delay(10ms)); })}},
+        {"keep_order_jitter", {with([](auto& i) { i.delay = keep_order(delay(100ms, 10ms)); })}},
+        {"keep_order_normal",
+         {with([](auto& i) { i.delay = keep_order(delay(40ms, 10ms, 0, Distribution::normal)); }), Distribution::normal}},
+        {"reorder_normal", {with([](auto& i) { i.delay = delay(40ms, 10ms, 0, Distribution::normal); }), Distribution::normal}},
+        {"replace_keep_order", {with([](auto& i) { i.delay = keep_order(delay(20ms, 5ms)); })}},
         {"combo_wan", {with([](auto& i) {
                            i.delay = delay(50ms, 10ms, pct(25), Distribution::normal);
                            i.loss = loss(RL{pct(0.5), pct(25)});
@@ -324,5 +339,41 @@ TEST_CASE("encode_qdisc: header, flags per Op, tcmsg and TCA_KIND match tc's mes
             CHECK(got.substr(head.size() + 4, 4) == "0200");
             CHECK(got.substr(head.size() + 8, 48) == opts.substr(0, 48));
         }
+    }
+}
+
+TEST_CASE("read back: impairment_from_options(encode(imp)) == imp for every golden case") {
+    // What netem does not dump (tables) is not in the bytes either: the distribution reads back
+    // as uniform and a slot distribution's kind as uniform; show --profile takes those from the
+    // ledger. Both encodings are read: add's (tc's) and replace's (every feature, neutral when absent).
+    for (const auto& [name, c] : cases()) {
+        INFO(name);
+        auto want = c.imp;
+        if (want.delay) want.delay->distribution = Distribution::uniform;
+        if (want.slot && want.slot->distribution) want.slot->distribution = Distribution::uniform;
+        // A rate keeps order, so a delay with one reads back as reorder = false.
+        if (want.delay && want.rate) want.delay->order = profile::JitterOrder::preserve;
+        // tc-expressible delays go out in 64 ns ticks only (delay_us: 3us is 46 ticks, 2944 ns;
+        // the kernel holds that, as it does for tc).
+        if (want.delay) {
+            for (auto* d : {&want.delay->mean, &want.delay->jitter})
+                if (d->count() % 1000 == 0) *d = profile::Duration(d->count() / 64 * 64);
+        }
+        // A slot window without max_delay is min..min (what the parser makes of it, and what goes out).
+        if (want.slot && !want.slot->distribution && want.slot->max_delay.count() == 0)
+            want.slot->max_delay = want.slot->min_delay;
+        auto add = netem::encode_options(input_for(c));
+        REQUIRE(add.ok());
+        CHECK(netem::impairment_from_options(*add) == want);
+        auto msg = netem::encode_qdisc(input_for(c), netem::QdiscTarget{3, TC_H_ROOT, 0}, netem::Op::replace, 1);
+        REQUIRE(msg.ok());
+        const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg->data());
+        const auto* attr = reinterpret_cast<const nlattr*>(msg->data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(tcmsg)));
+        attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const std::uint8_t*>(attr) + NLA_ALIGN(attr->nla_len));  // TCA_KIND
+        REQUIRE((attr->nla_type & NLA_TYPE_MASK) == TCA_OPTIONS);
+        REQUIRE(reinterpret_cast<const std::uint8_t*>(attr) + attr->nla_len <= msg->data() + nlh->nlmsg_len);
+        const std::span<const std::uint8_t> opts(reinterpret_cast<const std::uint8_t*>(attr) + NLA_HDRLEN,
+                                                 attr->nla_len - NLA_HDRLEN);
+        CHECK(netem::impairment_from_options(opts) == want);
     }
 }

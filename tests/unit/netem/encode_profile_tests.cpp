@@ -36,10 +36,10 @@ std::string hex(const std::vector<std::uint8_t>& v) {
 
 // golden case -> the [egress] part of a profile saying the same as the tc arguments.
 const std::map<std::string, std::string> profiles = {
-    {"delay_jitter_corr", "[egress.delay]\nmean = \"100ms\"\njitter = \"10ms\"\ncorrelation = \"25%\"\n"},
-    {"delay_us", "[egress.delay]\nmean = \"1001us\"\njitter = \"3us\"\n"},
-    {"delay_normal", "[egress.delay]\nmean = \"100ms\"\njitter = \"20ms\"\ndistribution = \"normal\"\n"},
-    {"delay_paretonormal", "[egress.delay]\nmean = \"100ms\"\njitter = \"20ms\"\ndistribution = \"paretonormal\"\n"},
+    {"delay_jitter_corr", "[egress.delay]\nmean = \"100ms\"\njitter = \"10ms\"\ncorrelation = \"25%\"\nreorder = true\n"},
+    {"delay_us", "[egress.delay]\nmean = \"1001us\"\njitter = \"3us\"\nreorder = true\n"},
+    {"delay_normal", "[egress.delay]\nmean = \"100ms\"\njitter = \"20ms\"\ndistribution = \"normal\"\nreorder = true\n"},
+    {"delay_paretonormal", "[egress.delay]\nmean = \"100ms\"\njitter = \"20ms\"\ndistribution = \"paretonormal\"\nreorder = true\n"},
     {"loss_random_corr", "[egress.loss]\nmodel = \"random\"\np = \"0.3%\"\ncorrelation = \"25%\"\n"},
     {"loss_tiny", "[egress.loss]\nmodel = \"random\"\np = \"0.0001%\"\n"},
     {"loss_third", "[egress.loss]\nmodel = \"random\"\np = \"33.333%\"\n"},
@@ -53,14 +53,19 @@ const std::map<std::string, std::string> profiles = {
     {"duplicate", "[egress.duplicate]\np = \"1%\"\n"},
     {"corrupt_corr", "[egress.corrupt]\np = \"0.5%\"\ncorrelation = \"25%\"\n"},
     {"reorder_corr_gap",
-     "[egress.delay]\nmean = \"10ms\"\n[egress.reorder]\np = \"25%\"\ncorrelation = \"50%\"\ngap = 5\n"},
+     "[egress.delay]\nmean = \"10ms\"\nreorder = true\n[egress.reorder]\np = \"25%\"\ncorrelation = \"50%\"\ngap = 5\n"},
     {"rate_overheads",
      "[egress.rate]\nrate = \"10mbit\"\npacket_overhead = 20\ncell_size = 100\ncell_overhead = -4\n"},
     {"rate64", "[egress.rate]\nrate = \"40gbit\"\n"},
     {"slot_packets_bytes",
      "[egress.slot]\nmin_delay = \"1ms\"\nmax_delay = \"5ms\"\npackets = 10\nbytes = 64000\n"},
     {"slot_dist_normal", "[egress.slot]\ndistribution = \"normal\"\ndelay = \"2ms\"\njitter = \"1ms\"\n"},
-    {"limit", "[egress]\nlimit = 5000\n[egress.delay]\nmean = \"1ms\"\n"},
+    {"limit", "[egress]\nlimit = 5000\n[egress.delay]\nmean = \"1ms\"\nreorder = true\n"},
+    // The default (reorder = false) is tc's "rate 8tbit"; reorder = true is tc without a rate.
+    {"keep_order_delay", "[egress.delay]\nmean = \"10ms\"\n"},
+    {"keep_order_normal", "[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\ndistribution = \"normal\"\n"},
+    {"reorder_normal",
+     "[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\ndistribution = \"normal\"\nreorder = true\n"},
     {"combo_wan",
      "[egress]\nlimit = 10000\n"
      "[egress.delay]\nmean = \"50ms\"\njitter = \"10ms\"\ncorrelation = \"25%\"\ndistribution = \"normal\"\n"

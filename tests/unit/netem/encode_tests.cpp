@@ -66,11 +66,14 @@ tc_netem_qopt qopt_of(const std::vector<std::uint8_t>& opts) {
     return q;
 }
 
-netem::EncodeInput with_delay(profile::Duration mean, profile::Duration jitter) {
+// reorder = true: no order-keeping rate in the way of what a test looks at.
+netem::EncodeInput with_delay(profile::Duration mean, profile::Duration jitter,
+                              profile::JitterOrder order = profile::JitterOrder::reorder) {
     netem::EncodeInput in;
     in.imp.delay = profile::Delay{};
     in.imp.delay->mean = mean;
     in.imp.delay->jitter = jitter;
+    in.imp.delay->order = order;
     return in;
 }
 
@@ -338,4 +341,61 @@ TEST_CASE("replace with a slot window keeps tc's min/max encoding") {
     CHECK(as<tc_netem_slot>(*b.get(TCA_NETEM_SLOT)).dist_jitter == 1'000'000);
     REQUIRE(b.get(TCA_NETEM_SLOT_DIST) != nullptr);
     CHECK(b.get(TCA_NETEM_SLOT_DIST)->size() == 8192);
+}
+
+TEST_CASE("reorder = false is netem's rate extension: the profile's rate, or 8 Tbit/s") {
+    using profile::JitterOrder;
+    const auto rate_of = [](const Attrs& a) -> std::uint64_t {
+        const auto* r = a.get(TCA_NETEM_RATE);
+        if (!r) return 0;
+        const auto* r64 = a.get(TCA_NETEM_RATE64);
+        return r64 ? as<std::uint64_t>(*r64) : as<tc_netem_rate>(*r).rate;
+    };
+    auto keep = with_delay(40ms, 10ms, JitterOrder::preserve);
+    auto o = netem::encode_options(keep);
+    REQUIRE(o.ok());
+    auto a = parse(*o);
+    CHECK(a.types() == std::vector<std::uint16_t>{TCA_NETEM_RATE64, TCA_NETEM_RATE});
+    CHECK(rate_of(a) == netem::order_keeping_rate);
+    CHECK(as<tc_netem_rate>(*a.get(TCA_NETEM_RATE)).rate == 0xFFFFFFFFu);   // RATE64 holds it
+    // At 8 Tbit/s a 64 KiB GSO packet takes 65 ns: the rate cannot bind.
+    CHECK(65536 * 1'000'000'000ull / netem::order_keeping_rate == 65);
+
+    // A constant delay keeps order anyway; the rate goes out so the readback says reorder = false.
+    CHECK(rate_of(parse(*netem::encode_options(with_delay(10ms, 0ns, JitterOrder::preserve)))) ==
+          netem::order_keeping_rate);
+    // reorder = true: no rate (tfifo sorts by send time).
+    CHECK(parse(*netem::encode_options(with_delay(40ms, 10ms, JitterOrder::reorder))).list.empty());
+    // The profile's own rate keeps order by itself and is sent unchanged, in either mode.
+    for (auto order : {JitterOrder::preserve, JitterOrder::reorder}) {
+        auto r = with_delay(40ms, 10ms, order);
+        r.imp.rate = profile::Rate{1'250'000, 0, 0, 0};
+        CHECK(rate_of(parse(*netem::encode_options(r))) == 1'250'000u);
+    }
+    // No delay: nothing to keep in order, no rate.
+    netem::EncodeInput loss_only;
+    loss_only.imp.loss = profile::Loss{profile::RandomLoss{0.01, 0}, false};
+    CHECK(parse(*netem::encode_options(loss_only)).list.empty());
+}
+
+TEST_CASE("a phase switch between reorder = false and true changes the rate in place") {
+    // netem_change() only updates attributes present: switching to reorder = true must send
+    // RATE 0 (rate off) and to reorder = false the 8 Tbit/s rate, for replace and change alike.
+    for (auto op : {netem::Op::replace, netem::Op::change}) {
+        auto to_reorder = netem::encode_qdisc(with_delay(40ms, 10ms, profile::JitterOrder::reorder),
+                                              netem::QdiscTarget{2}, op, 1);
+        REQUIRE(to_reorder.ok());
+        const auto a = parse(options_in(*to_reorder));
+        REQUIRE(a.get(TCA_NETEM_RATE) != nullptr);
+        CHECK(as<tc_netem_rate>(*a.get(TCA_NETEM_RATE)).rate == 0u);
+        CHECK(a.get(TCA_NETEM_RATE64) == nullptr);
+
+        auto to_keep = netem::encode_qdisc(with_delay(40ms, 10ms, profile::JitterOrder::preserve),
+                                           netem::QdiscTarget{2}, op, 2);
+        REQUIRE(to_keep.ok());
+        const auto b = parse(options_in(*to_keep));
+        REQUIRE(b.get(TCA_NETEM_RATE64) != nullptr);
+        CHECK(as<std::uint64_t>(*b.get(TCA_NETEM_RATE64)) == netem::order_keeping_rate);
+        CHECK(as<tc_netem_rate>(*b.get(TCA_NETEM_RATE)).rate == 0xFFFFFFFFu);
+    }
 }

@@ -150,18 +150,19 @@ TEST_CASE("netem options read back: rate64, ECN, GE loss as 1-h, slot") {
     put(TCA_NETEM_LOSS | 0x8000, nest.data(), nest.size());
     tc_netem_slot slot{1'000'000, 5'000'000, 10, 65536, 0, 0};
     put(TCA_NETEM_SLOT, &slot, sizeof slot);
-    auto x = decode_netem_extras(o);
-    REQUIRE(x.rate_bytes);
-    CHECK(*x.rate_bytes == r64);
-    CHECK(x.packet_overhead == 14);
-    CHECK(x.ecn);
-    CHECK(x.loss_model == "gilbert-elliott");
-    REQUIRE(x.loss_params.size() == 4);
-    CHECK(x.loss_params[0] == Approx(0.5).epsilon(1e-6));
-    CHECK(x.loss_params[2] == Approx(1.0));
-    REQUIRE(x.slot_min_ns);
-    CHECK(*x.slot_max_ns == 5'000'000);
-    CHECK(x.slot_packets == 10);
+    const auto imp = impairment_from_options(o);
+    REQUIRE(imp.rate);
+    CHECK(imp.rate->bytes_per_sec == r64);
+    CHECK(imp.rate->packet_overhead == 14);
+    REQUIRE(imp.loss);
+    CHECK(imp.loss->ecn);
+    const auto* gem = std::get_if<profile::GilbertElliott>(&imp.loss->model);
+    REQUIRE(gem);
+    CHECK(gem->p == Approx(0.5).epsilon(1e-6));
+    CHECK(gem->one_minus_h == 1.0);
+    REQUIRE(imp.slot);
+    CHECK(imp.slot->max_delay == std::chrono::milliseconds(5));
+    CHECK(imp.slot->max_packets == 10);
 }
 
 TEST_CASE("placement: [egress] on the root, [ingress] via IFB, --ingress takes one section") {

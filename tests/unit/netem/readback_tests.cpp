@@ -1,0 +1,79 @@
+// show --profile without a kernel: every shipped profile, encoded as apply encodes it and
+// decoded as show decodes it, with the ledger record apply writes, reads back equal to itself.
+// (tests/kernel/10_profiles.sh does the same through a real netem.)
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <cstring>
+
+#include "netem/apply.hpp"
+#include "netem/tcmsgs.hpp"
+#include "netem/show.hpp"
+#include "profile/kind.hpp"
+#include "profile/parse.hpp"
+
+using namespace netchaos;
+
+namespace {
+// The TCA_OPTIONS payload of a complete message.
+std::vector<std::uint8_t> options_of(const std::vector<std::uint8_t>& msg) {
+    std::size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(tcmsg));
+    while (off + NLA_HDRLEN <= msg.size()) {
+        nlattr a;
+        std::memcpy(&a, msg.data() + off, sizeof a);
+        if ((a.nla_type & NLA_TYPE_MASK) == TCA_OPTIONS)
+            return {msg.begin() + static_cast<long>(off + NLA_HDRLEN), msg.begin() + static_cast<long>(off + a.nla_len)};
+        off += NLA_ALIGN(a.nla_len);
+    }
+    FAIL("no TCA_OPTIONS");
+    return {};
+}
+}  // namespace
+
+TEST_CASE("every shipped profile reads back equal to itself (encode, decode, ledger record)") {
+    std::size_t checked = 0;
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(NETCHAOS_SOURCE_DIR) / "profiles")) {
+        if (e.path().extension() != ".toml" || profile::detect_kind(e.path()) != profile::FileKind::profile) continue;
+        INFO(e.path());
+        auto parsed = profile::parse_profile_file(e.path());
+        REQUIRE(parsed.ok());
+        const profile::Profile& p = *parsed.value;
+        auto places = netem::place(p, false);
+        REQUIRE(places.ok());
+        netem::Ledger l;
+        l.dev = "va";
+        l.complete = true;
+        l.applied = profile::to_text(p);
+        l.applied_from = p.source.string();
+        std::vector<netem::NetemInfo> qdiscs;
+        std::uint32_t handle = 0x80010000u;
+        for (const auto& pl : *places) {
+            auto in = netem::make_encode_input(*pl.imp, e.path().parent_path());
+            REQUIRE(in.ok());
+            // replace: every feature goes out, as the kernel dumps them.
+            auto msg = netem::encode_qdisc(*in, netem::QdiscTarget{1, 0xFFFFFFFFu, 0}, netem::Op::replace, 1);
+            REQUIRE(msg.ok());
+            netem::NetemInfo q;
+            q.dev = pl.ingress ? netem::ifb_name_for("va") : "va";
+            q.handle = handle;
+            q.imp = netem::impairment_from_options(options_of(*msg));
+            qdiscs.push_back(q);
+            netem::Step s;
+            s.kind = netem::StepKind::netem;
+            s.dev = q.dev;
+            s.handle = handle++;
+            s.side = pl.ingress ? "ingress" : "egress";
+            l.steps.push_back(s);
+        }
+        auto back = netem::read_applied("va", l, qdiscs);
+        if (!back.ok()) FAIL(back.error().message);
+        REQUIRE(back->has_value());
+        CHECK(profile::to_json(**back) == profile::to_json(p));
+        ++checked;
+    }
+    CHECK(checked >= 10);
+}
