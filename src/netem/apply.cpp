@@ -223,8 +223,14 @@ Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSn
     std::vector<TcObject> objects{root_object(prev)};
     objects.insert(objects.end(), prev.children.begin(), prev.children.end());
     std::uint32_t seq = nl.next_seq();
-    auto msgs = create_messages(objects, idx, seq);
+    std::vector<std::string> unplaced;
+    auto msgs = create_messages(objects, idx, seq, &unplaced);
     Result<void> first;
+    if (!unplaced.empty()) {
+        std::string list;
+        for (const auto& u : unplaced) list += (list.empty() ? "" : ", ") + u;
+        first = make_error("restore on " + dev + ": no parent for " + list, 4);
+    }
     for (std::size_t i = root_done ? 1 : 0; i < msgs.size(); ++i) {
         auto* nlh = reinterpret_cast<nlmsghdr*>(msgs[i].data());
         nlh->nlmsg_seq = nl.next_seq();
@@ -249,8 +255,9 @@ Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::
         if (!cur) return cur.error();
         const bool ours = *cur && (*cur)->handle == s.handle && (*cur)->kind == s.created && s.handle != 0;
         if (!ours) {
-            const bool restored = !s.prev || (*cur && ((s.prev->is_default() && (*cur)->handle == 0) ||
-                                                      ((*cur)->handle == s.prev->handle && (*cur)->kind == s.prev->kind)));
+            const bool restored = s.prev && *cur &&
+                                  ((s.prev->is_default() && (*cur)->handle == 0) ||
+                                   ((*cur)->handle == s.prev->handle && (*cur)->kind == s.prev->kind));
             if (restored) {
                 // Already back (an earlier, partial undo): finish the children, if any.
                 if (s.prev && !s.prev->is_default()) return rebuild(nl, idx, s.dev, *s.prev, true);

@@ -209,6 +209,24 @@ CreateOptions htb_qdisc_create(const TcObject& o) {
     return {join(attrs), std::nullopt, false};
 }
 
+// codel keeps times in 1.024 us units (ns >> 10) and reports them as floor(t * 1.024) us,
+// so replaying a reported time loses a unit now and then (4000 us -> 3999 -> 3998). The
+// reported d comes from exactly one t (the interval [d/1.024, (d+1)/1.024) is shorter than
+// one), and the smallest us value that maps back to t is ceil(t * 1.024).
+std::uint32_t codel_us_for_create(std::uint32_t d) {
+    if (d == 0xFFFFFFFFu) return d;   // "off" (ce_threshold unset)
+    const std::uint64_t t = (std::uint64_t(d) * 1000 + 1023) / 1024;
+    return static_cast<std::uint32_t>((t * 1024 + 999) / 1000);
+}
+
+CreateOptions codel_create(const TcObject& o, std::initializer_list<std::uint16_t> time_attrs) {
+    auto attrs = split(o.options);
+    for (auto& a : attrs)
+        for (auto t : time_attrs)
+            if (type_of(a) == t && a.payload.size() == 4) a.payload = u32_bytes(codel_us_for_create(u32_of(a)));
+    return {join(attrs), std::nullopt, false};
+}
+
 std::uint32_t major(std::uint32_t h) { return h & 0xFFFF0000u; }
 
 std::string hstr(std::uint32_t h) {
@@ -279,10 +297,15 @@ CreateOptions create_options(const TcObject& o) {
         return {o.options, std::nullopt, false};
     }
     if (o.type == TcType::qdisc && o.kind == "htb") return htb_qdisc_create(o);
+    if (o.type == TcType::qdisc && o.kind == "fq_codel")
+        return codel_create(o, {TCA_FQ_CODEL_TARGET, TCA_FQ_CODEL_INTERVAL, TCA_FQ_CODEL_CE_THRESHOLD});
+    if (o.type == TcType::qdisc && o.kind == "codel")
+        return codel_create(o, {TCA_CODEL_TARGET, TCA_CODEL_INTERVAL, TCA_CODEL_CE_THRESHOLD});
     return {o.options, std::nullopt, false};
 }
 
-std::vector<Bytes> create_messages(const std::vector<TcObject>& objects, int ifindex, std::uint32_t& seq) {
+std::vector<Bytes> create_messages(const std::vector<TcObject>& objects, int ifindex, std::uint32_t& seq,
+                                   std::vector<std::string>* unplaced) {
     std::vector<Bytes> out;
     std::set<std::uint32_t> qdisc_majors, classes;
     std::set<std::uint32_t> pending_classes;   // creatable classes not yet created
@@ -320,7 +343,9 @@ std::vector<Bytes> create_messages(const std::vector<TcObject>& objects, int ifi
     for (bool progress = true; progress;) {
         progress = false;
         for (auto it = cls.begin(); it != cls.end();) {
-            const TcObject& c = **it;
+            TcObject c = **it;
+            // htb reports a top-level class's parent as TC_H_ROOT; create takes the qdisc.
+            if (c.parent == TC_H_ROOT) c.parent = major(c.handle);
             bool ready = qdisc_majors.count(major(c.handle)) &&
                          ((c.parent & 0xFFFFu) == 0 ? qdisc_majors.count(major(c.parent)) > 0 : class_exists(c.parent));
             if (!ready) { ++it; continue; }
@@ -341,8 +366,15 @@ std::vector<Bytes> create_messages(const std::vector<TcObject>& objects, int ifi
     // Filters last (their classids name classes that now exist); u32 tables before the nodes
     // that link to them.
     std::vector<const TcObject*> filters;
-    for (const auto& o : objects)
-        if (o.type == TcType::filter && qdisc_majors.count(major(o.parent))) filters.push_back(&o);
+    for (const auto& o : objects) {
+        if (o.type != TcType::filter) continue;
+        if (qdisc_majors.count(major(o.parent))) filters.push_back(&o);
+        else if (unplaced) unplaced->push_back(describe(o));
+    }
+    if (unplaced) {
+        for (const auto* c : cls) unplaced->push_back(describe(*c));
+        for (const auto* q : qdiscs) unplaced->push_back(describe(*q));
+    }
     std::stable_sort(filters.begin(), filters.end(), [](const TcObject* a, const TcObject* b) {
         auto table = [](const TcObject* f) {
             if (f->kind != "u32") return false;

@@ -60,9 +60,11 @@ struct CreateOptions {
 CreateOptions create_options(const TcObject& o);
 
 // The requests that rebuild `objects` (root qdisc first, which replaces what is there now,
-// then classes, child qdiscs and filters, each after its parent) on `ifindex`.
+// then classes, child qdiscs and filters, each after its parent) on `ifindex`. Objects whose
+// parent never appears are listed in `unplaced` (described), not sent.
 std::vector<std::vector<std::uint8_t>> create_messages(const std::vector<TcObject>& objects, int ifindex,
-                                                       std::uint32_t& seq);
+                                                       std::uint32_t& seq,
+                                                       std::vector<std::string>* unplaced = nullptr);
 
 // Handles netchaos reserves ("nc" in hex): a snapshot that already uses one is refused.
 bool uses_reserved_handle(const std::vector<TcObject>& objects);
