@@ -25,7 +25,7 @@ done
 W=$here/.qemu-netem
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-480}
 MEM=${MEM:-512}
-MODULES="veth sch_netem sch_tbf sch_htb sch_prio sch_ingress ifb act_mirred cls_u32 cls_matchall"
+MODULES="veth sch_netem sch_tbf sch_htb sch_prio sch_ingress sch_fq_codel ifb act_mirred cls_u32 cls_matchall"
 ARCH_LIBDIR=/usr/lib/x86_64-linux-gnu
 log() { printf '[kernel-test %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 skip() { echo "SKIP: kernel-test: $*" >&2; exit 77; }

@@ -38,18 +38,21 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
 int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
-        "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION]\n"
+        "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION] [--takeover]\n"
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0]\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
         "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
         "root, netem under one class, u32 filters). Applying again with the same layout replaces the\n"
         "netem parameters atomically (a phase switch). Every change is recorded under\n"
-        "/run/netchaos/ledger/ first; `netchaos clear` restores what was there before.\n"
+        "/run/netchaos/ledger/ first; `netchaos clear` restores what was there before. A device\n"
+        "held by another live controller (a `netchaos run`, or the watchdog of `apply --for`) is\n"
+        "refused with exit 4 unless --takeover.\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface (netem backend)")(
         "ingress", "impair traffic arriving on IF (through an IFB device)")(
         "for", po::value(&for_s), "restore automatically after DURATION (\"30s\"), even if this process is killed")(
+        "takeover", "apply even if another live controller holds IF")(
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
@@ -68,7 +71,7 @@ int run_apply(int argc, char** argv) {
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
-    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, std::nullopt};
+    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, std::nullopt, vm.count("takeover") > 0};
     if (!for_s.empty()) {
         auto d = prof::parse_duration(for_s);
         if (!d) return fail(make_error("--for: " + d.error().message, 3));
@@ -77,6 +80,7 @@ int run_apply(int argc, char** argv) {
     }
     auto r = netem::apply(o);
     if (!r) return fail(r.error());
+    for (const auto& w : r->warnings) std::cerr << "netchaos apply: warning: " << w << "\n";
     std::cout << (r->phase_switch ? "switched " : "applied ") << o.profile.name << " on " << dev << "\n";
     for (const auto& a : r->actions) std::cout << "  " << a << "\n";
     if (r->watchdog_pid) std::cout << "  watchdog pid " << r->watchdog_pid << " restores after " << for_s << "\n";

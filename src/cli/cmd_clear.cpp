@@ -19,14 +19,18 @@ int fail(const Error& e) { return cli::report_error("clear", e); }
 int run_clear(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
     po::options_description opts(
-        "usage: netchaos clear --dev IF | --all\n"
+        "usage: netchaos clear --dev IF [--discard] | --all\n"
         "       netchaos clear --backend dpdk [--control SOCK]\n\n"
         "Undo what netchaos applied, from the ledger under /run/netchaos/ledger/ (this network\n"
-        "namespace): restores the previous root qdisc exactly (kind and parameters as read back\n"
-        "before apply), removes the IFB, ingress qdisc and filters, and stops the --for watchdog.\n"
+        "namespace): rebuilds the previous root qdisc tree exactly (every class, child qdisc and\n"
+        "filter as read back before apply), removes the IFB, ingress qdisc and filters, and stops the\n"
+        "--for watchdog. Nothing netchaos did not create is deleted: what someone else has put in\n"
+        "its place is reported and left alone. A corrupt ledger is reported (--all skips it and\n"
+        "clears the others); --discard forgets a device's ledger without undoing anything.\n"
         "Exit 0 done (also when there was nothing to undo), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface")(
         "all", "every interface netchaos changed in this network namespace")(
+        "discard", "with --dev: forget the ledger (even a corrupt one) without undoing anything")(
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
@@ -41,16 +45,24 @@ int run_clear(int argc, char** argv) {
     if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
     const bool all = vm.count("all") > 0;
     if (all == !dev.empty()) return fail(make_error("give exactly one of --dev IF and --all", 3));
+    auto warn = [](const std::vector<std::string>& w) {
+        for (const auto& s : w) std::cerr << "netchaos clear: warning: " << s << "\n";
+    };
+    const bool discard = vm.count("discard") > 0;
     if (all) {
+        if (discard) return fail(make_error("--discard goes with --dev IF, not --all", 3));
         auto r = netem::clear_all();
-        if (!r) return fail(r.error());
-        if (r->empty()) std::cout << "nothing to clear\n";
-        for (const auto& d : *r) std::cout << "restored " << d << "\n";
-        return cli::exit_pass;
+        warn(r.warnings);
+        if (r.cleared.empty() && r.failed.empty()) std::cout << "nothing to clear\n";
+        for (const auto& d : r.cleared) std::cout << "restored " << d << "\n";
+        for (const auto& e : r.failed) std::cerr << "netchaos clear: skipped: " << e.message << "\n";
+        return r.failed.empty() ? cli::exit_pass : cli::exit_system;
     }
-    auto r = netem::clear(dev);
+    auto r = netem::clear(dev, discard);
     if (!r) return fail(r.error());
-    std::cout << (*r ? "restored " : "nothing to clear on ") << dev << "\n";
+    warn(r->warnings);
+    if (discard) std::cout << (r->had_ledger ? "discarded the ledger of " : "no ledger to discard for ") << dev << "\n";
+    else std::cout << (r->had_ledger ? "restored " : "nothing to clear on ") << dev << "\n";
     return cli::exit_pass;
 }
 

@@ -71,7 +71,8 @@ int run_run(int argc, char** argv) {
         "replacing the previous one) while one probe runs all along, COMMAND under the chaos (its\n"
         "exit status is part of the verdict), rollback, and a recovery steady-state check.\n"
         "SIGINT/SIGTERM roll back and exit 130/143; a watchdog process rolls back if the\n"
-        "controller is killed or stops renewing its lease.\n"
+        "controller is killed or stops renewing its lease; a run that finds its lease lost stops\n"
+        "its timeline, rolls back again and exits 4 with the reason.\n"
         "Exit: 0 pass, 1 SLO threshold missed or COMMAND failed, 2 fidelity missed (the emulator\n"
         "did not deliver the requested delay model), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "show this help")("dry-run,n", po::bool_switch(&dry), "print the plan and exit")(
@@ -144,6 +145,8 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_system;
     }
 
+    // The applies this run makes hold the device for it: another controller gets exit 4.
+    setenv("NETCHAOS_HOLDER_PID", std::to_string(getpid()).c_str(), 1);
     ex::CliFaultTarget target(e.target, exe, workdir);
     ex::ProbeProcess probe(e.probe, exe, workdir, plan.total);
     ex::ProcessCommand cmd;
@@ -151,15 +154,16 @@ int run_run(int argc, char** argv) {
     ex::Runner runner(target, probe, cmd, timer);
     ex::RunOptions ro;
     ro.command = command;
-    bool lease_lost = false;
-    ro.on_tick = [&] { lease_lost |= !dog->renew(); };
+    ro.on_tick = [&] {
+        int none = 0;
+        if (!dog->renew()) g_stop.compare_exchange_strong(none, ex::stop_lease_lost);
+    };
     if (!quiet) ro.on_progress = [](const std::string& line) { std::cout << line << std::endl; };
     if (!quiet) std::cout << "netchaos run: " << e.name << ", " << plan.steps.size() << " steps, "
                           << ex::format_duration(plan.total) << " planned" << std::endl;
 
     auto out = runner.run(e, plan, ro, g_stop);
     dog->done();   // the runner rolled back (or reported why it could not)
-    if (lease_lost) out.report.notes.push_back("the watchdog lease expired during the run; it rolled back early");
 
     std::cout << "\n" << netchaos::report::summary_table(out.report);
     bool ok = true;

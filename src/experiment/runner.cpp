@@ -316,7 +316,12 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     if (command_started)
         out.report.command = report::CommandResult{opt.command, command_status.value_or(-1),
                                                    double(command_end - command_start) / 1e9};
-    if (int sig = stop.load()) {
+    if (stop.load() == stop_lease_lost) {
+        out.report.notes.push_back("the watchdog's lease was lost (no renewal reached it in time): it rolled back, "
+                                   "the timeline was stopped and the rollback repeated");
+        out.report.verdict = "system error (watchdog lease lost)";
+        out.exit_code = 4;
+    } else if (int sig = stop.load()) {
         out.report.notes.push_back(std::string("interrupted by signal ") + std::to_string(sig) + ", rolled back");
         out.report.verdict = sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted";
         out.exit_code = 128 + sig;

@@ -62,6 +62,10 @@ struct RunOptions {
     std::function<void(const std::string&)> on_progress; // one line per phase
 };
 
+// Not a signal: the watchdog's lease was lost (it fired and rolled back), so the timeline
+// must not go on applying phases over a restored device.
+inline constexpr int stop_lease_lost = -1;
+
 struct RunOutcome {
     report::Report report;
     int exit_code = 0;
@@ -71,7 +75,8 @@ class Runner {
 public:
     Runner(FaultTarget& target, ProbeSource& probe, CommandRunner& command, Timer& timer)
         : target_(target), probe_(probe), command_(command), timer_(timer) {}
-    // `stop` holds a signal number once the run must end early (SIGINT -> exit 130...).
+    // `stop` holds a signal number once the run must end early (SIGINT -> exit 130...), or
+    // stop_lease_lost: the watchdog rolled back behind the controller's back -> exit 4.
     RunOutcome run(const profile::Experiment& e, const Plan& plan, const RunOptions& opt,
                    const std::atomic<int>& stop);
 

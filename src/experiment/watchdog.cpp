@@ -64,6 +64,10 @@ void run_rollback(const std::vector<std::vector<std::string>>& cmds) {
         if (n <= 0) break;  // EOF: the controller is gone
         if (std::memchr(buf, 'd', std::size_t(n))) _exit(0);
     }
+    // Hang up first: the controller's next renew fails at once, so a controller that is only
+    // late stops its timeline instead of applying phases over the rollback.
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
     std::fprintf(stderr, "netchaos watchdog: %s: rolling back\n", why);
     run_rollback(c.rollback);
     if (!c.cleanup_dir.empty()) {

@@ -16,10 +16,15 @@
 #include <linux/if_ether.h>
 #include <random>
 #include <sstream>
+#include <ctime>
+#include <cstdio>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
 
 #include "dist/table.hpp"
 #include "netem/netlink.hpp"
 #include "netem/tcmsgs.hpp"
+#include "netem/tree.hpp"
 #include "profile/parse.hpp"
 
 namespace netchaos::netem {
@@ -90,11 +95,6 @@ Step make_step(StepKind k, std::string dev, std::uint32_t parent = 0, std::uint3
     s.side = std::move(side);
     return s;
 }
-Step root_step(std::string dev, std::optional<QdiscSnapshot> prev) {
-    Step s = make_step(StepKind::root_qdisc, std::move(dev));
-    s.prev = std::move(prev);
-    return s;
-}
 
 int ifindex_of(const std::string& dev) { return static_cast<int>(if_nametoindex(dev.c_str())); }
 
@@ -102,62 +102,245 @@ Error no_such_interface(const std::string& dev) {
     return make_error("no such interface: " + dev, 4);
 }
 
-Result<std::optional<QdiscSnapshot>> snapshot_root_with(Netlink& nl, int ifindex) {
-    std::optional<QdiscSnapshot> found;
+std::string hex_handle(std::uint32_t h) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%x:", h >> 16);
+    return b;
+}
+
+// Every qdisc of `ifindex` as the kernel dumps it (visible ones: defaults hidden inside htb
+// leaves or prio bands come back with their parent by themselves).
+Result<std::vector<TcObject>> qdiscs_of(Netlink& nl, int ifindex) {
+    std::vector<TcObject> out;
     Ack a = nl.dump(dump_qdiscs(nl.next_seq()), [&](const nlmsghdr* h) {
-        if (h->nlmsg_type != RTM_NEWQDISC || found) return;
+        if (h->nlmsg_type != RTM_NEWQDISC) return;
         auto* t = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(h));
-        if (t->tcm_ifindex != ifindex || t->tcm_parent != root_parent) return;
-        QdiscSnapshot s;
-        s.handle = t->tcm_handle;
-        auto* at = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(tcmsg)));
-        auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(h));
-        for (; mnl_attr_ok(at, static_cast<int>(end - reinterpret_cast<const char*>(at))); at = mnl_attr_next(at)) {
-            if (mnl_attr_get_type(at) == TCA_KIND) s.kind = mnl_attr_get_str(at);
-            if (mnl_attr_get_type(at) == TCA_OPTIONS) {
-                auto* p = static_cast<const std::uint8_t*>(mnl_attr_get_payload(at));
-                s.options.assign(p, p + mnl_attr_get_payload_len(at));
-            }
-        }
-        found = std::move(s);
+        if (t->tcm_ifindex != ifindex) return;
+        if (auto o = parse_tc_message(h)) out.push_back(std::move(*o));
     });
     if (!a.ok()) return map_error(a, {"read qdiscs", "", ""});
+    return out;
+}
+
+Result<void> dump_into(Netlink& nl, std::vector<std::uint8_t> req, std::vector<TcObject>& out, const char* what) {
+    Ack a = nl.dump(std::move(req), [&](const nlmsghdr* h) {
+        if (auto o = parse_tc_message(h)) out.push_back(std::move(*o));
+    });
+    if (!a.ok()) return map_error(a, {what, "", ""});
+    return {};
+}
+
+QdiscSnapshot to_snapshot(const TcObject& q) { return QdiscSnapshot{q.kind, q.handle, q.options, {}}; }
+
+TcObject root_object(const QdiscSnapshot& s) {
+    TcObject o;
+    o.type = TcType::qdisc;
+    o.parent = root_parent;
+    o.handle = s.handle;
+    o.kind = s.kind;
+    o.options = s.options;
+    return o;
+}
+
+Result<std::optional<QdiscSnapshot>> snapshot_root_with(Netlink& nl, int ifindex) {
+    auto qs = qdiscs_of(nl, ifindex);
+    if (!qs) return qs.error();
+    std::optional<QdiscSnapshot> root;
+    std::vector<TcObject> children;
+    for (const auto& q : *qs) {
+        if (q.parent == root_parent) root = to_snapshot(q);
+        else if (q.parent != ingress_parent) children.push_back(q);
+    }
+    if (!root) return root;
+    if (root->is_default()) return root;   // the kernel's default: nothing below it to keep
+    std::vector<TcObject> classes;
+    if (auto r = dump_into(nl, dump_classes_request(ifindex, nl.next_seq()), classes, "read classes"); !r)
+        return r.error();
+    std::vector<TcObject> filters;
+    std::vector<std::uint32_t> parents{root->handle};
+    for (const auto& q : children)
+        if (q.handle) parents.push_back(q.handle);
+    for (const auto& c : classes) parents.push_back(c.handle);
+    for (auto p : parents)
+        if (auto r = dump_into(nl, dump_filters_request(ifindex, p, nl.next_seq()), filters, "read filters"); !r)
+            return r.error();
+    auto& all = root->children;
+    all = std::move(classes);
+    all.insert(all.end(), children.begin(), children.end());
+    all.insert(all.end(), filters.begin(), filters.end());
+    return root;
+}
+
+Result<std::optional<QdiscSnapshot>> snapshot_ingress_with(Netlink& nl, int ifindex) {
+    auto qs = qdiscs_of(nl, ifindex);
+    if (!qs) return qs.error();
+    std::optional<QdiscSnapshot> found;
+    for (const auto& q : *qs)
+        if (q.parent == ingress_parent) found = to_snapshot(q);
+    if (!found) return found;
+    std::vector<std::uint32_t> hooks{clsact_ingress_hook};
+    if (found->kind == "clsact") hooks.push_back(clsact_egress_hook);
+    for (auto h : hooks)
+        if (auto r = dump_into(nl, dump_filters_request(ifindex, h, nl.next_seq()), found->children, "read filters"); !r)
+            return r.error();
     return found;
 }
 
-// Undo one recorded step. Errors that mean "already gone" are success.
-Result<void> undo(Netlink& nl, const Step& s) {
-    auto gone = [](const Ack& a) {
-        return a.ok() || a.error == ENOENT || a.error == EINVAL || a.error == ENODEV;
-    };
+// The kind of a link, "" if it has none, nullopt if there is no such link.
+Result<std::optional<std::string>> link_kind(Netlink& nl, const std::string& name) {
+    std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+    auto* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_GETLINK;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = nl.next_seq();
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    buf.resize(nlh->nlmsg_len);
+    std::optional<std::string> kind;
+    Ack a = nl.dump(std::move(buf), [&](const nlmsghdr* h) {
+        if (h->nlmsg_type != RTM_NEWLINK) return;
+        std::string ifname, k;
+        auto* at = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(ifinfomsg)));
+        auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(h));
+        for (; mnl_attr_ok(at, static_cast<int>(end - reinterpret_cast<const char*>(at))); at = mnl_attr_next(at)) {
+            if (mnl_attr_get_type(at) == IFLA_IFNAME) ifname = mnl_attr_get_str(at);
+            if (mnl_attr_get_type(at) == IFLA_LINKINFO) {
+                auto* in = static_cast<const nlattr*>(mnl_attr_get_payload(at));
+                auto* iend = reinterpret_cast<const char*>(at) + at->nla_len;
+                for (; mnl_attr_ok(in, static_cast<int>(iend - reinterpret_cast<const char*>(in))); in = mnl_attr_next(in))
+                    if (mnl_attr_get_type(in) == IFLA_INFO_KIND) k = mnl_attr_get_str(in);
+            }
+        }
+        if (ifname == name) kind = k;
+    });
+    if (!a.ok()) return map_error(a, {"read links", name, ""});
+    return kind;
+}
+
+Result<std::optional<TcObject>> current_root(Netlink& nl, int idx) {
+    auto qs = qdiscs_of(nl, idx);
+    if (!qs) return qs.error();
+    for (const auto& q : *qs)
+        if (q.parent == root_parent) return std::optional<TcObject>(q);
+    return std::optional<TcObject>{};
+}
+
+bool gone(const Ack& a) { return a.ok() || a.error == ENOENT || a.error == EINVAL || a.error == ENODEV; }
+
+// Rebuild the tree `prev` recorded. The root replace comes first; objects that exist already
+// (a second attempt after a partial one) count as restored.
+Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSnapshot& prev, bool root_done) {
+    std::vector<TcObject> objects{root_object(prev)};
+    objects.insert(objects.end(), prev.children.begin(), prev.children.end());
+    std::uint32_t seq = nl.next_seq();
+    std::vector<std::string> unplaced;
+    auto msgs = create_messages(objects, idx, seq, &unplaced);
+    Result<void> first;
+    if (!unplaced.empty()) {
+        std::string list;
+        for (const auto& u : unplaced) list += (list.empty() ? "" : ", ") + u;
+        first = make_error("restore on " + dev + ": no parent for " + list, 4);
+    }
+    for (std::size_t i = root_done ? 1 : 0; i < msgs.size(); ++i) {
+        auto* nlh = reinterpret_cast<nlmsghdr*>(msgs[i].data());
+        nlh->nlmsg_seq = nl.next_seq();
+        const std::uint16_t type = nlh->nlmsg_type;
+        Ack a = nl.transact(std::move(msgs[i]));
+        if (a.ok() || (i > 0 && a.error == EEXIST)) continue;
+        const char* what = type == RTM_NEWQDISC ? "restore qdisc" : type == RTM_NEWTCLASS ? "restore class" : "restore filter";
+        if (first) first = map_error(a, {what, dev, ""});
+    }
+    return first;
+}
+
+// Undo one recorded step, if what the kernel has there is still what the step created
+// (kind and handle): a step never deletes what someone else put in its place. Steps marked
+// not done are undone by the same check (a crash may fall between the change and its mark).
+Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::string>& warnings) {
     switch (s.kind) {
     case StepKind::root_qdisc: {
         int idx = ifindex_of(s.dev);
         if (!idx) return {};   // the device went away, and its qdiscs with it
-        if (!s.prev || s.prev->is_default()) {
-            Ack a = nl.transact(del_qdisc(idx, root_parent, 0, nl.next_seq()));
-            if (!gone(a)) return map_error(a, {"delete root qdisc", s.dev, ""});
-        } else {
-            Ack a = nl.transact(new_qdisc(QdiscOp::replace, idx, root_parent, s.prev->handle,
-                                          s.prev->kind, s.prev->options, nl.next_seq()));
-            if (!a.ok()) return map_error(a, {"restore root qdisc " + s.prev->kind, s.dev, s.prev->kind});
+        auto cur = current_root(nl, idx);
+        if (!cur) return cur.error();
+        const bool ours = *cur && (*cur)->handle == s.handle && (*cur)->kind == s.created && s.handle != 0;
+        if (!ours) {
+            const bool restored = s.prev && *cur &&
+                                  ((s.prev->is_default() && (*cur)->handle == 0) ||
+                                   ((*cur)->handle == s.prev->handle && (*cur)->kind == s.prev->kind));
+            if (restored) {
+                // Already back (an earlier, partial undo): finish the children, if any.
+                if (s.prev && !s.prev->is_default()) return rebuild(nl, idx, s.dev, *s.prev, true);
+                return {};
+            }
+            if (s.done)
+                warnings.push_back("root qdisc of " + s.dev + " is now " + (*cur ? (*cur)->kind + " " + hex_handle((*cur)->handle) : "none") +
+                                   ", not the " + s.created + " " + hex_handle(s.handle) + " netchaos put there: left alone");
+            return {};
         }
-        return {};
+        if (!s.prev || s.prev->is_default()) {
+            Ack a = nl.transact(del_qdisc(idx, root_parent, s.handle, nl.next_seq()));
+            if (!gone(a)) return map_error(a, {"delete root qdisc", s.dev, ""});
+            return {};
+        }
+        return rebuild(nl, idx, s.dev, *s.prev, false);
     }
     case StepKind::ifb_link: {
+        if (s.dev != ifb_name_for(l.dev)) {
+            warnings.push_back("ledger of " + l.dev + " names link " + s.dev + ", not its IFB " + ifb_name_for(l.dev) + ": left alone");
+            return {};
+        }
+        auto k = link_kind(nl, s.dev);
+        if (!k) return k.error();
+        if (!*k) return {};
+        if (**k != "ifb") {
+            warnings.push_back("link " + s.dev + " is of kind '" + **k + "', not an IFB netchaos created: left alone");
+            return {};
+        }
         Ack a = nl.transact(del_link(s.dev, nl.next_seq()));
         if (!gone(a)) return map_error(a, {"delete ifb device", s.dev, ""});
         return {};
     }
     case StepKind::ingress_qdisc: {
+        if (s.prev) return {};   // it was there before: not ours
         int idx = ifindex_of(s.dev);
         if (!idx) return {};
-        Ack a = nl.transact(del_qdisc(idx, ingress_parent, ingress_handle, nl.next_seq()));
-        if (!gone(a)) return map_error(a, {"delete ingress qdisc", s.dev, ""});
+        auto qs = qdiscs_of(nl, idx);
+        if (!qs) return qs.error();
+        for (const auto& q : *qs) {
+            if (q.parent != ingress_parent) continue;
+            if (q.kind != "ingress" || q.handle != ingress_handle) {
+                warnings.push_back("ingress of " + s.dev + " is now a " + q.kind + ", not the ingress netchaos added: left alone");
+                return {};
+            }
+            Ack a = nl.transact(del_qdisc(idx, ingress_parent, ingress_handle, nl.next_seq()));
+            if (!gone(a)) return map_error(a, {"delete ingress qdisc", s.dev, ""});
+        }
+        return {};
+    }
+    case StepKind::filter: {
+        if (!s.info) return {};   // under a qdisc of ours: goes with it
+        int idx = ifindex_of(s.dev);
+        if (!idx) return {};
+        std::vector<TcObject> fs;
+        if (auto r = dump_into(nl, dump_filters_request(idx, s.parent, nl.next_seq()), fs, "read filters"); !r) {
+            return {};   // the ingress/clsact is gone, and its filters with it
+        }
+        for (const auto& f : fs) {
+            if ((f.info >> 16) != (s.info >> 16)) continue;
+            if (f.kind != "u32") {
+                warnings.push_back("filter pref " + std::to_string(s.info >> 16) + " on " + s.dev + " is a " + f.kind +
+                                   ", not the u32 netchaos added: left alone");
+                return {};
+            }
+            Ack a = nl.transact(del_filter_request(idx, s.parent, std::uint16_t(s.info >> 16),
+                                                   std::uint16_t(s.info & 0xFFFF), nl.next_seq()));
+            if (!gone(a)) return map_error(a, {"delete redirect filter", s.dev, ""});
+            return {};
+        }
         return {};
     }
     case StepKind::tc_class:
-    case StepKind::filter:
     case StepKind::netem:
         return {};   // removed together with the qdisc they hang off
     }
@@ -165,17 +348,25 @@ Result<void> undo(Netlink& nl, const Step& s) {
 }
 
 // Undo every step in reverse; keeps going after an error and reports the first one.
-Result<void> undo_all(Netlink& nl, const Ledger& l) {
+Result<void> undo_all(Netlink& nl, const Ledger& l, std::vector<std::string>& warnings) {
     Result<void> first;
     for (auto it = l.steps.rbegin(); it != l.steps.rend(); ++it) {
-        auto r = undo(nl, *it);
+        auto r = undo(nl, l, *it, warnings);
         if (!r && first) first = r;
     }
     return first;
 }
 
-void stop_watchdog(const Ledger& l) {
-    if (l.watchdog_pid > 0 && l.watchdog_pid != getpid()) ::kill(l.watchdog_pid, SIGTERM);
+// Signals the ledger's watchdog only if that pid is still the process we started.
+void stop_watchdog(const Ledger& l, std::vector<std::string>& warnings) {
+    if (l.watchdog_pid <= 0 || l.watchdog_pid == getpid()) return;
+    if (!same_process(l.watchdog_pid, l.watchdog_start)) {
+        if (process_start_time(l.watchdog_pid))
+            warnings.push_back("pid " + std::to_string(l.watchdog_pid) +
+                               " is not the watchdog this ledger started (another start time): not signalled");
+        return;
+    }
+    ::kill(l.watchdog_pid, SIGTERM);
 }
 
 // Test hook: NETCHAOS_CRASH_AFTER_STEP=N dies by SIGKILL after the Nth kernel change, so
@@ -204,7 +395,7 @@ public:
         maybe_crash(++done_);
         return {};
     }
-    // A step with nothing to send (a record of where a netem lives).
+    // A step with nothing to send (a record of where a netem lives, of what was there).
     void note(Step s) { s.done = true; l_.steps.push_back(std::move(s)); }
 
 private:
@@ -226,17 +417,21 @@ Result<void> build_tree(Netlink& nl, Txn& txn, const std::string& tree_dev, int 
     if (!in) return in.error();
     const std::string side = pl.ingress ? "ingress" : "egress";
     if (!p.match) {
-        auto msg = encode_qdisc(*in, QdiscTarget{idx, root_parent, 0}, Op::replace, nl.next_seq());
+        auto msg = encode_qdisc(*in, QdiscTarget{idx, root_parent, own_root_handle}, Op::replace, nl.next_seq());
         if (!msg) return msg.error();
-        Step s = root_step(tree_dev, prev);
+        Step s = make_step(StepKind::root_qdisc, tree_dev, root_parent, own_root_handle);
+        s.prev = prev;
+        s.created = "netem";
         if (auto r = txn.run(s, std::move(*msg), {"add netem qdisc", tree_dev, "netem"}); !r) return r;
-        txn.note(make_step(StepKind::netem, tree_dev, root_parent, 0, side));
-        actions.push_back("netem root on " + tree_dev + " (" + side + ")");
+        txn.note(make_step(StepKind::netem, tree_dev, root_parent, own_root_handle, side));
+        actions.push_back("netem " + hex_handle(own_root_handle) + " root on " + tree_dev + " (" + side + ")");
         return {};
     }
     auto match = u32_match(*p.match);
     if (!match) return match.error();
-    Step root = root_step(tree_dev, prev);
+    Step root = make_step(StepKind::root_qdisc, tree_dev, root_parent, match_root_handle);
+    root.prev = prev;
+    root.created = "htb";
     if (auto r = txn.run(root, new_qdisc(QdiscOp::replace, idx, root_parent, match_root_handle, "htb",
                                          htb_options(), nl.next_seq()),
                          {"add htb qdisc", tree_dev, "htb"});
@@ -263,15 +458,30 @@ Result<void> build_tree(Netlink& nl, Txn& txn, const std::string& tree_dev, int 
     return {};
 }
 
+Result<void> check_reserved(const std::optional<QdiscSnapshot>& s, const std::string& dev) {
+    if (!s) return {};
+    std::vector<TcObject> all{root_object(*s)};
+    all.insert(all.end(), s->children.begin(), s->children.end());
+    if (uses_reserved_handle(all))
+        return make_error(dev + " already has a qdisc or class with a handle netchaos reserves (6e63:, 6e64:, 6e65:): "
+                                "nothing was changed", 4);
+    return {};
+}
+
 Result<void> build(Netlink& nl, Txn& txn, const ApplyOptions& o, int idx,
                    const std::vector<Placement>& places, std::vector<std::string>& actions) {
     for (const auto& pl : places) {
         if (!pl.ingress) {
             auto prev = snapshot_root_with(nl, idx);
             if (!prev) return prev.error();
+            if (auto r = check_reserved(*prev, o.dev); !r) return r;
             if (auto r = build_tree(nl, txn, o.dev, idx, pl, o.profile, *prev, actions); !r) return r;
             continue;
         }
+        // What the ingress side holds before any change; an ingress/clsact of the operator's is
+        // kept, and only a filter at our reserved pref is added to it.
+        auto ing = snapshot_ingress_with(nl, idx);
+        if (!ing) return ing.error();
         const std::string ifb = ifb_name_for(o.dev);
         if (auto r = txn.run(make_step(StepKind::ifb_link, ifb), new_ifb_link(ifb, nl.next_seq()),
                              {"create ifb device", ifb, "ifb"});
@@ -281,7 +491,24 @@ Result<void> build(Netlink& nl, Txn& txn, const ApplyOptions& o, int idx,
         if (!ifb_idx) return no_such_interface(ifb);
         // Netem on the IFB first, so no packet is redirected to an unimpaired IFB.
         if (auto r = build_tree(nl, txn, ifb, ifb_idx, pl, o.profile, std::nullopt, actions); !r) return r;
-        if (auto r = txn.run(make_step(StepKind::ingress_qdisc, o.dev),
+        if (*ing) {
+            for (const auto& f : (*ing)->children)
+                if ((f.info >> 16) == own_filter_pref)
+                    return make_error(o.dev + " already has a filter at pref " + std::to_string(own_filter_pref) +
+                                          " (reserved by netchaos) on its " + (*ing)->kind, 4);
+            Step keep = make_step(StepKind::ingress_qdisc, o.dev, ingress_parent, (*ing)->handle);
+            keep.prev = *ing;
+            txn.note(std::move(keep));
+            U32Filter f{idx, clsact_ingress_hook, own_filter_pref, U32Match{ETH_P_ALL, {}}, 0, ifb_idx};
+            Step fs = make_step(StepKind::filter, o.dev, clsact_ingress_hook, 0, "ingress");
+            fs.info = (std::uint32_t(own_filter_pref) << 16) | htons(ETH_P_ALL);
+            if (auto r = txn.run(fs, new_u32_filter(f, nl.next_seq()), {"add mirred redirect filter", o.dev, "u32"}); !r)
+                return r;
+            actions.push_back("ingress of " + o.dev + " redirected to " + ifb + " (filter pref " +
+                              std::to_string(own_filter_pref) + " on its existing " + (*ing)->kind + ")");
+            continue;
+        }
+        if (auto r = txn.run(make_step(StepKind::ingress_qdisc, o.dev, ingress_parent, ingress_handle),
                              new_qdisc(QdiscOp::add, idx, ingress_parent, ingress_handle, "ingress", {},
                                        nl.next_seq()),
                              {"add ingress qdisc", o.dev, "ingress"});
@@ -337,7 +564,8 @@ Result<void> switch_phase(Netlink& nl, const Ledger& l, const ApplyOptions& o,
     if (!l || !*l || (*l)->generation != generation) _exit(0);   // cleared or re-applied
     auto nl = Netlink::open();
     if (!nl) _exit(4);
-    auto r = undo_all(*nl, **l);
+    std::vector<std::string> warnings;
+    auto r = undo_all(*nl, **l, warnings);
     if (r) remove_ledger(dev);
     _exit(r ? 0 : 4);
 }
@@ -377,6 +605,44 @@ Result<int> start_watchdog(const std::string& dev, std::uint64_t generation, std
     return pid;
 }
 
+// The controller this apply acts for: a `netchaos run` says so in NETCHAOS_HOLDER_PID.
+std::pair<int, std::uint64_t> my_holder() {
+    const char* env = std::getenv("NETCHAOS_HOLDER_PID");
+    int pid = env ? std::atoi(env) : 0;
+    std::uint64_t start = process_start_time(pid);
+    return start ? std::pair{pid, start} : std::pair{0, std::uint64_t{0}};
+}
+
+std::string format_since(std::int64_t t) {
+    char b[40];
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return b;
+}
+
+// A live controller other than ours holds the device: the run that applied it, or the
+// watchdog of an `apply --for` (until it fires).
+std::optional<std::string> held_by_other(const Ledger& l, int my_pid) {
+    auto msg = [&](int pid) {
+        return l.dev + " is held by pid " + std::to_string(pid) + " (profile " + l.profile + ") since " +
+               format_since(l.since) + "; pass --takeover to apply anyway";
+    };
+    if (l.holder_pid && l.holder_pid != my_pid && same_process(l.holder_pid, l.holder_start)) return msg(l.holder_pid);
+    if (l.watchdog_pid && same_process(l.watchdog_pid, l.watchdog_start) && !(my_pid && l.holder_pid == my_pid))
+        return msg(l.watchdog_pid);
+    return std::nullopt;
+}
+
+Result<int> start_recorded_watchdog(Ledger& l, const ApplyOptions& o) {
+    auto pid = start_watchdog(o.dev, l.generation, *o.duration);
+    if (!pid) return pid.error();
+    l.watchdog_pid = *pid;
+    l.watchdog_start = process_start_time(*pid);
+    return *pid;
+}
+
 }  // namespace
 
 Result<std::optional<QdiscSnapshot>> snapshot_root(int ifindex) {
@@ -385,7 +651,14 @@ Result<std::optional<QdiscSnapshot>> snapshot_root(int ifindex) {
     return snapshot_root_with(*nl, ifindex);
 }
 
+Result<std::optional<QdiscSnapshot>> snapshot_ingress(int ifindex) {
+    auto nl = Netlink::open();
+    if (!nl) return nl.error();
+    return snapshot_ingress_with(*nl, ifindex);
+}
+
 Result<ApplyReport> apply(const ApplyOptions& o) {
+    if (auto v = validate_dev(o.dev); !v) return v.error();
     auto places = place(o.profile, o.ingress);
     if (!places) return places.error();
     if (o.profile.match && places->size() > 1)
@@ -396,34 +669,44 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     if (!idx) return no_such_interface(o.dev);
     auto lock = LedgerLock::acquire(o.dev);
     if (!lock) return lock.error();
+    ApplyReport rep;
+    rep.warnings = discard_dead_namespace_ledgers();
     auto nl = Netlink::open();
     if (!nl) return nl.error();
     auto old = load_ledger(o.dev);
-    if (!old) return old.error();
+    if (!old)
+        return make_error(old.error().message + "; nothing was changed. Look at it, then `netchaos clear --dev " +
+                              o.dev + " --discard` forgets it",
+                          4);
+    const auto [holder_pid, holder_start] = my_holder();
+    if (*old && !o.takeover)
+        if (auto who = held_by_other(**old, holder_pid)) return make_error(*who, 4);
 
-    ApplyReport rep;
     const std::string layout = layout_of(*places, o.profile);
     if (*old && (*old)->complete && (*old)->layout == layout) {
         Ledger l = **old;
         if (auto r = switch_phase(*nl, l, o, *places, rep.actions); !r) return r.error();
-        stop_watchdog(l);
+        stop_watchdog(l, rep.warnings);
         l.watchdog_pid = 0;
+        l.watchdog_start = 0;
         l.profile = o.profile.name;
         l.applied = profile::to_text(o.profile);
         l.applied_from = absolute_source(o.profile);
+        l.holder_pid = holder_pid;
+        l.holder_start = holder_start;
         l.generation = new_generation();
         rep.phase_switch = true;
         if (o.duration) {
-            auto pid = start_watchdog(o.dev, l.generation, *o.duration);
+            auto pid = start_recorded_watchdog(l, o);
             if (!pid) return pid.error();
-            l.watchdog_pid = rep.watchdog_pid = *pid;
+            rep.watchdog_pid = *pid;
         }
         if (auto r = save_ledger(l); !r) return r.error();
         return rep;
     }
     if (*old) {   // a different tree, or an apply that died midway: undo it first
-        stop_watchdog(**old);
-        if (auto r = undo_all(*nl, **old); !r) return r.error();
+        stop_watchdog(**old, rep.warnings);
+        if (auto r = undo_all(*nl, **old, rep.warnings); !r) return r.error();
         remove_ledger(o.dev);
         rep.actions.push_back("undid the previous netchaos state on " + o.dev);
     }
@@ -435,52 +718,76 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     l.applied = profile::to_text(o.profile);
     l.applied_from = absolute_source(o.profile);
     l.generation = new_generation();
+    l.holder_pid = holder_pid;
+    l.holder_start = holder_start;
+    l.since = static_cast<std::int64_t>(std::time(nullptr));
+    const NetnsId ns = current_netns();
+    l.netns_inode = ns.inode;
+    l.netns_cookie = ns.cookie;
     Txn txn(*nl, l);
     if (auto r = build(*nl, txn, o, idx, *places, rep.actions); !r) {
-        auto u = undo_all(*nl, l);
+        auto u = undo_all(*nl, l, rep.warnings);
         if (u) remove_ledger(o.dev);
         else save_ledger(l);   // keep the record so `clear` can retry
         return r.error();
     }
     l.complete = true;
     if (o.duration) {
-        auto pid = start_watchdog(o.dev, l.generation, *o.duration);
+        auto pid = start_recorded_watchdog(l, o);
         if (!pid) {
-            undo_all(*nl, l);
+            undo_all(*nl, l, rep.warnings);
             remove_ledger(o.dev);
             return pid.error();
         }
-        l.watchdog_pid = rep.watchdog_pid = *pid;
+        rep.watchdog_pid = *pid;
     }
     if (auto r = save_ledger(l); !r) return r.error();
     return rep;
 }
 
-Result<bool> clear(const std::string& dev) {
+Result<ClearReport> clear(const std::string& dev, bool discard) {
+    if (auto v = validate_dev(dev); !v) return v.error();
     auto lock = LedgerLock::acquire(dev);
     if (!lock) return lock.error();
+    ClearReport rep;
+    rep.warnings = discard_dead_namespace_ledgers();
+    if (discard) {
+        std::error_code ec;
+        rep.had_ledger = std::filesystem::exists(ledger_path(dev), ec) || std::filesystem::is_symlink(ledger_path(dev), ec);
+        remove_ledger(dev);
+        return rep;
+    }
     auto l = load_ledger(dev);
-    if (!l) return l.error();
+    if (!l)
+        return make_error(l.error().message + "; nothing was undone. Look at it, then `netchaos clear --dev " + dev +
+                              " --discard` forgets it",
+                          4);
     if (!*l) {
         remove_ledger(dev);   // drops the directory the lock created
-        return false;
+        return rep;
     }
-    stop_watchdog(**l);
+    rep.had_ledger = true;
+    stop_watchdog(**l, rep.warnings);
     auto nl = Netlink::open();
     if (!nl) return nl.error();
-    if (auto r = undo_all(*nl, **l); !r) return r.error();
+    if (auto r = undo_all(*nl, **l, rep.warnings); !r) return r.error();
     remove_ledger(dev);
-    return true;
+    return rep;
 }
 
-Result<std::vector<std::string>> clear_all() {
-    std::vector<std::string> done;
+ClearAllReport clear_all() {
+    ClearAllReport rep;
+    rep.warnings = discard_dead_namespace_ledgers();
     for (const auto& dev : ledger_devices()) {
         auto r = clear(dev);
-        if (!r) return r.error();
-        if (*r) done.push_back(dev);
+        if (!r) {
+            rep.failed.push_back(r.error());
+            continue;
+        }
+        rep.warnings.insert(rep.warnings.end(), r->warnings.begin(), r->warnings.end());
+        if (r->had_ledger) rep.cleared.push_back(dev);
     }
-    return done;
+    return rep;
 }
 
 }  // namespace netchaos::netem

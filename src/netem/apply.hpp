@@ -34,22 +34,42 @@ struct ApplyOptions {
     std::string dev;
     bool ingress = false;
     std::optional<std::chrono::nanoseconds> duration;   // --for: a watchdog restores after it
+    bool takeover = false;   // apply although another live controller holds the device
 };
 
 struct ApplyReport {
     bool phase_switch = false;   // replaced the netem parameters in place (atomic)
     std::vector<std::string> actions;
+    std::vector<std::string> warnings;   // stale or foreign state found and left alone
     int watchdog_pid = 0;
 };
 
 Result<ApplyReport> apply(const ApplyOptions& o);
 
-// Undo what the ledger of `dev` records. false = nothing was recorded.
-Result<bool> clear(const std::string& dev);
-// Every device with a ledger in this network namespace; returns the devices cleared.
-Result<std::vector<std::string>> clear_all();
+struct ClearReport {
+    bool had_ledger = false;
+    std::vector<std::string> warnings;
+};
+// Undo what the ledger of `dev` records (nothing that is no longer ours). With `discard`,
+// forget the ledger (also a corrupt one) without undoing anything.
+Result<ClearReport> clear(const std::string& dev, bool discard = false);
+// Every device with a ledger in this network namespace. A corrupt ledger is reported in
+// `failed` and skipped; the others are still cleared.
+struct ClearAllReport {
+    std::vector<std::string> cleared, warnings;
+    std::vector<Error> failed;
+};
+ClearAllReport clear_all();
 
-// Root qdisc of an interface as the kernel reports it (kind, handle, raw TCA_OPTIONS).
+// Root or ingress/clsact qdisc of an interface with every class, child qdisc and filter
+// under it, as the kernel reports them. nullopt = none (ingress side only).
 Result<std::optional<QdiscSnapshot>> snapshot_root(int ifindex);
+Result<std::optional<QdiscSnapshot>> snapshot_ingress(int ifindex);
+
+// The handle of the netem netchaos puts at a root ("nc"+2 in hex), next to tcmsgs.hpp's
+// 6e63: (htb for [match]) and 6e64: (netem under it); the pref of the redirect filter it adds
+// to an ingress/clsact that was already there.
+inline constexpr std::uint32_t own_root_handle = 0x6E650000u;
+inline constexpr std::uint16_t own_filter_pref = 0x6E63;
 
 }  // namespace netchaos::netem

@@ -23,12 +23,13 @@ NO_NETEM='this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM); use --backend d
 nx tc qdisc add dev v0 root handle 5: tbf rate 10mbit burst 32kb latency 50ms || fail "tbf"
 state() { nx tc -d qdisc show; nx tc filter show dev v0 ingress; nx ip -o link show | awk '{print $2}'; }
 before=$(state)
-ledger_dir() { nx sh -c 'echo /run/netchaos/ledger/net$(stat -L -c %i /proc/self/ns/net)'; }
-LD=$(ledger_dir)
+# The ledger directory is net<netns inode>-<netns cookie>; the shell knows only the inode.
+INO=$(nx stat -L -c %i /proc/self/ns/net)
+ld() { compgen -G "/run/netchaos/ledger/net$INO-*" | head -n1; }
 same_as_before() {
     local now; now=$(state)
     [[ $now == "$before" ]] || { echo "--- before"; echo "$before"; echo "--- now"; echo "$now"; fail "$1: kernel state changed"; }
-    [[ ! -e $LD ]] || { ls -la "$LD"; fail "$1: ledger left behind in $LD"; }
+    [[ -z $(ld) ]] || { ls -la "$(ld)"; fail "$1: ledger left behind in $(ld)"; }
     echo "ok: $1: nothing left behind"
 }
 expect() {   # expect RC MESSAGE -- CMD...
@@ -57,7 +58,7 @@ same_as_before "[match] --ingress apply"
 NETCHAOS_CRASH_AFTER_STEP=1 nx "$NETCHAOS" apply "$P/flow-match.toml" --dev v0 >/dev/null 2>&1
 rc=$?; [[ $rc == 137 ]] || fail "crash hook: exit $rc, want 137 (SIGKILL)"
 nx tc qdisc show dev v0 | grep -q 'qdisc htb 6e63: root' || fail "crash hook: the htb step did not happen"
-grep -q '"complete": false' "$LD/v0.json" || fail "crash: ledger not marked incomplete"
+grep -q '"complete": false' "$(ld)/v0.json" || fail "crash: ledger not marked incomplete"
 nx "$NETCHAOS" show | grep -q 'INCOMPLETE' || fail "show does not flag the incomplete apply"
 expect 0 "restored v0" -- nx "$NETCHAOS" clear --dev v0
 same_as_before "crash after the htb step, then clear"

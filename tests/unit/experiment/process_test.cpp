@@ -85,6 +85,20 @@ TEST_CASE("watchdog: a lease that is not renewed fires while the controller live
     fs::remove_all(dir);
 }
 
+TEST_CASE("watchdog: once it fires, the controller's renew fails before the rollback is done") {
+    auto dir = tmpdir();
+    // A slow rollback: renew must already fail while it runs, so the run stops its timeline.
+    WatchdogConfig c{{{"sh", "-c", "sleep 3; touch " + (dir / "done").string()}}, std::chrono::milliseconds(300), {}, {}};
+    auto w = Watchdog::start(c);
+    REQUIRE(w);
+    usleep(800'000);   // the 300 ms lease ran out; the rollback has 3 s to go
+    const bool refused = !w->renew();
+    CHECK(refused);
+    CHECK_FALSE(fs::exists(dir / "done"));   // the rollback was still running
+    CHECK(wait_for(dir / "done", 8000));
+    fs::remove_all(dir);
+}
+
 TEST_CASE("watchdog: SIGKILL of the controller process fires the rollback") {
     auto dir = tmpdir();
     pid_t ctl = fork();

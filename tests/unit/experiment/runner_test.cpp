@@ -165,6 +165,28 @@ TEST_CASE("runner: a stop request rolls back, stops the command and exits 128+si
     CHECK(out.report.phases.size() == 2);          // baseline + the interrupted phase
 }
 
+TEST_CASE("runner: a lost watchdog lease stops the timeline, rolls back and exits 4 with the reason") {
+    Bench b;
+    RunOptions o;
+    int ticks = 0;
+    // The third renewal within the first phase finds the watchdog gone (it fired, rolled back).
+    o.on_tick = [&] {
+        if (!b.target.history.empty() && ++ticks == 3) b.stop = stop_lease_lost;
+    };
+    const Experiment e = two_phases();
+    auto out = b.runner.run(e, make_plan(e), o, b.stop);
+    CHECK(out.exit_code == 4);
+    CHECK(out.report.verdict == "system error (watchdog lease lost)");
+    REQUIRE_FALSE(out.report.notes.empty());
+    CHECK(out.report.notes.back().find("lease was lost") != std::string::npos);
+    REQUIRE_FALSE(b.target.history.empty());
+    CHECK_FALSE(b.target.history.back().applied);   // rolled back again
+    int applies = 0;
+    for (const auto& h : b.target.history) applies += h.applied.has_value();
+    CHECK(applies == 1);                            // "calm" was never applied
+    CHECK(b.timer.t < 1'000'000'000'000 + 15'000'000'000);   // it did not sit out the plan
+}
+
 TEST_CASE("runner: a failed apply rolls back whatever was applied and exits with its code") {
     Bench b;
     b.target.fail_on_apply = 1;   // the second phase

@@ -1,0 +1,36 @@
+#!/bin/bash
+# Crash matrix: SIGKILL after each kernel change of a multi-step apply (the
+# NETCHAOS_CRASH_AFTER_STEP hook), then `clear`: on an htb tree with classes, a leaf qdisc and
+# u32 filters, and on a clsact with filters, the tc -j -d dumps equal the originals every time.
+source /nc/tests/lib.sh
+source /nc/tests/tree.sh
+enter_a "$@"
+n=0
+# steps per profile: 3g = root netem, IFB, netem on it, ingress qdisc (none on clsact: kept),
+# redirect filter; flow-match = htb root, class, netem, u32 filter
+for d in c_htb c_clsact; do
+  tree_case $d
+  before=$(tree_dump $d)
+  for prof in 3g flow-match; do
+    steps=4
+    [[ $prof == 3g && $d != c_clsact ]] && steps=5
+    for ((k = 1; k <= steps; k++)); do
+      NETCHAOS_CRASH_AFTER_STEP=$k netchaos apply $P/$prof.toml --dev $d >/dev/null 2>&1
+      rc=$?
+      [[ $rc == 137 ]] || fail "$d: $prof: crash after step $k: exit $rc, want 137 (SIGKILL)"
+      (( $(ledger_count) == 1 )) || fail "$d: $prof: crash after step $k left no ledger"
+      out=$(netchaos clear --dev $d 2>&1) || fail "$d: $prof: clear after crash at step $k: $out"
+      [[ $out != *warning* ]] || fail "$d: $prof: clear after crash at step $k warned: $out"
+      same_tree $d "$before" "$prof, SIGKILL after step $k, clear"
+      n=$((n + 1))
+    done
+    # One step past the last: no crash, the apply completes.
+    NETCHAOS_CRASH_AFTER_STEP=$((steps + 1)) netchaos apply $P/$prof.toml --dev $d >/dev/null 2>&1 ||
+      fail "$d: $prof has more than $steps steps (the matrix misses a crash point)"
+    netchaos clear --dev $d >/dev/null || fail "$d: clear"
+    same_tree $d "$before" "$prof complete + clear"
+  done
+  ok "$d: SIGKILL after each step of 3g and flow-match, then clear: tree as before"
+  ip link del $d
+done
+echo "NOTE: $T: crash points survived: $n"
