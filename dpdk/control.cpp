@@ -11,6 +11,7 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -46,10 +47,15 @@ Result<Assignment> assign(const profile::Profile& p, const std::string& directio
 
 Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, const std::string& profile_name,
                              const char* side, std::uint32_t capacity) {
-    if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough"};
+    if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough", ""};
     auto m = fault::compile(*imp);
     if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
-    return DirModel{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")"};
+    return DirModel{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")",
+#ifdef NETCHAOS_HAVE_PROFILE_PARSER
+                    profile::to_text(*imp, side)};
+#else
+                    ""};
+#endif
 }
 
 Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,
@@ -62,6 +68,11 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
             if (dg.severity == profile::Diagnostic::Severity::error) msg += (msg.empty() ? "" : "\n") + dg.format();
         return make_error(msg.empty() ? "profile rejected" : msg, 3);
     }
+    // Until the forwarder has per-flow classes, a [match] would impair the whole direction
+    // while the user believes one flow is: refuse it rather than accept and ignore it.
+    if (parsed.value->match)
+        return make_error("[match] (impair only one flow) is not supported by netchaos-fwd: it would impair every "
+                          "packet of the direction; remove [match], or use the netem backend for one flow", 3);
     auto a = assign(*parsed.value, direction);
     if (!a) return a.error();
     std::array<std::optional<DirModel>, 2> out;
@@ -92,27 +103,36 @@ Result<void> ControlServer::start(int forwarding_cpu) {
     if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, 3);
     std::error_code ec;
     std::filesystem::create_directories(opt_.socket.parent_path(), ec);
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size());
-    // A socket file nobody answers on is a leftover of a killed forwarder: replace it.
-    // One that answers belongs to a live forwarder: refuse.
-    if (std::filesystem::exists(opt_.socket, ec)) {
+    // Something already at the path. Only a socket nobody listens on (a killed forwarder's
+    // leftover) is replaced; a live socket belongs to another forwarder, and anything else
+    // (a regular file, a directory, a symlink) is the operator's and is never deleted.
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return make_error("--control " + path + " exists and is not a socket; refusing to replace it", 3);
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        const int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        const int err = errno;
         ::close(probe);
-        if (live) { ::close(fd); return make_error("another forwarder is listening on " + path); }
+        if (rc == 0) return make_error("another forwarder is listening on " + path);
+        if (err != ECONNREFUSED)
+            return make_error("control socket " + path + " exists and cannot be probed (" + std::strerror(err) + "); not replacing it");
         ::unlink(path.c_str());
     }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
     const mode_t old = ::umask(077);   // 0600 from birth, no window where others can connect
     const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
-    if (rc != 0 || ::chmod(path.c_str(), 0600) != 0 || ::listen(fd, 8) != 0) {
+    if (rc != 0 || ::chmod(path.c_str(), 0600) != 0 || ::listen(fd, 64) != 0 || ::lstat(path.c_str(), &st) != 0) {
         const std::string err = std::strerror(errno);
         ::close(fd);
         return make_error("control socket " + path + ": " + err);
     }
+    sock_dev_ = st.st_dev;
+    sock_ino_ = st.st_ino;
     listen_fd_ = fd;
     thread_ = std::thread([this] { serve(); });
     // Keep the control thread off the forwarding core (it inherited the lcore's affinity).
@@ -127,44 +147,63 @@ Result<void> ControlServer::start(int forwarding_cpu) {
 void ControlServer::stop() {
     if (thread_.joinable()) {
         sh_.stop.store(true);
-        thread_.join();
+        thread_.join();   // serve() never blocks on a client, so this takes at most one poll tick
     }
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        ::unlink(opt_.socket.c_str());
+        // Unlink only the socket we bound: someone may have replaced the path since.
+        struct stat st{};
+        if (::lstat(opt_.socket.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == sock_dev_ && st.st_ino == sock_ino_)
+            ::unlink(opt_.socket.c_str());
     }
 }
 
+namespace {
+struct Client {
+    int fd = -1;
+    std::string in, out;
+    std::chrono::steady_clock::time_point last_progress;
+    bool eof = false;   // the client shut its side: answer what it sent, then close
+};
+}  // namespace
+
 void ControlServer::serve() {
-    struct Client { int fd; std::string in; };
+    using clock = std::chrono::steady_clock;
     std::vector<Client> clients;
-    auto next_print = std::chrono::steady_clock::now() + stats_every_;
+    std::vector<pollfd> fds;
+    auto next_print = clock::now() + stats_every_;
+    auto drop = [](Client& c) { ::close(c.fd); c.fd = -1; };
     while (!sh_.stop.load()) {
-        std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
-        for (auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
+        fds.assign(1, pollfd{listen_fd_, POLLIN, 0});
+        for (auto& c : clients) {
+            short ev = 0;
+            if (!c.eof && c.out.size() < opt_.out_cap) ev |= POLLIN;   // no reading while replies pile up
+            if (!c.out.empty()) ev |= POLLOUT;
+            fds.push_back({c.fd, ev, 0});
+        }
         ::poll(fds.data(), fds.size(), 100);
-        if (stats_every_.count() > 0 && std::chrono::steady_clock::now() >= next_print) {
+        auto now = clock::now();
+        if (stats_every_.count() > 0 && now >= next_print) {
             std::cout << nlohmann::json{{"type", "stats"}, {"stats", stats()}}.dump() << std::endl;
             next_print += stats_every_;
         }
-        if (fds[0].revents & POLLIN) {
-            const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c >= 0) {
-                if (clients.size() < 16) clients.push_back({c, {}});
-                else ::close(c);
-            }
-        }
+        expire_lease();
         for (std::size_t i = 1; i < fds.size(); ++i) {
-            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             Client& c = clients[i - 1];
-            char buf[65536];
-            const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-            if (n <= 0) { ::close(c.fd); c.fd = -1; continue; }
-            c.in.append(buf, static_cast<std::size_t>(n));
-            if (c.in.size() > (16u << 20)) { ::close(c.fd); c.fd = -1; continue; }   // a runaway client
+            const short re = fds[i].revents;
+            if (re & POLLIN) {
+                char buf[65536];
+                const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n == 0) c.eof = true;
+                else if (n > 0) { c.in.append(buf, static_cast<std::size_t>(n)); c.last_progress = now; }
+                else if (errno != EAGAIN && errno != EINTR) { drop(c); continue; }
+            } else if (re & (POLLERR | POLLNVAL) || ((re & POLLHUP) && c.out.empty())) {
+                drop(c);
+                continue;
+            }
             std::size_t nl;
-            while ((nl = c.in.find('\n')) != std::string::npos) {
+            while (c.out.size() < opt_.out_cap && (nl = c.in.find('\n')) != std::string::npos) {
                 const std::string line = c.in.substr(0, nl);
                 c.in.erase(0, nl + 1);
                 nlohmann::json reply;
@@ -173,39 +212,77 @@ void ControlServer::serve() {
                 } catch (const std::exception& e) {
                     reply = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
                 }
-                const std::string out = reply.dump() + "\n";
-                std::size_t off = 0;
-                while (off < out.size()) {
-                    const ssize_t w = ::send(c.fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-                    if (w <= 0) break;
-                    off += static_cast<std::size_t>(w);
-                }
+                c.out += reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+                now = clock::now();
             }
+            if (c.in.size() > opt_.in_cap) { drop(c); continue; }   // one request line larger than any profile
+            if (!c.out.empty()) {
+                const ssize_t w = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (w > 0) { c.out.erase(0, static_cast<std::size_t>(w)); c.last_progress = now; }
+                else if (w < 0 && errno != EAGAIN && errno != EINTR) { drop(c); continue; }
+            }
+            if (c.out.size() > opt_.out_cap) { drop(c); continue; }   // sends but never reads
+            if (c.eof && c.out.empty()) { drop(c); continue; }
+            if (now - c.last_progress > opt_.idle_timeout) drop(c);
         }
         std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+        if (fds[0].revents & POLLIN) {
+            for (;;) {
+                const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) break;
+                if (clients.size() >= opt_.max_clients) {
+                    auto oldest = std::min_element(clients.begin(), clients.end(), [](const Client& a, const Client& b) {
+                        return a.last_progress < b.last_progress;
+                    });
+                    ::close(oldest->fd);
+                    clients.erase(oldest);
+                }
+                clients.push_back({fd, {}, {}, now, false});
+            }
+        }
     }
     for (auto& c : clients) ::close(c.fd);
 }
 
 Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next) {
-    sh_.mailbox.next = next;
-    const auto gen = sh_.mailbox.req_gen.load() + 1;
-    sh_.mailbox.req_gen.store(gen, std::memory_order_release);
+    sh_.mailbox.next() = next;
+    const auto gen = sh_.mailbox.post();
     // The lcore acks within one loop iteration; a VM stall can take a few ms.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (sh_.mailbox.ack_gen.load(std::memory_order_acquire) != gen) {
-        if (std::chrono::steady_clock::now() > deadline) return make_error("forwarding core did not pick up the new model");
+    while (!sh_.mailbox.acked(gen)) {
+        if (std::chrono::steady_clock::now() > deadline || sh_.stop.load()) {
+            // Withdrawn atomically: it can no longer be applied behind the client's back.
+            // If the lcore claimed it in the meantime, it is being applied: wait for that.
+            if (sh_.mailbox.withdraw(gen)) {
+                sh_.mailbox.next() = {};
+                return make_error("forwarding core did not pick up the new model within 2 s; withdrawn, nothing changed");
+            }
+            while (!sh_.mailbox.acked(gen)) std::this_thread::yield();
+            break;
+        }
         std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     // The lcore now holds the new models; ours (the old ones) are released here, off the hot path.
     for (std::size_t d = 0; d < 2; ++d)
         if (next[d]) current_[d] = *next[d];
-    sh_.mailbox.next = {};
+    sh_.mailbox.next() = {};
     return {};
 }
 
+void ControlServer::expire_lease() {
+    if (!lease_ || std::chrono::steady_clock::now() < lease_->deadline) return;
+    if (auto r = publish(lease_->revert); !r) {
+        std::cerr << "netchaos-fwd: lease expired but the revert failed (retrying): " << r.error().message << std::endl;
+        return;
+    }
+    std::cout << "netchaos-fwd: lease expired; reverted to 0to1=" << current_[0].name << " 1to0=" << current_[1].name
+              << std::endl;
+    lease_.reset();
+}
+
 nlohmann::json ControlServer::handle(const nlohmann::json& req) {
-    const std::string cmd = req.value("cmd", "");
+    if (!req.is_object()) return {{"ok", false}, {"error", "bad request: expected a JSON object"}};
+    const std::string cmd = req.contains("cmd") && req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
     if (cmd == "stats") return stats();
     if (cmd == "reset") {
         for (std::size_t d = 0; d < 2; ++d) base_[d] = snapshot(sh_.dir[d]);
@@ -216,24 +293,58 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
     }
     if (cmd == "clear") {
         std::array<std::optional<DirModel>, 2> next;
-        for (auto& n : next) n = DirModel{fault::passthrough(), opt_.queue_capacity, "passthrough"};
+        for (auto& n : next) n = DirModel{fault::passthrough(), opt_.queue_capacity, "passthrough", ""};
         if (auto r = publish(next); !r) return {{"ok", false}, {"error", r.error().message}};
+        lease_.reset();
         return {{"ok", true}, {"applied", {{"0to1", "passthrough"}, {"1to0", "passthrough"}}}};
     }
-    if (cmd == "load") {
-        const std::int64_t t_req = realtime_ns();
-        const std::string dir = req.value("direction", "both");
-        const std::string name = req.value("name", "");
-        if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}};
-        auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
-        if (!models) return {{"ok", false}, {"error", models.error().message}, {"code", models.error().code}};
-        if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
-        // Wall-clock times of the request and of the lcore's ack, for tests that line the
-        // switch up with a probe's own timestamps.
-        return {{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}},
-                {"requested_ns", t_req}, {"applied_ns", realtime_ns()}};
-    }
+    if (cmd == "load") return load(req);
     return {{"ok", false}, {"error", "unknown cmd \"" + cmd + "\" (load, clear, stats, reset)"}};
+}
+
+nlohmann::json ControlServer::load(const nlohmann::json& req) {
+    const std::int64_t t_req = realtime_ns();
+    for (const char* k : {"direction", "name", "toml"})
+        if (req.contains(k) && !req[k].is_string())
+            return {{"ok", false}, {"error", std::string("load: \"") + k + "\" must be a string"}, {"code", 3}};
+    const std::string dir = req.value("direction", "both");
+    const std::string name = req.value("name", "");
+    if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"code", 3}};
+    std::optional<std::chrono::milliseconds> lease;
+    if (req.contains("lease_ms")) {
+        const auto& l = req["lease_ms"];
+        if (!l.is_number_integer() || l.get<std::int64_t>() <= 0 || l.get<std::int64_t>() > 366LL * 86'400'000)
+            return {{"ok", false}, {"error", "lease_ms must be a positive integer (milliseconds, at most a year)"}, {"code", 3}};
+        lease = std::chrono::milliseconds(l.get<std::int64_t>());
+    }
+    auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
+    if (!models) return {{"ok", false}, {"error", models.error().message}, {"code", models.error().code}};
+    const auto before = current_;
+    if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
+    if (!lease) {
+        lease_.reset();
+    } else {
+        if (!lease_) {
+            Lease l;
+            for (std::size_t d = 0; d < 2; ++d) l.revert[d] = before[d];
+            lease_ = std::move(l);
+        }
+        lease_->deadline = std::chrono::steady_clock::now() + *lease;
+    }
+    // Wall-clock times of the request and of the lcore's ack, for tests that line the
+    // switch up with a probe's own timestamps.
+    nlohmann::json out{{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}},
+                       {"requested_ns", t_req}, {"applied_ns", realtime_ns()}};
+    if (lease_) out["lease"] = lease_json();
+    return out;
+}
+
+nlohmann::json ControlServer::lease_json() const {
+    if (!lease_) return nullptr;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lease_->deadline - std::chrono::steady_clock::now());
+    return {{"remaining_ms", std::max<std::int64_t>(0, left.count())},
+            {"reverts_to", {{"0to1", lease_->revert[0] ? lease_->revert[0]->name : ""},
+                            {"1to0", lease_->revert[1] ? lease_->revert[1]->name : ""}}}};
 }
 
 nlohmann::json ControlServer::stats() {
@@ -242,6 +353,7 @@ nlohmann::json ControlServer::stats() {
         auto j = to_json(minus(snapshot(sh_.dir[d]), base_[d]));
         j["profile"] = current_[d].name;
         j["limit"] = current_[d].limit;
+        j["params"] = current_[d].params;
         dirs[dir_name(static_cast<int>(d))] = j;
     }
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -267,6 +379,7 @@ nlohmann::json ControlServer::stats() {
                         {"total_ns", sh_.loop.stall_ns_total.load() - base_stall_ns_},
                         {"max_ns", sh_.loop.stall_max_ns.load()}}},
             {"loop_iterations", sh_.loop.iterations.load()},
+            {"lease", lease_json()},
             {"directions", dirs}};
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 // The control socket: a UNIX stream socket (mode 0600), one JSON object per line, served by
 // a thread of its own off the forwarding core. Protocol: src/fwdctl/client.hpp.
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -40,6 +43,15 @@ struct ControlOptions {
     double rate_hint_pps = 0;
     std::string engine_kind;   // "fault" or "passthrough-fallback"
     std::array<std::uint16_t, 2> ports{0, 1};
+    // Hostile or stuck clients (sockets are root-only, but a stuck script is enough): a
+    // client is closed when it has made no progress for idle_timeout, when its unsent
+    // replies pass out_cap (it sends but never reads), or when one request line passes
+    // in_cap. At max_clients the least recently active client makes room for a new one, so
+    // idle connections cannot lock anyone out.
+    std::chrono::milliseconds idle_timeout{10'000};
+    std::size_t max_clients = 16;
+    std::size_t out_cap = 1u << 20;
+    std::size_t in_cap = 4u << 20;
 };
 
 class ControlServer {
@@ -47,13 +59,27 @@ public:
     ControlServer(Shared& sh, ControlOptions opt, std::array<DirModel, 2> current);
     ~ControlServer();
     Result<void> start(int forwarding_cpu);   // binds the socket, starts the thread
-    void stop();                              // joins the thread, removes the socket
+    void stop();                              // joins the thread, removes the socket if still ours
     nlohmann::json handle(const nlohmann::json& req);   // one request -> one reply
     nlohmann::json stats();
     void print_stats_every(std::chrono::milliseconds every) { stats_every_ = every; }
 private:
     void serve();
     Result<void> publish(std::array<std::optional<DirModel>, 2> next);
+    void expire_lease();
+    nlohmann::json lease_json() const;
+    nlohmann::json load(const nlohmann::json& req);
+    // A load with a lease reverts by itself: the forwarder, not the controller, keeps the
+    // deadline, so the revert happens even when the controller is killed. A later load
+    // with a lease keeps the first revert target (what was there before the leases); a
+    // load without one, or a clear, ends the lease.
+    struct Lease {
+        std::chrono::steady_clock::time_point deadline;
+        std::array<std::optional<DirModel>, 2> revert;
+    };
+    std::optional<Lease> lease_;
+    dev_t sock_dev_ = 0;
+    ino_t sock_ino_ = 0;
     Shared& sh_;
     ControlOptions opt_;
     std::array<DirModel, 2> current_;

@@ -74,16 +74,14 @@ private:
     }
 
     void poll_control() {
-        const auto gen = sh_.mailbox.req_gen.load(std::memory_order_acquire);
-        if (gen != seen_gen_) {
+        if (const auto* next = sh_.mailbox.claim()) {
             for (int d = 0; d < 2; ++d) {
-                const auto& m = sh_.mailbox.next[static_cast<std::size_t>(d)];
+                const auto& m = (*next)[static_cast<std::size_t>(d)];
                 if (!m) continue;
                 engine_[d]->switch_model(m->model);
                 limit_[d] = m->limit ? m->limit : cfg_.queue_capacity;
             }
-            seen_gen_ = gen;
-            sh_.mailbox.ack_gen.store(gen, std::memory_order_release);
+            sh_.mailbox.done();
         }
         const auto rg = sh_.reset_gen.load(std::memory_order_relaxed);
         if (rg != seen_reset_) {
@@ -220,7 +218,6 @@ private:
     std::uint64_t prev_ = 0;
     std::uint64_t stall_ticks_ = 0;
     std::uint64_t stalled_since_ = 0;
-    std::uint64_t seen_gen_ = 0;
     std::uint32_t seen_reset_ = 0;
 };
 

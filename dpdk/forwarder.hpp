@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fault/engine.hpp"
+#include "mailbox.hpp"
 #include "stats.hpp"
 #include "tsc_clock.hpp"
 
@@ -22,23 +23,18 @@ struct DirModel {
     fault::ModelPtr model;
     std::uint32_t limit = 0;      // packets queued at most (the profile's limit)
     std::string name;             // "profile-name (egress)" or "passthrough"
+    std::string params;           // the normalized profile text of this direction (for show)
 };
 
-// Control -> lcore hand-over without locks: the control thread fills `next` and bumps
-// req_gen (release); the lcore sees the new generation, switches its engines, and
-// publishes ack_gen. Only one control thread writes, and it waits for the ack before
-// touching `next` again, so `next` is never read and written at once.
-struct Mailbox {
-    std::atomic<std::uint64_t> req_gen{0};
-    std::atomic<std::uint64_t> ack_gen{0};
-    std::array<std::optional<DirModel>, 2> next;
-};
+// The control thread hands both directions' next models to the lcore through this
+// (claim/withdraw protocol in mailbox.hpp); an empty optional leaves that direction alone.
+using ModelMailbox = Mailbox<std::array<std::optional<DirModel>, 2>>;
 
 struct Shared {
     TscClock clock;
     std::array<DirStats, 2> dir;   // [0] = "0to1" (rx on port 0), [1] = "1to0"
     LoopStats loop;
-    Mailbox mailbox;
+    ModelMailbox mailbox;
     std::atomic<bool> stop{false};
     std::atomic<bool> running{false};
     std::atomic<std::uint32_t> reset_gen{0};   // bumps zero the max gauges on the lcore

@@ -37,6 +37,7 @@ struct Options {
     ExitPolicy on_exit = ExitPolicy::drain;
     MalformedPolicy malformed = MalformedPolicy::forward;
     std::int64_t stats_interval_ms = 0;
+    std::int64_t control_idle_ms = 10'000;
     std::size_t max_frame = 1518;
     std::uint64_t pool = 0;
     std::uint32_t mbuf_size = RTE_MBUF_DEFAULT_DATAROOM;
@@ -50,6 +51,7 @@ void usage() {
         "usage: netchaos-fwd EAL-ARGS -- [options]\n"
         "  --profile FILE          profile applied at start (egress -> 0to1, ingress -> 1to0)\n"
         "  --control SOCK          control socket (default /run/netchaos/fwd.sock, mode 0600)\n"
+        "  --control-idle D        close a control client idle (or not reading) for D (default 10s)\n"
         "  --on-exit drain|drop    on SIGINT/SIGTERM: send queued packets on time, or free them\n"
         "  --stats-interval D      print a stats JSON line every D (e.g. 1s); 0 = never\n"
         "  --malformed forward|drop  runts, truncated IP headers, oversize frames (counted either way)\n"
@@ -87,6 +89,10 @@ int parse_options(int argc, char** argv, Options& o) {
             if (v != "forward" && v != "drop") throw std::invalid_argument("--malformed forward|drop, got " + v);
             o.malformed = v == "forward" ? MalformedPolicy::forward : MalformedPolicy::drop;
         } else if (a == "--stats-interval") o.stats_interval_ms = parse_ms(val());
+        else if (a == "--control-idle") {
+            o.control_idle_ms = parse_ms(val());
+            if (o.control_idle_ms <= 0) throw std::invalid_argument("--control-idle must be positive");
+        }
         else if (a == "--max-frame") o.max_frame = std::stoul(val());
         else if (a == "--pool") o.pool = std::stoull(val());
         else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
@@ -219,7 +225,7 @@ int main(int argc, char** argv) {
             const std::uint64_t seed = rte_rdtsc();
             cfg.seed = {seed, seed ^ 0x5bd1e995ull};
             for (std::size_t d = 0; d < 2; ++d)
-                cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough"};
+                cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough", ""};
             ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint,
 #ifdef NETCHAOS_HAVE_FAULT_ENGINE
                               "fault"};
@@ -227,12 +233,13 @@ int main(int argc, char** argv) {
                               "passthrough-fallback"};
 #endif
             co.ports = {cfg.port[0], cfg.port[1]};
+            co.idle_timeout = std::chrono::milliseconds(opt.control_idle_ms);
             ControlServer control(shared, co, cfg.initial);
             if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));
             const int cpu = static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(rte_lcore_id())));
             if (auto r = control.start(cpu); !r) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
-                rc = 4;
+                rc = r.error().code;
             } else {
                 std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore %u; control %s; 0to1=%s 1to0=%s\n",
                             cfg.port[0], cfg.port[1], rte_lcore_id(), opt.control.c_str(), cfg.initial[0].name.c_str(),

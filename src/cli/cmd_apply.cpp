@@ -1,5 +1,7 @@
 // netchaos apply PROFILE --dev IF [--ingress] [--for D]          (kernel netem over netlink)
 // netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0]
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -12,6 +14,7 @@
 #include "fwdctl/client.hpp"
 #include "netem/apply.hpp"
 #include "profile/parse.hpp"
+#include "profile/units.hpp"
 
 namespace po = boost::program_options;
 namespace prof = netchaos::profile;
@@ -22,16 +25,27 @@ namespace {
 int fail(const Error& e) { return cli::report_error("apply", e); }
 
 int apply_dpdk(const std::string& file, const prof::Profile& p, const std::string& control,
-               const std::string& direction) {
+               const std::string& direction, std::optional<prof::Duration> lease) {
     if (direction != "both" && direction != "0to1" && direction != "1to0")
         return fail(make_error("--direction must be both, 0to1 or 1to0 (got '" + direction + "')", 3));
+    // The forwarder refuses it too; saying so here costs no round trip.
+    if (p.match)
+        return fail(make_error(file + ": [match] (impair only one flow) is not supported by the dpdk backend; "
+                               "remove [match], or use the netem backend", 3));
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
-    auto r = fwdctl::request(control, {{"cmd", "load"}, {"direction", direction}, {"toml", text.str()}, {"name", p.name}});
+    nlohmann::json req{{"cmd", "load"}, {"direction", direction}, {"toml", text.str()}, {"name", p.name}};
+    // The forwarder keeps the lease itself, so it reverts even if this process dies.
+    if (lease) req["lease_ms"] = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(*lease).count());
+    auto r = fwdctl::request(control, req);
     if (!r) return fail(r.error());
-    if (!r->value("ok", false)) return fail(make_error("forwarder refused the profile: " + r->value("error", r->dump()), 4));
+    if (!r->value("ok", false)) {
+        const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
+        return fail(make_error("forwarder refused the profile: " + r->value("error", r->dump()), code == 3 ? 3 : 4));
+    }
     std::cout << "applied " << p.name << " to the forwarder at " << control << " (direction " << direction << ")\n";
+    if (lease) std::cout << "  the forwarder reverts to its previous profile after " << prof::format_duration(*lease) << "\n";
     return cli::exit_pass;
 }
 
@@ -39,7 +53,7 @@ int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
         "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION] [--takeover]\n"
-        "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0]\n\n"
+        "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
         "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
@@ -48,6 +62,8 @@ int run_apply(int argc, char** argv) {
         "/run/netchaos/ledger/ first; `netchaos clear` restores what was there before. A device\n"
         "held by another live controller (a `netchaos run`, or the watchdog of `apply --for`) is\n"
         "refused with exit 4 unless --takeover.\n"
+        "dpdk: --for is a lease the forwarder keeps: it reverts to its previous profile when the\n"
+        "lease ends, even if this process is gone; [match] is refused (no per-flow classes yet).\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface (netem backend)")(
         "ingress", "impair traffic arriving on IF (through an IFB device)")(
@@ -68,16 +84,17 @@ int run_apply(int argc, char** argv) {
     auto parsed = prof::parse_profile_file(file);
     for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
     if (!parsed.ok()) return cli::exit_bad_input;
-    if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction);
-
-    if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
-    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, std::nullopt, vm.count("takeover") > 0};
+    std::optional<prof::Duration> lease;
     if (!for_s.empty()) {
         auto d = prof::parse_duration(for_s);
         if (!d) return fail(make_error("--for: " + d.error().message, 3));
         if (d->count() <= 0) return fail(make_error("--for must be positive", 3));
-        o.duration = *d;
+        lease = *d;
     }
+    if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
+
+    if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
+    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0};
     auto r = netem::apply(o);
     if (!r) return fail(r.error());
     for (const auto& w : r->warnings) std::cerr << "netchaos apply: warning: " << w << "\n";

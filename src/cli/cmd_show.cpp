@@ -1,6 +1,7 @@
 // netchaos show [--dev IF] [-j]     and     netchaos show --backend dpdk [--control SOCK] [-j]
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <boost/program_options.hpp>
@@ -19,6 +20,57 @@ using namespace netchaos;
 namespace {
 
 int fail(const Error& e) { return cli::report_error("show", e); }
+
+// The forwarder's state for a person: per direction, the profile in effect with its
+// parameters (the forwarder sends them in the profile printer's own form) and the main
+// counters; everything else is in -j.
+std::string forwarder_text(const nlohmann::json& s, const std::string& control) {
+    std::ostringstream o;
+    auto num = [](const nlohmann::json& j, const char* k) -> std::uint64_t {
+        return j.contains(k) && j[k].is_number() ? j[k].get<std::uint64_t>() : 0;
+    };
+    o << "forwarder " << control << ": engine " << s.value("engine", "?") << ", up "
+      << static_cast<long long>(s.value("uptime_s", 0.0)) << " s\n";
+    if (s.contains("lease") && s["lease"].is_object()) {
+        const auto& l = s["lease"];
+        o << "lease: reverts in " << l.value("remaining_ms", 0) / 1000.0 << " s to 0to1="
+          << l["reverts_to"].value("0to1", "") << ", 1to0=" << l["reverts_to"].value("1to0", "") << "\n";
+    }
+    if (!s.contains("directions") || !s["directions"].is_object()) return o.str();
+    for (const char* d : {"0to1", "1to0"}) {
+        if (!s["directions"].contains(d)) continue;
+        const auto& j = s["directions"][d];
+        o << "\n" << d << ": " << j.value("profile", "?") << "\n";
+        const std::uint64_t dropped = num(j, "dropped_fault") + num(j, "dropped_queue_full") + num(j, "dropped_tx");
+        o << "  rx " << num(j, "rx") << "  tx " << num(j, "tx") << "  dropped " << dropped << "  in flight "
+          << num(j, "in_flight");
+        if (j.contains("release_error_ns") && j["release_error_ns"].is_object())
+            o << "  release error p99 " << num(j["release_error_ns"], "p99") / 1000.0 << " us";
+        o << "\n";
+        // The profile printer's sections, one line each: "delay: mean 80ms, jitter 10ms, ...".
+        std::istringstream params(j.value("params", ""));
+        std::string group, items;
+        auto flush = [&] {
+            if (!items.empty()) o << "  " << (group.empty() ? "" : group + ": ") << items << "\n";
+            items.clear();
+        };
+        for (std::string line; std::getline(params, line);) {
+            if (line.empty() || line[0] == '#') continue;
+            if (line[0] == '[') {
+                flush();
+                const auto dot = line.find('.');
+                group = dot == std::string::npos ? "" : line.substr(dot + 1, line.size() - dot - 2);
+                continue;
+            }
+            std::string kv = line;
+            std::erase(kv, '"');
+            if (const auto eq = kv.find(" = "); eq != std::string::npos) kv.replace(eq, 3, " ");
+            items += (items.empty() ? "" : ", ") + kv;
+        }
+        flush();
+    }
+    return o.str();
+}
 
 int run_show(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
@@ -41,7 +93,8 @@ int run_show(int argc, char** argv) {
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());
         if (!r->value("ok", false)) return fail(make_error("forwarder: " + r->value("error", r->dump()), 4));
-        std::cout << (json ? r->dump() : r->dump(2)) << "\n";
+        if (json) std::cout << r->dump() << "\n";
+        else std::cout << forwarder_text(*r, control);
         return cli::exit_pass;
     }
     if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));

@@ -72,6 +72,21 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (tg.backend == Backend::netem && tg.dev.size() > 15)
         r.error(r.where("target.dev"), "target.dev", "interface name \"" + tg.dev + "\" is longer than 15 characters (IFNAMSIZ)");
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
+    // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
+    if (tg.backend == Backend::dpdk) {
+        for (const char* k : {"dev", "netns"})
+            if (t.contains(k))
+                r.error(r.where("target." + std::string(k)), "target." + std::string(k),
+                        std::string("backend \"dpdk\" does not use ") + k +
+                            " (the forwarder is reached through control = \"SOCK\"); remove it");
+        if (tg.direction == Direction::ingress)
+            r.error(r.where("target.direction"), "target.direction",
+                    "backend \"dpdk\" does not take direction = \"ingress\": the forwarder applies [egress] on port "
+                    "0 -> 1 and [ingress] on port 1 -> 0; write the profile's sections accordingly and remove direction");
+    } else if (t.contains("control")) {
+        r.error(r.where("target.control"), "target.control",
+                "control is the dpdk forwarder's socket; backend \"netem\" does not use it (remove it, or set backend = \"dpdk\")");
+    }
 }
 
 void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
@@ -221,6 +236,13 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
             r.seen("phase[" + std::to_string(index) + "]", r.pos_of(node));
             Phase ph;
             read_phase(*node.as_table(), ph, ex, index, r, out.diagnostics);
+            // netchaos-fwd has no per-flow classes yet: it would impair the whole direction.
+            const bool matched = ph.profile.match.has_value() || (ph.ramp && (ph.ramp->from.match || ph.ramp->to.match));
+            if (ex.target.backend == Backend::dpdk && matched) {
+                const std::string pp = "phase[" + std::to_string(index) + "]";
+                r.error(r.where(pp), pp, "phase \"" + ph.name + "\" has a [match] (one flow), which backend \"dpdk\" "
+                        "does not support (it would impair every packet); remove it or use backend \"netem\"");
+            }
             ex.phases.push_back(std::move(ph));
         }
     }

@@ -47,6 +47,8 @@ Result<std::uint64_t> parse_size(std::string_view s);      // "64kb" "1500b" "1m
 
 // Normalized rendering, every default explicit.
 std::string to_text(const Profile& p);
+// One impairment under [section] (and [section.delay], ...), as to_text prints it.
+std::string to_text(const Impairment& imp, const std::string& section);
 std::string to_json(const Profile& p);   // stable key order; consumed by tests and tools
 
 }  // namespace netchaos::profile

@@ -209,6 +209,12 @@ std::string to_text(const Profile& p) {
     return t.o.str();
 }
 
+std::string to_text(const Impairment& imp, const std::string& section) {
+    TextOut t;
+    text_impairment(t, section, imp);
+    return t.o.str();
+}
+
 std::string to_json(const Profile& p) {
     nlohmann::ordered_json j;
     j["name"] = p.name;

@@ -170,3 +170,30 @@ TEST_CASE("experiment errors: target, probe, phases") {
     auto nodrift = parse_experiment_text(std::string("drift_baseline = \"quite\"\n") + two, dir.path / "x.toml");
     NC_EXPECT_ERROR(nodrift, "drift_baseline", 1, 18, "no [[phase]] named \"quite\": expected one of quiet, peak");
 }
+
+TEST_CASE("experiment keys the backend does not use are refused rather than ignored") {
+    // Each of these was accepted and silently ignored: an "ingress" dpdk experiment impaired
+    // egress, a [match] phase impaired every flow.
+    nc_test::TempDir dir;
+    const std::string probe = "[probe]\ntarget = \"h:1\"\n[[phase]]\nduration = \"1s\"\n";
+    auto ingress = parse_experiment_text("[target]\nbackend = \"dpdk\"\ndirection = \"ingress\"\n" + probe, dir.path / "x.toml");
+    NC_EXPECT_ERROR(ingress, "target.direction", 3, 13, "does not take direction = \"ingress\"");
+    auto egress = parse_experiment_text("[target]\nbackend = \"dpdk\"\ndirection = \"egress\"\n" + probe, dir.path / "x.toml");
+    INFO(nc_test::dump(egress.diagnostics));
+    CHECK(egress.ok());   // what the forwarder does anyway (the shipped payment-morning says so)
+    auto dev = parse_experiment_text("[target]\nbackend = \"dpdk\"\ndev = \"eth0\"\n" + probe, dir.path / "x.toml");
+    NC_EXPECT_ERROR(dev, "target.dev", 3, 7, "does not use dev");
+    auto ns = parse_experiment_text("[target]\nbackend = \"dpdk\"\nnetns = \"x\"\n" + probe, dir.path / "x.toml");
+    NC_EXPECT_ERROR(ns, "target.netns", 3, 9, "does not use netns");
+    auto ctl = parse_experiment_text("[target]\nbackend = \"netem\"\ndev = \"eth0\"\ncontrol = \"/x.sock\"\n" + probe, dir.path / "x.toml");
+    NC_EXPECT_ERROR(ctl, "target.control", 4, 11, "does not use it");
+    auto match = parse_experiment_text("[target]\nbackend = \"dpdk\"\n[probe]\ntarget = \"h:1\"\n[[phase]]\nname = \"one\"\n"
+                                       "duration = \"1s\"\n[phase.egress.delay]\nmean = \"5ms\"\n[phase.match]\nprotocol = \"udp\"\ndport = 9000\n",
+                                       dir.path / "x.toml");
+    NC_EXPECT_ERROR(match, "phase[1]", 5, 1, "has a [match]");
+    auto netem_match = parse_experiment_text("[target]\nbackend = \"netem\"\ndev = \"eth0\"\n[probe]\ntarget = \"h:1\"\n[[phase]]\n"
+                                             "duration = \"1s\"\n[phase.egress.delay]\nmean = \"5ms\"\n[phase.match]\nprotocol = \"udp\"\ndport = 9000\n",
+                                             dir.path / "x.toml");
+    INFO(nc_test::dump(netem_match.diagnostics));
+    CHECK(netem_match.ok());
+}
