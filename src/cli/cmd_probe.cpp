@@ -45,17 +45,6 @@ struct FlagParser {
     }
 };
 
-Result<double> parse_rate_hz(std::string text) {
-    if (text.size() > 2 && text.ends_with("/s")) text.resize(text.size() - 2);
-    try {
-        std::size_t used = 0;
-        const double v = std::stod(text, &used);
-        if (used == text.size()) return v;
-    } catch (const std::exception&) {
-    }
-    return make_error("expected probes per second like 100 or \"100/s\", got '" + text + "'", 3);
-}
-
 int run_probe_cmd(int argc, char** argv) {
     Flags f;
     po::options_description opts(
@@ -128,12 +117,22 @@ int run_probe_cmd(int argc, char** argv) {
         th = *t;
     }
     const auto dur = [](const std::string& s) { return profile::parse_duration(s); };
-    const auto prob = [](const std::string& s) { return profile::parse_probability(s); };
+    const auto prob = [](const std::string& s) {
+        auto v = profile::parse_probability(s);
+        if (v && s.find('%') == std::string::npos)
+            if (auto w = profile::bare_probability_warning(s, *v); !w.empty()) std::fprintf(stderr, "netchaos probe: warning: %s\n", w.c_str());
+        return v;
+    };
+    const auto rate_hz = [&o](const std::string& s) -> Result<double> {
+        auto v = profile::parse_probe_rate(s);
+        if (!v) return v.error();
+        return profile::check_probe_rate(*v, o.mode);
+    };
     const auto ratio = [](const std::string& s) { return profile::parse_percent(s); };
     FlagParser p;
     std::optional<profile::Duration> duration, timeout, level, window, baseline, a_jitter, a_period;
     std::optional<double> rate, a_ratio;
-    p.set("rate", f.rate, rate, parse_rate_hz);
+    p.set("rate", f.rate, rate, rate_hz);
     p.set("duration", f.duration, duration, dur);
     p.set("timeout", f.timeout, timeout, dur);
     p.set("jitter-1s-max", f.jitter_1s_max, th.jitter_1s_max, dur);

@@ -1,5 +1,7 @@
 #include "probe/prober.hpp"
 
+#include "profile/units.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -273,12 +275,10 @@ private:
 }  // namespace
 
 Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
-    if (!(o.rate_hz >= 1.0 && o.rate_hz <= 10000.0)) return make_error("rate must be 1-10000 probes/s", 3);
+    if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
     if (o.duration.count() <= 0) return make_error("duration must be > 0", 3);
     if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
     if (o.windows.window.count() <= 0) return make_error("window must be > 0", 3);
-    if (o.mode == profile::ProbeMode::tcp && o.rate_hz > 1000.0)
-        return make_error("tcp mode: rate must be <= 1000/s (one socket per probe)", 3);
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
     if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);

@@ -73,8 +73,30 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout"});
     if (auto v = r.string(t, path, "target")) pc.target = *v;
     if (auto v = r.string(t, path, "netns")) pc.netns = *v;
-    if (auto v = r.number(t, path, "rate", 0.001, 100000.0)) pc.rate_hz = *v;
+    // rate = 100 or rate = "100/s", as on the CLI (--rate 100/s); checked against the
+    // probe's own limits, so a rate that validates is a rate the probe sends.
+    std::optional<double> rate;
+    if (const toml::node* n = t.get("rate")) {
+        r.seen("probe.rate", r.pos_of(*n));
+        if (const auto* s = n->as_string()) {
+            auto v = parse_probe_rate(**s);
+            if (v) rate = *v;
+            else r.error(r.pos_of(*n), "probe.rate", v.error().message);
+        } else if (const auto* i = n->as_integer()) {
+            rate = static_cast<double>(**i);
+        } else if (const auto* f = n->as_floating_point()) {
+            rate = **f;
+        } else {
+            r.error(r.pos_of(*n), "probe.rate", "expected probes per second like 100 or \"100/s\", got " + Reader::describe(*n));
+        }
+    }
     if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}})) pc.mode = *v;
+    if (rate) {
+        if (auto ok = check_probe_rate(*rate, pc.mode)) pc.rate_hz = *ok;
+        else r.error(r.where("probe.rate"), "probe.rate", ok.error().message);
+    } else if (pc.mode == ProbeMode::tcp && !r.errored("probe.rate")) {
+        if (auto ok = check_probe_rate(pc.rate_hz, pc.mode); !ok) r.error(r.where("probe.mode"), "probe.rate", ok.error().message);
+    }
     if (auto v = r.duration(t, path, "timeout")) {
         pc.timeout = *v;
         positive(r, "probe.timeout", *v);

@@ -299,9 +299,13 @@ std::optional<double> Reader::probability(const toml::table& t, const std::strin
     if (!n) return std::nullopt;
     if (const auto* s = n->as_string()) {
         auto p = parse_probability(**s);
-        if (p) return *p;
-        error(pos_of(*n), join(path, key), p.error().message);
-        return std::nullopt;
+        if (!p) {
+            error(pos_of(*n), join(path, key), p.error().message);
+            return std::nullopt;
+        }
+        if (auto w = bare_probability_warning(**s, *p); !w.empty() && s->get().find('%') == std::string::npos)
+            warning(pos_of(*n), join(path, key), w);
+        return *p;
     }
     std::optional<double> v;
     if (const auto* f = n->as_floating_point()) v = **f;
@@ -321,6 +325,9 @@ std::optional<double> Reader::probability(const toml::table& t, const std::strin
         error(pos_of(*n), join(path, key), "probability " + describe(*n) + " is outside 0-100% (a bare number is a fraction in [0, 1]; write \"5%\" for percent)");
         return std::nullopt;
     }
+    std::ostringstream written;
+    written << *v;
+    if (auto w = bare_probability_warning(written.str(), *v); !w.empty()) warning(pos_of(*n), join(path, key), w);
     return v;
 }
 
@@ -348,7 +355,10 @@ std::optional<std::uint64_t> Reader::rate(const toml::table& t, const std::strin
     if (!n) return std::nullopt;
     if (const auto* s = n->as_string()) {
         auto r = parse_rate(**s);
-        if (r) return *r;
+        if (r) {
+            if (auto w = rate_warning(**s); !w.empty()) warning(pos_of(*n), join(path, key), w);
+            return *r;
+        }
         error(pos_of(*n), join(path, key), r.error().message);
         return std::nullopt;
     }
