@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "profile/loss.hpp"
 #include "profile/parse.hpp"
 #include "profile/reader.hpp"
 #include "profile/units.hpp"
@@ -90,9 +91,12 @@ LossKind kind_of(const LossModel& m) {
 }
 
 void read_loss(const toml::table& t, Loss& l, Reader& r, const std::string& path) {
-    r.check_keys(t, path, {"model", "p", "correlation", "r", "one_minus_h", "one_minus_k", "p13", "p31", "p32", "p23", "p14", "ecn"});
+    r.check_keys(t, path, {"model", "p", "correlation", "r", "one_minus_h", "one_minus_k", "p13", "p31", "p32", "p23", "p14", "ecn", "mean", "burst"});
     if (auto v = r.boolean(t, path, "ecn")) l.ecn = *v;
     auto model = r.choice<LossKind>(t, path, "model", {{"random", LossKind::random}, {"gilbert-elliott", LossKind::gilbert_elliott}, {"markov4", LossKind::markov4}});
+    // Loss by intent: mean = "0.5%", burst = 4 (packets) derive a Gilbert-Elliott p and r.
+    const bool intent = t.contains("mean") || t.contains("burst");
+    if (intent && !model) model = LossKind::gilbert_elliott;
     if (model && *model != kind_of(l.model)) {
         if (*model == LossKind::random) l.model = RandomLoss{};
         if (*model == LossKind::gilbert_elliott) l.model = GilbertElliott{};
@@ -114,6 +118,23 @@ void read_loss(const toml::table& t, Loss& l, Reader& r, const std::string& path
     only_for({"correlation"}, {LossKind::random});
     only_for({"r", "one_minus_h", "one_minus_k"}, {LossKind::gilbert_elliott});
     only_for({"p13", "p31", "p32", "p23", "p14"}, {LossKind::markov4});
+    only_for({"mean", "burst"}, {LossKind::gilbert_elliott});
+    if (intent && kind == LossKind::gilbert_elliott) {
+        for (auto k : {"p", "r", "one_minus_h", "one_minus_k"})
+            if (const toml::node* n = t.get(k))
+                r.error(r.pos_of(*n), Reader::join(path, k), std::string("set either mean and burst (the parameters are derived from them) or ") + k + ", not both");
+        auto mean = r.probability(t, path, "mean");
+        auto burst = r.number(t, path, "burst", 1.0, 1e9);
+        if (!t.contains("mean"))
+            r.error(r.where(path + ".burst"), path + ".mean", "burst needs mean = \"0.5%\" (the long-run loss) to derive the model");
+        else if (!t.contains("burst"))
+            r.error(r.where(path + ".mean"), path + ".burst", "mean needs burst = N (the mean number of consecutive losses); for independent loss write model = \"random\" and p");
+        if (mean && burst) {
+            if (auto g = gilbert_elliott_for(*mean, *burst)) l.model = *g;
+            else r.error(r.where(path + ".mean"), path + ".mean", g.error().message);
+        }
+        return;
+    }
     if (auto* m = std::get_if<RandomLoss>(&l.model)) {
         if (auto v = r.probability(t, path, "p")) m->p = *v;
         if (auto v = r.probability(t, path, "correlation")) m->correlation = *v;
@@ -358,11 +379,12 @@ void need_p(Reader& r, const std::string& path, const char* what) {
 void finish_loss(Loss& l, Reader& r, const std::string& path) {
     double any_loss = 0;
     if (auto* m = std::get_if<RandomLoss>(&l.model)) {
-        need_p(r, path, "random loss");
+        if (!r.errored(path + ".mean")) need_p(r, path, "random loss");   // mean here is already an error
         any_loss = m->p;
     } else if (auto* g = std::get_if<GilbertElliott>(&l.model)) {
-        need_p(r, path, "gilbert-elliott loss");
-        if (!r.has(path + ".r")) g->r = 1.0 - g->p;   // tc's default
+        const bool intent = r.has(path + ".mean");   // p and r were derived from mean and burst
+        if (!intent) need_p(r, path, "gilbert-elliott loss");
+        if (!intent && !r.has(path + ".r")) g->r = 1.0 - g->p;   // tc's default
         if (g->p > 0 && g->r == 0)
             r.warning(r.where(path + ".r"), path + ".r", "r = 0: once in the bad state the link never recovers");
         any_loss = g->p * g->one_minus_h + g->one_minus_k;
@@ -374,6 +396,21 @@ void finish_loss(Loss& l, Reader& r, const std::string& path) {
         if (s->p31 + s->p32 > 1.0 + 1e-12)
             r.error(r.where(path + ".p32"), path + ".p32", "p31 + p32 is " + pct(s->p31 + s->p32) + ": the transitions out of state 3 cannot exceed 100%");
         any_loss = s->p13 + s->p14;
+    }
+    // A model chosen for its bursts whose bursts average about one packet is random loss in
+    // disguise: GE with only p keeps tc's default r = 1 - p, which is exactly that.
+    if (!std::holds_alternative<RandomLoss>(l.model) && !r.failed()) {
+        auto sum = summarize(l.model);
+        if (sum.mean_burst && *sum.mean_burst < min_bursty_burst) {
+            const bool ge = std::holds_alternative<GilbertElliott>(l.model);
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "mean burst is %.3g packets at a mean loss of %s", *sum.mean_burst, pct(sum.mean_loss).c_str());
+            std::string key = ge ? (r.has(path + ".r") ? path + ".r" : path + ".p") : path + ".p31";
+            r.warning(r.has(key) ? r.where(key) : r.where(path), key,
+                      std::string(buf) + ": this " + (ge ? "gilbert-elliott" : "markov4") + " loss is nearly random" +
+                          (ge && !r.has(path + ".r") && !r.has(path + ".mean") ? " (r defaults to 1 - p, as in tc)" : "") +
+                          "; for bursts write e.g. loss = { mean = \"" + pct(sum.mean_loss) + "\", burst = 4 }");
+        }
     }
     if (l.ecn && any_loss == 0)
         r.error(r.where(path + ".ecn"), path + ".ecn", "ecn = true needs a loss probability > 0 (ECN marks what would be dropped)");

@@ -2,6 +2,8 @@
 // a new user met, through the same entry points `validate` uses.
 #include "helpers.hpp"
 
+#include "profile/loss.hpp"
+
 using namespace netchaos::profile;
 using namespace std::chrono_literals;
 
@@ -73,4 +75,74 @@ TEST_CASE("item 1: validate refuses a probe rate the probe would refuse (0.5/s, 
     NC_EXPECT_ERROR(tcp, "probe.rate", 6, 8, "at most 1000");
     auto bad = experiment_with_probe("rate = \"fast\"\n");
     NC_EXPECT_ERROR(bad, "probe.rate", 6, 8, "probes per second like 100");
+}
+
+TEST_CASE("item 5: loss = { mean = \"0.5%\", burst = 4 } derives GE p = 0.1256%, r = 25% (the user's hand arithmetic)") {
+    auto p = parse_profile_text("[egress]\nloss = { mean = \"0.5%\", burst = 4 }\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    CHECK(nc_test::count(p.diagnostics, S::warning) == 0);
+    const auto& g = std::get<GilbertElliott>(p.value->egress->loss->model);
+    CHECK(g.r == Approx(0.25));
+    CHECK(g.p == Approx(0.005 / (4 * 0.995)));
+    CHECK(g.p * 100 == Approx(0.1256).epsilon(1e-3));
+    CHECK(g.one_minus_h == 1.0);
+    CHECK(g.one_minus_k == 0.0);
+    auto sum = summarize(p.value->egress->loss->model);
+    CHECK(sum.mean_loss == Approx(0.005));
+    REQUIRE(sum.mean_burst);
+    CHECK(*sum.mean_burst == Approx(4.0));
+    // show-profile prints both, in text and JSON.
+    CHECK_THAT(to_text(*p.value), Catch::Matchers::Contains("# mean loss 0.5%, mean burst 4 packets"));
+    CHECK_THAT(to_json(*p.value), Catch::Matchers::Contains("\"mean_loss\": 0.005") && Catch::Matchers::Contains("\"mean_burst\": 4"));
+}
+
+TEST_CASE("item 5: mean/burst mistakes are errors that say what to write") {
+    auto both = parse_profile_text("[egress.loss]\nmean = \"1%\"\nburst = 3\np = \"1%\"\n", "t.toml");
+    NC_EXPECT_ERROR(both, "egress.loss.p", 4, 5, "either mean and burst");
+    auto alone = parse_profile_text("[egress.loss]\nmean = \"1%\"\n", "t.toml");
+    NC_EXPECT_ERROR(alone, "egress.loss.burst", 2, 8, "mean needs burst");
+    auto small = parse_profile_text("[egress.loss]\nmean = \"1%\"\nburst = 0.5\n", "t.toml");
+    NC_EXPECT_ERROR(small, "egress.loss.burst", 3, 9, "expected a number in [1,");
+    auto random = parse_profile_text("[egress.loss]\nmodel = \"random\"\nmean = \"1%\"\nburst = 2\n", "t.toml");
+    NC_EXPECT_ERROR(random, "egress.loss.mean", 3, 8, "only applies to model = \"gilbert-elliott\"");
+    CHECK(nc_test::find_diag(random.diagnostics, "egress.loss") == nullptr);   // one cause, one error: no "needs p" too
+    auto unreachable = parse_profile_text("[egress.loss]\nmean = \"90%\"\nburst = 1\n", "t.toml");
+    NC_EXPECT_ERROR(unreachable, "egress.loss.mean", 2, 8, "cannot be reached");
+}
+
+TEST_CASE("item 5: GE with only p (tc's r = 1 - p) warns that its bursts average 1 packet") {
+    auto p = parse_profile_text("[egress.loss]\nmodel = \"gilbert-elliott\"\np = \"0.5%\"\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    const auto* w = nc_test::find_diag(p.diagnostics, "egress.loss.p", S::warning);
+    REQUIRE(w != nullptr);
+    CHECK_THAT(w->message, Catch::Matchers::Contains("mean burst is 1.01 packets") && Catch::Matchers::Contains("r defaults to 1 - p") &&
+                               Catch::Matchers::Contains("burst = 4 }"));
+    auto bursty = parse_profile_text("[egress.loss]\nmodel = \"gilbert-elliott\"\np = \"0.1256%\"\nr = \"25%\"\n", "t.toml");
+    REQUIRE(bursty.ok());
+    CHECK(nc_test::count(bursty.diagnostics, S::warning) == 0);
+}
+
+TEST_CASE("item 5: mean loss and mean burst of every model") {
+    // Random: bursts are runs of independent losses, 1 / (1 - p).
+    auto rnd = summarize(RandomLoss{0.2, 0});
+    CHECK(rnd.mean_loss == 0.2);
+    CHECK(*rnd.mean_burst == Approx(1.25));
+    CHECK_FALSE(summarize(RandomLoss{0.2, 0.5}).mean_burst);
+    // Gilbert-Elliott with losses in both states: pi_bad = p / (p + r).
+    GilbertElliott g{0.02, 0.25, 0.6, 0.001};
+    auto ge = summarize(g);
+    double pib = 0.02 / 0.27;
+    CHECK(ge.mean_loss == Approx(pib * 0.6 + (1 - pib) * 0.001));
+    REQUIRE(ge.mean_burst);
+    CHECK(*ge.mean_burst > 1.0);
+    CHECK(*ge.mean_burst < 4.0);
+    // Markov4 with no way back into the burst: p13 = 1%, p31 = 50% -> bursts of 2, loss 1/(1+2)... exactly:
+    // pi3 / pi1 = p13 / p31, so loss = pi3 = 0.01 / 0.51.
+    Markov4 m{0.01, 0.5, 0.0, 1.0, 0.0};
+    auto m4 = summarize(m);
+    CHECK(m4.mean_loss == Approx(0.01 / 0.51));
+    CHECK(*m4.mean_burst == Approx(2.0));
+    CHECK(summarize(Markov4{}).mean_loss == 0);
 }
