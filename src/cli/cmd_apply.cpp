@@ -68,6 +68,7 @@ int run_apply(int argc, char** argv) {
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
+    if (auto rc = cli::check_dev("apply", dev)) return *rc;
     netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, std::nullopt};
     if (!for_s.empty()) {
         auto d = prof::parse_duration(for_s);

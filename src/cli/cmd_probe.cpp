@@ -210,7 +210,9 @@ int run_probe_cmd(int argc, char** argv) {
         std::fputs((probe::summary_json(s, *run, missed, info).dump() + "\n").c_str(), stdout);
         std::fflush(stdout);
     }
-    if (s.sent > 0 && s.received == 0)
+    if (!run->unreachable.empty())
+        std::fprintf(stderr, "netchaos probe: %s\n", run->unreachable.c_str());
+    else if (s.sent > 0 && s.received == 0)
         std::fprintf(stderr, "netchaos probe: no reply from %s to any of %llu probes: 100%% loss%s%s\n",
                      o.target.text.c_str(), (unsigned long long)s.sent,
                      run->first_send_error.empty() ? " (target unreachable, or no reflector listening)" : " - ",
@@ -231,7 +233,7 @@ int run_probe_cmd(int argc, char** argv) {
                      (unsigned long long)run->kernel_rx, missed.empty() ? "PASS" : "FAIL");
         for (const auto& m : missed) std::fprintf(out, "  missed %s\n", probe::describe(m).c_str());
     }
-    int rc = missed.empty() ? cli::exit_pass : cli::exit_threshold;
+    int rc = missed.empty() && run->unreachable.empty() ? cli::exit_pass : cli::exit_threshold;
     const double elapsed = run->timing.last_ns > run->timing.first_ns
                                ? (run->timing.last_ns - run->timing.first_ns) / 1e9 + o.timeout.count() / 1e9
                                : 0.0;

@@ -33,6 +33,7 @@ int run_show(int argc, char** argv) {
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
     if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
+    if (auto rc = cli::check_dev("show", dev)) return *rc;
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());

@@ -109,6 +109,10 @@ public:
         std::lock_guard lk(m_);
         ++run_.garbage;
     }
+    void icmp_error(int err) override {
+        if (err == ECONNREFUSED) unreachable_.store(true);
+    }
+    bool unreachable() const { return unreachable_.load(); }
 
     // ---- sender thread
     // Called right before the send: a reply (on loopback) or a tx stamp can beat the
@@ -270,6 +274,7 @@ private:
     std::size_t next_window_ = 0;
     std::uint64_t cursor_ = 0;
     std::atomic<bool> finishing_{false};
+    std::atomic<bool> unreachable_{false};
 };
 
 }  // namespace
@@ -314,6 +319,10 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
             base.interrupted = true;
             break;
         }
+        if (e.unreachable()) {
+            base.unreachable = "port unreachable: " + o.target.text + " answered with ICMP port unreachable (no reflector listening there)";
+            break;
+        }
         // Deadlines from the origin, never from the previous send: no drift accumulates.
         const std::int64_t deadline = t0 + static_cast<std::int64_t>(std::llround(static_cast<double>(i) * period_ns));
         std::int64_t now = net::mono_ns();
@@ -340,7 +349,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
     }
     // Every probe gets its full timeout, even after SIGINT.
-    if (n) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
+    if (n && base.unreachable.empty()) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
     e.finish();
     rx.join();
     return e.take(std::move(base));

@@ -349,11 +349,12 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
                 d.table->file = std::filesystem::absolute(resolved, ec);
         }
     }
-    if (r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
+    const bool typo = r.had_unknown(path);   // a misspelt key already has its error
+    if (!typo && r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
         r.error(r.where(k_jitter), k_jitter, "jitter without a delay: set " + path + ".mean too (\"0\" is allowed)");
-    if (r.has(k_dist) && d.jitter.count() == 0 && !r.errored(k_jitter))
+    if (!typo && r.has(k_dist) && d.jitter.count() == 0 && !r.errored(k_jitter))
         r.error(r.where(k_dist), k_dist, "distribution \"" + std::string(to_string(d.distribution)) + "\" without jitter: set " + path + ".jitter > 0 (netem ignores the distribution otherwise)");
-    if (d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
+    if (!typo && d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
         r.error(r.where(path + ".table"), path + ".table", "a distribution table without jitter: set " + path + ".jitter > 0 (the table is scaled by jitter)");
     if (d.order == JitterOrder::reorder && d.jitter.count() == 0)
         r.warning(r.where(path + ".reorder"), path + ".reorder", "reorder = true has no effect without jitter");
@@ -373,7 +374,7 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
 }
 
 void need_p(Reader& r, const std::string& path, const char* what) {
-    if (!r.has(path + ".p") && !r.errored(path + ".model")) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
+    if (!r.has(path + ".p") && !r.errored(path + ".model") && !r.had_unknown(path)) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
 }
 
 void finish_loss(Loss& l, Reader& r, const std::string& path) {
@@ -389,7 +390,7 @@ void finish_loss(Loss& l, Reader& r, const std::string& path) {
             r.warning(r.where(path + ".r"), path + ".r", "r = 0: once in the bad state the link never recovers");
         any_loss = g->p * g->one_minus_h + g->one_minus_k;
     } else if (auto* s = std::get_if<Markov4>(&l.model)) {
-        if (!r.has(path + ".p13")) r.error(r.where(path), path, "markov4 loss needs p13 (good -> burst loss) like \"1%\"");
+        if (!r.has(path + ".p13") && !r.had_unknown(path)) r.error(r.where(path), path, "markov4 loss needs p13 (good -> burst loss) like \"1%\"");
         if (!r.has(path + ".p31")) s->p31 = 1.0 - s->p13;   // tc's default
         if (s->p13 + s->p14 > 1.0 + 1e-12)
             r.error(r.where(path + ".p14"), path + ".p14", "p13 + p14 is " + pct(s->p13 + s->p14) + ": the transitions out of state 1 cannot exceed 100%");
@@ -427,7 +428,7 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
             r.error(r.where(path + ".reorder"), path + ".reorder",
                     "reorder without delay: netem reorders by sending some packets at once while the rest wait, so set " + path + ".delay.mean > 0");
     }
-    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate")) {
+    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate")) {
         auto k = path + ".rate.rate";
         r.error(r.has(k) ? r.where(k) : r.where(path + ".rate"), k, "rate needs a value > 0 like \"100mbit\"");
     }
@@ -438,7 +439,7 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
         bool dist = r.has(sp + ".distribution") || r.has(sp + ".delay") || r.has(sp + ".jitter");
         if (window && dist)
             r.error(r.where(sp + ".distribution"), sp, "set either min_delay/max_delay or distribution/delay/jitter, not both");
-        else if (!window && !dist)
+        else if (!window && !dist && !r.had_unknown(sp))
             r.error(r.where(sp), sp, "slot needs min_delay (and max_delay) or distribution, delay and jitter");
         else if (window) {
             if (!r.has(sp + ".max_delay")) s.max_delay = s.min_delay;

@@ -231,6 +231,17 @@ Result<double> parse_probe_rate(std::string_view s) {
     return n->negative ? -n->value : n->value;
 }
 
+std::string ifname_problem(std::string_view name) {
+    if (name.empty()) return "empty interface name";
+    if (name.size() > 15)
+        return "interface name " + quoted(name) + " is " + std::to_string(name.size()) + " characters long: Linux interface names are at most 15 (IFNAMSIZ)";
+    for (char c : name)
+        if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c)))
+            return "interface name " + quoted(name) + " contains '" + std::string(1, std::isprint(static_cast<unsigned char>(c)) ? c : '?') +
+                   "': not a valid Linux interface name";
+    return {};
+}
+
 std::string format_duration(Duration d) {
     auto ns = d.count();
     if (ns == 0) return "0";

@@ -28,6 +28,10 @@ inline constexpr double probe_rate_max_tcp_hz = 1000.0;   // tcp opens one socke
 Result<double> parse_probe_rate(std::string_view s);
 Result<double> check_probe_rate(double hz, ProbeMode mode);
 
+// What is wrong with a Linux interface name ("" if nothing): longer than 15 characters
+// (IFNAMSIZ - 1), empty, or with '/', ':' or whitespace. The kernel would only say "no such device".
+std::string ifname_problem(std::string_view name);
+
 std::string format_duration(Duration d);        // 0 -> "0", 1500ms -> "1500ms", 2s -> "2s", 120s -> "2min"
 std::string format_percent(double fraction);    // 0.001 -> "0.1%"
 std::string format_rate(std::uint64_t bytes_per_sec);  // 12500000 -> "100mbit"

@@ -146,3 +146,60 @@ TEST_CASE("item 5: mean loss and mean burst of every model") {
     CHECK(*m4.mean_burst == Approx(2.0));
     CHECK(summarize(Markov4{}).mean_loss == 0);
 }
+
+TEST_CASE("item 7: one root cause, one error: a jiter typo does not also say \"distribution without jitter\"") {
+    auto p = parse_profile_text("[egress.delay]\nmean = \"5ms\"\njiter = \"1ms\"\ndistribution = \"normal\"\n", "t.toml");
+    NC_EXPECT_ERROR(p, "egress.delay.jiter", 3, 1, "did you mean \"jitter\"?");
+    CHECK(nc_test::count(p.diagnostics, S::error) == 1);
+    auto loss = parse_profile_text("[egress.loss]\npp = \"1%\"\n", "t.toml");
+    NC_EXPECT_ERROR(loss, "egress.loss.pp", 2, 1, "did you mean \"p\"?");
+    CHECK(nc_test::count(loss.diagnostics, S::error) == 1);
+    auto rate = parse_profile_text("[egress.rate]\nrat = \"1mbit\"\n", "t.toml");
+    CHECK(nc_test::count(rate.diagnostics, S::error) == 1);
+    // Without a typo the rule still holds.
+    auto nojit = parse_profile_text("[egress.delay]\nmean = \"5ms\"\ndistribution = \"normal\"\n", "t.toml");
+    NC_EXPECT_ERROR(nojit, "egress.delay.distribution", 3, 16, "without jitter");
+}
+
+TEST_CASE("item 7: backend = \"dpkd\" gives one error (did you mean dpdk), not first \"netem needs dev\"") {
+    auto e = parse_experiment_text("[target]\nbackend = \"dpkd\"\n[probe]\ntarget = \"10.0.0.2:7777\"\n[[phase]]\nduration = \"5s\"\n", "e.toml");
+    NC_EXPECT_ERROR(e, "target.backend", 2, 11, "did you mean \"dpdk\"?");
+    CHECK(nc_test::count(e.diagnostics, S::error) == 1);
+    CHECK(nc_test::find_diag(e.diagnostics, "target.dev") == nullptr);
+}
+
+TEST_CASE("item 7: toml++ messages in TOML terms") {
+    struct Case {
+        const char* text;
+        int line, column;
+        const char* says;
+    };
+    for (const auto& c : {Case{"[egress.delay]\nmean = \"5ms\njitter = \"1ms\"\n", 2, 8, "unterminated string"},
+                          Case{"[egress.delay]\nmean = '5ms\n", 2, 8, "unterminated string"},
+                          Case{"description = \"\"\"abc\n", 1, 0, "unterminated string: the file ends inside it"},
+                          Case{"[egress.delay]\nmean = 5ms\n", 2, 0, "must be a quoted string"},
+                          Case{"[egress.delay]\nmean = \"5ms\"\nmean = \"6ms\"\n", 3, 0, "key 'mean' is set twice"},
+                          Case{"[egress.delay\nmean = \"5ms\"\n", 1, 0, "unclosed table header"},
+                          Case{"[egress.delay]\nmean \"5ms\"\n", 2, 0, "expected '=' after the key"},
+                          Case{"[egress]\nloss = { p = \"1%\",\n", 2, 0, "unclosed inline table"},
+                          Case{"[egress]\n[egress]\n", 2, 0, "table 'egress' is defined twice"}}) {
+        auto p = parse_profile_text(c.text, "t.toml");
+        INFO(c.text << "\n" << nc_test::dump(p.diagnostics));
+        REQUIRE(p.diagnostics.size() == 1);
+        const auto& d = p.diagnostics[0];
+        CHECK(d.line == c.line);
+        if (c.column) CHECK(d.column == c.column);
+        CHECK_THAT(d.message, Catch::Matchers::Contains(c.says));
+        CHECK_THAT(d.message, !Catch::Matchers::Contains("Error while parsing") && !Catch::Matchers::Contains("control characters"));
+    }
+}
+
+TEST_CASE("item 7: a profile named by an experiment that is missing is reported resolved, with the experiment's directory") {
+    nc_test::TempDir dir;
+    auto file = dir.write("exp/e.toml", "[target]\nbackend = \"netem\"\ndev = \"veth0\"\n[probe]\ntarget = \"10.0.0.2:7777\"\n"
+                                        "[[phase]]\nduration = \"5s\"\nprofile = \"../nothere.toml\"\n");
+    auto e = parse_experiment_file(file);
+    auto abs = std::filesystem::absolute(dir.path).lexically_normal();
+    NC_EXPECT_ERROR(e, "phase[1].profile", 8, 11, "looked for " + (abs / "nothere.toml").string() + " (relative to the experiment's directory " + (abs / "exp").string() + ")");
+    CHECK(nc_test::count(e.diagnostics, S::error) == 1);
+}
