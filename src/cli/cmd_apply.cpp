@@ -94,6 +94,7 @@ int run_apply(int argc, char** argv) {
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
+    if (auto rc = cli::check_dev("apply", dev)) return *rc;
     netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0};
     auto r = netem::apply(o);
     if (!r) return fail(r.error());

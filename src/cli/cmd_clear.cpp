@@ -35,6 +35,7 @@ int run_clear(int argc, char** argv) {
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
+    if (auto rc = cli::check_dev("clear", dev)) return *rc;
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "clear"}});
         if (!r) return fail(r.error());

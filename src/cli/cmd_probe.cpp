@@ -46,17 +46,6 @@ struct FlagParser {
     }
 };
 
-Result<double> parse_rate_hz(std::string text) {
-    if (text.size() > 2 && text.ends_with("/s")) text.resize(text.size() - 2);
-    try {
-        std::size_t used = 0;
-        const double v = std::stod(text, &used);
-        if (used == text.size()) return v;
-    } catch (const std::exception&) {
-    }
-    return make_error("expected probes per second like 100 or \"100/s\", got '" + text + "'", 3);
-}
-
 int run_probe_cmd(int argc, char** argv) {
     Flags f;
     po::options_description opts(
@@ -131,12 +120,22 @@ int run_probe_cmd(int argc, char** argv) {
         th = *t.value;
     }
     const auto dur = [](const std::string& s) { return profile::parse_duration(s); };
-    const auto prob = [](const std::string& s) { return profile::parse_probability(s); };
+    const auto prob = [](const std::string& s) {
+        auto v = profile::parse_probability(s);
+        if (v && s.find('%') == std::string::npos)
+            if (auto w = profile::bare_probability_warning(s, *v); !w.empty()) std::fprintf(stderr, "netchaos probe: warning: %s\n", w.c_str());
+        return v;
+    };
+    const auto rate_hz = [&o](const std::string& s) -> Result<double> {
+        auto v = profile::parse_probe_rate(s);
+        if (!v) return v.error();
+        return profile::check_probe_rate(*v, o.mode);
+    };
     const auto ratio = [](const std::string& s) { return profile::parse_percent(s); };
     FlagParser p;
     std::optional<profile::Duration> duration, timeout, level, window, baseline, a_jitter, a_period;
     std::optional<double> rate, a_ratio;
-    p.set("rate", f.rate, rate, parse_rate_hz);
+    p.set("rate", f.rate, rate, rate_hz);
     p.set("duration", f.duration, duration, dur);
     p.set("timeout", f.timeout, timeout, dur);
     p.set("jitter-1s-max", f.jitter_1s_max, th.jitter_1s_max, dur);
@@ -226,7 +225,9 @@ int run_probe_cmd(int argc, char** argv) {
         std::fputs((probe::summary_json(s, *run, verdict, info).dump() + "\n").c_str(), stdout);
         std::fflush(stdout);
     }
-    if (s.sent > 0 && s.received == 0)
+    if (!run->unreachable.empty())
+        std::fprintf(stderr, "netchaos probe: %s\n", run->unreachable.c_str());
+    else if (s.sent > 0 && s.received == 0)
         std::fprintf(stderr, "netchaos probe: no reply from %s to any of %llu probes: 100%% loss%s%s\n",
                      o.target.text.c_str(), (unsigned long long)s.sent,
                      run->first_send_error.empty() ? " (target unreachable, or no reflector listening)" : " - ",
@@ -247,7 +248,7 @@ int run_probe_cmd(int argc, char** argv) {
                      (unsigned long long)run->kernel_rx, missed.empty() ? "PASS" : "FAIL");
         for (const auto& m : missed) std::fprintf(out, "  missed %s\n", metrics::describe(m).c_str());
     }
-    int rc = missed.empty() ? cli::exit_pass : cli::exit_threshold;
+    int rc = missed.empty() && run->unreachable.empty() ? cli::exit_pass : cli::exit_threshold;
     const double elapsed = run->timing.last_ns > run->timing.first_ns
                                ? (run->timing.last_ns - run->timing.first_ns) / 1e9 + o.timeout.count() / 1e9
                                : 0.0;

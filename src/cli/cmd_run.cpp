@@ -83,20 +83,35 @@ int run_run(int argc, char** argv) {
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
         "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs");
+    std::vector<std::string> positional;
     po::options_description hidden;
-    hidden.add_options()("file", po::value(&file));
+    hidden.add_options()("file", po::value(&positional));
     po::options_description all;
     all.add(opts).add(hidden);
     po::positional_options_description pos;
-    pos.add("file", 1);
+    pos.add("file", -1);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(own, argv).options(all).positional(pos).run(), vm);
+        auto parsed_args = po::command_line_parser(own, argv).options(all).positional(pos).allow_unregistered().run();
+        po::store(parsed_args, vm);
         po::notify(vm);
+        // A COMMAND without "--" before it ("netchaos run e.toml curl -s URL") reads as a second
+        // EXPERIMENT and as unknown options; say what is missing instead of "too many positional options".
+        auto unknown = po::collect_unrecognized(parsed_args.options, po::exclude_positional);
+        if (positional.size() > 1) {
+            std::string rest;
+            for (int i = 1; i < own; ++i)
+                if (argv[i] != positional.front()) rest += (rest.empty() ? "" : " ") + std::string(argv[i]);
+            std::cerr << "netchaos run: a COMMAND must follow \"--\": netchaos run " << positional.front() << " [options] -- COMMAND ARGS...\n"
+                      << "  (got extra arguments after the experiment: " << rest << ")\n";
+            return netchaos::cli::exit_bad_input;
+        }
+        if (!unknown.empty()) throw po::unknown_option(unknown.front());
     } catch (const std::exception& e) {
         std::cerr << "netchaos run: " << e.what() << "\n" << opts << "\n";
         return netchaos::cli::exit_bad_input;
     }
+    if (!positional.empty()) file = positional.front();
     if (vm.count("help")) {
         std::cout << opts << "\n";
         return netchaos::cli::exit_pass;

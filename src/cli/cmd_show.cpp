@@ -89,6 +89,7 @@ int run_show(int argc, char** argv) {
         "profile", po::bool_switch(&as_profile), "the applied profile, read back (needs --dev)");
     po::variables_map vm;
     if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
+    if (auto rc = cli::check_dev("show", dev)) return *rc;
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());

@@ -8,6 +8,7 @@
 
 #include "command.hpp"
 #include "common/result.hpp"
+#include "profile/units.hpp"
 
 namespace netchaos::cli {
 
@@ -37,6 +38,15 @@ inline std::optional<int> parse_args(const char* cmd, int argc, char** argv,
         return exit_pass;
     }
     return std::nullopt;
+}
+
+// --dev IF checked before the kernel sees it: a 16-character name is "too long", not "no such interface".
+inline std::optional<int> check_dev(const char* cmd, const std::string& dev) {
+    if (dev.empty()) return std::nullopt;
+    auto why = profile::ifname_problem(dev);
+    if (why.empty()) return std::nullopt;
+    std::cerr << "netchaos " << cmd << ": --dev: " << why << "\n";
+    return exit_bad_input;
 }
 
 inline int report_error(const char* cmd, const Error& e) {

@@ -171,6 +171,7 @@ std::optional<Received> receive(int fd, std::span<std::uint8_t> buf, bool errque
             std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
             // With OPT_ID the datagram's index (0, 1, 2, ... per send) is in ee_data.
             if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) r.tx_key = ee.ee_data;
+            if (ee.ee_origin == SO_EE_ORIGIN_ICMP || ee.ee_origin == SO_EE_ORIGIN_ICMP6) r.icmp_errno = static_cast<int>(ee.ee_errno);
         }
     }
     return r;

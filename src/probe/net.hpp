@@ -59,6 +59,8 @@ struct Received {
     sockaddr_storage from{};
     std::optional<std::int64_t> kernel_rt_ns;   // SCM_TIMESTAMPING software stamp, CLOCK_REALTIME
     std::optional<std::uint32_t> tx_key;        // errqueue: index of the datagram sent (OPT_ID)
+    int icmp_errno = 0;                         // errqueue (IP_RECVERR): an ICMP error for a datagram sent,
+                                                // ECONNREFUSED = port unreachable
 };
 // One non-blocking recvmsg. errqueue: read MSG_ERRQUEUE (tx stamps). nullopt on EAGAIN;
 // other errors set `err` (errno) and return nullopt too.

@@ -1,5 +1,7 @@
 #include "probe/prober.hpp"
 
+#include "profile/units.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -96,6 +98,10 @@ public:
         std::lock_guard lk(m_);
         ++run_.garbage;
     }
+    void icmp_error(int err) override {
+        if (err == ECONNREFUSED) unreachable_.store(true);
+    }
+    bool unreachable() const { return unreachable_.load(); }
 
     // ---- sender thread
     // Called right before the send: a reply (on loopback) or a tx stamp can beat the
@@ -234,17 +240,16 @@ private:
     std::size_t total_windows_ = 0;
     std::size_t next_window_ = 0;
     std::atomic<bool> finishing_{false};
+    std::atomic<bool> unreachable_{false};
 };
 
 }  // namespace
 
 Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
-    if (!(o.rate_hz >= 1.0 && o.rate_hz <= 10000.0)) return make_error("rate must be 1-10000 probes/s", 3);
+    if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
     if (o.duration.count() <= 0) return make_error("duration must be > 0", 3);
     if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
     if (const std::string bad = metrics::check(o.metrics); !bad.empty()) return make_error(bad, 3);
-    if (o.mode == profile::ProbeMode::tcp && o.rate_hz > 1000.0)
-        return make_error("tcp mode: rate must be <= 1000/s (one socket per probe)", 3);
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
     if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);
@@ -279,6 +284,10 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
             base.interrupted = true;
             break;
         }
+        if (e.unreachable()) {
+            base.unreachable = "port unreachable: " + o.target.text + " answered with ICMP port unreachable (no reflector listening there)";
+            break;
+        }
         // Deadlines from the origin, never from the previous send: no drift accumulates.
         const std::int64_t deadline = t0 + static_cast<std::int64_t>(std::llround(static_cast<double>(i) * period_ns));
         std::int64_t now = net::mono_ns();
@@ -305,7 +314,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
     }
     // Every probe gets its full timeout, even after SIGINT.
-    if (n) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
+    if (n && base.unreachable.empty()) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
     e.finish();
     rx.join();
     return e.take(std::move(base));

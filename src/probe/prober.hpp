@@ -56,6 +56,7 @@ struct ProbeRun {
     std::uint64_t kernel_tx = 0;             // RTTs whose tx/rx ends came from kernel stamps
     std::uint64_t kernel_rx = 0;
     bool interrupted = false;
+    std::string unreachable;                 // set when an ICMP port unreachable ended the run early
     bool realtime = false;                   // the sender ran SCHED_FIFO
     std::string transport;
 };

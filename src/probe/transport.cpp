@@ -37,6 +37,7 @@ void drain_tx_stamps(int fd, Sink& sink) {
         auto r = net::receive(fd, buf, true, err);
         if (!r) return;
         if (r->tx_key && r->kernel_rt_ns) sink.tx_stamp(*r->tx_key, *r->kernel_rt_ns);
+        if (r->icmp_errno) sink.icmp_error(r->icmp_errno);
     }
 }
 
@@ -114,7 +115,15 @@ protected:
 
 class UdpTransport final : public DatagramTransport {
 public:
-    using DatagramTransport::DatagramTransport;
+    // IP_RECVERR: ICMP errors for this unconnected socket are queued on its error queue (next
+    // to the tx stamps), so "port unreachable" ends the probe at once instead of reading as
+    // 100% loss after the whole duration.
+    UdpTransport(net::Fd fd, const net::Endpoint& target, std::uint64_t session, std::size_t size)
+        : DatagramTransport(std::move(fd), target, session, size) {
+        const int on = 1;
+        if (target.family() == AF_INET6) setsockopt(fd_.get(), SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
+        else setsockopt(fd_.get(), SOL_IP, IP_RECVERR, &on, sizeof on);
+    }
     const char* describe() const override { return "udp"; }
 };
 

@@ -27,6 +27,9 @@ public:
     // The kernel's software tx stamp of the tx_index-th datagram successfully sent.
     virtual void tx_stamp(std::uint64_t tx_index, std::int64_t kernel_rt_ns) = 0;
     virtual void garbage() = 0;
+    // An ICMP error came back for a probe sent (udp, IP_RECVERR): errno-style, ECONNREFUSED
+    // for port unreachable (no reflector listening).
+    virtual void icmp_error(int /*err*/) {}
 };
 
 class Transport {

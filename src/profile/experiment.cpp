@@ -67,10 +67,12 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (auto v = r.string(t, path, "netns")) tg.netns = *v;
     if (auto v = r.choice<Direction>(t, path, "direction", {{"egress", Direction::egress}, {"ingress", Direction::ingress}})) tg.direction = *v;
     if (auto v = r.string(t, path, "control")) tg.control = *v;
-    if (tg.backend == Backend::netem && tg.dev.empty())
+    // A misspelt backend ("dpkd") or key already has its error; "netem needs dev" would only
+    // follow from it, and come first (it points at [target]).
+    if (tg.backend == Backend::netem && tg.dev.empty() && !r.errored("target.backend") && !r.had_unknown(path))
         r.error(r.where("target"), "target.dev", "backend \"netem\" needs dev = \"IFNAME\" (the interface to impair)");
-    if (tg.backend == Backend::netem && tg.dev.size() > 15)
-        r.error(r.where("target.dev"), "target.dev", "interface name \"" + tg.dev + "\" is longer than 15 characters (IFNAMSIZ)");
+    if (tg.backend == Backend::netem && !tg.dev.empty())
+        if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where("target.dev"), "target.dev", why);
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
     // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
     if (tg.backend == Backend::dpdk) {
@@ -94,8 +96,30 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout"});
     if (auto v = r.string(t, path, "target")) pc.target = *v;
     if (auto v = r.string(t, path, "netns")) pc.netns = *v;
-    if (auto v = r.number(t, path, "rate", 0.001, 100000.0)) pc.rate_hz = *v;
+    // rate = 100 or rate = "100/s", as on the CLI (--rate 100/s); checked against the
+    // probe's own limits, so a rate that validates is a rate the probe sends.
+    std::optional<double> rate;
+    if (const toml::node* n = t.get("rate")) {
+        r.seen("probe.rate", r.pos_of(*n));
+        if (const auto* s = n->as_string()) {
+            auto v = parse_probe_rate(**s);
+            if (v) rate = *v;
+            else r.error(r.pos_of(*n), "probe.rate", v.error().message);
+        } else if (const auto* i = n->as_integer()) {
+            rate = static_cast<double>(**i);
+        } else if (const auto* f = n->as_floating_point()) {
+            rate = **f;
+        } else {
+            r.error(r.pos_of(*n), "probe.rate", "expected probes per second like 100 or \"100/s\", got " + Reader::describe(*n));
+        }
+    }
     if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}})) pc.mode = *v;
+    if (rate) {
+        if (auto ok = check_probe_rate(*rate, pc.mode)) pc.rate_hz = *ok;
+        else r.error(r.where("probe.rate"), "probe.rate", ok.error().message);
+    } else if (pc.mode == ProbeMode::tcp && !r.errored("probe.rate")) {
+        if (auto ok = check_probe_rate(pc.rate_hz, pc.mode); !ok) r.error(r.where("probe.mode"), "probe.rate", ok.error().message);
+    }
     if (auto v = r.duration(t, path, "timeout")) {
         pc.timeout = *v;
         positive(r, "probe.timeout", *v);
@@ -117,18 +141,27 @@ std::filesystem::path relative_to(const std::filesystem::path& experiment, const
     return (experiment.parent_path() / p).lexically_normal();
 }
 
-// A referenced profile: read, parse and validated on its own (ramps), diagnostics kept.
-std::optional<Profile> load_profile(const std::filesystem::path& file, const Pos& ref, const std::string& key, Reader& r,
-                                    std::vector<Diagnostic>& diags) {
+// A profile the experiment names but that is not there, said with the path as resolved
+// (absolute) and the directory it was resolved against, so a wrong cwd or ../ shows at once.
+bool report_missing(const std::filesystem::path& file, const std::string& ref, const Experiment& ex, const Pos& at, const std::string& key, Reader& r) {
     std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) {
-        r.error(ref, key, "profile \"" + file.string() + "\" not found (paths are relative to the experiment file)");
-        return std::nullopt;
-    }
+    if (std::filesystem::exists(file, ec)) return false;
+    auto abs = std::filesystem::absolute(file, ec).lexically_normal();
+    auto dir = std::filesystem::absolute(ex.source, ec).lexically_normal().parent_path();
+    std::string msg = "profile \"" + ref + "\" not found: looked for " + abs.string();
+    if (!std::filesystem::path(ref).is_absolute()) msg += " (relative to the experiment's directory " + dir.string() + ")";
+    r.error(at, key, msg);
+    return true;
+}
+
+// A referenced profile: read, parse and validated on its own (ramps), diagnostics kept.
+std::optional<Profile> load_profile(const std::filesystem::path& file, const std::string& ref, const Experiment& ex, const Pos& at,
+                                    const std::string& key, Reader& r, std::vector<Diagnostic>& diags) {
+    if (report_missing(file, ref, ex, at, key, r)) return std::nullopt;
     auto parsed = parse_profile_file(file);
     for (auto& d : parsed.diagnostics)
         if (d.line > 0 || d.severity == Diagnostic::Severity::error) diags.push_back(d);
-    if (!parsed.ok()) r.error(ref, key, "profile \"" + file.string() + "\" has errors (see its messages)");
+    if (!parsed.ok()) r.error(at, key, "profile \"" + file.string() + "\" has errors (see its messages)");
     return parsed.value;
 }
 
@@ -161,8 +194,8 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
             r.error(r.pos_of(*rn), rp, "a ramp needs from = \"a.toml\" and to = \"b.toml\" (and steps >= 2)");
             return;
         }
-        auto pf = load_profile(relative_to(ex.source, *from), r.where(rp + ".from"), rp + ".from", r, diags);
-        auto pt = load_profile(relative_to(ex.source, *to), r.where(rp + ".to"), rp + ".to", r, diags);
+        auto pf = load_profile(relative_to(ex.source, *from), *from, ex, r.where(rp + ".from"), rp + ".from", r, diags);
+        auto pt = load_profile(relative_to(ex.source, *to), *to, ex, r.where(rp + ".to"), rp + ".to", r, diags);
         if (pf && pt) {
             ph.ramp = Ramp{*pf, *pt, steps ? static_cast<int>(*steps) : 2};
             ph.profile = *pf;
@@ -176,6 +209,7 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     Profile p;
     if (profile_ref) {
         auto file = relative_to(ex.source, *profile_ref);
+        if (report_missing(file, *profile_ref, ex, r.where(path + ".profile"), path + ".profile", r)) return;
         auto text = detail::read_text(file, pr);
         if (!text) {
             r.error(r.where(path + ".profile"), path + ".profile", "cannot read profile \"" + file.string() + "\" (paths are relative to the experiment file)");

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "profile/loss.hpp"
 #include "profile/parse.hpp"
 #include "profile/reader.hpp"
 #include "profile/units.hpp"
@@ -90,9 +91,12 @@ LossKind kind_of(const LossModel& m) {
 }
 
 void read_loss(const toml::table& t, Loss& l, Reader& r, const std::string& path) {
-    r.check_keys(t, path, {"model", "p", "correlation", "r", "one_minus_h", "one_minus_k", "p13", "p31", "p32", "p23", "p14", "ecn"});
+    r.check_keys(t, path, {"model", "p", "correlation", "r", "one_minus_h", "one_minus_k", "p13", "p31", "p32", "p23", "p14", "ecn", "mean", "burst"});
     if (auto v = r.boolean(t, path, "ecn")) l.ecn = *v;
     auto model = r.choice<LossKind>(t, path, "model", {{"random", LossKind::random}, {"gilbert-elliott", LossKind::gilbert_elliott}, {"markov4", LossKind::markov4}});
+    // Loss by intent: mean = "0.5%", burst = 4 (packets) derive a Gilbert-Elliott p and r.
+    const bool intent = t.contains("mean") || t.contains("burst");
+    if (intent && !model) model = LossKind::gilbert_elliott;
     if (model && *model != kind_of(l.model)) {
         if (*model == LossKind::random) l.model = RandomLoss{};
         if (*model == LossKind::gilbert_elliott) l.model = GilbertElliott{};
@@ -114,6 +118,23 @@ void read_loss(const toml::table& t, Loss& l, Reader& r, const std::string& path
     only_for({"correlation"}, {LossKind::random});
     only_for({"r", "one_minus_h", "one_minus_k"}, {LossKind::gilbert_elliott});
     only_for({"p13", "p31", "p32", "p23", "p14"}, {LossKind::markov4});
+    only_for({"mean", "burst"}, {LossKind::gilbert_elliott});
+    if (intent && kind == LossKind::gilbert_elliott) {
+        for (auto k : {"p", "r", "one_minus_h", "one_minus_k"})
+            if (const toml::node* n = t.get(k))
+                r.error(r.pos_of(*n), Reader::join(path, k), std::string("set either mean and burst (the parameters are derived from them) or ") + k + ", not both");
+        auto mean = r.probability(t, path, "mean");
+        auto burst = r.number(t, path, "burst", 1.0, 1e9);
+        if (!t.contains("mean"))
+            r.error(r.where(path + ".burst"), path + ".mean", "burst needs mean = \"0.5%\" (the long-run loss) to derive the model");
+        else if (!t.contains("burst"))
+            r.error(r.where(path + ".mean"), path + ".burst", "mean needs burst = N (the mean number of consecutive losses); for independent loss write model = \"random\" and p");
+        if (mean && burst) {
+            if (auto g = gilbert_elliott_for(*mean, *burst)) l.model = *g;
+            else r.error(r.where(path + ".mean"), path + ".mean", g.error().message);
+        }
+        return;
+    }
     if (auto* m = std::get_if<RandomLoss>(&l.model)) {
         if (auto v = r.probability(t, path, "p")) m->p = *v;
         if (auto v = r.probability(t, path, "correlation")) m->correlation = *v;
@@ -328,11 +349,12 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
                 d.table->file = std::filesystem::absolute(resolved, ec);
         }
     }
-    if (r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
+    const bool typo = r.had_unknown(path);   // a misspelt key already has its error
+    if (!typo && r.has(k_jitter) && !r.has(k_mean) && !(d.table && !d.table->samples_ms.empty()))
         r.error(r.where(k_jitter), k_jitter, "jitter without a delay: set " + path + ".mean too (\"0\" is allowed)");
-    if (r.has(k_dist) && d.jitter.count() == 0 && !r.errored(k_jitter))
+    if (!typo && r.has(k_dist) && d.jitter.count() == 0 && !r.errored(k_jitter))
         r.error(r.where(k_dist), k_dist, "distribution \"" + std::string(to_string(d.distribution)) + "\" without jitter: set " + path + ".jitter > 0 (netem ignores the distribution otherwise)");
-    if (d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
+    if (!typo && d.table && !d.table->file.empty() && d.jitter.count() == 0 && !r.has(k_dist))
         r.error(r.where(path + ".table"), path + ".table", "a distribution table without jitter: set " + path + ".jitter > 0 (the table is scaled by jitter)");
     if (d.order == JitterOrder::reorder && d.jitter.count() == 0)
         r.warning(r.where(path + ".reorder"), path + ".reorder", "reorder = true has no effect without jitter");
@@ -352,28 +374,44 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
 }
 
 void need_p(Reader& r, const std::string& path, const char* what) {
-    if (!r.has(path + ".p") && !r.errored(path + ".model")) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
+    if (!r.has(path + ".p") && !r.errored(path + ".model") && !r.had_unknown(path)) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
 }
 
 void finish_loss(Loss& l, Reader& r, const std::string& path) {
     double any_loss = 0;
     if (auto* m = std::get_if<RandomLoss>(&l.model)) {
-        need_p(r, path, "random loss");
+        if (!r.errored(path + ".mean")) need_p(r, path, "random loss");   // mean here is already an error
         any_loss = m->p;
     } else if (auto* g = std::get_if<GilbertElliott>(&l.model)) {
-        need_p(r, path, "gilbert-elliott loss");
-        if (!r.has(path + ".r")) g->r = 1.0 - g->p;   // tc's default
+        const bool intent = r.has(path + ".mean");   // p and r were derived from mean and burst
+        if (!intent) need_p(r, path, "gilbert-elliott loss");
+        if (!intent && !r.has(path + ".r")) g->r = 1.0 - g->p;   // tc's default
         if (g->p > 0 && g->r == 0)
             r.warning(r.where(path + ".r"), path + ".r", "r = 0: once in the bad state the link never recovers");
         any_loss = g->p * g->one_minus_h + g->one_minus_k;
     } else if (auto* s = std::get_if<Markov4>(&l.model)) {
-        if (!r.has(path + ".p13")) r.error(r.where(path), path, "markov4 loss needs p13 (good -> burst loss) like \"1%\"");
+        if (!r.has(path + ".p13") && !r.had_unknown(path)) r.error(r.where(path), path, "markov4 loss needs p13 (good -> burst loss) like \"1%\"");
         if (!r.has(path + ".p31")) s->p31 = 1.0 - s->p13;   // tc's default
         if (s->p13 + s->p14 > 1.0 + 1e-12)
             r.error(r.where(path + ".p14"), path + ".p14", "p13 + p14 is " + pct(s->p13 + s->p14) + ": the transitions out of state 1 cannot exceed 100%");
         if (s->p31 + s->p32 > 1.0 + 1e-12)
             r.error(r.where(path + ".p32"), path + ".p32", "p31 + p32 is " + pct(s->p31 + s->p32) + ": the transitions out of state 3 cannot exceed 100%");
         any_loss = s->p13 + s->p14;
+    }
+    // A model chosen for its bursts whose bursts average about one packet is random loss in
+    // disguise: GE with only p keeps tc's default r = 1 - p, which is exactly that.
+    if (!std::holds_alternative<RandomLoss>(l.model) && !r.failed()) {
+        auto sum = summarize(l.model);
+        if (sum.mean_burst && *sum.mean_burst < min_bursty_burst) {
+            const bool ge = std::holds_alternative<GilbertElliott>(l.model);
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "mean burst is %.3g packets at a mean loss of %s", *sum.mean_burst, pct(sum.mean_loss).c_str());
+            std::string key = ge ? (r.has(path + ".r") ? path + ".r" : path + ".p") : path + ".p31";
+            r.warning(r.has(key) ? r.where(key) : r.where(path), key,
+                      std::string(buf) + ": this " + (ge ? "gilbert-elliott" : "markov4") + " loss is nearly random" +
+                          (ge && !r.has(path + ".r") && !r.has(path + ".mean") ? " (r defaults to 1 - p, as in tc)" : "") +
+                          "; for bursts write e.g. loss = { mean = \"" + pct(sum.mean_loss) + "\", burst = 4 }");
+        }
     }
     if (l.ecn && any_loss == 0)
         r.error(r.where(path + ".ecn"), path + ".ecn", "ecn = true needs a loss probability > 0 (ECN marks what would be dropped)");
@@ -390,7 +428,7 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
             r.error(r.where(path + ".reorder"), path + ".reorder",
                     "reorder without delay: netem reorders by sending some packets at once while the rest wait, so set " + path + ".delay.mean > 0");
     }
-    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate")) {
+    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate")) {
         auto k = path + ".rate.rate";
         r.error(r.has(k) ? r.where(k) : r.where(path + ".rate"), k, "rate needs a value > 0 like \"100mbit\"");
     }
@@ -401,7 +439,7 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
         bool dist = r.has(sp + ".distribution") || r.has(sp + ".delay") || r.has(sp + ".jitter");
         if (window && dist)
             r.error(r.where(sp + ".distribution"), sp, "set either min_delay/max_delay or distribution/delay/jitter, not both");
-        else if (!window && !dist)
+        else if (!window && !dist && !r.had_unknown(sp))
             r.error(r.where(sp), sp, "slot needs min_delay (and max_delay) or distribution, delay and jitter");
         else if (window) {
             if (!r.has(sp + ".max_delay")) s.max_delay = s.min_delay;

@@ -142,6 +142,58 @@ std::string mask_non_ascii(std::string_view t) {
     return out;
 }
 
+// toml++ speaks parser ("Error while parsing string: unescaped control characters other
+// than TAB..."); users need TOML terms ("unterminated string"). Known messages are reworded,
+// the rest keep their text without the "Error while parsing X:" preamble. `line` is the
+// text of the line toml++ points at, to find where an unterminated string opened.
+struct TomlMessage {
+    std::string text;
+    int column = 0;   // 0: keep toml++'s column
+};
+
+TomlMessage toml_message(std::string_view desc, std::string_view line) {
+    auto has = [&](std::string_view w) { return desc.find(w) != std::string_view::npos; };
+    std::string what;   // "string", "array", ...
+    if (desc.rfind("Error while parsing ", 0) == 0) {
+        auto colon = desc.find(':');
+        if (colon != std::string_view::npos) {
+            what = std::string(desc.substr(20, colon - 20));
+            desc.remove_prefix(std::min(desc.size(), colon + 2));
+        }
+    }
+    auto quoted_after = [&](std::string_view w) {   // 'mean' in "cannot redefine existing string 'mean'"
+        auto at = desc.find(w);
+        return at == std::string_view::npos ? std::string() : std::string(desc.substr(at + w.size()));
+    };
+    if ((what == "string" || what == "literal string") && has("control characters")) {
+        // Where did it open? The last quote that has no partner on this line.
+        int open = 0;
+        char q = what == "string" ? '"' : '\'';
+        int count = 0;
+        for (std::size_t i = 0; i < line.size(); ++i)
+            if (line[i] == q && (q == '\'' || i == 0 || line[i - 1] != '\\') && (count++ % 2 == 0)) open = static_cast<int>(i) + 1;
+        return {"unterminated string: it opens here and the line ends before its closing " + std::string(1, q) +
+                    " (a string must close on its line; \"\"\"...\"\"\" spans lines)", open};
+    }
+    if ((what == "string" || what == "literal string") && has("end-of-file")) return {"unterminated string: the file ends inside it"};
+    if (what == "array" && has("end-of-file")) return {"unclosed array: expected ']' before the end of the file"};
+    if (what == "inline table" && (has("saw '\\n'") || has("end-of-file")))
+        return {"unclosed inline table: { ... } must close with '}' on the same line"};
+    if (what == "table header" && has("expected ']'")) return {"unclosed table header: expected ']' at the end of the [section] line"};
+    if (has("cannot redefine existing table")) return {"table " + quoted_after("existing table ") + " is defined twice"};
+    if (has("cannot redefine existing")) {
+        auto at = desc.find('\'');
+        return {"key " + (at == std::string_view::npos ? std::string("here") : std::string(desc.substr(at))) + " is set twice"};
+    }
+    if (what == "key-value pair" && has("expected '='")) return {"expected '=' after the key (key = value)"};
+    if ((what == "decimal integer" || what == "floating-point") && has("saw '")) {
+        return {"a value with a unit must be a quoted string: write it in quotes, like \"5ms\" or \"10mbit\""};
+    }
+    if (has("unknown escape sequence"))
+        return {std::string(desc) + " in a \"...\" string: write \\\\ for a backslash, or use a '...' literal string"};
+    return {std::string(desc)};
+}
+
 }  // namespace
 
 std::string Reader::describe(const toml::node& n) {
@@ -194,6 +246,7 @@ void Reader::check_keys(const toml::table& t, const std::string& path, std::init
             for (auto cand : known) msg += " " + std::string(cand);
         }
         error(pos_of(k), join(path, name), msg);
+        unknown_in_.insert(path);
     }
 }
 
@@ -299,9 +352,13 @@ std::optional<double> Reader::probability(const toml::table& t, const std::strin
     if (!n) return std::nullopt;
     if (const auto* s = n->as_string()) {
         auto p = parse_probability(**s);
-        if (p) return *p;
-        error(pos_of(*n), join(path, key), p.error().message);
-        return std::nullopt;
+        if (!p) {
+            error(pos_of(*n), join(path, key), p.error().message);
+            return std::nullopt;
+        }
+        if (auto w = bare_probability_warning(**s, *p); !w.empty() && s->get().find('%') == std::string::npos)
+            warning(pos_of(*n), join(path, key), w);
+        return *p;
     }
     std::optional<double> v;
     if (const auto* f = n->as_floating_point()) v = **f;
@@ -321,6 +378,9 @@ std::optional<double> Reader::probability(const toml::table& t, const std::strin
         error(pos_of(*n), join(path, key), "probability " + describe(*n) + " is outside 0-100% (a bare number is a fraction in [0, 1]; write \"5%\" for percent)");
         return std::nullopt;
     }
+    std::ostringstream written;
+    written << *v;
+    if (auto w = bare_probability_warning(written.str(), *v); !w.empty()) warning(pos_of(*n), join(path, key), w);
     return v;
 }
 
@@ -348,7 +408,10 @@ std::optional<std::uint64_t> Reader::rate(const toml::table& t, const std::strin
     if (!n) return std::nullopt;
     if (const auto* s = n->as_string()) {
         auto r = parse_rate(**s);
-        if (r) return *r;
+        if (r) {
+            if (auto w = rate_warning(**s); !w.empty()) warning(pos_of(*n), join(path, key), w);
+            return *r;
+        }
         error(pos_of(*n), join(path, key), r.error().message);
         return std::nullopt;
     }
@@ -429,8 +492,16 @@ std::optional<toml::table> parse_toml(std::string_view text, const std::filesyst
             return toml::parse(t, name.string());
         } catch (const toml::parse_error& e) {
             const auto& src = e.source();
-            r.error(Pos{name, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)}, "",
-                    "TOML syntax error: " + clip(e.description(), 200));
+            std::string_view line;
+            for (std::size_t i = 0, n = 1; i <= t.size(); ++n) {
+                auto eol = t.find('\n', i);
+                if (eol == std::string_view::npos) eol = t.size();
+                if (n == src.begin.line) { line = t.substr(i, eol - i); break; }
+                i = eol + 1;
+            }
+            auto m = toml_message(e.description(), line);
+            r.error(Pos{name, static_cast<int>(src.begin.line), m.column > 0 ? m.column : static_cast<int>(src.begin.column)}, "",
+                    "TOML syntax error: " + clip(m.text, 200));
             return std::nullopt;
         }
     };

@@ -61,6 +61,10 @@ public:
     // The prefix shown in messages before the key path ("phase[2]." in experiments).
     std::string display_prefix;
 
+    // A table that had an unknown key (a typo): rules about keys missing from it would
+    // only repeat that error ("jiter" must not also say "distribution without jitter").
+    bool had_unknown(const std::string& path) const { return unknown_in_.count(path) != 0; }
+
     // Unknown keys are errors with a "did you mean".
     void check_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known);
 
@@ -110,6 +114,7 @@ private:
     std::vector<Diagnostic>* diags_;
     std::map<std::string, Pos> seen_;
     std::set<std::string> error_keys_;
+    std::set<std::string> unknown_in_;
     int errors_ = 0;
 };
 

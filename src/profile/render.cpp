@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "profile/parse.hpp"
+#include "profile/loss.hpp"
 #include "profile/units.hpp"
 
 namespace netchaos::profile {
@@ -28,6 +29,12 @@ std::string quote(std::string_view s) {
         }
     }
     return out + "\"";
+}
+
+std::string short_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
 }
 
 std::string number(double v) {
@@ -91,6 +98,10 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
             t.p("p14", s->p14);
         }
         t.b("ecn", imp.loss->ecn);
+        const auto sum = summarize(imp.loss->model);
+        t.o << "# mean loss " << format_percent(sum.mean_loss) << ", mean burst "
+            << (sum.mean_burst ? short_number(*sum.mean_burst) + " packets"
+                : sum.mean_loss == 0 ? std::string("none (no loss)") : std::string("n/a (correlated random loss has no closed form)")) << "\n";
     }
     if (imp.duplicate) {
         t.section(dir + ".duplicate");
@@ -160,6 +171,9 @@ nlohmann::ordered_json json_impairment(const Impairment& imp) {
             jl = {{"model", "markov4"}, {"p13", s->p13}, {"p31", s->p31}, {"p32", s->p32}, {"p23", s->p23}, {"p14", s->p14}};
         }
         jl["ecn"] = imp.loss->ecn;
+        const auto sum = summarize(imp.loss->model);
+        jl["mean_loss"] = sum.mean_loss;
+        jl["mean_burst"] = sum.mean_burst ? nlohmann::ordered_json(*sum.mean_burst) : nlohmann::ordered_json(nullptr);
     }
     if (imp.duplicate) j["duplicate"] = pc(imp.duplicate->p, imp.duplicate->correlation);
     if (imp.corrupt) j["corrupt"] = pc(imp.corrupt->p, imp.corrupt->correlation);

@@ -90,19 +90,26 @@ constexpr double max_rate_bytes = 1.25e12;            // 10 tbit
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view s) {
+    // Case-insensitive ("80MS" is 80 ms): no two duration units differ only in case once the
+    // bare "m" is gone. "m" is refused: "80m" was 80 minutes for a user who meant 80 ms.
     static const std::vector<UnitScale> units = {
-        {"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
+        {"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"min", 60e9}, {"h", 3600e9},
     };
-    constexpr std::string_view what = "a duration like \"50ms\", \"30us\", \"1.5s\" or \"2m\"";
+    constexpr std::string_view what = "a duration like \"50ms\", \"30us\", \"1.5s\" or \"2min\"";
     auto n = split_number(s, what);
     if (!n) return n.error();
     if (n->negative && n->value != 0)
         return make_error("negative duration " + quoted(s) + ": expected a duration >= 0", 3);
     if (n->unit.empty()) {
         if (n->value == 0) return Duration{0};
-        return make_error("duration " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "ms\" (units: ns, us, ms, s, m, h)", 3);
+        return make_error("duration " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "ms\" (units: ns, us, ms, s, min, h)", 3);
     }
-    const auto* u = find_unit(n->unit, units, true);
+    if (iequals(n->unit, "m")) {
+        std::string num(s.substr(0, s.size() - n->unit.size()));
+        while (!num.empty() && num.back() == ' ') num.pop_back();
+        return make_error("duration " + quoted(s) + ": \"m\" is ambiguous, say \"" + num + "min\" (minutes) or \"" + num + "ms\" (milliseconds)", 3);
+    }
+    const auto* u = find_unit(n->unit, units, false);
     if (!u) return make_error("unknown duration unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
     double ns = n->value * u->scale;
     if (ns > max_duration_ns) return make_error("duration " + quoted(s) + " is too large (at most 100 days)", 3);
@@ -123,6 +130,12 @@ Result<double> parse_probability(std::string_view s) {
     if (!n->has_point && v != 0)
         return make_error("probability " + quoted(s) + " is ambiguous: write \"" + std::string(s) + "%\" or 1.0", 3);
     return v;
+}
+
+std::string bare_probability_warning(std::string_view written, double fraction) {
+    if (!(fraction > 0 && fraction < 1)) return {};   // 0 and 1.0 read the same either way
+    return "probability " + std::string(written) + " is read as a fraction, " + format_percent(fraction) + "; write \"" + format_percent(fraction) +
+           "\" (or \"" + std::string(written) + "%\" if you meant percent) to say which";
 }
 
 Result<double> parse_percent(std::string_view s) {
@@ -155,6 +168,26 @@ Result<std::uint64_t> parse_rate(std::string_view s) {
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
+std::string rate_warning(std::string_view s) {
+    auto n = split_number(s, "a rate");
+    if (!n || n->unit.size() < 3 || !iequals(n->unit.substr(n->unit.size() - 3), "bps")) return {};
+    auto bytes = parse_rate(s);
+    if (!bytes) return {};
+    std::string prefix(n->unit.substr(0, n->unit.size() - 3));
+    std::string num(s.substr(0, s.size() - n->unit.size()));
+    while (!num.empty() && (num.back() == ' ')) num.pop_back();
+    while (!num.empty() && num.front() == ' ') num.erase(num.begin());
+    for (auto& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::vector<std::pair<std::string_view, std::string_view>> names = {
+        {"", "bytes"}, {"k", "kilobytes"}, {"m", "megabytes"}, {"g", "gigabytes"}, {"t", "terabytes"},
+        {"ki", "kibibytes"}, {"mi", "mebibytes"}, {"gi", "gibibytes"}};
+    std::string_view name = "bytes";
+    for (const auto& [p, w] : names)
+        if (p == prefix) name = w;
+    return quoted(s) + " is " + num + " " + std::string(name) + "/s = " + format_rate(*bytes) +
+           ": bps units are BYTES per second (tc's convention); for " + num + " " + prefix + "bits/s write \"" + num + prefix + "bit\"";
+}
+
 Result<std::uint64_t> parse_size(std::string_view s) {
     // tc's get_size: sizes are binary (k = 1024), kbit etc. are bits.
     static const std::vector<UnitScale> units = {
@@ -176,11 +209,44 @@ Result<std::uint64_t> parse_size(std::string_view s) {
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
+Result<double> check_probe_rate(double hz, ProbeMode mode) {
+    char buf[160];
+    if (!(hz >= probe_rate_min_hz && hz <= probe_rate_max_hz)) {
+        std::snprintf(buf, sizeof buf, "probe rate %g/s is outside %g-%g probes/s", hz, probe_rate_min_hz, probe_rate_max_hz);
+        return make_error(buf, 3);
+    }
+    if (mode == ProbeMode::tcp && hz > probe_rate_max_tcp_hz) {
+        std::snprintf(buf, sizeof buf, "probe rate %g/s: tcp mode allows at most %g probes/s (one connection per probe)", hz, probe_rate_max_tcp_hz);
+        return make_error(buf, 3);
+    }
+    return hz;
+}
+
+Result<double> parse_probe_rate(std::string_view s) {
+    constexpr std::string_view what = "probes per second like 100 or \"100/s\"";
+    auto n = split_number(s, what);
+    if (!n) return n.error();
+    if (!n->unit.empty() && !iequals(n->unit, "/s") && !iequals(n->unit, "hz"))
+        return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
+    return n->negative ? -n->value : n->value;
+}
+
+std::string ifname_problem(std::string_view name) {
+    if (name.empty()) return "empty interface name";
+    if (name.size() > 15)
+        return "interface name " + quoted(name) + " is " + std::to_string(name.size()) + " characters long: Linux interface names are at most 15 (IFNAMSIZ)";
+    for (char c : name)
+        if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c)))
+            return "interface name " + quoted(name) + " contains '" + std::string(1, std::isprint(static_cast<unsigned char>(c)) ? c : '?') +
+                   "': not a valid Linux interface name";
+    return {};
+}
+
 std::string format_duration(Duration d) {
     auto ns = d.count();
     if (ns == 0) return "0";
     struct U { std::int64_t scale; const char* name; };
-    for (U u : {U{3600'000'000'000, "h"}, U{60'000'000'000, "m"}, U{1'000'000'000, "s"}, U{1'000'000, "ms"}, U{1'000, "us"}})
+    for (U u : {U{3600'000'000'000, "h"}, U{60'000'000'000, "min"}, U{1'000'000'000, "s"}, U{1'000'000, "ms"}, U{1'000, "us"}})
         if (ns % u.scale == 0) return std::to_string(ns / u.scale) + u.name;
     return std::to_string(ns) + "ns";
 }

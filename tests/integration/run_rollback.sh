@@ -29,7 +29,7 @@ rate = 50
 timeout = "500ms"
 [[phase]]
 name = "long"
-duration = "10m"
+duration = "10min"
 [phase.egress.delay]
 mean = "30ms"
 EOT

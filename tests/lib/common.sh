@@ -20,3 +20,14 @@ nc_netns() { ip netns add "$1" || fail "ip netns add $1"; nc_defer "ip netns del
 nc_offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
 # float compare: nc_check "desc" EXPR  (awk expression, true = pass)
 nc_check() { local d=$1; shift; awk "BEGIN{exit !($*)}" || fail "$d: $*"; echo "ok: $d ($*)"; }
+# nc_expect CODE CMD...: run CMD, keep stdout+stderr in $tmp/out (the caller's scratch dir),
+# check the exit code; then nc_has / nc_lacks TEXT check that output.
+nc_expect() {
+    local want=$1; shift
+    "$@" >"$tmp/out" 2>&1
+    local got=$?
+    [[ $got == "$want" ]] || { cat "$tmp/out"; fail "'$*' exited $got, expected $want"; }
+    (( got < 128 )) || fail "'$*' died of a signal"
+}
+nc_has() { grep -qF -- "$1" "$tmp/out" || { cat "$tmp/out"; fail "output lacks: $1"; }; }
+nc_lacks() { ! grep -qF -- "$1" "$tmp/out" || { cat "$tmp/out"; fail "output has: $1"; }; }

@@ -120,7 +120,7 @@ TEST_CASE("experiment errors: positions in the experiment and in the referenced 
     CHECK(d->column == 3);
 
     auto missing = f.run("[[phase]]\nduration = \"1s\"\nprofile = \"../nope.toml\"\n");
-    NC_EXPECT_ERROR(missing, "phase[1].profile", 13, 11, "cannot read profile");
+    NC_EXPECT_ERROR(missing, "phase[1].profile", 13, 11, "not found: looked for");
 
     // A rule that spans base and override: the override removes nothing, so mean + reorder is fine,
     // but reorder over a profile without delay is an error at the override.

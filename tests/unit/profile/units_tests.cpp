@@ -10,7 +10,7 @@ TEST_CASE("durations as people write them") {
     CHECK(parse_duration("50ms").value() == 50ms);
     CHECK(parse_duration("30us").value() == 30us);
     CHECK(parse_duration("1.5s").value() == 1500ms);
-    CHECK(parse_duration("2m").value() == 120s);
+    CHECK(parse_duration("2min").value() == 120s);
     CHECK(parse_duration("1h").value() == 3600s);
     CHECK(parse_duration("250ns").value() == 250ns);
     CHECK(parse_duration("0.1ms").value() == 100us);
@@ -92,7 +92,7 @@ TEST_CASE("formatters are exact and parse back") {
     CHECK(format_duration(0ns) == "0");
     CHECK(format_duration(1500ms) == "1500ms");
     CHECK(format_duration(2s) == "2s");
-    CHECK(format_duration(120s) == "2m");
+    CHECK(format_duration(120s) == "2min");
     CHECK(format_duration(1234567ns) == "1234567ns");
     CHECK(format_rate(12'500'000) == "100mbit");
     CHECK(format_rate(1) == "8bit");
@@ -117,4 +117,56 @@ TEST_CASE("edit distance") {
     CHECK(edit_distance("jiter", "jitter") == 1);
     CHECK(edit_distance("", "abc") == 3);
     CHECK(edit_distance("mean", "mean") == 0);
+}
+
+// Issue 18, item 4: units without traps. Each case is a trap a new user fell into.
+TEST_CASE("trap: \"80m\" is refused for a duration, the message says min or ms") {
+    auto m = parse_duration("80m");
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().code == 3);
+    CHECK_THAT(m.error().message, Catch::Matchers::Contains("\"80min\"") && Catch::Matchers::Contains("\"80ms\""));
+    CHECK_FALSE(parse_duration("1.5 M").ok());
+    CHECK(parse_duration("2min").value() == 120s);
+}
+
+TEST_CASE("trap: duration units are case-insensitive, like rates") {
+    CHECK(parse_duration("80MS").value() == 80ms);
+    CHECK(parse_duration("80Ms").value() == 80ms);
+    CHECK(parse_duration("30US").value() == 30us);
+    CHECK(parse_duration("1.5S").value() == 1500ms);
+    CHECK(parse_duration("2MIN").value() == 120s);
+    CHECK(parse_duration("1H").value() == 3600s);
+    CHECK(parse_duration("250NS").value() == 250ns);
+    CHECK(parse_rate("100MBIT").value() == parse_rate("100mbit").value());
+}
+
+TEST_CASE("trap: a bare probability reads as a fraction, with a warning that says so") {
+    CHECK(parse_probability("0.5").value() == 0.5);
+    auto w = bare_probability_warning("0.5", 0.5);
+    CHECK_THAT(w, Catch::Matchers::Contains("50%") && Catch::Matchers::Contains("0.5%"));
+    CHECK(bare_probability_warning("0", 0.0).empty());
+    CHECK(bare_probability_warning("1.0", 1.0).empty());
+}
+
+TEST_CASE("trap: bps units are bytes per second, and the warning says so") {
+    CHECK(parse_rate("10Mbps").value() == 10'000'000u);
+    auto w = rate_warning("10Mbps");
+    CHECK_THAT(w, Catch::Matchers::Contains("10 megabytes/s = 80mbit") && Catch::Matchers::Contains("\"10mbit\""));
+    CHECK_THAT(rate_warning("64kbps"), Catch::Matchers::Contains("64 kilobytes/s = 512kbit"));
+    CHECK(rate_warning("10mbit").empty());
+    CHECK(rate_warning("10Mbit").empty());
+}
+
+TEST_CASE("trap: probe rates read the same on the CLI and in TOML, inside the probe's limits") {
+    CHECK(parse_probe_rate("100").value() == 100.0);
+    CHECK(parse_probe_rate("100/s").value() == 100.0);
+    CHECK(parse_probe_rate("100/S").value() == 100.0);
+    CHECK(parse_probe_rate("2.5/s").value() == 2.5);
+    CHECK_FALSE(parse_probe_rate("100/min").ok());
+    CHECK_FALSE(parse_probe_rate("fast").ok());
+    CHECK(check_probe_rate(1, ProbeMode::udp).ok());
+    CHECK(check_probe_rate(10000, ProbeMode::udp).ok());
+    CHECK_THAT(check_probe_rate(0.5, ProbeMode::udp).error().message, Catch::Matchers::Contains("outside 1-10000"));
+    CHECK_FALSE(check_probe_rate(20000, ProbeMode::udp).ok());
+    CHECK_THAT(check_probe_rate(2000, ProbeMode::tcp).error().message, Catch::Matchers::Contains("at most 1000"));
 }
