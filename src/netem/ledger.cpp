@@ -1,4 +1,5 @@
 #include "netem/ledger.hpp"
+#include "profile/units.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -180,15 +181,7 @@ Result<Ledger> ledger_from_json(const std::string& text) {
 }
 
 Result<void> validate_dev(const std::string& dev) {
-    auto bad = [&](const std::string& why) {
-        return make_error("invalid interface name '" + dev + "': " + why, 3);
-    };
-    if (dev.empty()) return bad("empty");
-    if (dev.size() > 15) return bad("longer than 15 bytes (IFNAMSIZ)");
-    if (dev == "." || dev == "..") return bad("not a name");
-    for (unsigned char c : dev)
-        if (c == '/' || c == ':' || std::isspace(c) || c < 0x20 || c == 0x7F)
-            return bad("contains '/', ':', white space or a control character");
+    if (auto why = profile::ifname_problem(dev); !why.empty()) return make_error(why, 3);
     return {};
 }
 

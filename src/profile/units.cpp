@@ -231,14 +231,19 @@ Result<double> parse_probe_rate(std::string_view s) {
     return n->negative ? -n->value : n->value;
 }
 
+// The one check of an interface name (CLI --dev, [target] dev, ledger files): it also keeps a
+// name from being a path (`clear --dev ../../x` must not reach outside the ledger directory).
 std::string ifname_problem(std::string_view name) {
-    if (name.empty()) return "empty interface name";
+    if (name.empty()) return "invalid interface name: empty";
     if (name.size() > 15)
-        return "interface name " + quoted(name) + " is " + std::to_string(name.size()) + " characters long: Linux interface names are at most 15 (IFNAMSIZ)";
+        return "invalid interface name " + quoted(name) + ": it is " + std::to_string(name.size()) +
+               " characters long: Linux interface names are at most 15 (IFNAMSIZ)";
+    if (name == "." || name == "..") return "invalid interface name " + quoted(name) + ": not a name";
     for (char c : name)
         if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || !std::isprint(static_cast<unsigned char>(c)))
-            return "interface name " + quoted(name) + " contains '" + std::string(1, std::isprint(static_cast<unsigned char>(c)) ? c : '?') +
-                   "': not a valid Linux interface name";
+            return "invalid interface name " + quoted(name) + ": it contains '" +
+                   std::string(1, std::isprint(static_cast<unsigned char>(c)) ? c : '?') +
+                   "' ('/', ':', white space and control characters are not allowed)";
     return {};
 }
 
