@@ -20,3 +20,11 @@ nc_netns() { ip netns add "$1" || fail "ip netns add $1"; nc_defer "ip netns del
 nc_offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
 # float compare: nc_check "desc" EXPR  (awk expression, true = pass)
 nc_check() { local d=$1; shift; awk "BEGIN{exit !($*)}" || fail "$d: $*"; echo "ok: $d ($*)"; }
+# nc_expect RC MESSAGE -- CMD...: CMD exits RC and its output (stdout+stderr) holds MESSAGE.
+nc_expect() {
+    local rc=$1 msg=$2; shift 3
+    local out; out=$("$@" 2>&1); local got=$?
+    [[ $got == "$rc" ]] || fail "$*: exit $got, want $rc (output: $out)"
+    [[ $out == *"$msg"* ]] || fail "$*: output '$out' lacks '$msg'"
+    echo "ok: ${*: -4} -> exit $rc, '$msg'"
+}
