@@ -614,12 +614,14 @@ std::string format_since(std::int64_t t) {
 
 // A live controller other than ours holds the device: the run that applied it, or the
 // watchdog of an `apply --for` (until it fires).
-std::optional<std::string> held_by_other(const Ledger& l, int my_pid) {
+// `for_clear`: only a run counts (ending an `apply --for` early is what clear is for).
+std::optional<std::string> held_by_other(const Ledger& l, int my_pid, bool for_clear = false) {
     auto msg = [&](int pid) {
         return l.dev + " is held by pid " + std::to_string(pid) + " (profile " + l.profile + ") since " +
-               format_since(l.since) + "; pass --takeover to apply anyway";
+               format_since(l.since) + "; pass --takeover to " + (for_clear ? "clear" : "apply") + " anyway";
     };
     if (l.holder_pid && l.holder_pid != my_pid && same_process(l.holder_pid, l.holder_start)) return msg(l.holder_pid);
+    if (for_clear) return std::nullopt;
     if (l.watchdog_pid && same_process(l.watchdog_pid, l.watchdog_start) && !(my_pid && l.holder_pid == my_pid))
         return msg(l.watchdog_pid);
     return std::nullopt;
@@ -731,7 +733,7 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     return rep;
 }
 
-Result<ClearReport> clear(const std::string& dev, bool discard) {
+Result<ClearReport> clear(const std::string& dev, bool discard, bool takeover) {
     if (auto v = validate_dev(dev); !v) return v.error();
     auto lock = LedgerLock::acquire(dev);
     if (!lock) return lock.error();
@@ -752,6 +754,9 @@ Result<ClearReport> clear(const std::string& dev, bool discard) {
         remove_ledger(dev);   // drops the directory the lock created
         return rep;
     }
+    // A run's rollback after its own failed apply must not undo another run's faults.
+    if (!takeover)
+        if (auto who = held_by_other(**l, my_holder().first, true)) return make_error(*who, 4);
     rep.had_ledger = true;
     stop_watchdog(**l, rep.warnings);
     auto nl = Netlink::open();

@@ -99,6 +99,14 @@ ledger v0 '[]' ",\"holder_pid\":$holder,\"holder_start\":$start"
 nc_expect 4 "v0 is held by pid $holder (profile planted) since 2023-11-14T22:13:20Z" -- \
     nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
 [[ -e $LD/v0.json ]] || fail "the held ledger was touched"
+# Nor may it undo the run's faults (a second run rolls back after its refused apply).
+nc_expect 4 "v0 is held by pid $holder (profile planted) since 2023-11-14T22:13:20Z; pass --takeover to clear anyway" -- \
+    nx "$NETCHAOS" clear --dev v0
+nc_expect 4 "is held by pid $holder" -- nx "$NETCHAOS" clear --all
+[[ -e $LD/v0.json ]] || fail "the held ledger was cleared"
+nc_expect 0 "restored v0" -- nx "$NETCHAOS" clear --dev v0 --takeover
+kill -0 $holder || fail "clear --takeover killed the holder"
+ledger v0 '[]' ",\"holder_pid\":$holder,\"holder_start\":$start"
 # The same run (its pid in NETCHAOS_HOLDER_PID) may switch its own phases (the planted
 # ledger's layout is the profile's, with no netem to replace: a switch of nothing).
 nc_expect 0 "switched" -- nx env NETCHAOS_HOLDER_PID=$holder "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
