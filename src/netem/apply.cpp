@@ -217,6 +217,14 @@ Result<std::optional<TcObject>> current_root(Netlink& nl, int idx) {
 
 bool gone(const Ack& a) { return a.ok() || a.error == ENOENT || a.error == EINVAL || a.error == ENODEV; }
 
+// Test hooks: NETCHAOS_CRASH_AFTER_STEP=N dies by SIGKILL after the Nth kernel change of an
+// apply, NETCHAOS_CRASH_AFTER_RESTORE=N after the Nth request of a tree rebuild, so tests can
+// prove that a crash midway leaves nothing behind once the ledger is replayed.
+void maybe_crash(const char* var, std::size_t done) {
+    const char* env = std::getenv(var);
+    if (env && std::strtoul(env, nullptr, 10) == done) ::raise(SIGKILL);
+}
+
 // Rebuild the tree `prev` recorded. The root replace comes first; objects that exist already
 // (a second attempt after a partial one) count as restored.
 Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSnapshot& prev, bool root_done) {
@@ -236,7 +244,13 @@ Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSn
         nlh->nlmsg_seq = nl.next_seq();
         const std::uint16_t type = nlh->nlmsg_type;
         Ack a = nl.transact(std::move(msgs[i]));
-        if (a.ok() || (i > 0 && a.error == EEXIST)) continue;
+        // A second attempt finds what the first one made: EEXIST, or ENOSPC from u32, whose
+        // node numbers are ids that are taken.
+        const bool exists = a.error == EEXIST || (root_done && type == RTM_NEWTFILTER && a.error == ENOSPC);
+        if (a.ok() || (i > 0 && exists)) {
+            maybe_crash("NETCHAOS_CRASH_AFTER_RESTORE", i + 1);
+            continue;
+        }
         const char* what = type == RTM_NEWQDISC ? "restore qdisc" : type == RTM_NEWTCLASS ? "restore class" : "restore filter";
         if (first) first = map_error(a, {what, dev, ""});
     }
@@ -359,13 +373,6 @@ void stop_watchdog(const Ledger& l, std::vector<std::string>& warnings) {
     ::kill(l.watchdog_pid, SIGTERM);
 }
 
-// Test hook: NETCHAOS_CRASH_AFTER_STEP=N dies by SIGKILL after the Nth kernel change, so
-// tests can prove that a crash midway leaves nothing behind once the ledger is replayed.
-void maybe_crash(std::size_t steps_done) {
-    static const char* env = std::getenv("NETCHAOS_CRASH_AFTER_STEP");
-    if (env && std::strtoul(env, nullptr, 10) == steps_done) ::raise(SIGKILL);
-}
-
 class Txn {
 public:
     Txn(Netlink& nl, Ledger& l) : nl_(nl), l_(l) {}
@@ -382,7 +389,7 @@ public:
         }
         l_.steps.back().done = true;
         if (auto r = save_ledger(l_); !r) return r;
-        maybe_crash(++done_);
+        maybe_crash("NETCHAOS_CRASH_AFTER_STEP", ++done_);
         return {};
     }
     // A step with nothing to send (a record of where a netem lives, of what was there).
