@@ -40,7 +40,7 @@ tree_case c_htb
 before=$(tree_dump c_htb)
 m=0
 for k in 1 3 5 6; do
-  netchaos apply $P/3g.toml --dev c_htb >/dev/null || fail "apply before restore crash $k"
+  netchaos apply $P/flow-match.toml --dev c_htb >/dev/null || fail "apply before restore crash $k"
   NETCHAOS_CRASH_AFTER_RESTORE=$k netchaos clear --dev c_htb >/dev/null 2>&1
   rc=$?
   [[ $rc == 137 ]] || fail "restore crash after request $k: exit $rc, want 137"
