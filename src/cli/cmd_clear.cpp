@@ -19,18 +19,20 @@ int fail(const Error& e) { return cli::report_error("clear", e); }
 int run_clear(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
     po::options_description opts(
-        "usage: netchaos clear --dev IF [--discard] | --all\n"
+        "usage: netchaos clear --dev IF [--discard] [--takeover] | --all\n"
         "       netchaos clear --backend dpdk [--control SOCK]\n\n"
         "Undo what netchaos applied, from the ledger under /run/netchaos/ledger/ (this network\n"
         "namespace): rebuilds the previous root qdisc tree exactly (every class, child qdisc and\n"
         "filter as read back before apply), removes the IFB, ingress qdisc and filters, and stops the\n"
         "--for watchdog. Nothing netchaos did not create is deleted: what someone else has put in\n"
         "its place is reported and left alone. A corrupt ledger is reported (--all skips it and\n"
-        "clears the others); --discard forgets a device's ledger without undoing anything.\n"
+        "clears the others); --discard forgets a device's ledger without undoing anything. A device\n"
+        "held by another live `netchaos run` is refused (exit 4) unless --takeover.\n"
         "Exit 0 done (also when there was nothing to undo), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface")(
         "all", "every interface netchaos changed in this network namespace")(
         "discard", "with --dev: forget the ledger (even a corrupt one) without undoing anything")(
+        "takeover", "with --dev: clear even if another live `netchaos run` holds IF")(
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
@@ -59,7 +61,7 @@ int run_clear(int argc, char** argv) {
         for (const auto& e : r.failed) std::cerr << "netchaos clear: skipped: " << e.message << "\n";
         return r.failed.empty() ? cli::exit_pass : cli::exit_system;
     }
-    auto r = netem::clear(dev, discard);
+    auto r = netem::clear(dev, discard, vm.count("takeover") > 0);
     if (!r) return fail(r.error());
     warn(r->warnings);
     if (discard) std::cout << (r->had_ledger ? "discarded the ledger of " : "no ledger to discard for ") << dev << "\n";

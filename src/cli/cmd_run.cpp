@@ -148,6 +148,9 @@ int run_run(int argc, char** argv) {
     const auto exe = ex::self_exe();
     install_handlers();
 
+    // The applies (and clears) this run and its watchdog make act for it: another controller
+    // gets exit 4 instead of switching or undoing this run's faults.
+    setenv("NETCHAOS_HOLDER_PID", std::to_string(getpid()).c_str(), 1);
     // The watchdog exists before anything is applied and before any thread is started.
     ex::WatchdogConfig wc{ex::rollback_commands(e.target, exe),
                           std::chrono::duration_cast<std::chrono::milliseconds>(*lease), workdir,
@@ -160,8 +163,6 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_system;
     }
 
-    // The applies this run makes hold the device for it: another controller gets exit 4.
-    setenv("NETCHAOS_HOLDER_PID", std::to_string(getpid()).c_str(), 1);
     ex::CliFaultTarget target(e.target, exe, workdir);
     ex::ProbeProcess probe(e.probe, exe, workdir, plan.total);
     ex::ProcessCommand cmd;

@@ -227,6 +227,14 @@ Result<std::optional<TcObject>> current_root(Netlink& nl, int idx) {
 
 bool gone(const Ack& a) { return a.ok() || a.error == ENOENT || a.error == EINVAL || a.error == ENODEV; }
 
+// Test hooks: NETCHAOS_CRASH_AFTER_STEP=N dies by SIGKILL after the Nth kernel change of an
+// apply, NETCHAOS_CRASH_AFTER_RESTORE=N after the Nth request of a tree rebuild, so tests can
+// prove that a crash midway leaves nothing behind once the ledger is replayed.
+void maybe_crash(const char* var, std::size_t done) {
+    const char* env = std::getenv(var);
+    if (env && std::strtoul(env, nullptr, 10) == done) ::raise(SIGKILL);
+}
+
 // Rebuild the tree `prev` recorded. The root replace comes first; objects that exist already
 // (a second attempt after a partial one) count as restored.
 Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSnapshot& prev, bool root_done) {
@@ -246,7 +254,13 @@ Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSn
         nlh->nlmsg_seq = nl.next_seq();
         const std::uint16_t type = nlh->nlmsg_type;
         Ack a = nl.transact(std::move(msgs[i]));
-        if (a.ok() || (i > 0 && a.error == EEXIST)) continue;
+        // A second attempt finds what the first one made: EEXIST, or ENOSPC from u32, whose
+        // node numbers are ids that are taken.
+        const bool exists = a.error == EEXIST || (root_done && type == RTM_NEWTFILTER && a.error == ENOSPC);
+        if (a.ok() || (i > 0 && exists)) {
+            maybe_crash("NETCHAOS_CRASH_AFTER_RESTORE", i + 1);
+            continue;
+        }
         const char* what = type == RTM_NEWQDISC ? "restore qdisc" : type == RTM_NEWTCLASS ? "restore class" : "restore filter";
         if (first) first = map_error(a, {what, dev, ""});
     }
@@ -369,13 +383,6 @@ void stop_watchdog(const Ledger& l, std::vector<std::string>& warnings) {
     ::kill(l.watchdog_pid, SIGTERM);
 }
 
-// Test hook: NETCHAOS_CRASH_AFTER_STEP=N dies by SIGKILL after the Nth kernel change, so
-// tests can prove that a crash midway leaves nothing behind once the ledger is replayed.
-void maybe_crash(std::size_t steps_done) {
-    static const char* env = std::getenv("NETCHAOS_CRASH_AFTER_STEP");
-    if (env && std::strtoul(env, nullptr, 10) == steps_done) ::raise(SIGKILL);
-}
-
 class Txn {
 public:
     Txn(Netlink& nl, Ledger& l) : nl_(nl), l_(l) {}
@@ -392,7 +399,7 @@ public:
         }
         l_.steps.back().done = true;
         if (auto r = save_ledger(l_); !r) return r;
-        maybe_crash(++done_);
+        maybe_crash("NETCHAOS_CRASH_AFTER_STEP", ++done_);
         return {};
     }
     // A step with nothing to send (a record of where a netem lives, of what was there).
@@ -624,12 +631,14 @@ std::string format_since(std::int64_t t) {
 
 // A live controller other than ours holds the device: the run that applied it, or the
 // watchdog of an `apply --for` (until it fires).
-std::optional<std::string> held_by_other(const Ledger& l, int my_pid) {
+// `for_clear`: only a run counts (ending an `apply --for` early is what clear is for).
+std::optional<std::string> held_by_other(const Ledger& l, int my_pid, bool for_clear = false) {
     auto msg = [&](int pid) {
         return l.dev + " is held by pid " + std::to_string(pid) + " (profile " + l.profile + ") since " +
-               format_since(l.since) + "; pass --takeover to apply anyway";
+               format_since(l.since) + "; pass --takeover to " + (for_clear ? "clear" : "apply") + " anyway";
     };
     if (l.holder_pid && l.holder_pid != my_pid && same_process(l.holder_pid, l.holder_start)) return msg(l.holder_pid);
+    if (for_clear) return std::nullopt;
     if (l.watchdog_pid && same_process(l.watchdog_pid, l.watchdog_start) && !(my_pid && l.holder_pid == my_pid))
         return msg(l.watchdog_pid);
     return std::nullopt;
@@ -745,7 +754,7 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     return rep;
 }
 
-Result<ClearReport> clear(const std::string& dev, bool discard) {
+Result<ClearReport> clear(const std::string& dev, bool discard, bool takeover) {
     if (auto v = validate_dev(dev); !v) return v.error();
     auto lock = LedgerLock::acquire(dev);
     if (!lock) return lock.error();
@@ -766,6 +775,9 @@ Result<ClearReport> clear(const std::string& dev, bool discard) {
         remove_ledger(dev);   // drops the directory the lock created
         return rep;
     }
+    // A run's rollback after its own failed apply must not undo another run's faults.
+    if (!takeover)
+        if (auto who = held_by_other(**l, my_holder().first, true)) return make_error(*who, 4);
     rep.had_ledger = true;
     stop_watchdog(**l, rep.warnings);
     auto nl = Netlink::open();

@@ -51,8 +51,9 @@ struct ClearReport {
     std::vector<std::string> warnings;
 };
 // Undo what the ledger of `dev` records (nothing that is no longer ours). With `discard`,
-// forget the ledger (also a corrupt one) without undoing anything.
-Result<ClearReport> clear(const std::string& dev, bool discard = false);
+// forget the ledger (also a corrupt one) without undoing anything. A device held by another
+// live `netchaos run` is refused (exit 4) unless `takeover`.
+Result<ClearReport> clear(const std::string& dev, bool discard = false, bool takeover = false);
 // Every device with a ledger in this network namespace. A corrupt ledger is reported in
 // `failed` and skipped; the others are still cleared.
 struct ClearAllReport {

@@ -221,6 +221,9 @@ Result<void> private_dir(const fs::path& p) {
     if (::lstat(p.c_str(), &st) != 0) return make_error("ledger: " + p.string() + ": " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode)) return make_error("ledger: " + p.string() + " is not a directory (a symlink?)");
     if (st.st_uid != ::geteuid()) return make_error("ledger: " + p.string() + " belongs to uid " + std::to_string(st.st_uid));
+    // Made by an older version with the umask's mode: close it.
+    if ((st.st_mode & 077) && ::chmod(p.c_str(), 0700) != 0)
+        return make_error("ledger: chmod " + p.string() + ": " + std::strerror(errno));
     return {};
 }
 

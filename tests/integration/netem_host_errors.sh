@@ -32,26 +32,19 @@ same_as_before() {
     [[ -z $(ld) ]] || { ls -la "$(ld)"; fail "$1: ledger left behind in $(ld)"; }
     echo "ok: $1: nothing left behind"
 }
-expect() {   # expect RC MESSAGE -- CMD...
-    local rc=$1 msg=$2; shift 3
-    local out; out=$("$@" 2>&1); local got=$?
-    [[ $got == "$rc" ]] || fail "$*: exit $got, want $rc (output: $out)"
-    [[ $out == *"$msg"* ]] || fail "$*: output '$out' lacks '$msg'"
-    echo "ok: $* -> exit $rc, '$msg'"
-}
 
-expect 4 "netchaos apply: $NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
+nc_expect 4 "netchaos apply: $NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
 same_as_before "egress apply"
 # --ingress: ifb-v0 is created, then netem on it fails: the IFB must go again.
-expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0 --ingress
+nc_expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0 --ingress
 same_as_before "ingress apply (IFB rolled back)"
 # Both directions (3g has [egress] and [ingress]).
-expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/3g.toml" --dev v0
+nc_expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/3g.toml" --dev v0
 same_as_before "egress+ingress apply"
 # [match]: the htb root replaces the tbf, then netem on its band fails: tbf must come back.
-expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/flow-match.toml" --dev v0
+nc_expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/flow-match.toml" --dev v0
 same_as_before "[match] apply (htb rolled back to the previous tbf)"
-expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/flow-match.toml" --dev v0 --ingress --for 10s
+nc_expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/flow-match.toml" --dev v0 --ingress --for 10s
 same_as_before "[match] --ingress apply"
 
 # A crash after the first kernel change: the step is in the ledger, so clear undoes it.
@@ -60,27 +53,27 @@ rc=$?; [[ $rc == 137 ]] || fail "crash hook: exit $rc, want 137 (SIGKILL)"
 nx tc qdisc show dev v0 | grep -q 'qdisc htb 6e63: root' || fail "crash hook: the htb step did not happen"
 grep -q '"complete": false' "$(ld)/v0.json" || fail "crash: ledger not marked incomplete"
 nx "$NETCHAOS" show | grep -q 'INCOMPLETE' || fail "show does not flag the incomplete apply"
-expect 0 "restored v0" -- nx "$NETCHAOS" clear --dev v0
+nc_expect 0 "restored v0" -- nx "$NETCHAOS" clear --dev v0
 same_as_before "crash after the htb step, then clear"
 NETCHAOS_CRASH_AFTER_STEP=1 nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0 --ingress >/dev/null 2>&1
 nx ip link show ifb-v0 >/dev/null 2>&1 || fail "crash hook: ifb-v0 was not created"
-expect 0 "restored v0" -- nx "$NETCHAOS" clear --all
+nc_expect 0 "restored v0" -- nx "$NETCHAOS" clear --all
 same_as_before "crash after the IFB step, then clear --all"
 # The next apply also replays a stale ledger before doing anything.
 NETCHAOS_CRASH_AFTER_STEP=1 nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0 --ingress >/dev/null 2>&1
-expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
+nc_expect 4 "$NO_NETEM" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev v0
 same_as_before "stale ledger replayed by the next apply"
 
-expect 4 "no such interface: nope$$" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev "nope$$"
-expect 4 "no such interface: nope$$" -- nx "$NETCHAOS" show --dev "nope$$"
-expect 3 "give exactly one of" -- nx "$NETCHAOS" clear
-expect 3 "--dev IF is required" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml"
-expect 0 "no netem qdisc on v0" -- nx "$NETCHAOS" show --dev v0
+nc_expect 4 "no such interface: nope$$" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml" --dev "nope$$"
+nc_expect 4 "no such interface: nope$$" -- nx "$NETCHAOS" show --dev "nope$$"
+nc_expect 3 "give exactly one of" -- nx "$NETCHAOS" clear
+nc_expect 3 "--dev IF is required" -- nx "$NETCHAOS" apply "$P/ops-50ms-30ms-normal.toml"
+nc_expect 0 "no netem qdisc on v0" -- nx "$NETCHAOS" show --dev v0
 json=$(nx "$NETCHAOS" show -j) || fail "show -j"
 [[ $json == '{"applied":[],"backend":"netem","qdiscs":[]}' ]] || fail "show -j: $json"
 echo "ok: show -j -> $json"
-expect 0 "nothing to clear on v0" -- nx "$NETCHAOS" clear --dev v0
-expect 0 "nothing to clear" -- nx "$NETCHAOS" clear --all
+nc_expect 0 "nothing to clear on v0" -- nx "$NETCHAOS" clear --dev v0
+nc_expect 0 "nothing to clear" -- nx "$NETCHAOS" clear --all
 
 # Without CAP_NET_ADMIN (ledger in a scratch dir the unprivileged user can write).
 if command -v setpriv >/dev/null; then

@@ -68,3 +68,27 @@ for sig in INT TERM KILL; do
   [[ -z $(leftovers) ]] || { ps -fp "$(leftovers | tr '\n' ',')"; fail "$sig: processes left behind"; }
   pass "SIGKILL-proof rollback after SIG$sig: exit $rc, forwarder passthrough, no process left"
 done
+
+# A lost lease while the controller lives (stopped for longer than --lease): the watchdog rolls
+# back; the run must then stop its 10-minute timeline, roll back again and exit 4 with the
+# reason, not go on applying phases over the restored forwarder.
+"$NETCHAOS" run "$W/long.toml" --lease 2s >"$W/lease.out" 2>&1 &
+pid=$!
+for ((i = 0; i < 150; i++)); do p=$(profile_now); [[ -n $p && $p != passthrough ]] && break; sleep 0.1; done
+[[ $p != passthrough ]] || { cat "$W/lease.out"; fail "lease: the phase was never applied"; }
+kill -STOP $pid
+wait_profile passthrough 15 || { kill -CONT $pid; fail "lease: the watchdog did not roll back a stopped controller"; }
+kill -CONT $pid
+for ((i = 0; i < 150; i++)); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+  kill -TERM $pid; wait $pid
+  cat "$W/lease.out"; fail "lease: the run went on for 15 s after losing its lease"
+fi
+wait $pid
+rc=$?
+((rc == 4)) || { cat "$W/lease.out"; fail "lease lost: exit $rc, expected 4"; }
+grep -q "lease was lost" "$W/lease.out" || { cat "$W/lease.out"; fail "lease lost: the reason is not reported"; }
+[[ $(profile_now) == passthrough ]] || fail "lease lost: forwarder has profile '$(profile_now)'"
+for ((i = 0; i < 50; i++)); do [[ -z $(leftovers) ]] && break; sleep 0.2; done
+[[ -z $(leftovers) ]] || { ps -fp "$(leftovers | tr "\n" ",")"; cat "$W/lease.out"; fail "lease lost: processes left behind"; }
+pass "lost lease: the run stopped its timeline, rolled back and exited 4 with the reason"

@@ -34,3 +34,21 @@ for d in c_htb c_clsact; do
   ip link del $d
 done
 echo "NOTE: $T: crash points survived: $n"
+# SIGKILL in the middle of a restore (after the root, after classes, after the leaf qdisc,
+# after the first filter of the htb tree's 7 requests): the next clear finishes it.
+tree_case c_htb
+before=$(tree_dump c_htb)
+m=0
+for k in 1 3 5 6; do
+  netchaos apply $P/flow-match.toml --dev c_htb >/dev/null || fail "apply before restore crash $k"
+  NETCHAOS_CRASH_AFTER_RESTORE=$k netchaos clear --dev c_htb >/dev/null 2>&1
+  rc=$?
+  [[ $rc == 137 ]] || fail "restore crash after request $k: exit $rc, want 137"
+  out=$(netchaos clear --dev c_htb 2>&1) || fail "clear after a restore crash at $k: $out"
+  [[ $out != *warning* ]] || fail "clear after a restore crash at $k warned: $out"
+  same_tree c_htb "$before" "SIGKILL after restore request $k, clear again"
+  m=$((m + 1))
+done
+ip link del c_htb
+ok "c_htb: SIGKILL during the restore, then clear again: tree as before"
+echo "NOTE: $T: crash points survived during restore: $m"

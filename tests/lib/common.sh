@@ -20,14 +20,20 @@ nc_netns() { ip netns add "$1" || fail "ip netns add $1"; nc_defer "ip netns del
 nc_offloads_off() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
 # float compare: nc_check "desc" EXPR  (awk expression, true = pass)
 nc_check() { local d=$1; shift; awk "BEGIN{exit !($*)}" || fail "$d: $*"; echo "ok: $d ($*)"; }
-# nc_expect CODE CMD...: run CMD, keep stdout+stderr in $tmp/out (the caller's scratch dir),
-# check the exit code; then nc_has / nc_lacks TEXT check that output.
+# nc_expect CODE CMD...: run CMD, keep stdout+stderr in $NC_OUT ($tmp/out when the caller has
+# a scratch dir $tmp), check the exit code; then nc_has / nc_lacks TEXT check that output.
+# nc_expect CODE TEXT -- CMD...: the same, and the output must hold TEXT.
 nc_expect() {
-    local want=$1; shift
-    "$@" >"$tmp/out" 2>&1
+    local want=$1 msg=""; shift
+    if [[ ${2:-} == -- ]]; then msg=$1; shift 2; fi
+    NC_OUT=${tmp:+$tmp/out}
+    if [[ -z $NC_OUT ]]; then NC_OUT=$(mktemp /tmp/nc-expect.XXXXXX); nc_defer "rm -f $NC_OUT"; fi
+    "$@" >"$NC_OUT" 2>&1
     local got=$?
-    [[ $got == "$want" ]] || { cat "$tmp/out"; fail "'$*' exited $got, expected $want"; }
+    [[ $got == "$want" ]] || { cat "$NC_OUT"; fail "'$*' exited $got, expected $want"; }
     (( got < 128 )) || fail "'$*' died of a signal"
+    [[ -z $msg ]] || nc_has "$msg"
+    echo "ok: ${*: -4} -> exit $want${msg:+, '$msg'}"
 }
-nc_has() { grep -qF -- "$1" "$tmp/out" || { cat "$tmp/out"; fail "output lacks: $1"; }; }
-nc_lacks() { ! grep -qF -- "$1" "$tmp/out" || { cat "$tmp/out"; fail "output has: $1"; }; }
+nc_has() { grep -qF -- "$1" "$NC_OUT" || { cat "$NC_OUT"; fail "output lacks: $1"; }; }
+nc_lacks() { ! grep -qF -- "$1" "$NC_OUT" || { cat "$NC_OUT"; fail "output has: $1"; }; }

@@ -71,7 +71,7 @@ TEST_CASE("a u32 filter message carries the selector and the mirred redirect") {
     CHECK(s.find(std::string(reinterpret_cast<const char*>(&p), sizeof p)) != std::string::npos);
 }
 
-TEST_CASE("ledger JSON round-trips, including the raw options of the previous qdisc") {
+TEST_CASE("ledger JSON round-trips, including the previous tree, holder and namespace") {
     Ledger l;
     l.dev = "veth0";
     l.layout = "egress;";
@@ -82,7 +82,18 @@ TEST_CASE("ledger JSON round-trips, including the raw options of the previous qd
     Step root;
     root.kind = StepKind::root_qdisc;
     root.dev = "veth0";
-    root.prev = QdiscSnapshot{"tbf", 0x70000, {0x00, 0x01, 0xfe, 0xff}};
+    root.prev = QdiscSnapshot{"htb", 0x10000, {0x00, 0x01, 0xfe, 0xff},
+                              {TcObject{TcType::tclass, 0xFFFFFFFFu, 0x10001, 0, "htb", std::nullopt, {1, 2}},
+                               TcObject{TcType::qdisc, 0x10001, 0x100000, 0, "fq_codel", std::nullopt, {}},
+                               TcObject{TcType::filter, 0x10000, 0x80000800u, 0x10008, "u32", 0u, {3}}}};
+    root.handle = 0x6E650000;
+    root.created = "netem";
+    l.holder_pid = 42;
+    l.holder_start = 123456;
+    l.watchdog_start = 99;
+    l.since = 1700000000;
+    l.netns_inode = 4026531840ull;
+    l.netns_cookie = 7;
     root.done = true;
     Step ifb;
     ifb.kind = StepKind::ifb_link;
@@ -99,6 +110,10 @@ TEST_CASE("ledger JSON round-trips, including the raw options of the previous qd
     REQUIRE(back);
     CHECK(*back == l);
     CHECK_FALSE(ledger_from_json("{\"dev\":\"x\",\"steps\":[{\"kind\":\"bogus\",\"dev\":\"x\"}]}"));
+    // Truncated anywhere: an error, never a partial ledger.
+    const std::string text = to_json(l);
+    for (std::size_t n : {std::size_t(1), text.size() / 3, text.size() / 2, text.size() - 3})
+        CHECK_FALSE(ledger_from_json(text.substr(0, n)));
 }
 
 TEST_CASE("kernel errors map to the messages users act on") {
