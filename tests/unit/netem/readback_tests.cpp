@@ -60,12 +60,14 @@ TEST_CASE("every shipped profile reads back equal to itself (encode, decode, led
             netem::NetemInfo q;
             q.dev = pl.ingress ? netem::ifb_name_for("va") : "va";
             q.handle = handle;
+            q.parent = 0xFFFFFFFFu;
             q.imp = netem::impairment_from_options(options_of(*msg));
             qdiscs.push_back(q);
             netem::Step s;
             s.kind = netem::StepKind::netem;
             s.dev = q.dev;
-            s.handle = handle++;
+            s.parent = 0xFFFFFFFFu;   // root; apply records handle 0 (the kernel picks it)
+            ++handle;
             s.side = pl.ingress ? "ingress" : "egress";
             l.steps.push_back(s);
         }
