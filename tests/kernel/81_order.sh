@@ -14,15 +14,17 @@ json_fields() {
 }
 # probe_stats: "sent received reordered sigma_ms mean_ms" of one 4 s run at 200/s. When the
 # host deschedules the emulator the whole guest stops, the probe's own send grid included, and
-# the run measures the stall, not netem: `stalled` says the probe's sends were over 10 ms late.
-# Zero reordered is checked on every run; a sigma or a share only on runs without a stall.
+# the run measures the stall, not netem: `stalled` says the probe's sends were over 50 ms late
+# (such a stall holds ~10 of the 800 packets up to 50 ms: at most ~7% on a 7.4 ms sigma; the
+# runs that broke the check here had sends up to 0.7 s late). Zero reordered is checked on
+# every run; a sigma or a share only on runs without a stall.
 probe_stats() {
   local out err
   out=$(na netchaos probe 10.0.0.2:9000 --rate 200 --duration 4s -t 1s -j -q 2>/dev/null | grep '"type":"summary"' |
     json_fields sent received reordered rtt_stddev_ms rtt_mean_ms send_error_max_us)
   err=${out##* }
   stalled=0
-  awk "BEGIN{exit !(${err:-1e9} <= 10000)}" || { stalled=1; echo "NOTE: $T: the guest stalled during this run (sends up to ${err} us late)" >&2; }
+  awk "BEGIN{exit !(${err:-1e9} <= 50000)}" || { stalled=1; echo "NOTE: $T: the guest stalled during this run (sends up to ${err} us late)" >&2; }
   echo "${out% *}"
 }
 unchecked=""
