@@ -21,7 +21,8 @@ struct QdiscTarget {
 enum class Op { add, replace, change };   // NLM_F_CREATE|EXCL, CREATE|REPLACE, none
 // add encodes exactly what tc would. replace/change also send every feature the impairment
 // lacks with a neutral value (CORR, REORDER, ECN, CORRUPT, SLOT, RATE zeroed; a uniform table
-// for uniform jitter), because netem_change() keeps the old value of any absent attribute.
+// for uniform jitter), because netem_change() keeps the old value of any absent attribute. The
+// rate is zeroed only when neither the profile nor reorder = false asks for one (netem_rate).
 
 // `reorder = false` (order-preserving jitter, the profile default) on netem: its rate extension.
 // With a rate set, netem measures each packet's delay from the send time of the last packet in

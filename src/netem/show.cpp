@@ -240,9 +240,13 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
     for (const auto& s : l.steps) {
         if (s.kind != StepKind::netem) continue;
         auto q = std::find_if(qdiscs.begin(), qdiscs.end(), [&](const NetemInfo& n) {
-            return n.dev == s.dev && n.handle == s.handle;
+            // A root netem's handle is the kernel's pick (the step records 0): match its parent.
+            return n.dev == s.dev && (s.handle ? n.handle == s.handle : n.parent == s.parent);
         });
-        if (q == qdiscs.end()) return make_error("ledger of " + dev + " records a netem " + handle_str(s.handle) + " on " + s.dev + " that the kernel does not have", 4);
+        if (q == qdiscs.end())
+            return make_error("ledger of " + dev + " records a netem under " + handle_str(s.parent) + " on " + s.dev +
+                                  " that the kernel does not have",
+                              4);
         // Where apply put each section (place()): [egress] on the device, the IFB holds
         // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
         auto& section = s.side == "ingress" && p.ingress ? p.ingress : p.egress;

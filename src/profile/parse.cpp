@@ -419,6 +419,11 @@ void finish_loss(Loss& l, Reader& r, const std::string& path) {
 
 void finish_impairment(Impairment& imp, Reader& r, const std::string& path, const Profile& p) {
     if (imp.delay) finish_delay(*imp.delay, r, path + ".delay", p);
+    // Both backends serialize at the rate after the delay, and netem computes each send time
+    // from the previous packet's: a rate keeps order (docs/profiles.md, "Order").
+    if (imp.delay && imp.rate && imp.delay->order == JitterOrder::reorder && imp.delay->jitter.count() > 0)
+        r.warning(r.where(path + ".delay.reorder"), path + ".delay.reorder",
+                  "reorder = true has no effect with a rate: the rate keeps packet order (on netem and the forwarder)");
     if (imp.loss) finish_loss(*imp.loss, r, path + ".loss");
     if (imp.duplicate) need_p(r, path + ".duplicate", "duplicate");
     if (imp.corrupt) need_p(r, path + ".corrupt", "corrupt");

@@ -68,3 +68,10 @@ irtt_field() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); prin
 
 # Profiles are written into a temporary directory removed on exit.
 fwd_tmp() { T=$(mktemp -d /tmp/ncfwd.XXXXXX); nc_defer "rm -rf $T"; }
+
+# fwd_reflector: netchaos reflect in srv on 10.213.0.2:7777 for the rest of the test.
+fwd_reflector() {
+  ip netns exec "$SRV" "$NETCHAOS" reflect --listen 10.213.0.2:7777 -q 2>"$T/reflect.log" &
+  nc_defer "kill $!"
+  sleep 0.3
+}

@@ -9,10 +9,7 @@ fwd_tmp
 P=np$$
 fwd_up
 fwd_irtt_server
-ip netns exec "$SRV" "$NETCHAOS" reflect --listen 10.213.0.2:7777 -q 2>"$T/reflect.log" &
-refl=$!
-nc_defer "kill $refl"
-sleep 0.3
+fwd_reflector
 
 # both_runs NAME DURATION: probe and irtt side by side, 100 packets/s each.
 both_runs() {

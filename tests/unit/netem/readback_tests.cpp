@@ -60,12 +60,14 @@ TEST_CASE("every shipped profile reads back equal to itself (encode, decode, led
             netem::NetemInfo q;
             q.dev = pl.ingress ? netem::ifb_name_for("va") : "va";
             q.handle = handle;
+            q.parent = 0xFFFFFFFFu;
             q.imp = netem::impairment_from_options(options_of(*msg));
             qdiscs.push_back(q);
             netem::Step s;
             s.kind = netem::StepKind::netem;
             s.dev = q.dev;
-            s.handle = handle++;
+            s.parent = 0xFFFFFFFFu;   // root; apply records handle 0 (the kernel picks it)
+            ++handle;
             s.side = pl.ingress ? "ingress" : "egress";
             l.steps.push_back(s);
         }
@@ -76,4 +78,36 @@ TEST_CASE("every shipped profile reads back equal to itself (encode, decode, led
         ++checked;
     }
     CHECK(checked >= 10);
+}
+
+TEST_CASE("show prints order from the read-back qdisc, in text and JSON alike") {
+    netem::EncodeInput in;
+    in.imp.delay = profile::Delay{};
+    in.imp.delay->mean = std::chrono::milliseconds(40);
+    in.imp.delay->jitter = std::chrono::milliseconds(10);
+    in.imp.loss = profile::Loss{profile::RandomLoss{0.01, 0}, false};
+    for (auto order : {profile::JitterOrder::preserve, profile::JitterOrder::reorder}) {
+        in.imp.delay->order = order;
+        auto msg = netem::encode_qdisc(in, netem::QdiscTarget{1, 0xFFFFFFFFu, 0}, netem::Op::replace, 1);
+        REQUIRE(msg.ok());
+        netem::NetemInfo q;
+        q.dev = "va";
+        q.handle = 0x80010000u;
+        q.parent = 0xFFFFFFFFu;
+        q.imp = netem::impairment_from_options(options_of(*msg));
+        const bool keeps = order == profile::JitterOrder::preserve;
+        REQUIRE(q.imp.delay);
+        CHECK(q.imp.delay->order == order);
+        CHECK_FALSE(q.imp.rate);   // the order-keeping rate is not a rate of the profile
+        const auto j = netem::to_json(q);
+        CHECK(j.at("order") == (keeps ? "preserve" : "reorder"));
+        CHECK_FALSE(j.contains("rate_bits_per_s"));
+        CHECK(j.at("loss_pct") == 1.0);
+        CHECK(j.at("delay_ms") == 40.0);
+        const auto t = netem::to_text(q);
+        INFO(t);
+        CHECK(t.rfind("va: netem 8001: parent root limit 1000 delay 40ms jitter 10ms " +
+                          std::string(keeps ? "order preserved" : "reorders") + " loss 1%",
+                      0) == 0);
+    }
 }

@@ -189,3 +189,16 @@ TEST_CASE("a profile that impairs nothing is valid with a warning") {
     REQUIRE(p.ok());
     CHECK(nc_test::count(p.diagnostics, Sev::warning) == 1);
 }
+
+TEST_CASE("rule: reorder = true with a rate warns (the rate keeps order on both backends)") {
+    const std::string delay = "[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\nreorder = true\n";
+    auto p = parse_profile_text(delay + "[egress.rate]\nrate = \"10mbit\"\n", "t.toml");
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    const auto* w = nc_test::find_diag(p.diagnostics, "egress.delay.reorder", Sev::warning);
+    REQUIRE(w);
+    CHECK_THAT(w->message, Catch::Matchers::Contains("keeps packet order"));
+    CHECK(w->line == 4);
+    auto no_rate = parse_profile_text(delay, "t.toml");
+    CHECK(nc_test::count(no_rate.diagnostics, Sev::warning) == 0);
+}
