@@ -301,8 +301,9 @@ report::Fidelity check_fidelity(const std::string& step, const Prediction& pred,
         e.predicted_drawn_sigma_ms = pred.drawn.sigma_ms;
         e.delivered_mean_ms = rh.mean_ms;
         e.delivered_sigma_ms = rh.sigma_ms;
-        const std::uint64_t held = truth->dir[0].held + truth->dir[1].held;
-        e.pushed = held ? double(truth->dir[0].pushed + truth->dir[1].pushed) / double(held) : 0;
+        for (std::size_t d = 0; d < 2; ++d)
+            if (pred.dir[d] && truth->dir[d].held)
+                e.pushed = std::max(e.pushed, double(truth->dir[d].pushed) / double(truth->dir[d].held));
         e.path_ms = m.mean_ms - rh.mean_ms;
         e.cross_hz = 0;
         e.pass = engine_ok;

@@ -118,10 +118,14 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 ph = {p["name"]: p for p in j["phases"]}
 f = ph["jitter"]["fidelity"][0]
-# Order preservation at 50/s plus curl's packets: the delivered mean rises above 80 ms and
-# sigma falls below 25 ms; the prediction says so too.
-assert f["predicted_mean_ms"] > 80 and f["predicted_sigma_ms"] < 25, f
-assert f.get("engine") and f["engine"]["pass"], f
+# Order preservation at 50/s plus curl's packets: the delivered mean rises above the requested
+# one and sigma falls below it (all figures are RTTs on the same baseline); the prediction
+# says so, the forwarder's holding times agree with it, and its draws are the model's.
+assert f["predicted_mean_ms"] > f["requested_mean_ms"] + 3 and f["predicted_sigma_ms"] < f["requested_sigma_ms"], f
+e = f["engine"]
+assert e and e["pass"] and e["pushed"] > 0.1, f
+assert abs(e["delivered_mean_ms"] - f["predicted_mean_ms"]) < 0.1 * f["predicted_mean_ms"], f
+assert abs(e["drawn_sigma_ms"] - e["predicted_drawn_sigma_ms"]) < 0.1 * e["predicted_drawn_sigma_ms"], f
 print("jitter: requested %.1f/%.1f predicted %.1f/%.1f drawn %.1f/%.1f delivered %.1f/%.1f measured %.1f/%.1f ms" % (
     f["requested_mean_ms"], f["requested_sigma_ms"], f["predicted_mean_ms"], f["predicted_sigma_ms"],
     f["engine"]["drawn_mean_ms"], f["engine"]["drawn_sigma_ms"], f["engine"]["delivered_mean_ms"],
