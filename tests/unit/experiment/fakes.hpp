@@ -61,6 +61,8 @@ struct FakeProbe final : ProbeSource {
     FakeTarget& target;
     bool truncate = true;
     double jitter_scale = 1.0;   // < 1: an emulator that delivers less jitter than asked
+    double idle_noise_ms = 0;    // |N(0, x)| added while no fault is active: CPU noise after the baseline
+    std::int64_t noise_from = 0; // ...from this time on (the baseline stays quiet)
     double loss_every = 0;   // every Nth packet lost
     std::int64_t start_t = 0;
     std::int64_t windows_done_ns = 0;
@@ -108,7 +110,9 @@ struct FakeProbe final : ProbeSource {
         double last[2] = {-1e300, -1e300};
         for (std::int64_t t = from; t < to; t += 10'000'000, ++seq) {
             double rtt = 0.2 + 0.02 * normal();
-            if (const auto* p = target.active_at(t)) {
+            const auto* active = target.active_at(t);
+            if ((!active || (!active->egress && !active->ingress)) && idle_noise_ms > 0 && t >= noise_from) rtt += idle_noise_ms * std::abs(normal());
+            if (const auto* p = active) {
                 int dir = 0;
                 for (const auto* imp : {p->egress ? &*p->egress : nullptr, p->ingress ? &*p->ingress : nullptr}) {
                     ++dir;

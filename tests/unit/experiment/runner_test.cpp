@@ -202,3 +202,28 @@ TEST_CASE("runner: a ramp gets one fidelity entry per step") {
     CHECK(out.report.phases[1].fidelity[3].predicted_mean_ms == Approx(50.2).margin(0.2));
     CHECK(b.target.history.size() == 5);   // 4 applies, 1 clear
 }
+
+TEST_CASE("runner: a no-fault phase with 1 ms of CPU noise is never exit 2; exit 1 only when a threshold says so") {
+    Phase quiet{.name = "quiet", .duration = 5s};
+    quiet.profile.name = "quiet";
+    auto e = make_experiment({Phase{.name = "jitter", .duration = 10s, .profile = delay_profile("j", 20ms, 2ms)}, quiet});
+    Bench b;
+    b.probe.idle_noise_ms = 1.0;
+    b.probe.noise_from = 1'000'000'000'000 + 3'000'000'000;   // after the steady state
+    auto out = b.run(e);
+    INFO(netchaos::report::summary_table(out.report));
+    CHECK(out.exit_code == 0);
+    REQUIRE(out.report.phases.size() == 4);
+    CHECK(out.report.phases[2].stats.mean_ms > 0.7);   // the noise is there (0.2 ms quiet path + ~0.8)
+    for (std::size_t i : {2, 3}) {
+        REQUIRE(out.report.phases[i].fidelity.size() == 1);
+        CHECK_FALSE(out.report.phases[i].fidelity[0].applicable);
+        CHECK(out.report.phases[i].fidelity[0].rule.find("no fault requested") == 0);
+    }
+    // A recovery SLO that the noise breaks: exit 1, an SLO finding.
+    e.phases[1].thresholds.p99_rtt_max = 1ms;
+    Bench c;
+    c.probe.idle_noise_ms = 1.0;
+    c.probe.noise_from = b.probe.noise_from;
+    CHECK(c.run(e).exit_code == 1);
+}
