@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "dist/table.hpp"
 #include "fault/engine.hpp"
+#include "metrics/metrics.hpp"
 
 namespace netchaos::experiment {
 
@@ -32,17 +33,7 @@ Result<TableMoments> table_moments(const Delay& d, const std::filesystem::path& 
 
 std::filesystem::path dir_of(const Profile& p) { return p.source.empty() ? std::filesystem::path{} : p.source.parent_path(); }
 
-// Running moments (Welford): exact enough over 10^6 draws of up to seconds in ns.
-struct Acc {
-    double n = 0, mean = 0, m2 = 0;
-    void add(double x) {
-        n += 1;
-        const double d = x - mean;
-        mean += d / n;
-        m2 += d * (x - mean);
-    }
-    DelayMoments get() const { return {mean, n > 0 ? std::sqrt(m2 / n) : 0.0}; }
-};
+DelayMoments in_ms(const metrics::Moments& m) { return {m.mean_ns / 1e6, m.stddev_ns / 1e6}; }
 
 bool requests_fault(const Impairment& i) {
     return i.delay || i.loss || i.duplicate || i.corrupt || i.reorder || i.rate || i.slot;
@@ -91,7 +82,7 @@ Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t pa
     const std::int64_t t0 = 1'000'000'000;
     double next_probe = probe_hz > 0 ? double(t0) : INFINITY;
     double next_cross = a.cross_hz > 0 ? double(t0) + cross_gap(rng) : INFINITY;
-    Acc drawn, held;
+    metrics::RunningMoments drawn, held;
     std::size_t pushed = 0, decided = 0;
     if (held_ms) held_ms->reserve(std::min<std::size_t>(packets, 200'000));
     for (std::size_t i = 0; i < packets; ++i) {
@@ -103,14 +94,14 @@ Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t pa
         const fault::Decision d = engine.decide(rx, probe ? 64 : 600);
         if (d.drop) continue;
         ++decided;
-        drawn.add(double(d.drawn_ns) / 1e6);
+        drawn.add(double(d.drawn_ns));
         if (d.pushed) ++pushed;
         if (!probe) continue;
-        const double h = double(d.release_ns - rx) / 1e6;
+        const double h = double(d.release_ns - rx);
         held.add(h);
-        if (held_ms && held_ms->size() < 200'000) held_ms->push_back(h);
+        if (held_ms && held_ms->size() < 200'000) held_ms->push_back(h / 1e6);
     }
-    return DirSim{drawn.get(), held.get(), decided ? double(pushed) / double(decided) : 0.0};
+    return DirSim{in_ms(drawn.get()), in_ms(held.get()), decided ? double(pushed) / double(decided) : 0.0};
 }
 
 EmulatorTruth operator-(const EmulatorTruth& b, const EmulatorTruth& a) {
@@ -163,14 +154,16 @@ Prediction predict(const Profile& p, const Moments& base, const std::array<Arriv
 
 Margins margins_of(const report::Stats& s, const Thresholds& th, const report::Stats* ref) {
     Margins m;
+    auto to_ms = [](metrics::Nanos n) { return static_cast<double>(n.count()) / 1e6; };
+    const double p99 = to_ms(s.p99);
     std::optional<double> p99_limit;
     if (th.p99_rtt_max) p99_limit = ms(*th.p99_rtt_max);
-    if (th.p99_drift_max && ref && ref->p99_ms > 0) {
-        const double l = ref->p99_ms * (1 + *th.p99_drift_max);
+    if (th.p99_drift_max && ref && ref->p99.count() > 0) {
+        const double l = to_ms(ref->p99) * (1 + *th.p99_drift_max);
         p99_limit = p99_limit ? std::min(*p99_limit, l) : l;
     }
-    if (p99_limit) m.p99_ms = std::abs(*p99_limit - s.p99_ms);
-    if (th.jitter_1s_max) m.jitter_ms = std::abs(ms(*th.jitter_1s_max) - s.jitter_1s_max_ms);
+    if (p99_limit) m.p99_ms = std::abs(*p99_limit - p99);
+    if (th.jitter_1s_max) m.jitter_ms = std::abs(ms(*th.jitter_1s_max) - s.jitter_1s_max_ns / 1e6);
     return m;
 }
 

@@ -248,7 +248,7 @@ Result<void> ProbeProcess::start() {
                 std::string line = buf.substr(0, nl);
                 buf.erase(0, nl + 1);
                 std::lock_guard lk(mu_);
-                if (auto w = parse_window_line(line)) pending_.push_back(*w);
+                if (auto w = metrics::parse_window_json(line)) pending_.push_back(*w);
                 else if (line.find("\"summary\"") != std::string::npos) summary_line_ = line;
             }
         }
@@ -263,7 +263,7 @@ std::vector<Window> ProbeProcess::poll() {
     return out;
 }
 
-Result<std::vector<Sample>> ProbeProcess::stop() {
+Result<std::vector<Record>> ProbeProcess::stop() {
     if (child_.pid <= 0) return make_error("probe was not started");
     kill(child_.pid, SIGINT);
     // The probe waits its timeout for late replies, then writes the CSV.
@@ -275,8 +275,9 @@ Result<std::vector<Sample>> ProbeProcess::stop() {
     child_.out_fd = -1;
     std::ifstream f(dir_ / "probe.csv");
     if (!f) return make_error("probe exited " + std::to_string(st) + " without writing " + (dir_ / "probe.csv").string());
-    auto s = parse_csv(f);
-    if (s && s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets");
+    auto s = metrics::read_csv(f);
+    if (!s) return make_error("probe output: " + s.error().message, 4);   // ours, not the user's input
+    if (s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets");
     return s;
 }
 

@@ -67,7 +67,7 @@ public:
     ~ProbeProcess() override;
     Result<void> start() override;
     std::vector<Window> poll() override;
-    Result<std::vector<Sample>> stop() override;
+    Result<std::vector<Record>> stop() override;
     std::string describe() const override;
     pid_t pid() const { return child_.pid; }
 

@@ -49,7 +49,7 @@ TEST_CASE("runner: a faithful emulator and met thresholds pass (exit 0)") {
     CHECK(out.exit_code == 0);
     REQUIRE(out.report.phases.size() == 4);
     CHECK(out.report.phases[1].name == "morning");
-    CHECK(out.report.phases[1].stats.mean_ms == Approx(35.2).margin(1.0));
+    CHECK(out.report.phases[1].stats.rtt_mean_ns / 1e6 == Approx(35.2).margin(1.0));
     REQUIRE(out.report.phases[1].fidelity.size() == 1);
     CHECK(out.report.phases[1].fidelity[0].pass);
     CHECK(out.report.phases[3].kind == "recovery");
@@ -214,7 +214,7 @@ TEST_CASE("runner: a no-fault phase with 1 ms of CPU noise is never exit 2; exit
     INFO(netchaos::report::summary_table(out.report));
     CHECK(out.exit_code == 0);
     REQUIRE(out.report.phases.size() == 4);
-    CHECK(out.report.phases[2].stats.mean_ms > 0.7);   // the noise is there (0.2 ms quiet path + ~0.8)
+    CHECK(out.report.phases[2].stats.rtt_mean_ns > 0.7e6);   // the noise is there (0.2 ms quiet path + ~0.8)
     for (std::size_t i : {2, 3}) {
         REQUIRE(out.report.phases[i].fidelity.size() == 1);
         CHECK_FALSE(out.report.phases[i].fidelity[0].applicable);
