@@ -3,7 +3,7 @@
 #   1. an experiment that passes (exit 0), with JSON/JUnit/HTML reports;
 #   2. one that misses its SLO (exit 1);
 #   3. a request no emulator can deliver as written (normal mean 10 ms, sigma 50 ms is clamped
-#      at zero: mean ~25 ms, sigma ~31 ms) is predicted that way by the fault engine, so it
+#      at zero: mean ~25 ms, sigma ~33 ms) is predicted that way by the fault engine, so it
 #      passes (exit 0; `validate` warns about it) and the row shows requested vs predicted;
 #   4. the HTML report rendered in headless Chromium holds the SVG plots.
 # Afterwards the forwarder must be back in passthrough.
