@@ -257,11 +257,16 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
                 if (w.t_end_ns >= from) settled.push_back(w);
             auto bs = from_windows(bw);
             auto ms = from_windows(settled);
+            // The step's emulator counters are read by now (the phase just ended), so the live
+            // line decides by the same rule as the final table (the engine's draws, when the
+            // forwarder has counters), not by the bench's noise.
+            const auto& truth = spans.back().truth;
             Prediction p = predict(s.profile, to_ms({bs.received, bs.rtt_mean_ns, bs.rtt_stddev_ns}),
-                                   arrivals_of(e, std::nullopt), 200'000);
+                                   arrivals_of(e, truth), 200'000);
             if (!settled.empty())
                 ph.fidelity.push_back(check_fidelity(s.label(), p, to_ms({ms.received, ms.rtt_mean_ns, ms.rtt_stddev_ns}),
-                                                     std::nullopt, tolerance_of(e, s), Margins{}, mode_of(e, s)));
+                                                     truth, tolerance_of(e, s), margins_of(ph.stats, thresholds_of(e, s), nullptr),
+                                                     mode_of(e, s)));
         }
         opt.on_progress(report::progress_line(ph, double(spans.back().end_ns - t0) / 1e9, double(plan.total.count()) / 1e9));
     };
