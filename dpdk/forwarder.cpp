@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -129,6 +130,7 @@ private:
                 if (copy) bump(st.duplicated);
             }
             if (dec.corrupt) { flip_bit(data, seg_len, dec.corrupt_bit); bump(st.corrupted); }
+            st.record_hold(dec.drawn_ns, dec.release_ns - rx_ns, dec.pushed);
             const std::uint64_t due = sh_.clock.to_tsc(dec.release_ns);
             enqueue(d, wheel, st, due, m, rx_tsc);
             if (copy) enqueue(d, wheel, st, due, copy, rx_tsc);
@@ -224,6 +226,13 @@ private:
 }  // namespace
 
 int run_forwarder(const ForwarderConfig& cfg, Shared& shared) {
+#ifdef NETCHAOS_HAVE_FAULT_ENGINE
+    if (fault::test_sigma_scale() != 1.0) {
+        std::printf("netchaos-fwd: TEST HOOK: every delay jitter is scaled by %g (NETCHAOS_TEST_ENGINE_SIGMA_SCALE)\n",
+                    fault::test_sigma_scale());
+        std::fflush(stdout);
+    }
+#endif
     auto loop = std::make_unique<Loop>(cfg, shared);
     shared.running.store(true, std::memory_order_release);
     loop->run();

@@ -9,7 +9,11 @@ Snapshot snapshot(const DirStats& s) {
 #undef X
     o.in_flight = s.in_flight.load(std::memory_order_relaxed);
     o.err_max_ns = s.err_max_ns.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < o.err_hist.size(); ++i) o.err_hist[i] = s.err_hist[i].load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
+        o.err_hist[i] = s.err_hist[i].load(std::memory_order_relaxed);
+        o.drawn_hist[i] = s.drawn_hist[i].load(std::memory_order_relaxed);
+        o.held_hist[i] = s.held_hist[i].load(std::memory_order_relaxed);
+    }
     return o;
 }
 
@@ -18,7 +22,11 @@ Snapshot minus(const Snapshot& now, const Snapshot& base) {
 #define X(n) o.n = now.n - base.n;
     NETCHAOS_FWD_COUNTERS(X)
 #undef X
-    for (std::size_t i = 0; i < o.err_hist.size(); ++i) o.err_hist[i] = now.err_hist[i] - base.err_hist[i];
+    for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
+        o.err_hist[i] = now.err_hist[i] - base.err_hist[i];
+        o.drawn_hist[i] = now.drawn_hist[i] - base.drawn_hist[i];
+        o.held_hist[i] = now.held_hist[i] - base.held_hist[i];
+    }
     return o;
 }
 
@@ -35,6 +43,15 @@ std::uint64_t percentile(const std::array<std::uint64_t, Histogram::buckets>& h,
     }
     return Histogram::upper(Histogram::buckets - 1);
 }
+
+namespace {
+nlohmann::json buckets_json(const std::array<std::uint64_t, Histogram::buckets>& h) {
+    nlohmann::json b = nlohmann::json::array();
+    for (int i = 0; i < Histogram::buckets; ++i)
+        if (const auto c = h[static_cast<std::size_t>(i)]) b.push_back({{"le_ns", Histogram::upper(i)}, {"count", c}});
+    return b;
+}
+}  // namespace
 
 nlohmann::json to_json(const Snapshot& s) {
     nlohmann::json j;
@@ -56,6 +73,11 @@ nlohmann::json to_json(const Snapshot& s) {
                              {"p999", percentile(s.err_hist, 0.999)},
                              {"max", s.err_max_ns},
                              {"buckets", buckets}};
+    // What the engine drew and what the wheel held (netchaos run's fidelity table).
+    j["drawn_ns"] = {{"p50", percentile(s.drawn_hist, 0.50)}, {"p99", percentile(s.drawn_hist, 0.99)},
+                     {"buckets", buckets_json(s.drawn_hist)}};
+    j["held_ns"] = {{"p50", percentile(s.held_hist, 0.50)}, {"p99", percentile(s.held_hist, 0.99)},
+                    {"buckets", buckets_json(s.held_hist)}};
     return j;
 }
 

@@ -18,7 +18,8 @@ inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
 #define NETCHAOS_FWD_COUNTERS(X) \
     X(rx) X(tx) X(dropped_fault) X(dropped_queue_full) X(dropped_tx) X(duplicated) \
     X(corrupted) X(ecn_marked) X(malformed) X(malformed_runt) X(malformed_truncated) \
-    X(malformed_oversize) X(malformed_dropped) X(non_ip) X(late_after_stall) X(dropped_exit)
+    X(malformed_oversize) X(malformed_dropped) X(non_ip) X(late_after_stall) X(dropped_exit) \
+    X(held) X(pushed_by_order) X(drawn_sum_us) X(drawn_sumsq_us2) X(held_sum_us) X(held_sumsq_us2)
 
 // Log-linear histogram of nanoseconds: 8 sub-buckets per power of two (<= 9% wide).
 struct Histogram {
@@ -48,6 +49,26 @@ struct DirStats {
     std::atomic<std::uint64_t> in_flight{0};     // gauge: queued in the release wheel
     std::atomic<std::uint64_t> err_max_ns{0};    // since the last reset
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> err_hist{};
+    // Ground truth for the fidelity gate, per packet the engine scheduled: the delay it drew
+    // (checks the engine against the model) and the holding time it delivered (release - rx:
+    // adds order preservation, rate and slot queueing). Sums in us for exact moments; the
+    // histograms for the shape. `pushed_by_order` counts releases order preservation moved.
+    std::array<std::atomic<std::uint64_t>, Histogram::buckets> drawn_hist{};
+    std::array<std::atomic<std::uint64_t>, Histogram::buckets> held_hist{};
+
+    void record_hold(std::int64_t drawn_ns, std::int64_t held_ns, bool pushed) {
+        const auto dn = static_cast<std::uint64_t>(drawn_ns > 0 ? drawn_ns : 0);
+        const auto hn = static_cast<std::uint64_t>(held_ns > 0 ? held_ns : 0);
+        const std::uint64_t du = (dn + 500) / 1000, hu = (hn + 500) / 1000;
+        bump(held);
+        bump(drawn_sum_us, du);
+        bump(drawn_sumsq_us2, du * du);
+        bump(held_sum_us, hu);
+        bump(held_sumsq_us2, hu * hu);
+        if (pushed) bump(pushed_by_order);
+        bump(drawn_hist[static_cast<std::size_t>(Histogram::index(dn))]);
+        bump(held_hist[static_cast<std::size_t>(Histogram::index(hn))]);
+    }
 
     void record_error(std::uint64_t ns) {
         bump(err_hist[static_cast<std::size_t>(Histogram::index(ns))]);
@@ -70,6 +91,8 @@ struct Snapshot {
     std::uint64_t in_flight = 0;
     std::uint64_t err_max_ns = 0;
     std::array<std::uint64_t, Histogram::buckets> err_hist{};
+    std::array<std::uint64_t, Histogram::buckets> drawn_hist{};
+    std::array<std::uint64_t, Histogram::buckets> held_hist{};
 };
 
 Snapshot snapshot(const DirStats& s);

@@ -9,6 +9,7 @@ pkgs=(
   libboost-program-options-dev libtomlplusplus-dev catch2 nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   iproute2 ethtool irtt iputils-ping strace procps psmisc
+  nginx-light curl   # the service under chaos in tests/integration/run_fidelity_nginx.sh
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd
   chromium
 )

@@ -1,4 +1,5 @@
 // netchaos validate FILE...: parse and check profiles and experiments; exit 3 on any error.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -7,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include "command.hpp"
+#include "experiment/fidelity.hpp"
 #include "profile/kind.hpp"
 #include "profile/parse.hpp"
 
@@ -14,6 +16,41 @@ namespace po = boost::program_options;
 namespace prof = netchaos::profile;
 
 namespace {
+
+// A delay model no emulator can deliver as written (truncation at zero): the fault engine's
+// own draws (netchaos_experiment's Monte Carlo) against the requested moments, as a warning
+// with the moments that will be delivered, so `run` holds no surprise.
+void undeliverable(const prof::Profile& p, const std::string& prefix, std::vector<prof::Diagnostic>& diags) {
+    const std::filesystem::path dir = p.source.empty() ? std::filesystem::path{} : p.source.parent_path();
+    for (const auto& [side, imp] : {std::pair{"egress", &p.egress}, std::pair{"ingress", &p.ingress}}) {
+        if (!*imp || !(*imp)->delay || (*imp)->delay->jitter.count() == 0) continue;
+        auto want = netchaos::experiment::delay_moments(*(*imp)->delay, dir);
+        prof::Impairment only;
+        only.delay = (*imp)->delay;
+        only.delay->order = prof::JitterOrder::reorder;   // the draws alone, no queueing
+        if (only.delay->table && only.delay->table->file.is_relative() && !only.delay->table->file.empty())
+            only.delay->table->file = dir / only.delay->table->file;
+        auto got = netchaos::experiment::simulate(only, {1, 0}, 200'000);
+        if (!want || !got) continue;
+        const bool off = std::abs(got->drawn.mean_ms - want->mean_ms) > 0.05 * std::max(want->mean_ms, 0.1) ||
+                         std::abs(got->drawn.sigma_ms - want->sigma_ms) > 0.05 * std::max(want->sigma_ms, 0.1);
+        if (!off) continue;
+        char b[320];
+        std::snprintf(b, sizeof b,
+                      "no emulator can deliver this model (delays are truncated at zero): the fault engine delivers "
+                      "mean %.2f ms, sigma %.2f ms where mean %.2f ms, sigma %.2f ms is requested; the fidelity gate "
+                      "predicts the delivered figures",
+                      got->drawn.mean_ms, got->drawn.sigma_ms, want->mean_ms, want->sigma_ms);
+        prof::Diagnostic d;
+        d.severity = prof::Diagnostic::Severity::warning;
+        d.file = p.source;
+        d.key = prefix + side + ".delay";
+        for (const auto& x : diags)   // point at the jitter the parser already flagged, if any
+            if (x.key == d.key + ".jitter" || x.key.ends_with(std::string(side) + ".delay.jitter")) d.file = x.file, d.line = x.line, d.column = x.column;
+        d.message = b;
+        diags.push_back(d);
+    }
+}
 
 int run_validate(int argc, char** argv) {
     std::vector<std::string> files;
@@ -49,7 +86,26 @@ int run_validate(int argc, char** argv) {
     int bad = 0;
     for (const auto& f : files) {
         bool experiment = prof::detect_kind(f) == prof::FileKind::experiment;
-        auto diags = experiment ? prof::parse_experiment_file(f).diagnostics : prof::parse_profile_file(f).diagnostics;
+        std::vector<prof::Diagnostic> diags;
+        if (experiment) {
+            auto e = prof::parse_experiment_file(f);
+            diags = std::move(e.diagnostics);
+            if (e.value)
+                for (std::size_t i = 0; i < e.value->phases.size(); ++i) {
+                    const auto& ph = e.value->phases[i];
+                    const std::string at = "phase[" + std::to_string(i) + "].";
+                    if (ph.ramp) {
+                        undeliverable(ph.ramp->from, at + "ramp.from: ", diags);
+                        undeliverable(ph.ramp->to, at + "ramp.to: ", diags);
+                    } else {
+                        undeliverable(ph.profile, at, diags);
+                    }
+                }
+        } else {
+            auto p = prof::parse_profile_file(f);
+            diags = std::move(p.diagnostics);
+            if (p.value) undeliverable(*p.value, "", diags);
+        }
         int errors = 0, warnings = 0;
         for (const auto& d : diags) {
             bool err = d.severity == prof::Diagnostic::Severity::error;

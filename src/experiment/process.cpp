@@ -1,5 +1,7 @@
 #include "experiment/process.hpp"
 
+#include "fwdctl/client.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -181,6 +183,25 @@ Result<void> CliFaultTarget::clear() {
     for (const auto& a : rollback_commands(t_, exe_))
         if (auto r = run(a, "clear"); !r) return r;
     return {};
+}
+
+std::optional<EmulatorTruth> CliFaultTarget::truth() {
+    if (t_.backend != profile::Backend::dpdk) return std::nullopt;
+    auto r = fwdctl::request(t_.control.empty() ? std::filesystem::path(fwdctl::default_socket) : t_.control,
+                             nlohmann::json{{"cmd", "stats"}});
+    if (!r || !r->value("ok", false) || !r->contains("directions")) return std::nullopt;
+    EmulatorTruth t;
+    const auto& dirs = (*r)["directions"];
+    for (std::size_t d = 0; d < 2; ++d) {
+        const char* name = d == 0 ? "0to1" : "1to0";
+        if (!dirs.contains(name)) return std::nullopt;
+        const auto& j = dirs[name];
+        if (!j.contains("held")) return std::nullopt;   // a forwarder without ground-truth counters
+        auto u = [&](const char* k) { return j.value(k, std::uint64_t{0}); };
+        t.dir[d] = {u("rx"), u("held"), u("pushed_by_order"), double(u("drawn_sum_us")), double(u("drawn_sumsq_us2")),
+                    double(u("held_sum_us")), double(u("held_sumsq_us2"))};
+    }
+    return t;
 }
 
 std::string CliFaultTarget::describe() const {

@@ -49,6 +49,7 @@ public:
     Result<void> apply(const profile::Profile& p) override;
     Result<void> clear() override;
     std::string describe() const override;
+    std::optional<EmulatorTruth> truth() override;   // dpdk: the forwarder's stats; netem: none
 
 private:
     Result<void> run(const Argv& a, const char* what);

@@ -14,6 +14,22 @@ namespace {
 // leave them out of the fidelity moments (not out of the SLO stats: the service sees them).
 std::int64_t settle_ns(std::int64_t span_ns) { return std::min<std::int64_t>(500'000'000, span_ns / 5); }
 
+FidelityMode mode_of(const Experiment& e, const Step& s) {
+    if (s.phase_index >= 0 && e.phases[std::size_t(s.phase_index)].fidelity) return *e.phases[std::size_t(s.phase_index)].fidelity;
+    return e.fidelity;
+}
+
+// What each direction of the emulator saw: the probe's grid (both ways: request and reply)
+// plus the cross traffic its counters show beyond it.
+std::array<Arrivals, 2> arrivals_of(const Experiment& e, const std::optional<EmulatorTruth>& t) {
+    std::array<Arrivals, 2> a;
+    for (std::size_t d = 0; d < 2; ++d) {
+        a[d].probe_hz = e.probe.rate_hz;
+        if (t && t->seconds > 0) a[d].cross_hz = std::max(0.0, double(t->dir[d].rx) / t->seconds - e.probe.rate_hz);
+    }
+    return a;
+}
+
 double tolerance_of(const Experiment& e, const Step& s) {
     if (s.phase_index >= 0 && e.phases[std::size_t(s.phase_index)].thresholds.fidelity_tolerance)
         return *e.phases[std::size_t(s.phase_index)].thresholds.fidelity_tolerance;
@@ -118,6 +134,8 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
 
         std::vector<std::pair<Profile, double>> mixture;
+        std::array<Arrivals, 2> mix_arrivals = arrivals_of(e, std::nullopt);
+        const Margins margins = margins_of(ph.stats, th, ref);
         for (std::size_t k : g.steps) {
             const StepSpan& sp = spans[k];
             const Step& st = plan.steps[sp.step];
@@ -128,28 +146,32 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
                 base_stats = ph.stats;
                 have_base = m.n >= 2;
                 mixture.emplace_back(Profile{}, 1.0);
-            } else if (st.kind == Step::Kind::recovery) {
-                // Steady state again: the RTT must be back where the baseline was.
-                Prediction p{have_base, base.mean_ms, base.sigma_ms, have_base ? "back to baseline" : "no baseline"};
-                ph.fidelity.push_back(check_fidelity("steady state", p, m, tol, base.sigma_ms));
-                mixture.emplace_back(Profile{}, 1.0);
-            } else {
-                Prediction p = predict(st.profile, base);
-                if (!have_base) p.applicable = false, p.note = "no baseline";
-                ph.fidelity.push_back(check_fidelity(st.label(), p, m, tol));
-                mixture.emplace_back(st.profile, double(sp.end_ns - sp.start_ns));
+                continue;
             }
+            // Recovery and fault steps alike: predicted under the profile's semantics (a
+            // step that requests nothing predicts the baseline and is never a failure).
+            const auto arr = arrivals_of(e, sp.truth);
+            Prediction p = predict(st.kind == Step::Kind::recovery ? Profile{} : st.profile, base, arr);
+            if (!have_base && p.fault) p.applicable = false, p.note = "no baseline";
+            ph.fidelity.push_back(check_fidelity(st.kind == Step::Kind::recovery ? "steady state" : st.label(), p, m,
+                                                 sp.truth, tol, margins, mode_of(e, st)));
+            if (ph.fidelity.back().engine) ph.fidelity.back().engine->cross_hz = arr[0].cross_hz;
+            mixture.emplace_back(st.kind == Step::Kind::recovery ? Profile{} : st.profile, double(sp.end_ns - sp.start_ns));
+            if (sp.truth) mix_arrivals = arr;
         }
-        if (base.n >= 2) ph.density = predicted_density(mixture, base);
+        if (base.n >= 2) ph.density = predicted_density(mixture, base, mix_arrivals);
         r.phases.push_back(std::move(ph));
     }
     return r;
 }
 
 int verdict_exit_code(const report::Report& r, std::string& verdict) {
-    bool fidelity = false, slo = false;
+    bool fidelity = false, slo = false, engine = false;
     for (const auto& p : r.phases) {
-        for (const auto& f : p.fidelity) fidelity |= !f.pass;
+        for (const auto& f : p.fidelity) {
+            fidelity |= !f.pass;
+            engine |= !f.pass && f.engine && !f.engine->pass;
+        }
         for (const auto& c : p.checks) {
             if (c.pass) continue;
             if (c.kind == report::Check::Kind::fidelity) fidelity = true;
@@ -158,7 +180,8 @@ int verdict_exit_code(const report::Report& r, std::string& verdict) {
     }
     bool cmd = r.command && r.command->exit_code != 0;
     if (fidelity) {
-        verdict = "fidelity missed: the emulator did not deliver the requested delay model";
+        verdict = engine ? "fidelity missed: the forwarder's engine did not draw the requested delay model"
+                         : "fidelity missed: the emulator did not deliver the requested delay model";
         return 2;
     }
     if (slo || cmd) {
@@ -234,10 +257,16 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
                 if (w.t_end_ns >= from) settled.push_back(w);
             auto bs = from_windows(bw);
             auto ms = from_windows(settled);
-            Prediction p = predict(s.profile, to_ms({bs.received, bs.rtt_mean_ns, bs.rtt_stddev_ns}));
+            // The step's emulator counters are read by now (the phase just ended), so the live
+            // line decides by the same rule as the final table (the engine's draws, when the
+            // forwarder has counters), not by the bench's noise.
+            const auto& truth = spans.back().truth;
+            Prediction p = predict(s.profile, to_ms({bs.received, bs.rtt_mean_ns, bs.rtt_stddev_ns}),
+                                   arrivals_of(e, truth), 200'000);
             if (!settled.empty())
-                ph.fidelity.push_back(
-                    check_fidelity(s.label(), p, to_ms({ms.received, ms.rtt_mean_ns, ms.rtt_stddev_ns}), tolerance_of(e, s)));
+                ph.fidelity.push_back(check_fidelity(s.label(), p, to_ms({ms.received, ms.rtt_mean_ns, ms.rtt_stddev_ns}),
+                                                     truth, tolerance_of(e, s), margins_of(ph.stats, thresholds_of(e, s), nullptr),
+                                                     mode_of(e, s)));
         }
         opt.on_progress(report::progress_line(ph, double(spans.back().end_ns - t0) / 1e9, double(plan.total.count()) / 1e9));
     };
@@ -280,12 +309,26 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
             command_started = true;
             command_start = timer_.now_ns();
         }
-        spans.push_back({i, start, start});
+        spans.push_back({i, start, start, std::nullopt});
+        // The emulator's counters over the same span as the fidelity moments: from the end
+        // of the settle period to the end of the step.
+        std::optional<EmulatorTruth> truth_from;
+        if (s.kind != Step::Kind::baseline) {
+            wait(start + settle_ns(s.duration.count()));
+            truth_from = target_.truth();
+            if (truth_from) truth_from->seconds = double(timer_.now_ns()) / 1e9;
+        }
         wait(start + s.duration.count());
         // The command outlives the timeline: hold the last fault until it is done.
         if (last_fault && command_started)
             while (!stop.load() && !command_status) wait(timer_.now_ns() + opt.tick_ns);
         spans.back().end_ns = timer_.now_ns();
+        if (truth_from) {
+            if (auto t = target_.truth()) {
+                t->seconds = double(timer_.now_ns()) / 1e9;
+                spans.back().truth = *t - *truth_from;
+            }
+        }
         bool phase_ends = i + 1 == plan.steps.size() || plan.steps[i + 1].kind != s.kind ||
                           plan.steps[i + 1].phase_index != s.phase_index;
         if (phase_ends) {

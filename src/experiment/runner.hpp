@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "experiment/fidelity.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/samples.hpp"
 #include "report/report.hpp"
@@ -28,6 +29,9 @@ public:
     virtual Result<void> apply(const profile::Profile& p) = 0;   // replaces whatever is there
     virtual Result<void> clear() = 0;                            // back to no fault
     virtual std::string describe() const = 0;
+    // The emulator's cumulative ground-truth counters (drawn/held delays, pushes, rx), when
+    // it keeps them (the DPDK forwarder); netem has none. `seconds` is left to the caller.
+    virtual std::optional<EmulatorTruth> truth() { return std::nullopt; }
 };
 
 class ProbeSource {
@@ -92,6 +96,7 @@ struct StepSpan {
     std::size_t step = 0;
     std::int64_t start_ns = 0;
     std::int64_t end_ns = 0;
+    std::optional<EmulatorTruth> truth;   // the emulator's counters over [start + settle, end)
 };
 
 // Pure: plan + observed spans + samples -> per-phase results, checks and fidelity. Used by

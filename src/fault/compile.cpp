@@ -2,6 +2,7 @@
 // hot path (the forwarder's control thread), so it may allocate and fail.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -112,7 +113,7 @@ Result<Sampler> make_sampler(profile::Distribution dist, profile::Duration mean,
     return s;
 }
 
-Result<Sampler> make_delay(const profile::Delay& d) {
+Result<Sampler> make_delay_as_asked(const profile::Delay& d) {
     if (d.distribution != profile::Distribution::custom) {
         return make_sampler(d.distribution, d.mean, d.jitter, d.correlation, nullptr, "delay");
     }
@@ -134,6 +135,18 @@ Result<Sampler> make_delay(const profile::Delay& d) {
         table = std::move(*t);
     }
     return make_sampler(profile::Distribution::custom, mean, jitter, d.correlation, &table, "delay");
+}
+
+Result<Sampler> make_delay(const profile::Delay& d) {
+    auto s = make_delay_as_asked(d);
+    if (s && test_sigma_scale() != 1.0) {
+        // A broken engine on purpose (test hook): tables are mean + jitter * t, so move each
+        // entry toward the mean; the other kinds scale their jitter.
+        s->jitter_ns *= test_sigma_scale();
+        for (auto& v : s->table)
+            v = std::max<std::int64_t>(0, s->mean_ns + std::llround(static_cast<double>(v - s->mean_ns) * test_sigma_scale()));
+    }
+    return s;
 }
 
 Result<void> set_loss(Model& m, const profile::Loss& loss) {
@@ -230,6 +243,21 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
         if (!r) return r.error();
     }
     return ModelPtr(std::move(m));
+}
+
+double test_sigma_scale() {
+#ifdef NETCHAOS_TEST_HOOKS
+    static const double scale = [] {
+        const char* e = std::getenv("NETCHAOS_TEST_ENGINE_SIGMA_SCALE");
+        if (!e || !*e) return 1.0;
+        char* end = nullptr;
+        const double v = std::strtod(e, &end);
+        return end && *end == '\0' && std::isfinite(v) && v >= 0 ? v : 1.0;
+    }();
+    return scale;
+#else
+    return 1.0;
+#endif
 }
 
 ModelPtr passthrough() {

@@ -208,8 +208,14 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable)
     }
 
     std::int64_t t = rx_ns;
-    if (m.has_delay) t += s.sample(m.delay, s.z_delay, rng_);
-    if (m.preserve_order) t = std::max(t, s.last_release);
+    if (m.has_delay) {
+        d.drawn_ns = s.sample(m.delay, s.z_delay, rng_);
+        t += d.drawn_ns;
+    }
+    if (m.preserve_order && s.last_release > t) {
+        t = s.last_release;
+        d.pushed = true;
+    }
     if (m.has_rate) {
         // The link is busy until the previous packet has been serialized (netem's rate uses
         // the tail's send time as "now"), so rate also keeps order.

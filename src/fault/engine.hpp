@@ -21,6 +21,10 @@ using ModelPtr = std::shared_ptr<const Model>;
 Result<ModelPtr> compile(const profile::Impairment& imp);   // code 3 on a bad profile
 ModelPtr passthrough();                                       // no fault at all
 
+// The test hook (CMake NETCHAOS_TEST_HOOKS): the factor NETCHAOS_TEST_ENGINE_SIGMA_SCALE puts
+// on every delay jitter compile() builds; 1 without the hook or the variable.
+double test_sigma_scale();
+
 struct Decision {
     bool drop = false;            // lost (loss model) -> do not transmit
     bool ecn_mark = false;        // loss with ecn=true on an ECN-capable packet: set CE, keep it
@@ -28,6 +32,11 @@ struct Decision {
     std::uint32_t corrupt_bit = 0;
     std::uint8_t copies = 1;      // 2 when duplicated (the copy leaves at the same release time)
     std::int64_t release_ns = 0;  // absolute time the packet must leave
+    // Ground truth for the fidelity gate (the forwarder's histograms): the delay the sampler
+    // drew (truncation included, before order/rate/slot), and whether order preservation
+    // pushed the release past rx + drawn.
+    std::int64_t drawn_ns = 0;
+    bool pushed = false;
 };
 
 class Engine {

@@ -59,6 +59,11 @@ void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std:
     }
 }
 
+std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::string& path, Reader& r) {
+    return r.choice<FidelityMode>(t, path, "fidelity",
+                                  {{"gate", FidelityMode::gate}, {"warn", FidelityMode::warn}, {"off", FidelityMode::off}});
+}
+
 void read_target(const toml::table& t, Target& tg, Reader& r) {
     const std::string path = "target";
     r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control"});
@@ -167,7 +172,7 @@ std::optional<Profile> load_profile(const std::filesystem::path& file, const std
 
 void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
     const std::string path = "phase[" + std::to_string(index) + "]";
-    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match"});
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "fidelity"});
     ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
     (void)r.string(t, path, "description");
     if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
@@ -176,6 +181,7 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     else if (ph.duration.count() <= 0)
         r.error(r.where(path + ".duration"), path + ".duration", "expected a duration > 0");
     ph.thresholds = ex.thresholds;
+    if (auto v = fidelity_mode(t, path, r)) ph.fidelity = *v;
     if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
 
     auto profile_ref = r.string(t, path, "profile");
@@ -245,7 +251,8 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
     if (!t) return out;
     Experiment ex;
     ex.source = name;
-    r.check_keys(*t, "", {"name", "description", "baseline", "drift_baseline", "target", "probe", "thresholds", "phase"});
+    r.check_keys(*t, "", {"name", "description", "baseline", "drift_baseline", "target", "probe", "thresholds", "phase", "fidelity"});
+    if (auto v = fidelity_mode(*t, "", r)) ex.fidelity = *v;
     ex.name = r.string(*t, "", "name").value_or(name.stem().string());
     if (auto v = r.string(*t, "", "description")) ex.description = *v;
     if (auto v = r.duration(*t, "", "baseline")) ex.baseline = *v;

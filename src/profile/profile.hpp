@@ -222,12 +222,16 @@ struct Ramp {
     bool operator==(const Ramp&) const = default;
 };
 
+// What a fidelity miss does: gate = exit 2, warn = reported only, off = not checked.
+enum class FidelityMode { gate, warn, off };
+
 struct Phase {
     std::string name;
     Duration duration{0};
     Profile profile;             // resolved: file reference plus inline overrides
     std::optional<Ramp> ramp;    // if set, `profile` is the ramp's start
     Thresholds thresholds;       // phase-specific (merged over the experiment's)
+    std::optional<FidelityMode> fidelity;   // overrides the experiment's
     bool operator==(const Phase&) const = default;
 };
 
@@ -239,6 +243,7 @@ struct Experiment {
     Duration baseline{std::chrono::seconds(3)};   // steady-state check before and after
     std::string drift_baseline;                   // phase p99_drift_max compares with ("" = the steady state)
     Thresholds thresholds;                        // overall
+    FidelityMode fidelity = FidelityMode::gate;   // per phase: Phase::fidelity
     std::vector<Phase> phases;
     std::filesystem::path source;
     bool operator==(const Experiment&) const = default;

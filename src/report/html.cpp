@@ -217,25 +217,31 @@ std::string to_html(const Report& r) {
               << (c.pass ? "pass\">pass" : "fail\">MISS") << "</td></tr>\n";
     o << "</table>\n";
 
-    o << "<h2>Fidelity</h2>\n<p class=\"legend\">Predicted RTT mean = baseline mean + requested delay mean (each "
-         "impaired direction); predicted &sigma; = sqrt(baseline &sigma;&sup2; + &sum; jitter &sigma;&sup2;).</p>\n"
-         "<table id=\"fidelity\"><tr><th class=\"l\">phase</th><th class=\"l\">step</th><th>predicted mean</th>"
-         "<th>measured mean</th><th>error</th><th>predicted &sigma;</th><th>measured &sigma;</th><th>error</th>"
-         "<th>tolerance</th><th class=\"l\">result</th></tr>\n";
+    o << "<h2>Fidelity</h2>\n<p class=\"legend\">RTT mean / &sigma; in ms. Requested: baseline + the delay model as "
+         "written. Predicted: baseline + the fault engine's Monte Carlo under the profile's semantics (order "
+         "preservation over the probe's grid and the counted cross traffic, truncation at zero). Engine-drawn and "
+         "delivered: the forwarder's own counters (DPDK only). The rule column says what decided.</p>\n"
+         "<table id=\"fidelity\"><tr><th class=\"l\">phase</th><th class=\"l\">step</th><th>requested</th>"
+         "<th>predicted</th><th>engine-drawn</th><th>delivered</th><th>measured</th>"
+         "<th>tolerance</th><th class=\"l\">result</th><th class=\"l\">rule</th></tr>\n";
+    auto pair = [](double a, double b) { return num(a) + " / " + num(b); };
     for (const auto& p : r.phases)
         for (const auto& f : p.fidelity)
             o << "<tr><td class=\"l\">" << xml_escape(p.name) << "</td><td class=\"l\">" << xml_escape(f.step)
-              << "</td><td>" << num(f.predicted_mean_ms) << "</td><td>" << num(f.measured_mean_ms) << "</td><td>"
-              << num(f.mean_error * 100, "%.1f") << "%</td><td>" << num(f.predicted_sigma_ms) << "</td><td>"
-              << num(f.measured_sigma_ms) << "</td><td>" << num(f.sigma_error * 100, "%.1f") << "%</td><td>"
+              << "</td><td>" << pair(f.requested_mean_ms, f.requested_sigma_ms) << "</td><td>"
+              << pair(f.predicted_mean_ms, f.predicted_sigma_ms) << "</td><td>"
+              << (f.engine ? pair(f.engine->drawn_mean_ms, f.engine->drawn_sigma_ms) : std::string("-")) << "</td><td>"
+              << (f.engine ? pair(f.engine->delivered_mean_ms, f.engine->delivered_sigma_ms) : std::string("-"))
+              << "</td><td>" << pair(f.measured_mean_ms, f.measured_sigma_ms) << "</td><td>"
               << num(f.tolerance * 100, "%.0f") << "% <small>(&#177;" << num(f.allowed_mean_ms) << " / &#177;"
               << num(f.allowed_sigma_ms) << " ms)</small></td><td class=\"l "
-              << (!f.applicable ? "\">n/a" : f.pass ? "pass\">pass" : "fail\">MISS")
-              << (f.note.empty() ? "" : " <small>" + xml_escape(f.note) + "</small>") << "</td></tr>\n";
+              << (!f.applicable ? "\">n/a" : !f.pass ? "fail\">MISS" : f.warning ? "\">warn" : "pass\">pass")
+              << (f.note.empty() ? "" : " <small>" + xml_escape(f.note) + "</small>") << "</td><td class=\"l\"><small>"
+              << xml_escape(f.rule) << "</small></td></tr>\n";
     o << "</table>\n";
 
     o << "<h2>RTT histograms</h2>\n<p class=\"legend\">Bars: measured RTT density; red line: the RTT density the "
-         "requested delay model predicts (baseline RTT plus the requested distribution).</p>\n<div class=\"hists\">\n";
+         "profile predicts under its semantics (baseline RTT plus the fault engine's simulated holding times).</p>\n<div class=\"hists\">\n";
     for (const auto& p : r.phases)
         o << "<figure>" << svg_histogram(p) << "<figcaption>" << xml_escape(p.name) << ": "
           << xml_escape(p.model.empty() ? "no fault" : p.model) << "</figcaption></figure>\n";

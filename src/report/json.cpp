@@ -82,6 +82,22 @@ std::string to_json(const Report& r) {
                            {"tolerance", f.tolerance},
                            {"allowed_mean_ms", f.allowed_mean_ms},
                            {"allowed_sigma_ms", f.allowed_sigma_ms},
+                           {"requested_mean_ms", f.requested_mean_ms},
+                           {"requested_sigma_ms", f.requested_sigma_ms},
+                           {"engine", f.engine ? nlohmann::json{{"drawn_mean_ms", f.engine->drawn_mean_ms},
+                                                                {"drawn_sigma_ms", f.engine->drawn_sigma_ms},
+                                                                {"predicted_drawn_mean_ms", f.engine->predicted_drawn_mean_ms},
+                                                                {"predicted_drawn_sigma_ms", f.engine->predicted_drawn_sigma_ms},
+                                                                {"delivered_mean_ms", f.engine->delivered_mean_ms},
+                                                                {"delivered_sigma_ms", f.engine->delivered_sigma_ms},
+                                                                {"pushed", f.engine->pushed},
+                                                                {"path_ms", f.engine->path_ms},
+                                                                {"cross_hz", f.engine->cross_hz},
+                                                                {"pass", f.engine->pass}}
+                                                : nlohmann::json(nullptr)},
+                           {"mode", f.mode},
+                           {"warning", f.warning},
+                           {"rule", f.rule},
                            {"pass", f.pass},
                            {"note", f.note}});
         phases.push_back(std::move(jp));

@@ -47,7 +47,7 @@ std::string to_junit(const Report& r) {
             std::string msg = "rtt mean " + num(fi.measured_mean_ms) + " ms vs predicted " + num(fi.predicted_mean_ms) +
                               " ms (" + num(fi.mean_error * 100) + "%), sigma " + num(fi.measured_sigma_ms) +
                               " ms vs predicted " + num(fi.predicted_sigma_ms) + " ms (" + num(fi.sigma_error * 100) +
-                              "%), tolerance " + num(fi.tolerance * 100) + "%";
+                              "%), tolerance " + num(fi.tolerance * 100) + "%; " + fi.rule;
             testcase(cases, base + "." + p.name, "fidelity " + fi.step, fi.pass, "fidelity", msg,
                      p.end_s - p.start_s);
         }

@@ -28,11 +28,29 @@ struct Check {
 // only convert units.
 using Stats = metrics::Summary;
 
-// What the delay model predicts for one fault step and what the probe saw.
+// One step's fidelity row: requested, predicted under the profile's semantics, what the
+// engine drew and delivered (DPDK forwarder counters), and what the probe measured; all as
+// RTT (baseline + delay) so they line up. `rule` says what decided the result.
+struct EngineTruth {
+    double drawn_mean_ms = 0;       // RTT: baseline + the delays the engine drew
+    double drawn_sigma_ms = 0;
+    double predicted_drawn_mean_ms = 0;   // what the same engine draws in simulation
+    double predicted_drawn_sigma_ms = 0;
+    double delivered_mean_ms = 0;   // RTT: baseline + the holding times it delivered
+    double delivered_sigma_ms = 0;
+    double pushed = 0;              // share of releases order preservation moved
+    double path_ms = 0;             // measured mean - delivered mean: what the path added
+    double cross_hz = 0;            // cross traffic counted (egress), besides the probe
+    double share = 0;               // worst |drawn - model| / allowed, over directions
+    bool pass = true;               // the engine drew the model
+};
+
 struct Fidelity {
     std::string step;              // "morning" or "ramp 2/5"
-    bool applicable = true;        // false: the step has a model we do not predict (rate, slot)
-    double predicted_mean_ms = 0;
+    bool applicable = true;        // false: nothing to check (no fault, no baseline, mode off)
+    double requested_mean_ms = 0;  // RTT: baseline + the requested model, no semantics
+    double requested_sigma_ms = 0;
+    double predicted_mean_ms = 0;  // RTT under the profile's semantics (engine Monte Carlo)
     double predicted_sigma_ms = 0;
     double measured_mean_ms = 0;
     double measured_sigma_ms = 0;
@@ -41,7 +59,11 @@ struct Fidelity {
     double tolerance = 0.1;
     double allowed_mean_ms = 0;    // the deviation the check allowed: max(tolerance x predicted, floors)
     double allowed_sigma_ms = 0;
-    bool pass = true;
+    std::optional<EngineTruth> engine;   // DPDK only
+    std::string mode = "gate";     // gate | warn | off
+    bool pass = true;              // false only for a material miss in gate mode
+    bool warning = false;          // a miss that did not gate (warn mode)
+    std::string rule;              // which rule decided: "engine drew the model", "not material: ..."
     std::string note;
 };
 

@@ -60,6 +60,9 @@ struct FakeProbe final : ProbeSource {
     FakeTimer& timer;
     FakeTarget& target;
     bool truncate = true;
+    double jitter_scale = 1.0;   // < 1: an emulator that delivers less jitter than asked
+    double idle_noise_ms = 0;    // |N(0, x)| added while no fault is active: CPU noise after the baseline
+    std::int64_t noise_from = 0; // ...from this time on (the baseline stays quiet)
     double loss_every = 0;   // every Nth packet lost
     std::int64_t start_t = 0;
     std::int64_t windows_done_ns = 0;
@@ -93,14 +96,28 @@ struct FakeProbe final : ProbeSource {
             return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
         };
         std::int64_t seq = (from - start_t) / 10'000'000;
+        // Order-preserving jitter (reorder = false) releases no packet before the previous
+        // one in its direction: release_i = max(release_{i-1}, t_i + d_i), in ms.
+        double last[2] = {-1e300, -1e300};
         for (std::int64_t t = from; t < to; t += 10'000'000, ++seq) {
             double rtt = 0.2 + 0.02 * normal();
-            if (const auto* p = target.active_at(t))
+            const auto* active = target.active_at(t);
+            if ((!active || (!active->egress && !active->ingress)) && idle_noise_ms > 0 && t >= noise_from) rtt += idle_noise_ms * std::abs(normal());
+            if (const auto* p = active) {
+                int dir = 0;
                 for (const auto* imp : {p->egress ? &*p->egress : nullptr, p->ingress ? &*p->ingress : nullptr}) {
+                    ++dir;
                     if (!imp || !imp->delay) continue;
-                    double d = imp->delay->mean.count() / 1e6 + imp->delay->jitter.count() / 1e6 * normal();
-                    rtt += truncate ? std::max(0.0, d) : d;
+                    double d = imp->delay->mean.count() / 1e6 + imp->delay->jitter.count() / 1e6 * normal() * jitter_scale;
+                    if (truncate) d = std::max(0.0, d);
+                    if (imp->delay->order == profile::JitterOrder::preserve) {
+                        const double at = double(t) / 1e6;
+                        d = std::max(at + d, last[dir - 1]) - at;
+                        last[dir - 1] = at + d;
+                    }
+                    rtt += d;
                 }
+            }
             bool lost = loss_every > 0 && seq % std::int64_t(loss_every) == 0;
             Record r{std::uint64_t(seq), metrics::Nanos{t}, std::nullopt, 0};
             if (!lost) r.rtt = metrics::Nanos{std::int64_t(rtt * 1e6)};

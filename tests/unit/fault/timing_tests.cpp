@@ -45,6 +45,29 @@ TEST_CASE("order-preserving jitter: no packet overtakes another, also across swi
     CHECK(overtakes(rel) == 0);
 }
 
+TEST_CASE("decisions report the drawn delay and whether order preservation pushed the release") {
+    // The forwarder's fidelity counters: drawn = the sampler's value, pushed = release moved
+    // past rx + drawn by the packet ahead.
+    auto wide = with_delay(20ms, 5ms, profile::Distribution::normal);
+    fault::Engine e(must(wide), 23);
+    std::int64_t last = 0;
+    std::size_t pushed = 0;
+    std::vector<double> drawn;
+    for (std::size_t i = 0; i < N; ++i) {
+        const std::int64_t rx = static_cast<std::int64_t>(i) * 100 * us;
+        const auto d = e.decide(rx, 100);
+        drawn.push_back(d.drawn_ns / 1e6);
+        REQUIRE(d.pushed == (rx + d.drawn_ns < last));
+        REQUIRE(d.release_ns == (d.pushed ? last : rx + d.drawn_ns));
+        pushed += d.pushed;
+        last = d.release_ns;
+    }
+    const auto m = moments(drawn);   // the draws are the model, whatever the queue did
+    CHECK(std::abs(m.mean - 20) < 0.05);
+    CHECK(std::abs(m.sigma - 5) < 0.05);
+    CHECK(pushed > N / 2);           // 100 us apart against 5 ms of jitter: most are held
+}
+
 TEST_CASE("reordering jitter (order = reorder): packets overtake, delay is untouched") {
     auto imp = with_delay(20ms, 5ms, profile::Distribution::normal);
     imp.delay->order = profile::JitterOrder::reorder;
