@@ -64,6 +64,14 @@ profile::Thresholds thresholds() {
     return th;
 }
 
+experiment::Step step(experiment::Step::Kind kind, const char* phase, int index) {
+    experiment::Step s;
+    s.kind = kind;
+    s.phase = phase;
+    s.phase_index = index;
+    return s;
+}
+
 struct ProbePath {
     metrics::Summary summary;
     std::vector<metrics::Outcome> outcomes;
@@ -120,8 +128,8 @@ TEST_CASE("probe and run agree on every figure and every verdict for one record 
     morning.thresholds = th;
     e.phases.push_back(morning);
     experiment::Plan plan;
-    plan.steps.push_back({.kind = experiment::Step::Kind::baseline, .phase = "steady-state", .phase_index = -1});
-    plan.steps.push_back({.kind = experiment::Step::Kind::fault, .phase = "morning", .phase_index = 0});
+    plan.steps.push_back(step(experiment::Step::Kind::baseline, "steady-state", -1));
+    plan.steps.push_back(step(experiment::Step::Kind::fault, "morning", 0));
     const Nanos split = t0 + 10s, end = recs.back().send + 1ns;
     const std::vector<experiment::StepSpan> spans{{0, t0.count(), split.count()}, {1, split.count(), end.count()}};
     const report::Report rep = experiment::evaluate(e, plan, spans, *read, t0.count());
@@ -223,7 +231,7 @@ TEST_CASE("the real prober replaying the recording and `run` reading its CSV agr
     e.name = "agreement";
     e.thresholds = th;
     experiment::Plan plan;
-    plan.steps.push_back({.kind = experiment::Step::Kind::baseline, .phase = "steady-state", .phase_index = -1});
+    plan.steps.push_back(step(experiment::Step::Kind::baseline, "steady-state", -1));
     const std::vector<experiment::StepSpan> spans{{0, run->t0_ns, read->back().send.count() + 1}};
     const report::Report rep = experiment::evaluate(e, plan, spans, *read, run->t0_ns);
     REQUIRE(rep.phases.size() == 1);
