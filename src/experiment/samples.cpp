@@ -4,7 +4,7 @@
 
 namespace netchaos::experiment {
 
-Moments to_ms(const metrics::Moments& m) { return Moments{m.n, m.mean_ns / 1e6, m.stddev_ns / 1e6}; }
+Moments to_ms(const metrics::Moments& m) { return Moments{m.n, m.mean / 1e6, m.stddev / 1e6}; }
 
 std::span<const Record> slice(const std::vector<Record>& all, std::int64_t from_ns, std::int64_t to_ns) {
     const auto by_send = [](const Record& r, std::int64_t t) { return r.send.count() < t; };

@@ -8,40 +8,10 @@
 namespace netchaos::metrics {
 
 // ---------------------------------------------------------------- moments
-Moments RunningMoments::get() const {
-    Moments m{n_, mean_, 0.0};
-    if (n_ >= 2) m.stddev_ns = std::sqrt(m2_ / static_cast<double>(n_ - 1));
-    return m;
-}
-
-Moments moments(std::span<const double> xs) {
-    RunningMoments r;
-    for (double x : xs) r.add(x);
-    return r.get();
-}
-
 Moments moments(std::span<const Nanos> xs) {
     RunningMoments r;
     for (Nanos x : xs) r.add(static_cast<double>(x.count()));
     return r.get();
-}
-
-Moments pool(std::span<const Moments> groups) {
-    // Chan et al.'s pairwise update: M2 = M2a + M2b + delta^2 * na * nb / n.
-    std::uint64_t n = 0;
-    double mean = 0.0, m2 = 0.0;
-    for (const Moments& g : groups) {
-        if (g.n == 0) continue;
-        const double na = static_cast<double>(n), nb = static_cast<double>(g.n);
-        const double delta = g.mean_ns - mean;
-        const double m2b = g.n >= 2 ? g.stddev_ns * g.stddev_ns * (nb - 1.0) : 0.0;
-        n += g.n;
-        mean += delta * nb / static_cast<double>(n);
-        m2 += m2b + delta * delta * na * nb / static_cast<double>(n);
-    }
-    Moments m{n, mean, 0.0};
-    if (n >= 2) m.stddev_ns = std::sqrt(m2 / static_cast<double>(n - 1));
-    return m;
 }
 
 // ---------------------------------------------------------------- percentiles
@@ -173,8 +143,8 @@ Accumulator::Closed Accumulator::close_window() {
     w.received = win_rtts_.size();
     w.loss = w.sent ? 1.0 - static_cast<double>(w.received) / static_cast<double>(w.sent) : 0.0;
     const Moments m = moments(std::span<const Nanos>(win_rtts_));
-    w.rtt_mean_ns = m.mean_ns;
-    if (m.n >= 2) w.jitter_ns = m.stddev_ns;
+    w.rtt_mean_ns = m.mean;
+    if (m.n >= 2) w.jitter_ns = m.stddev;
     std::sort(win_rtts_.begin(), win_rtts_.end());
     w.p50 = percentile_sorted(win_rtts_, 50);
     w.p99 = percentile_sorted(win_rtts_, 99);
@@ -224,8 +194,8 @@ Summary Accumulator::finish() {
     s.lost = s.sent - s.received;
     s.loss = s.sent ? static_cast<double>(s.lost) / static_cast<double>(s.sent) : 0.0;
     const Moments m = all_.get();
-    s.rtt_mean_ns = m.mean_ns;
-    s.rtt_stddev_ns = m.stddev_ns;
+    s.rtt_mean_ns = m.mean;
+    s.rtt_stddev_ns = m.stddev;
     s.p50 = hist_.percentile(50);
     s.p90 = hist_.percentile(90);
     s.p99 = hist_.percentile(99);
@@ -265,8 +235,8 @@ Summary from_windows(std::span<const Window> windows) {
         ++s.windows;
     }
     const Moments m = pool(groups);
-    s.rtt_mean_ns = m.mean_ns;
-    s.rtt_stddev_ns = m.stddev_ns;
+    s.rtt_mean_ns = m.mean;
+    s.rtt_stddev_ns = m.stddev;
     s.lost = s.sent - std::min(s.sent, s.received);
     s.loss = s.sent ? static_cast<double>(s.lost) / static_cast<double>(s.sent) : 0.0;
     return s;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/moments.hpp"
 #include "profile/profile.hpp"
 
 namespace netchaos::metrics {
@@ -35,35 +36,12 @@ struct Record {
 };
 
 // ---------------------------------------------------------------- moments
-// Sample mean and sample standard deviation (n - 1), by Welford's method (stable over long
-// runs of nearly equal RTTs). The standard deviation is 0 when n < 2.
-struct Moments {
-    std::uint64_t n = 0;
-    double mean_ns = 0.0;
-    double stddev_ns = 0.0;
-    bool operator==(const Moments&) const = default;
-};
-
-class RunningMoments {
-public:
-    void add(double x) {
-        ++n_;
-        const double d = x - mean_;
-        mean_ += d / static_cast<double>(n_);
-        m2_ += d * (x - mean_);
-    }
-    Moments get() const;
-private:
-    std::uint64_t n_ = 0;
-    double mean_ = 0.0;
-    double m2_ = 0.0;
-};
-
-Moments moments(std::span<const double> xs);
+// Sample mean and sample standard deviation (n - 1), by Welford's method, 0 sd when n < 2:
+// src/dist's, the one implementation (docs/metrics.md says why n - 1). RTTs in ns.
+using dist::Moments;
+using dist::RunningMoments;
+using dist::pool;   // exact moments of disjoint groups from the groups' moments
 Moments moments(std::span<const Nanos> xs);
-// The moments of the union of disjoint groups, from each group's moments alone (exact: the
-// same sample standard deviation the pooled samples would give, up to rounding).
-Moments pool(std::span<const Moments> groups);
 
 // ---------------------------------------------------------------- percentiles
 // Nearest rank: the smallest sample such that at least p% of the samples are <= it (rank

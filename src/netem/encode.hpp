@@ -37,7 +37,7 @@ inline constexpr std::uint64_t order_keeping_rate = 1'000'000'000'000;   // byte
 std::optional<profile::Rate> netem_rate(const profile::Impairment& imp);
 
 // Delay distribution tables (s16 values scaled by NETEM_DIST_SCALE=8192, <= 16384 entries).
-// Loading iproute2's .dist files is I/O and happens in a separate step (dist_table.hpp);
+// Loading iproute2's .dist files is I/O and happens in a separate step (src/dist/table.hpp);
 // encode takes the already loaded table.
 struct EncodeInput {
     profile::Impairment imp;

@@ -48,16 +48,12 @@ std::int64_t realtime_offset() {
     return offset;
 }
 
-void sleep_until(std::int64_t t, const std::atomic<bool>* stop) {
-    timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR)
-        if (stop && stop->load()) return;
-}
+std::chrono::steady_clock::time_point at(std::int64_t ns) { return std::chrono::steady_clock::time_point(Nanos{ns}); }
 
 class Engine final : public Sink {
 public:
-    Engine(const ProbeOptions& o, Transport& t, std::int64_t t0)
-        : o_(o), t_(t), t0_(t0), offset_(realtime_offset()), acc_(o.metrics, Nanos{t0}),
+    Engine(const ProbeOptions& o, Transport& t, const Clock& clock, std::int64_t t0)
+        : o_(o), t_(t), clock_(clock), t0_(t0), offset_(realtime_offset()), acc_(o.metrics, Nanos{t0}),
           window_ns_(o.metrics.window.count()) {
         total_windows_ = static_cast<std::size_t>((o.duration.count() + window_ns_ - 1) / window_ns_);
     }
@@ -126,12 +122,15 @@ public:
     void receive_loop(const ProbeCallbacks& cb) {
         for (;;) {
             const bool fin = finishing_.load();
-            if (fin) t_.poll(Nanos{0}, *this);
-            close_windows(net::mono_ns(), fin, cb);
+            // Read the time, then take in everything that arrived by then: a window closes
+            // only after every reply that came before its deadline is in.
+            const std::int64_t now = clock_.now_ns();
+            t_.poll(Nanos{0}, *this);
+            close_windows(now, fin, cb);
             if (fin) return;
             const std::int64_t next_close =
                 t0_ + static_cast<std::int64_t>(next_window_ + 1) * window_ns_ + o_.timeout.count();
-            const std::int64_t wait = std::clamp<std::int64_t>(next_close - net::mono_ns(), 0, 20'000'000);
+            const std::int64_t wait = std::clamp<std::int64_t>(next_close - clock_.now_ns(), 0, 20'000'000);
             t_.poll(Nanos{wait}, *this);
         }
     }
@@ -221,6 +220,7 @@ private:
 
     const ProbeOptions& o_;
     Transport& t_;
+    const Clock& clock_;
     std::mutex m_;
     // Probes in flight, seq first_ .. sent_ - 1; closed ones are popped, so memory follows
     // rate x (window + timeout), not the run's length.
@@ -245,7 +245,8 @@ private:
 
 }  // namespace
 
-Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
+namespace {
+Result<std::uint64_t> check_options(const ProbeOptions& o) {
     if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
     if (o.duration.count() <= 0) return make_error("duration must be > 0", 3);
     if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
@@ -253,17 +254,28 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
     if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);
-    const auto total = static_cast<std::uint64_t>(total_d);
+    return static_cast<std::uint64_t>(total_d);
+}
+}  // namespace
 
+Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
+    if (auto total = check_options(o); !total) return total.error();
     std::random_device rd;
     const std::uint64_t session = (std::uint64_t(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(net::mono_ns());
     auto transport = make_transport(o.mode, o.target, session, o.size);
     if (!transport) return transport.error();
-    Transport& t = **transport;
+    SteadyClock clock(o.spin);
+    return run_probe(o, **transport, clock, stop, cb);
+}
 
+Result<ProbeRun> run_probe(const ProbeOptions& o, Transport& t, Clock& clock, const std::atomic<bool>& stop,
+                           const ProbeCallbacks& cb) {
+    auto checked = check_options(o);
+    if (!checked) return checked.error();
+    const std::uint64_t total = *checked;
     // Start 20 ms out so the receiver thread is up before the first reply.
-    const std::int64_t t0 = net::mono_ns() + 20'000'000;
-    Engine e(o, t, t0);
+    const std::int64_t t0 = clock.now_ns() + 20'000'000;
+    Engine e(o, t, clock, t0);
     std::thread rx([&] { e.receive_loop(cb); });
 
     ProbeRun base;
@@ -276,7 +288,6 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         base.realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
     }
     const double period_ns = 1e9 / o.rate_hz;
-    const std::int64_t spin = std::min<std::int64_t>(o.spin.count(), static_cast<std::int64_t>(period_ns / 2));
     double err_sum = 0;
     std::uint64_t n = 0;
     for (std::uint64_t i = 0; i < total; ++i) {
@@ -290,13 +301,11 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         }
         // Deadlines from the origin, never from the previous send: no drift accumulates.
         const std::int64_t deadline = t0 + static_cast<std::int64_t>(std::llround(static_cast<double>(i) * period_ns));
-        std::int64_t now = net::mono_ns();
-        if (now < deadline - spin) {   // behind schedule: no syscall, send at once
-            sleep_until(deadline - spin, &stop);
-            now = net::mono_ns();
+        std::int64_t now = clock.now_ns();
+        if (now < deadline) {   // behind schedule: no syscall, send at once
+            clock.sleep_until(at(deadline), &stop);   // the clock spins its last stretch
+            now = clock.now_ns();
         }
-        // Bounded spin: ends at the deadline (at most `spin` ns after the sleep returns).
-        while (now < deadline && !stop.load()) now = net::mono_ns();
         e.sending(i, deadline, now);
         if (const int err = t.send(i, now); err != 0) e.send_failed(i, err);
         const double late = static_cast<double>(now - deadline);
@@ -314,7 +323,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
     }
     // Every probe gets its full timeout, even after SIGINT.
-    if (n && base.unreachable.empty()) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
+    if (n && base.unreachable.empty()) clock.sleep_until(at(base.timing.last_ns + o.timeout.count()));
     e.finish();
     rx.join();
     return e.take(std::move(base));

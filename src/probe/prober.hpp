@@ -31,7 +31,7 @@ struct ProbeOptions {
     Nanos timeout{std::chrono::seconds(1)};
     std::size_t size = 48;
     metrics::Config metrics;                      // windows, spike level, alert rule
-    Nanos spin{std::chrono::microseconds(50)};   // busy-wait this much before each deadline
+    Nanos spin{std::chrono::microseconds(50)};   // the production clock busy-waits this much before each deadline
     bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
 };
 
@@ -72,5 +72,11 @@ struct ProbeCallbacks {
 // earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
 // Errors: bad options (3), sockets (4).
 Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);
+
+// The same on an injected transport and clock: every send time, grid slot and window
+// deadline is read from `clock` (its time base is the one replies are stamped in). A
+// ManualClock and a scripted transport make a run deterministic (tests/unit/probe).
+Result<ProbeRun> run_probe(const ProbeOptions& opt, Transport& transport, Clock& clock, const std::atomic<bool>& stop,
+                           const ProbeCallbacks& cb);
 
 }  // namespace netchaos::probe

@@ -17,6 +17,8 @@
 #include "metrics/io.hpp"
 #include "metrics/metrics.hpp"
 #include "probe/output.hpp"
+#include "probe/prober.hpp"
+#include "../probe/scripted.hpp"
 
 using namespace netchaos;
 using namespace std::chrono_literals;
@@ -60,6 +62,14 @@ profile::Thresholds thresholds() {
     th.alert = profile::AlertRule{};   // ratio > 0.6 and jitter_1s > 80 ms at 3 points of 5 s
     th.spike_level = 50ms;
     return th;
+}
+
+experiment::Step step(experiment::Step::Kind kind, const char* phase, int index) {
+    experiment::Step s;
+    s.kind = kind;
+    s.phase = phase;
+    s.phase_index = index;
+    return s;
 }
 
 struct ProbePath {
@@ -118,8 +128,8 @@ TEST_CASE("probe and run agree on every figure and every verdict for one record 
     morning.thresholds = th;
     e.phases.push_back(morning);
     experiment::Plan plan;
-    plan.steps.push_back({.kind = experiment::Step::Kind::baseline, .phase = "steady-state", .phase_index = -1});
-    plan.steps.push_back({.kind = experiment::Step::Kind::fault, .phase = "morning", .phase_index = 0});
+    plan.steps.push_back(step(experiment::Step::Kind::baseline, "steady-state", -1));
+    plan.steps.push_back(step(experiment::Step::Kind::fault, "morning", 0));
     const Nanos split = t0 + 10s, end = recs.back().send + 1ns;
     const std::vector<experiment::StepSpan> spans{{0, t0.count(), split.count()}, {1, split.count(), end.count()}};
     const report::Report rep = experiment::evaluate(e, plan, spans, *read, t0.count());
@@ -189,4 +199,50 @@ TEST_CASE("probe and run agree on every figure and every verdict for one record 
     CHECK(m.ipdv_mean_ns > 0);
     CHECK(metrics::misses(base.outcomes).empty());
     CHECK_FALSE(metrics::misses(fault.outcomes).empty());
+}
+
+TEST_CASE("the real prober replaying the recording and `run` reading its CSV agree") {
+    // The prober itself (grid, windows, records, duplicates) on a ManualClock, its replies
+    // scripted from the recording's RTTs and duplicate counts; its CSV through `run`.
+    const auto rec = recording();
+    const auto th = thresholds();
+    ManualClock clock;
+    clock.set(std::chrono::steady_clock::time_point(t0));
+    probe_test::Scripted t(clock, [&](std::uint64_t seq) { return rec.at(seq).rtt; });
+    t.dups = [&](std::uint64_t seq) { return rec.at(seq).dups; };
+    probe::ProbeOptions o;
+    o.rate_hz = 100;
+    o.duration = 40s;
+    o.timeout = 1s;
+    o.metrics = metrics::config_of(th);
+    std::stringstream csv;
+    metrics::write_csv_header(csv);
+    probe::ProbeCallbacks cb;
+    cb.record = [&](const metrics::Record& r) { metrics::write_csv_row(csv, r); };
+    std::atomic<bool> stop{false};
+    auto run = probe::run_probe(o, t, clock, stop, cb);
+    REQUIRE(run);
+    const auto outcomes = probe::outcomes(run->summary, th, std::nullopt);
+
+    auto read = metrics::read_csv(csv);
+    REQUIRE(read);
+    REQUIRE(read->size() == rec.size());
+    profile::Experiment e;
+    e.name = "agreement";
+    e.thresholds = th;
+    experiment::Plan plan;
+    plan.steps.push_back(step(experiment::Step::Kind::baseline, "steady-state", -1));
+    const std::vector<experiment::StepSpan> spans{{0, run->t0_ns, read->back().send.count() + 1}};
+    const report::Report rep = experiment::evaluate(e, plan, spans, *read, run->t0_ns);
+    REQUIRE(rep.phases.size() == 1);
+    const auto& r = rep.phases[0].stats;
+    CHECK(run->summary == r);
+    CHECK(r.duplicates > 0);
+    CHECK(r.alert_fired);
+    REQUIRE(outcomes.size() == rep.phases[0].checks.size() + 1);
+    for (std::size_t k = 0; k < rep.phases[0].checks.size(); ++k) {
+        INFO(outcomes[k + 1].name);
+        CHECK(outcomes[k + 1].name == rep.phases[0].checks[k].name);
+        CHECK(outcomes[k + 1].pass == rep.phases[0].checks[k].pass);
+    }
 }
