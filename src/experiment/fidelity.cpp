@@ -31,7 +31,7 @@ Result<TableMoments> table_moments(const Delay& d, const std::filesystem::path& 
 
 std::filesystem::path dir_of(const Profile& p) { return p.source.empty() ? std::filesystem::path{} : p.source.parent_path(); }
 
-DelayMoments in_ms(const metrics::Moments& m) { return {m.mean_ns / 1e6, m.stddev_ns / 1e6}; }
+DelayMoments in_ms(const metrics::Moments& m) { return {m.mean / 1e6, m.stddev / 1e6}; }
 
 bool requests_fault(const Impairment& i) {
     return i.delay || i.loss || i.duplicate || i.corrupt || i.reorder || i.rate || i.slot;
