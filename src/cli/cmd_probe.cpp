@@ -11,6 +11,7 @@
 #include "probe/net.hpp"
 #include "probe/output.hpp"
 #include "probe/prober.hpp"
+#include "probe/reflector.hpp"
 #include "probe/thresholds_toml.hpp"
 #include "probe/verdict.hpp"
 #include "profile/parse.hpp"
@@ -23,7 +24,7 @@ namespace {
 
 struct Flags {
     std::string target, mode = "udp", rate = "100", duration = "10s", timeout = "1s";
-    std::string csv, junit, thresholds_file;
+    std::string csv, junit, thresholds_file, key_file;
     std::string jitter_1s_max, spike_ratio_max, p99_rtt_max, loss_max, spike_level, p99_drift_max, baseline_p99;
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
@@ -75,6 +76,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("csv", po::value(&f.csv), "per-packet samples: seq,send_ns,rtt_ns,status")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
+        ("key-file", po::value(&f.key_file), "udp: shared key file (mode 0600) of a reflector run with --key-file")
         ("realtime", po::bool_switch(&f.realtime), "run the sender SCHED_FIFO (tighter grid on a busy host; needs CAP_SYS_NICE)")
         ("thresholds", po::value(&f.thresholds_file), "TOML file with a [thresholds] table (flags override it)")
         ("jitter-1s-max", po::value(&f.jitter_1s_max), "worst window's jitter_1s, e.g. 80ms")
@@ -170,6 +172,11 @@ int run_probe_cmd(int argc, char** argv) {
     o.timeout = *timeout;
     o.size = f.size;
     o.realtime = f.realtime;
+    if (!f.key_file.empty()) {
+        auto k = probe::read_key_file(f.key_file);
+        if (!k) return bad(k.error().message);
+        o.key = std::move(*k);
+    }
     o.windows = {th.window, th.spike_level, th.spike_windows};
     o.alert = th.alert;
 

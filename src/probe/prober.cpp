@@ -286,7 +286,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
 
     std::random_device rd;
     const std::uint64_t session = (std::uint64_t(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(net::mono_ns());
-    auto transport = make_transport(o.mode, o.target, session, o.size);
+    auto transport = make_transport(o.mode, o.target, session, o.size, o.key);
     if (!transport) return transport.error();
     Transport& t = **transport;
 
