@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "allow_path.hpp"
 #include "command.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/process.hpp"
@@ -82,6 +83,8 @@ int run_run(int argc, char** argv) {
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
         "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs");
+    std::vector<std::string> allow;
+    netchaos::cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
     hidden.add_options()("file", po::value(&file));
     po::options_description all;
@@ -109,6 +112,7 @@ int run_run(int argc, char** argv) {
         std::cerr << "netchaos run: --lease: expected a duration of at least 2s, got '" << lease_text << "'\n";
         return netchaos::cli::exit_bad_input;
     }
+    netchaos::cli::use_allow_paths(allow);
     auto parsed = prof::parse_experiment_file(file);
     for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
     if (!parsed.ok()) return netchaos::cli::exit_bad_input;

@@ -104,10 +104,10 @@ Result<Table> load_file(const std::filesystem::path& file) {
             long v = 0;
             const auto [stop, ec] = std::from_chars(first, tok.data() + tok.size(), v);
             if (stop != tok.data() + tok.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
-                return make_error(where(pos) + "'" + std::string(tok) + "' is not an integer", 3);
+                return make_error(where(pos) + "not an integer (is this a .dist file?)", 3);   // never quote a file's bytes
             }
             if (ec == std::errc::result_out_of_range || v < s16_min || v > s16_max) {
-                return make_error(where(pos) + std::string(tok) + " is outside the signed 16-bit range [-32768, 32767]", 3);
+                return make_error(where(pos) + "a value outside the signed 16-bit range [-32768, 32767]", 3);
             }
             if (t.size() >= max_entries) {
                 return make_error(where(pos) + "more than " + std::to_string(max_entries) +

@@ -279,11 +279,11 @@ void check_dist_file(const std::filesystem::path& file, Reader& r, const std::st
         auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
         Pos at{file, line, static_cast<int>(start - bol + 1)};
         if (ec != std::errc() || ptr != tok.data() + tok.size()) {
-            r.error(at, key, "distribution table: \"" + std::string(tok.substr(0, 20)) + "\" is not an integer");
+            r.error(at, key, "distribution table: not an integer here (is this a .dist file?)");   // never quote a file's bytes
             return;
         }
         if (v < -32768 || v > 32767) {
-            r.error(at, key, "distribution table: " + std::string(tok) + " is outside the signed 16-bit range");
+            r.error(at, key, "distribution table: a value outside the signed 16-bit range");
             return;
         }
         if (++entries > 16384) {
@@ -292,6 +292,30 @@ void check_dist_file(const std::filesystem::path& file, Reader& r, const std::st
         }
     }
     if (entries == 0) r.error(Pos{file, 0, 0}, key, "distribution table has no entries");
+}
+
+// True if `p` is `dir` or lies under it (both canonical).
+bool inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
+    auto [d, q] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return d == dir.end() || (std::next(d) == dir.end() && d->empty());   // "dir/" ends in an empty element
+}
+
+// Empty if `file` (already resolved against `base`) may be read, else why not.
+std::string table_refusal(const std::filesystem::path& file, const std::filesystem::path& base) {
+    const TablePolicy& pol = table_policy();
+    if (!pol.confine) return {};
+    std::error_code ec;
+    const auto real = std::filesystem::weakly_canonical(file, ec);
+    if (ec) return "cannot resolve " + file.string();
+    const auto home = std::filesystem::weakly_canonical(base.empty() ? std::filesystem::current_path(ec) : base, ec);
+    if (!ec && inside(real, home)) return {};
+    for (const auto& a : pol.allowed) {
+        std::error_code e2;
+        const auto ok = std::filesystem::weakly_canonical(a, e2);
+        if (!e2 && inside(real, ok)) return {};
+    }
+    return "distribution table " + real.string() + " is outside the profile's directory " + home.string() +
+           " (pass --allow-path " + real.parent_path().string() + " to allow it)";
 }
 
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
@@ -320,7 +344,9 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
             auto pos = r.where(path + ".table");
             std::filesystem::path resolved = d.table->file.is_absolute() ? d.table->file : (pos.file.parent_path() / d.table->file).lexically_normal();
             std::error_code ec;
-            if (!std::filesystem::is_regular_file(resolved, ec))
+            if (auto why = table_refusal(resolved, pos.file.parent_path()); !why.empty())
+                r.error(pos, path + ".table", why);
+            else if (!std::filesystem::is_regular_file(resolved, ec))
                 r.error(pos, path + ".table", "distribution table \"" + d.table->file.string() + "\" not found (looked for " + resolved.string() + ")");
             else
                 check_dist_file(resolved, r, path + ".table");
@@ -483,6 +509,25 @@ Parsed<Profile> parse_profile_file(const std::filesystem::path& file) {
     auto text = detail::read_text(file, r);
     if (!text) return out;
     return parse_profile_text(*text, file);
+}
+
+namespace {
+TablePolicy& policy_storage() {
+    static TablePolicy p;
+    return p;
+}
+}  // namespace
+
+void set_table_policy(TablePolicy policy) { policy_storage() = std::move(policy); }
+const TablePolicy& table_policy() { return policy_storage(); }
+
+Profile with_absolute_tables(const Profile& p) {
+    Profile q = p;
+    for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
+        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty() &&
+            imp->delay->table->file.is_relative() && !p.source.empty())
+            imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
+    return q;
 }
 
 std::string Diagnostic::format() const {

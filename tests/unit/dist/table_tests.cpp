@@ -126,7 +126,8 @@ TEST_CASE("load_file errors name the file, line and column") {
         auto t = dist::load_file(f.path);
         REQUIRE_FALSE(t.ok());
         CHECK_THAT(t.error().message, Catch::Contains(f.path.string() + ":3:3:"));
-        CHECK_THAT(t.error().message, Catch::Contains("five"));
+        // The position only: a table path may name a file that is not a table (/etc/shadow).
+        CHECK_THAT(t.error().message, !Catch::Contains("five") && Catch::Contains("not an integer"));
         CHECK(t.error().code == 3);
     }
     {
