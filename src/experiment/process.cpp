@@ -213,6 +213,7 @@ Result<void> ProbeProcess::start() {
     std::snprintf(rate, sizeof rate, "%g", c_.rate_hz);
     Argv a{exe_.string(), "probe", c_.target, "--rate", rate, "--duration", std::to_string(dur_s) + "s",
            "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--quiet", "--csv", (dir_ / "probe.csv").string()};
+    if (!c_.key_file.empty()) a.insert(a.end(), {"--key-file", c_.key_file.string()});
     SpawnOptions o;
     o.capture_stdout = true;
     o.death_signal = SIGINT;   // the probe ends cleanly even if we vanish

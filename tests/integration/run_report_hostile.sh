@@ -13,7 +13,10 @@ nc_defer "rm -rf $T"
 mkdir -p "$T/tmp"
 NS=ncrr$$
 nc_netns "$NS"
-ip netns exec "$NS" "$NETCHAOS" reflect --listen 127.0.0.1:7777 -q 2>"$T/reflect.log" &
+# A keyed reflector: the experiment's [probe] key_file must reach the probe, or no replies.
+printf 'run-report-test-key\n' >"$T/probe.key"
+chmod 600 "$T/probe.key"
+ip netns exec "$NS" "$NETCHAOS" reflect --listen 127.0.0.1:7777 --key-file "$T/probe.key" 2>"$T/reflect.log" &
 nc_defer "kill $!"
 SOCK=$T/fwd.sock
 "$NETCHAOS_FWD" --no-huge --no-shconf -m 256 --no-pci --file-prefix "ncrr$$" --log-level=lib.eal:4 \
@@ -35,6 +38,7 @@ target = "127.0.0.1:7777"
 netns = "$NS"
 rate = 50
 timeout = "300ms"
+key_file = "probe.key"
 [thresholds]
 p99_rtt_max = "1ns"
 [[phase]]
@@ -59,6 +63,8 @@ assert "\ufffd" in text and "café" in text, text[:400]
 print("report.json: valid UTF-8, bad bytes replaced, exit_code", j.get("exit_code"))
 PY
 for f in r.xml r.html; do python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$T/$f" || fail "$f is not UTF-8"; done
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); s=[p for p in j["phases"] if p["name"]=="tiny"][0]["stats"]; assert s["received"] > 0, s' "$T/r.json" ||
+  fail "no replies from the keyed reflector: [probe] key_file did not reach the probe"
 left=$(ls -A "$T/tmp")
 [[ -z $left ]] || fail "temporary files left behind: $left"
-pass "run with a non-UTF-8 command: verdict exit 1 kept, JSON/JUnit/HTML valid UTF-8, no temporary directory left"
+pass "run with a non-UTF-8 command: verdict exit 1 kept, JSON/JUnit/HTML valid UTF-8, no temporary directory left; keyed probe answered"
