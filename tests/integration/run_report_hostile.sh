@@ -23,7 +23,7 @@ SOCK=$T/fwd.sock
   --vdev=net_null0,no-rx=1 --vdev=net_null1,no-rx=1 -l 0 -- --control "$SOCK" --pool 4096 --queue-capacity 65536 \
   >"$T/fwd.log" 2>&1 &
 FPID=$!
-nc_defer "kill $FPID; sleep 0.5; kill -9 $FPID"
+nc_defer "kill $FPID; sleep 0.5; kill -9 $FPID; sleep 0.2; rm -rf /var/run/dpdk/ncrr$$"   # EAL leaves its runtime dir
 for ((i = 0; i < 300; i++)); do [[ -S $SOCK ]] && break; sleep 0.1; done
 [[ -S $SOCK ]] || fail "forwarder did not start: $(tail -3 "$T/fwd.log")"
 
