@@ -7,6 +7,7 @@ pkgs=(
   libnl-3-dev libnl-route-3-dev libmnl-dev
   libdpdk-dev dpdk dpdk-dev   # dpdk-dev: dpdk-testpmd, the peer in bench/fwd
   libboost-program-options-dev libtomlplusplus-dev catch2 nlohmann-json3-dev
+  libssl-dev   # libcrypto: HMAC-SHA256 of probe datagrams (reflect/probe --key-file)
   clang-14 libclang-rt-14-dev
   iproute2 ethtool irtt iputils-ping strace procps psmisc
   nginx-light curl   # the service under chaos in tests/integration/run_fidelity_nginx.sh

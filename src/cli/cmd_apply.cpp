@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "allow_path.hpp"
 #include "command.hpp"
 #include "netem_cli.hpp"
 #include "fwdctl/client.hpp"
@@ -32,10 +33,10 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
     if (p.match)
         return fail(make_error(file + ": [match] (impair only one flow) is not supported by the dpdk backend; "
                                "remove [match], or use the netem backend", 3));
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    nlohmann::json req{{"cmd", "load"}, {"direction", direction}, {"toml", text.str()}, {"name", p.name}};
+    // The normalized profile, table paths absolute: the forwarder has another working
+    // directory, and this process has already checked where the tables may come from.
+    nlohmann::json req{{"cmd", "load"}, {"direction", direction}, {"toml", prof::to_text(prof::with_absolute_tables(p))},
+                       {"name", p.name}};
     // The forwarder keeps the lease itself, so it reverts even if this process dies.
     if (lease) req["lease_ms"] = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(*lease).count());
     auto r = fwdctl::request(control, req);
@@ -72,6 +73,8 @@ int run_apply(int argc, char** argv) {
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
+    std::vector<std::string> allow;
+    cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
     hidden.add_options()("profile", po::value(&file));
     po::positional_options_description pos;
@@ -81,6 +84,7 @@ int run_apply(int argc, char** argv) {
     if (file.empty()) return fail(make_error("no PROFILE given (see --help)", 3));
     if (backend != "netem" && backend != "dpdk") return fail(make_error("--backend must be netem or dpdk", 3));
 
+    cli::use_allow_paths(allow);
     auto parsed = prof::parse_profile_file(file);
     for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
     if (!parsed.ok()) return cli::exit_bad_input;

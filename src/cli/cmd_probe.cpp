@@ -14,6 +14,7 @@
 #include "probe/net.hpp"
 #include "probe/output.hpp"
 #include "probe/prober.hpp"
+#include "probe/reflector.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
 
@@ -24,7 +25,7 @@ namespace {
 
 struct Flags {
     std::string target, mode = "udp", rate = "100", duration = "10s", timeout = "1s";
-    std::string csv, junit, thresholds_file;
+    std::string csv, junit, thresholds_file, key_file;
     std::string jitter_1s_max, spike_ratio_max, p99_rtt_max, loss_max, spike_level, p99_drift_max, baseline_p99;
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
@@ -65,6 +66,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
+        ("key-file", po::value(&f.key_file), "udp: shared key file (mode 0600) of a reflector run with --key-file")
         ("realtime", po::bool_switch(&f.realtime), "run the sender SCHED_FIFO (tighter grid on a busy host; needs CAP_SYS_NICE)")
         ("thresholds", po::value(&f.thresholds_file), "TOML file with a [thresholds] table (flags override it)")
         ("jitter-1s-max", po::value(&f.jitter_1s_max), "worst window's jitter_1s, e.g. 80ms")
@@ -174,6 +176,11 @@ int run_probe_cmd(int argc, char** argv) {
     o.realtime = f.realtime;
     o.metrics = metrics::config_of(th);
     if (const std::string why = metrics::check(o.metrics); !why.empty()) return bad(why);
+    if (!f.key_file.empty()) {
+        auto k = probe::read_key_file(f.key_file);
+        if (!k) return bad(k.error().message);
+        o.key = std::move(*k);
+    }
 
     // The CSV is streamed as probes resolve: nothing per probe stays in memory.
     std::ofstream csv;

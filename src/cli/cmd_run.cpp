@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "allow_path.hpp"
 #include "command.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/process.hpp"
@@ -43,15 +44,37 @@ void install_handlers() {
     signal(SIGPIPE, SIG_IGN);   // a dead watchdog or probe must not kill us mid-rollback
 }
 
-bool write_file(const std::string& path, const std::string& text) {
-    std::ofstream f(path);
-    f << text;
-    if (!f) {
-        std::cerr << "netchaos run: cannot write " << path << "\n";
+// Renders and writes one report. A failure (a write error, or a renderer that throws) is
+// reported and returns false; it never replaces the run's verdict.
+template <class Render>
+bool write_report(const std::string& path, Render render) {
+    try {
+        const std::string text = render();
+        std::ofstream f(path);
+        f << text;
+        if (!f) {
+            std::cerr << "netchaos run: cannot write " << path << ": " << std::strerror(errno) << "\n";
+            return false;
+        }
+        return true;
+    } catch (const std::exception& e) {
+        std::cerr << "netchaos run: report " << path << " not written: " << e.what() << "\n";
         return false;
     }
-    return true;
 }
+
+// The run's working directory (step profiles, probe CSV): removed on every way out of
+// run_run, exceptions included. $TMPDIR is honoured.
+struct WorkDir {
+    std::filesystem::path path;
+    WorkDir(const WorkDir&) = delete;
+    WorkDir& operator=(const WorkDir&) = delete;
+    WorkDir() = default;
+    ~WorkDir() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+};
 
 int run_run(int argc, char** argv) {
     // Everything after "--" is the command under chaos, untouched by option parsing.
@@ -84,6 +107,8 @@ int run_run(int argc, char** argv) {
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
         "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs");
     std::vector<std::string> positional;
+    std::vector<std::string> allow;
+    netchaos::cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
     hidden.add_options()("file", po::value(&positional));
     po::options_description all;
@@ -125,6 +150,7 @@ int run_run(int argc, char** argv) {
         std::cerr << "netchaos run: --lease: expected a duration of at least 2s, got '" << lease_text << "'\n";
         return netchaos::cli::exit_bad_input;
     }
+    netchaos::cli::use_allow_paths(allow);
     auto parsed = prof::parse_experiment_file(file);
     for (const auto& d : parsed.diagnostics) std::cerr << d.format() << "\n";
     if (!parsed.ok()) return netchaos::cli::exit_bad_input;
@@ -139,12 +165,15 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_pass;
     }
 
-    char tmpl[] = "/tmp/netchaos-run.XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        std::cerr << "netchaos run: mkdtemp: " << std::strerror(errno) << "\n";
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/netchaos-run.XXXXXX";
+    if (!mkdtemp(tmpl.data())) {
+        std::cerr << "netchaos run: mkdtemp " << tmpl << ": " << std::strerror(errno) << "\n";
         return netchaos::cli::exit_system;
     }
-    const std::filesystem::path workdir = tmpl;
+    WorkDir work;
+    work.path = tmpl;
+    const std::filesystem::path workdir = work.path;
     const auto exe = ex::self_exe();
     install_handlers();
 
@@ -159,7 +188,6 @@ int run_run(int argc, char** argv) {
     auto dog = ex::Watchdog::start(wc);
     if (!dog) {
         std::cerr << "netchaos run: " << dog.error().message << "\n";
-        std::filesystem::remove_all(workdir);
         return netchaos::cli::exit_system;
     }
 
@@ -181,16 +209,22 @@ int run_run(int argc, char** argv) {
     auto out = runner.run(e, plan, ro, g_stop);
     dog->done();   // the runner rolled back (or reported why it could not)
 
-    std::cout << "\n" << netchaos::report::summary_table(out.report);
     bool ok = true;
-    if (!json.empty()) ok &= write_file(json, netchaos::report::to_json(out.report));
-    if (!junit.empty()) ok &= write_file(junit, netchaos::report::to_junit(out.report));
-    if (!html.empty()) {
-        ok &= write_file(html, netchaos::report::to_html(out.report));
-        std::cout << "report: " << std::filesystem::absolute(html).string() << "\n";
+    try {
+        std::cout << "\n" << netchaos::report::summary_table(out.report);
+    } catch (const std::exception& e) {
+        std::cerr << "netchaos run: summary not printed: " << e.what() << "\n";
+        ok = false;
     }
-    std::error_code ec;
-    std::filesystem::remove_all(workdir, ec);
+    const auto& rep = out.report;
+    if (!json.empty()) ok &= write_report(json, [&] { return netchaos::report::to_json(rep); });
+    if (!junit.empty()) ok &= write_report(junit, [&] { return netchaos::report::to_junit(rep); });
+    if (!html.empty() && write_report(html, [&] { return netchaos::report::to_html(rep); }))
+        std::cout << "report: " << std::filesystem::absolute(html).string() << "\n";
+    else if (!html.empty())
+        ok = false;
+    // The verdict survives a report failure; only a pass becomes a system error (4), so a
+    // CI job that needs the report does not go green without it.
     if (!ok && out.exit_code == 0) return netchaos::cli::exit_system;
     return out.exit_code;
 }

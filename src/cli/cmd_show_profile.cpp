@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "allow_path.hpp"
 #include "command.hpp"
 #include "profile/kind.hpp"
 #include "profile/parse.hpp"
@@ -70,6 +71,8 @@ int run_show(int argc, char** argv) {
                                  "again), or JSON with -j. For an experiment, each phase's resolved profile.\n"
                                  "Exit 3 if the file is invalid.\n\noptions");
     opts.add_options()("help,h", "show this help")("json,j", po::bool_switch(&json), "JSON instead of TOML");
+    std::vector<std::string> allow;
+    netchaos::cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
     hidden.add_options()("file", po::value(&file));
     po::options_description all;
@@ -92,6 +95,7 @@ int run_show(int argc, char** argv) {
         std::cerr << "netchaos show-profile: no FILE given\n" << opts << "\n";
         return netchaos::cli::exit_bad_input;
     }
+    netchaos::cli::use_allow_paths(allow);
     if (prof::detect_kind(file) == prof::FileKind::experiment) {
         auto parsed = prof::parse_experiment_file(file);
         if (!report(parsed.diagnostics) || !parsed.ok()) return netchaos::cli::exit_bad_input;

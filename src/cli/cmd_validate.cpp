@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "allow_path.hpp"
 #include "command.hpp"
 #include "experiment/fidelity.hpp"
 #include "profile/kind.hpp"
@@ -61,6 +62,8 @@ int run_validate(int argc, char** argv) {
                                  "FILE:LINE:COLUMN: error: KEY: MESSAGE. Warnings do not fail.\n"
                                  "Exit 0 when every file is valid, 3 otherwise.\n\noptions");
     opts.add_options()("help,h", "show this help")("quiet,q", po::bool_switch(&quiet), "print errors only (no warnings, no \"ok\" lines)");
+    std::vector<std::string> allow;
+    netchaos::cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
     hidden.add_options()("file", po::value(&files)->multitoken());
     po::options_description all;
@@ -83,6 +86,7 @@ int run_validate(int argc, char** argv) {
         std::cerr << "netchaos validate: no FILE given\n" << opts << "\n";
         return netchaos::cli::exit_bad_input;
     }
+    netchaos::cli::use_allow_paths(allow);
     int bad = 0;
     for (const auto& f : files) {
         bool experiment = prof::detect_kind(f) == prof::FileKind::experiment;

@@ -159,11 +159,13 @@ Result<void> CliFaultTarget::apply(const profile::Profile& p) {
     auto file = dir_ / ("step-" + std::to_string(++n_) + ".toml");
     // The step file lives in a temp dir: a table path relative to the profile must become
     // absolute to keep meaning the same file.
-    profile::Profile q = p;
-    for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
-        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty() &&
-            imp->delay->table->file.is_relative() && !p.source.empty())
-            imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
+    const profile::Profile q = profile::with_absolute_tables(p);
+    // The experiment's parse already checked where its tables may come from; the step file
+    // is ours, so let its `apply` read exactly those tables.
+    Argv allow;
+    for (const auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
+        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty())
+            allow.insert(allow.end(), {"--allow-path", imp->delay->table->file.parent_path().string()});
     {
         std::ofstream f(file);
         f << profile::to_text(q);
@@ -172,10 +174,12 @@ Result<void> CliFaultTarget::apply(const profile::Profile& p) {
     if (t_.backend == profile::Backend::dpdk) {
         Argv a{exe_.string(), "apply", file.string(), "--backend", "dpdk", "--direction", "both"};
         if (!t_.control.empty()) a.insert(a.end(), {"--control", t_.control.string()});
+        a.insert(a.end(), allow.begin(), allow.end());
         return run(a, "apply");
     }
     Argv a{exe_.string(), "apply", file.string(), "--dev", t_.dev};
     if (t_.direction == profile::Direction::ingress) a.push_back("--ingress");
+    a.insert(a.end(), allow.begin(), allow.end());
     return run(in_netns(t_.netns, a), "apply");
 }
 
@@ -230,6 +234,7 @@ Result<void> ProbeProcess::start() {
     std::snprintf(rate, sizeof rate, "%g", c_.rate_hz);
     Argv a{exe_.string(), "probe", c_.target, "--rate", rate, "--duration", std::to_string(dur_s) + "s",
            "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--quiet", "--csv", (dir_ / "probe.csv").string()};
+    if (!c_.key_file.empty()) a.insert(a.end(), {"--key-file", c_.key_file.string()});
     SpawnOptions o;
     o.capture_stdout = true;
     o.death_signal = SIGINT;   // the probe ends cleanly even if we vanish

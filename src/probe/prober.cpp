@@ -262,7 +262,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
     if (auto total = check_options(o); !total) return total.error();
     std::random_device rd;
     const std::uint64_t session = (std::uint64_t(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(net::mono_ns());
-    auto transport = make_transport(o.mode, o.target, session, o.size);
+    auto transport = make_transport(o.mode, o.target, session, o.size, o.key);
     if (!transport) return transport.error();
     SteadyClock clock(o.spin);
     return run_probe(o, **transport, clock, stop, cb);

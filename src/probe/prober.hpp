@@ -33,6 +33,7 @@ struct ProbeOptions {
     metrics::Config metrics;                      // windows, spike level, alert rule
     Nanos spin{std::chrono::microseconds(50)};   // the production clock busy-waits this much before each deadline
     bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
+    std::vector<std::uint8_t> key;                // udp: shared HMAC key with the reflector (empty: none)
 };
 
 // Where the sends landed against the grid.

@@ -61,6 +61,7 @@ public:
         p.seq = seq;
         p.send_ns = static_cast<std::uint64_t>(send_mono_ns);
         wire::encode(p, std::span(out_).subspan(off));
+        if (!key_.empty()) wire::sign(std::span(out_).subspan(off), key_);
         frame(seq);
         const ssize_t n = ::sendto(fd_.get(), out_.data(), out_.size(), MSG_DONTWAIT,
                                    reinterpret_cast<const sockaddr*>(&target_.addr), target_.len);
@@ -83,7 +84,8 @@ public:
             auto payload = unframe(*r, std::span(buf).first(r->size));
             if (!payload) continue;   // not for us (e.g. someone else's echo on a raw socket)
             const auto d = wire::decode(*payload);
-            if (!d.packet || d.packet->kind != wire::Kind::reply || d.packet->session != session_) {
+            if (!d.packet || d.packet->kind != wire::Kind::reply || d.packet->session != session_ ||
+                (!key_.empty() && !wire::verify(*payload, key_))) {   // forged, or a reflector without our key
                 sink.garbage();
                 continue;
             }
@@ -95,6 +97,8 @@ public:
             sink.reply(rep);
         }
     }
+
+    void set_key(std::vector<std::uint8_t> key) { key_ = std::move(key); }
 
 protected:
     virtual std::size_t frame_header() const { return 0; }
@@ -110,6 +114,7 @@ protected:
     net::Endpoint target_;
     std::uint64_t session_;
     std::vector<std::uint8_t> out_;
+    std::vector<std::uint8_t> key_;   // shared HMAC key (udp): requests signed, replies verified
     bool stamps_ = false;
 };
 
@@ -254,8 +259,11 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const net::Endpoint& target,
-                                                  std::uint64_t session, std::size_t size) {
+                                                  std::uint64_t session, std::size_t size, std::vector<std::uint8_t> key) {
     using profile::ProbeMode;
+    if (!key.empty() && mode != ProbeMode::udp)
+        return make_error("a key (--key-file) authenticates udp probes to a netchaos reflector; not mode icmp or tcp", 3);
+    if (!key.empty()) size = std::max(size, wire::auth_size);   // room for the HMAC
     if (size < wire::header_size || size > wire::max_size)
         return make_error("probe size must be in " + std::to_string(wire::header_size) + "-" +
                               std::to_string(wire::max_size) + " bytes",
@@ -265,7 +273,9 @@ Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const
         if (target.port() == 0) return make_error("udp mode needs HOST:PORT (a netchaos reflector)", 3);
         net::Fd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         if (!fd) return make_error(std::string("socket: ") + std::strerror(errno), 4);
-        return std::unique_ptr<Transport>(new UdpTransport(std::move(fd), target, session, size));
+        auto t = std::make_unique<UdpTransport>(std::move(fd), target, session, size);
+        t->set_key(std::move(key));
+        return std::unique_ptr<Transport>(std::move(t));
     }
     if (mode == ProbeMode::icmp) {
         if (family != AF_INET) return make_error("icmp mode supports IPv4 targets only", 3);

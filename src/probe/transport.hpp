@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -46,8 +47,11 @@ public:
     virtual const char* describe() const = 0;
 };
 
-// `session` tags this run's packets (udp, icmp). size = datagram payload bytes (>= 48).
+// `session` tags this run's packets (udp, icmp). size = datagram payload bytes (>= 48; with
+// a key at least wire::auth_size). key (udp only): HMAC-SHA256 on every request, replies
+// without a valid one are garbage.
 Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const net::Endpoint& target,
-                                                  std::uint64_t session, std::size_t size);
+                                                  std::uint64_t session, std::size_t size,
+                                                  std::vector<std::uint8_t> key = {});
 
 }  // namespace netchaos::probe

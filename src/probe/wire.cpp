@@ -1,5 +1,11 @@
 #include "probe/wire.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+
 namespace netchaos::probe::wire {
 
 namespace {
@@ -17,7 +23,7 @@ void encode(const Packet& p, std::span<std::uint8_t> out) {
     put(out, 0, magic, 4);
     out[4] = version;
     out[5] = static_cast<std::uint8_t>(p.kind);
-    put(out, 6, 0, 2);
+    put(out, 6, 0, 2);   // flags: sign() sets them
     put(out, 8, p.session, 8);
     put(out, 16, p.seq, 8);
     put(out, 24, p.send_ns, 8);
@@ -55,6 +61,35 @@ void make_reply(std::span<std::uint8_t> buf, std::uint64_t srv_rx_ns, std::uint6
     buf[5] = static_cast<std::uint8_t>(Kind::reply);
     put(buf, 32, srv_rx_ns, 8);
     put(buf, 40, srv_tx_ns, 8);
+}
+
+namespace {
+// HMAC over the datagram with the MAC field zeroed; `mac` receives mac_size bytes.
+bool compute_mac(std::span<const std::uint8_t> buf, std::span<const std::uint8_t> key, std::uint8_t* mac) {
+    std::array<std::uint8_t, max_size> tmp{};
+    if (buf.size() < auth_size || buf.size() > tmp.size()) return false;
+    std::copy(buf.begin(), buf.end(), tmp.begin());
+    std::fill_n(tmp.begin() + header_size, mac_size, std::uint8_t{0});
+    unsigned len = 0;
+    const auto* r = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), tmp.data(), buf.size(), mac, &len);
+    return r != nullptr && len == mac_size;
+}
+}  // namespace
+
+bool has_mac(std::span<const std::uint8_t> buf) { return buf.size() >= auth_size && (buf[6] & flag_mac); }
+
+void sign(std::span<std::uint8_t> buf, std::span<const std::uint8_t> key) {
+    buf[6] |= flag_mac;
+    std::array<std::uint8_t, mac_size> mac{};
+    if (!compute_mac(buf, key, mac.data())) mac.fill(0);   // cannot happen for a valid size; never verifies
+    std::copy(mac.begin(), mac.end(), buf.begin() + header_size);
+}
+
+bool verify(std::span<const std::uint8_t> buf, std::span<const std::uint8_t> key) {
+    if (!has_mac(buf)) return false;
+    std::array<std::uint8_t, mac_size> mac{};
+    if (!compute_mac(buf, key, mac.data())) return false;
+    return CRYPTO_memcmp(mac.data(), buf.data() + header_size, mac_size) == 0;
 }
 
 }  // namespace netchaos::probe::wire

@@ -98,7 +98,7 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
 
 void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     const std::string path = "probe";
-    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout"});
+    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout", "key_file"});
     if (auto v = r.string(t, path, "target")) pc.target = *v;
     if (auto v = r.string(t, path, "netns")) pc.netns = *v;
     // rate = 100 or rate = "100/s", as on the CLI (--rate 100/s); checked against the
@@ -128,6 +128,11 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     if (auto v = r.duration(t, path, "timeout")) {
         pc.timeout = *v;
         positive(r, "probe.timeout", *v);
+    }
+    if (auto v = r.string(t, path, "key_file")) {
+        pc.key_file = *v;
+        if (pc.mode != ProbeMode::udp)
+            r.error(r.where("probe.key_file"), "probe.key_file", "key_file authenticates udp probes to a netchaos reflector; mode is not udp");
     }
     if (pc.target.empty()) {
         r.error(r.where("probe"), "probe.target", "expected target = \"HOST:PORT\" (a reflector) or \"HOST\" for icmp");
@@ -258,7 +263,10 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
     if (auto v = r.duration(*t, "", "baseline")) ex.baseline = *v;
     if (const auto* s = r.table(*t, "", "target")) read_target(*s, ex.target, r);
     else r.error(Pos{name, 0, 0}, "target", "an experiment needs a [target] table (backend, dev or control)");
-    if (const auto* s = r.table(*t, "", "probe")) read_probe(*s, ex.probe, r);
+    if (const auto* s = r.table(*t, "", "probe")) {
+        read_probe(*s, ex.probe, r);
+        if (!ex.probe.key_file.empty()) ex.probe.key_file = relative_to(name, ex.probe.key_file.string());
+    }
     else r.error(Pos{name, 0, 0}, "probe", "an experiment needs a [probe] table with target = \"HOST:PORT\"");
     if (const auto* s = r.table(*t, "", "thresholds")) read_thresholds(*s, ex.thresholds, r, "thresholds");
 

@@ -300,6 +300,30 @@ void check_dist_file(const std::filesystem::path& file, Reader& r, const std::st
     if (!t.error.empty()) r.error(Pos{file, t.line, t.column}, key, "distribution table: " + t.error);
 }
 
+// True if `p` is `dir` or lies under it (both canonical).
+bool inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
+    auto [d, q] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return d == dir.end() || (std::next(d) == dir.end() && d->empty());   // "dir/" ends in an empty element
+}
+
+// Empty if `file` (already resolved against `base`) may be read, else why not.
+std::string table_refusal(const std::filesystem::path& file, const std::filesystem::path& base) {
+    const TablePolicy& pol = table_policy();
+    if (!pol.confine) return {};
+    std::error_code ec;
+    const auto real = std::filesystem::weakly_canonical(file, ec);
+    if (ec) return "cannot resolve " + file.string();
+    const auto home = std::filesystem::weakly_canonical(base.empty() ? std::filesystem::current_path(ec) : base, ec);
+    if (!ec && inside(real, home)) return {};
+    for (const auto& a : pol.allowed) {
+        std::error_code e2;
+        const auto ok = std::filesystem::weakly_canonical(a, e2);
+        if (!e2 && inside(real, ok)) return {};
+    }
+    return "distribution table " + real.string() + " is outside the profile's directory " + home.string() +
+           " (pass --allow-path " + real.parent_path().string() + " to allow it)";
+}
+
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
     const std::string k_mean = path + ".mean", k_jitter = path + ".jitter", k_dist = path + ".distribution";
     if (d.distribution == Distribution::custom) {
@@ -324,7 +348,9 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
             auto pos = r.where(path + ".table");
             std::filesystem::path resolved = d.table->file.is_absolute() ? d.table->file : (pos.file.parent_path() / d.table->file).lexically_normal();
             std::error_code ec;
-            if (!std::filesystem::is_regular_file(resolved, ec))
+            if (auto why = table_refusal(resolved, pos.file.parent_path()); !why.empty())
+                r.error(pos, path + ".table", why);
+            else if (!std::filesystem::is_regular_file(resolved, ec))
                 r.error(pos, path + ".table", "distribution table \"" + d.table->file.string() + "\" not found (looked for " + resolved.string() + ")");
             else
                 check_dist_file(resolved, r, path + ".table");
@@ -509,6 +535,25 @@ Parsed<Profile> parse_profile_file(const std::filesystem::path& file) {
     auto text = detail::read_text(file, r);
     if (!text) return out;
     return parse_profile_text(*text, file);
+}
+
+namespace {
+TablePolicy& policy_storage() {
+    static TablePolicy p;
+    return p;
+}
+}  // namespace
+
+void set_table_policy(TablePolicy policy) { policy_storage() = std::move(policy); }
+const TablePolicy& table_policy() { return policy_storage(); }
+
+Profile with_absolute_tables(const Profile& p) {
+    Profile q = p;
+    for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
+        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty() &&
+            imp->delay->table->file.is_relative() && !p.source.empty())
+            imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
+    return q;
 }
 
 std::string Diagnostic::format() const {

@@ -39,6 +39,23 @@ Parsed<Experiment> parse_experiment_text(std::string_view toml, const std::files
 Parsed<Thresholds> parse_thresholds_file(const std::filesystem::path& file);
 Parsed<Thresholds> parse_thresholds_text(std::string_view toml, const std::filesystem::path& name);
 
+// Where distribution tables (`{ table = "file.dist" }`) may be read from. A table path is
+// resolved relative to the directory of the file that names it; by default it must stay
+// inside that directory (after following symlinks), so a profile from someone else cannot
+// make netchaos (root) read /etc/shadow or /proc. Directories allowed here (the CLI's
+// --allow-path DIR) are accepted too; confine = false turns the check off (the forwarder:
+// its texts come from the root-only control socket, already checked by the CLI). Set once
+// at start-up, before any parse. Errors about a table never quote its contents.
+struct TablePolicy {
+    bool confine = true;
+    std::vector<std::filesystem::path> allowed;
+};
+void set_table_policy(TablePolicy policy);
+const TablePolicy& table_policy();
+// The profile with each relative table path made absolute (against its source's
+// directory): for a copy written elsewhere, e.g. a step file in a temporary directory.
+Profile with_absolute_tables(const Profile& p);
+
 // Units as people write them. Errors say what was expected.
 Result<Duration> parse_duration(std::string_view s);       // "50ms" "30us" "1.5s" "2m" "0"
 Result<double> parse_probability(std::string_view s);      // "0.1%" -> 0.001 ; "1" is rejected (ambiguous)

@@ -212,6 +212,7 @@ struct ProbeConfig {
     double rate_hz = 100.0;
     ProbeMode mode = ProbeMode::udp;
     Duration timeout{std::chrono::seconds(1)};
+    std::filesystem::path key_file;        // udp: shared HMAC key with the reflector (relative to the experiment)
     bool operator==(const ProbeConfig&) const = default;
 };
 

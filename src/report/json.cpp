@@ -108,7 +108,8 @@ std::string to_json(const Report& r) {
                         {"duration_s", r.command->duration_s}};
     else
         j["command"] = nullptr;
-    return j.dump(2) + "\n";
+    // Replace, never throw: one bad byte in a command line must not cost the report.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace netchaos::report

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metrics/metrics.hpp"
@@ -120,7 +121,10 @@ std::string to_html(const Report& r);
 std::string svg_timeline(const Report& r, int width = 960, int height = 320);
 std::string svg_histogram(const Phase& p, int width = 460, int height = 240);
 
-// Escapes &<>"' for XML and HTML text and attributes.
+// Escapes &<>"' for XML and HTML text and attributes (invalid UTF-8 replaced first).
 std::string xml_escape(const std::string& s);
+// Invalid UTF-8 (a command line is bytes, not text) replaced by U+FFFD, so every report
+// stays well-formed: the JSON writer threw on it and the verdict was lost.
+std::string valid_utf8(std::string_view s);
 
 }  // namespace netchaos::report

@@ -109,7 +109,36 @@ std::string summary_table(const Report& r) {
     return o.str();
 }
 
-std::string xml_escape(const std::string& s) {
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        // Sequence length and the lowest code point it may encode (overlongs are invalid).
+        std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+        bool ok = n > 0 && i + n <= s.size();
+        std::uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
+        for (std::size_t k = 1; ok && k < n; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            ok = (c & 0xc0) == 0x80;
+            cp = (cp << 6) | (c & 0x3f);
+        }
+        static constexpr std::uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        ok = ok && cp >= min_cp[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        if (ok) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out += "\xEF\xBF\xBD";   // U+FFFD, one per bad byte
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::string xml_escape(const std::string& raw) {
+    const std::string s = valid_utf8(raw);
     std::string out;
     out.reserve(s.size());
     for (char c : s) {

@@ -27,7 +27,7 @@ start_fwd() {   # start_fwd SOCK [fwd options...]: sets FPID
     --vdev=net_null0,no-rx=1 --vdev=net_null1,no-rx=1 -l 0 -- \
     --control "$sock" --pool 4096 --queue-capacity 65536 "$@" >"$T/fwd$starts.log" 2>&1 &
   FPID=$!
-  nc_defer "kill -9 $FPID"
+  nc_defer "kill -9 $FPID; sleep 0.2; rm -rf /var/run/dpdk/nc$$-$starts"   # EAL leaves its runtime dir (and, after kill -9, its telemetry socket)
 }
 wait_exit() {   # wait_exit PID SECONDS: 0 if it exited in time
   local i

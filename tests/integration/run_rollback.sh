@@ -45,10 +45,12 @@ wait_profile() {  # wait_profile WANT SECONDS
   for ((i = 0; i < $2 * 10; i++)); do [[ $(profile_now) == "$1" ]] && return 0; sleep 0.1; done
   return 1
 }
-leftovers() { pgrep -f "$W/long.toml|probe 10.213.0.2:7777.*netchaos-run" || true; }
+# Only this test's processes: the run's work directory is under $W (TMPDIR), so a run of
+# another checkout on the same host does not count.
+leftovers() { pgrep -f "$W/long.toml|probe 10.213.0.2:7777.*$W/netchaos-run" || true; }
 
 for sig in INT TERM KILL; do
-  "$NETCHAOS" run "$W/long.toml" --lease 3s >"$W/$sig.out" 2>&1 &
+  TMPDIR=$W "$NETCHAOS" run "$W/long.toml" --lease 3s >"$W/$sig.out" 2>&1 &
   pid=$!
   # wait until the phase is applied (profile not passthrough)
   for ((i = 0; i < 150; i++)); do p=$(profile_now); [[ -n $p && $p != passthrough ]] && break; sleep 0.1; done

@@ -197,3 +197,15 @@ TEST_CASE("experiment keys the backend does not use are refused rather than igno
     INFO(nc_test::dump(netem_match.diagnostics));
     CHECK(netem_match.ok());
 }
+
+TEST_CASE("probe key_file: relative to the experiment, udp only") {
+    nc_test::TempDir dir;
+    auto ok = parse_experiment_text("[target]\nbackend = \"dpdk\"\n[probe]\ntarget = \"h:1\"\nkey_file = \"k/probe.key\"\n"
+                                    "[[phase]]\nduration = \"1s\"\n", dir.path / "e/x.toml");
+    INFO(nc_test::dump(ok.diagnostics));
+    REQUIRE(ok.ok());
+    CHECK(ok.value->probe.key_file == dir.path / "e/k/probe.key");
+    auto icmp = parse_experiment_text("[target]\nbackend = \"dpdk\"\n[probe]\ntarget = \"h\"\nmode = \"icmp\"\nkey_file = \"k\"\n"
+                                      "[[phase]]\nduration = \"1s\"\n", dir.path / "x.toml");
+    NC_EXPECT_ERROR(icmp, "probe.key_file", 6, 12, "udp");
+}

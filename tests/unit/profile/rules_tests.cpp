@@ -1,5 +1,6 @@
 // Cross-field rules: netem's own and ours. Each rule: the message, and where it points.
 #include "helpers.hpp"
+#include "dist/table.hpp"
 
 using namespace netchaos::profile;
 using namespace std::chrono_literals;
@@ -202,4 +203,44 @@ TEST_CASE("rule: reorder = true with a rate warns (the rate keeps order on both 
     CHECK(w->line == 4);
     auto no_rate = parse_profile_text(delay, "t.toml");
     CHECK(nc_test::count(no_rate.diagnostics, Sev::warning) == 0);
+}
+
+TEST_CASE("rule: table paths stay in the profile's directory unless allowed, and errors never quote a file") {
+    // Found as: table = "/etc/shadow" was read as root and its first bytes came back in the
+    // error message.
+    nc_test::TempDir dir;
+    dir.write("outside/secret.dist", "hunter2-password 1 2\n");
+    dir.write("outside/ok.dist", "0 1 -1\n");
+    dir.write("prof/tables/x.dist", "0 1 -1\n");
+    const std::string body = "[egress.delay]\nmean = \"5ms\"\njitter = \"2ms\"\ntable = ";
+    auto inside = parse_profile_file(dir.write("prof/in.toml", body + "\"tables/x.dist\"\n"));
+    INFO(nc_test::dump(inside.diagnostics));
+    CHECK(inside.ok());
+    auto up = parse_profile_file(dir.write("prof/up.toml", body + "\"../outside/ok.dist\"\n"));
+    NC_EXPECT_ERROR(up, "egress.delay.table", 4, 9, "outside the profile's directory");
+    CHECK_THAT(nc_test::find_diag(up.diagnostics, "egress.delay.table")->message, Catch::Contains("--allow-path"));
+    auto abs = parse_profile_file(dir.write("prof/abs.toml", body + "\"" + (dir.path / "outside/secret.dist").string() + "\"\n"));
+    NC_EXPECT_ERROR(abs, "egress.delay.table", 4, 9, "outside the profile's directory");
+    auto etc = parse_profile_file(dir.write("prof/etc.toml", body + "\"/etc/passwd\"\n"));
+    NC_EXPECT_ERROR(etc, "egress.delay.table", 4, 9, "outside the profile's directory");
+    std::filesystem::create_symlink(dir.path / "outside/ok.dist", dir.path / "prof/tables/link.dist");
+    auto link = parse_profile_file(dir.write("prof/link.toml", body + "\"tables/link.dist\"\n"));
+    NC_EXPECT_ERROR(link, "egress.delay.table", 4, 9, "outside the profile's directory");
+
+    set_table_policy({true, {dir.path / "outside"}});
+    auto allowed = parse_profile_file(dir.path / "prof/up.toml");
+    auto allowed_link = parse_profile_file(dir.path / "prof/link.toml");
+    auto still_etc = parse_profile_file(dir.path / "prof/etc.toml");
+    auto secret = parse_profile_file(dir.path / "prof/abs.toml");
+    set_table_policy({});
+    INFO(nc_test::dump(allowed.diagnostics));
+    CHECK(allowed.ok());
+    CHECK(allowed_link.ok());
+    CHECK_FALSE(still_etc.ok());
+    REQUIRE_FALSE(secret.ok());
+    for (const auto& d : secret.diagnostics) CHECK_THAT(d.message, !Catch::Contains("hunter2"));
+    // The same file through the engine's loader: position, no contents.
+    auto t = netchaos::dist::load_file(dir.path / "outside/secret.dist");
+    REQUIRE_FALSE(t);
+    CHECK_THAT(t.error().message, !Catch::Contains("hunter2") && Catch::Contains("secret.dist:1:1"));
 }

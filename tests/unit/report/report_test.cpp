@@ -190,3 +190,32 @@ TEST_CASE("summary table lists every phase and every miss") {
     miss.fidelity[0].pass = false;
     CHECK(progress_line(miss, 6, 9).find("MISS (250% of limit)") != std::string::npos);
 }
+
+TEST_CASE("invalid UTF-8 (a command line is bytes) is replaced in every report, never thrown") {
+    // Found as: `netchaos run exp -- printf '\xff'` made the JSON writer throw; exit 4
+    // instead of the verdict, no report, the temporary directory left behind.
+    Report r = sample_report();
+    r.command = CommandResult{{"printf", "\xff\xfe", "caf\xc3\xa9", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "x\xe2\x82"}, 0, 1.0};
+    r.notes.push_back("output: \xff");
+    r.phases[0].name = "bad\x80name";
+    std::string json;
+    REQUIRE_NOTHROW(json = to_json(r));
+    CHECK(valid_utf8(json) == json);
+    auto j = nlohmann::json::parse(json);
+    const auto argv = j.dump();
+    CHECK(argv.find("caf\xc3\xa9") != std::string::npos);   // valid UTF-8 kept as is
+    CHECK(argv.find("\xef\xbf\xbd") != std::string::npos);  // the rest replaced
+    std::string junit, html;
+    REQUIRE_NOTHROW(junit = to_junit(r));
+    REQUIRE_NOTHROW(html = to_html(r));
+    CHECK(valid_utf8(junit) == junit);
+    CHECK(valid_utf8(html) == html);
+    std::string why;
+    CHECK(well_formed(junit, why));
+    // Each rejected sequence: overlong, surrogate, above U+10FFFF, truncated.
+    CHECK(valid_utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(valid_utf8("\xf4\x90\x80\x80").size() == 12);
+    CHECK(valid_utf8("x\xe2\x82") == "x\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK(valid_utf8("\xf0\x9f\x98\x80 ok") == "\xf0\x9f\x98\x80 ok");
+}
