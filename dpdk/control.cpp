@@ -51,11 +51,7 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
     auto m = fault::compile(*imp);
     if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
     return DirModel{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")",
-#ifdef NETCHAOS_HAVE_PROFILE_PARSER
                     profile::to_text(*imp, side)};
-#else
-                    ""};
-#endif
 }
 
 Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,

@@ -226,13 +226,11 @@ private:
 }  // namespace
 
 int run_forwarder(const ForwarderConfig& cfg, Shared& shared) {
-#ifdef NETCHAOS_HAVE_FAULT_ENGINE
     if (fault::test_sigma_scale() != 1.0) {
         std::printf("netchaos-fwd: TEST HOOK: every delay jitter is scaled by %g (NETCHAOS_TEST_ENGINE_SIGMA_SCALE)\n",
                     fault::test_sigma_scale());
         std::fflush(stdout);
     }
-#endif
     auto loop = std::make_unique<Loop>(cfg, shared);
     shared.running.store(true, std::memory_order_release);
     loop->run();

@@ -146,11 +146,9 @@ int main(int argc, char** argv) {
         return 3;
     }
 
-#ifdef NETCHAOS_HAVE_PROFILE_PARSER
     // Table paths are confined by the CLI that sends profiles here (the socket is root-only);
     // --profile is the operator's own file.
     profile::set_table_policy({false, {}});
-#endif
     // The start profile is parsed before EAL so a typo costs nothing.
     std::array<std::optional<DirModel>, 2> start_models;
     std::chrono::nanoseconds max_d{0};

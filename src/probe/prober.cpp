@@ -75,6 +75,7 @@ public:
             return;
         }
         s.replied = true;
+        answered_.store(true);
         s.rx_mono = r.rx_mono_ns;
         s.rx_kernel = r.rx_kernel_rt_ns;
         s.server = r.server_ns;
@@ -94,8 +95,10 @@ public:
         std::lock_guard lk(m_);
         ++run_.garbage;
     }
+    // Port unreachable before any reply: nobody listens there, so end at once. After a reply
+    // it is a reflector restarting mid-run: its gap is loss, and the run goes on.
     void icmp_error(int err) override {
-        if (err == ECONNREFUSED) unreachable_.store(true);
+        if (err == ECONNREFUSED && !answered_.load()) unreachable_.store(true);
     }
     bool unreachable() const { return unreachable_.load(); }
 
@@ -241,6 +244,7 @@ private:
     std::size_t next_window_ = 0;
     std::atomic<bool> finishing_{false};
     std::atomic<bool> unreachable_{false};
+    std::atomic<bool> answered_{false};
 };
 
 }  // namespace

@@ -80,7 +80,7 @@ pass "show-profile: fixed point text, JSON, experiments, errors exit 3"
 # A model no emulator can deliver (normal 10 ms +- 50 ms: truncated at zero) is a validate
 # warning with the moments the fault engine delivers (~25.3 ms, ~32.6 ms), not a run-time surprise.
 printf 'name = "wide"\n[egress.delay]\nmean = "10ms"\njitter = "50ms"\ndistribution = "normal"\n' >"$tmp/wide.toml"
-expect 0 "$NETCHAOS" validate "$tmp/wide.toml"
-has "no emulator can deliver this model"
+nc_expect 0 "$NETCHAOS" validate "$tmp/wide.toml"
+nc_has "no emulator can deliver this model"
 grep -Eq "delivers mean 2[45]\.[0-9]+ ms, sigma 3[0-3]\.[0-9]+ ms" "$tmp/out" || fail "validate: delivered moments missing: $(cat "$tmp/out")"
 pass "validate: an undeliverable delay model warns with the delivered moments"
