@@ -349,21 +349,21 @@ private:
             s.distribution = *d;
             auto dl = arg("slot distribution DELAY");
             if (!dl) return dl.error();
-            auto delay = tc_time(*dl);
+            auto delay = tc_time(*dl, BareTime::nano);
             if (!delay) return delay.error();
             s.dist_delay = *delay;
             auto jt = arg("slot distribution JITTER");
             if (!jt) return jt.error();
-            auto jitter = tc_time(*jt);
+            auto jitter = tc_time(*jt, BareTime::nano);
             if (!jitter) return jitter.error();
             s.dist_jitter = *jitter;
         } else {
-            auto mn = tc_time(*a);
+            auto mn = tc_time(*a, BareTime::nano);
             if (!mn) return mn.error();
             s.min_delay = *mn;
             s.max_delay = *mn;   // tc sends max = min when only one is given
             if (next_is_number()) {
-                auto mx = tc_time(w_[++i_]);
+                auto mx = tc_time(w_[++i_], BareTime::nano);
                 if (!mx) return mx.error();
                 s.max_delay = *mx;
             }
@@ -447,12 +447,12 @@ std::vector<std::string> split_words(std::string_view line) {
 
 }  // namespace
 
-Result<Duration> tc_time(std::string_view word) {
+Result<Duration> tc_time(std::string_view word, BareTime bare) {
     double v = 0;
     std::string rest;
     if (!leading_number(word, v, rest) || v < 0) return bad("\"" + std::string(word) + "\": expected a time like 50ms");
     double ns_per = 0;
-    if (rest.empty()) ns_per = 1e3;   // tc: a bare number is microseconds
+    if (rest.empty()) ns_per = bare == BareTime::micro ? 1e3 : 1;
     else if (unit_is(rest, {"s", "sec", "secs"})) ns_per = 1e9;
     else if (unit_is(rest, {"ms", "msec", "msecs"})) ns_per = 1e6;
     else if (unit_is(rest, {"us", "usec", "usecs"})) ns_per = 1e3;

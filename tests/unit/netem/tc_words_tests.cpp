@@ -38,9 +38,9 @@ std::vector<std::uint8_t> encoded(const profile::Impairment& imp, const std::fil
 }  // namespace
 
 TEST_CASE("import-tc -> --as-tc words -> import-tc: the same impairment and the same bytes") {
-    const auto dir = std::filesystem::path(NETCHAOS_SOURCE_DIR) / "tests/golden/netem";
     std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    for (const char* sub : {"tests/golden/netem", "tests/golden/tc-import"})
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(NETCHAOS_SOURCE_DIR) / sub)) {
         if (e.path().extension() != ".txt") continue;
         const auto args = args_of(e.path());
         INFO(e.path().stem().string() << ": tc netem " << args);
@@ -54,7 +54,7 @@ TEST_CASE("import-tc -> --as-tc words -> import-tc: the same impairment and the 
         CHECK(encoded(again->imp) == encoded(first->imp));
         ++n;
     }
-    CHECK(n >= 40);
+    CHECK(n >= 80);
 }
 
 TEST_CASE("every shipped profile's --as-tc words encode to what apply sends") {

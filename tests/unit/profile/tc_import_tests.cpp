@@ -85,6 +85,7 @@ TEST_CASE("import_tc: rate overheads, slot forms, reorder gap, seed") {
     CHECK(s.max_packets == 10);
     CHECK(s.max_bytes == 64000);
     CHECK(ok("slot 2ms").slot->max_delay == 2ms);
+    CHECK(ok("slot 10 200").slot->max_delay == 200ns);   // slot reads bare times as ns, delay as us
     s = *ok("slot distribution pareto 2ms 1ms packets 5").slot;
     CHECK(s.distribution == Distribution::pareto);
     CHECK(s.dist_jitter == 1ms);
