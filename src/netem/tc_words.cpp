@@ -58,9 +58,15 @@ TcWords netem_words(const profile::Impairment& imp) {
         if (const auto* r = std::get_if<profile::RandomLoss>(&imp.loss->model)) other_corr |= r->correlation != 0;
     bool need_zero_corr = dup_corr && !other_corr;
     if (const auto& d = imp.delay) {
-        word("delay " + tc_time(d->mean));
+        // tc reads delay and jitter in whole microseconds (netchaos sends nanoseconds).
+        const auto us = [&](profile::Duration t) {
+            if (t.count() % 1000 != 0)
+                out.notes.push_back(tc_time(t) + ": tc's delay and jitter are whole microseconds; netchaos apply sends the nanoseconds");
+            return tc_time(profile::Duration{t.count() / 1000 * 1000});
+        };
+        word("delay " + us(d->mean));
         if (d->jitter.count() > 0) {
-            word(tc_time(d->jitter));
+            word(us(d->jitter));
             if (d->correlation != 0 || need_zero_corr) {
                 word(pct(d->correlation));
                 need_zero_corr = false;

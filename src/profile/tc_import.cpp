@@ -349,21 +349,21 @@ private:
             s.distribution = *d;
             auto dl = arg("slot distribution DELAY");
             if (!dl) return dl.error();
-            auto delay = tc_time(*dl, BareTime::nano);
+            auto delay = tc_time(*dl, TcClock::nsec);
             if (!delay) return delay.error();
             s.dist_delay = *delay;
             auto jt = arg("slot distribution JITTER");
             if (!jt) return jt.error();
-            auto jitter = tc_time(*jt, BareTime::nano);
+            auto jitter = tc_time(*jt, TcClock::nsec);
             if (!jitter) return jitter.error();
             s.dist_jitter = *jitter;
         } else {
-            auto mn = tc_time(*a, BareTime::nano);
+            auto mn = tc_time(*a, TcClock::nsec);
             if (!mn) return mn.error();
             s.min_delay = *mn;
             s.max_delay = *mn;   // tc sends max = min when only one is given
             if (next_is_number()) {
-                auto mx = tc_time(w_[++i_], BareTime::nano);
+                auto mx = tc_time(w_[++i_], TcClock::nsec);
                 if (!mx) return mx.error();
                 s.max_delay = *mx;
             }
@@ -447,20 +447,25 @@ std::vector<std::string> split_words(std::string_view line) {
 
 }  // namespace
 
-Result<Duration> tc_time(std::string_view word, BareTime bare) {
+Result<Duration> tc_time(std::string_view word, TcClock clock) {
     double v = 0;
     std::string rest;
     if (!leading_number(word, v, rest) || v < 0) return bad("\"" + std::string(word) + "\": expected a time like 50ms");
+    const bool ns_clock = clock == TcClock::nsec;
     double ns_per = 0;
-    if (rest.empty()) ns_per = bare == BareTime::micro ? 1e3 : 1;
+    if (rest.empty()) ns_per = ns_clock ? 1 : 1e3;
     else if (unit_is(rest, {"s", "sec", "secs"})) ns_per = 1e9;
     else if (unit_is(rest, {"ms", "msec", "msecs"})) ns_per = 1e6;
     else if (unit_is(rest, {"us", "usec", "usecs"})) ns_per = 1e3;
-    else if (unit_is(rest, {"ns", "nsec", "nsecs"})) ns_per = 1;
-    else return bad("\"" + std::string(word) + "\": unknown time unit \"" + rest + "\" (s, ms, us, ns)");
+    else if (ns_clock && unit_is(rest, {"ns", "nsec", "nsecs"})) ns_per = 1;
+    else return bad("\"" + std::string(word) + "\": unknown time unit \"" + rest + (ns_clock ? "\" (s, ms, us, ns)" : "\" (s, ms, us)"));
     const double ns = v * ns_per;
     if (ns > static_cast<double>(std::numeric_limits<std::int64_t>::max())) return bad("\"" + std::string(word) + "\": time too large");
-    return Duration{static_cast<std::int64_t>(ns)};
+    if (ns_clock) return Duration{static_cast<std::int64_t>(ns)};
+    // get_time keeps whole microseconds (1.5us is 1us), and so does the kernel's tick count.
+    const double us = v * (ns_per / 1e3);
+    if (us > 4294967295.0) return bad("\"" + std::string(word) + "\": tc's delay holds at most 4294967295us");
+    return Duration{static_cast<std::int64_t>(static_cast<std::uint32_t>(us)) * 1000};
 }
 
 Result<double> tc_percent(std::string_view word) {

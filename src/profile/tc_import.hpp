@@ -21,11 +21,11 @@ struct TcImport {
 // or just OPTIONS. Errors have code 3 and name the word netchaos cannot read or express.
 Result<TcImport> import_tc(std::string_view line);
 
-// tc's units, as q_netem.c reads them: a time without a unit is microseconds for delay and
-// jitter but nanoseconds for slot times (tc reads those with get_time64), a rate without
-// one is bits/s, a percentage may omit the '%', a size's k/m/g are powers of 1024.
-enum class BareTime { micro, nano };
-Result<Duration> tc_time(std::string_view word, BareTime bare = BareTime::micro);
+// tc's units, as q_netem.c reads them: delay and jitter with get_time (s, ms, us; bare = us;
+// truncated to whole microseconds), slot times with get_time64 (also ns; bare = ns), a rate
+// without a unit is bits/s, a percentage may omit the '%', a size's k/m/g are powers of 1024.
+enum class TcClock { usec, nsec };
+Result<Duration> tc_time(std::string_view word, TcClock clock = TcClock::usec);
 Result<double> tc_percent(std::string_view word);
 Result<std::uint64_t> tc_rate(std::string_view word);   // bytes/s
 

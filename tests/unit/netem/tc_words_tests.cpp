@@ -127,3 +127,14 @@ TEST_CASE("netem_words: reorder = false is the order-keeping rate, said in a not
     REQUIRE(w.notes.size() == 1);
     CHECK(w.notes[0].find("keeps order") != std::string::npos);
 }
+
+TEST_CASE("netem_words: a sub-microsecond delay is tc's whole microseconds, with a note") {
+    profile::Impairment imp;
+    imp.delay = profile::Delay{};
+    imp.delay->mean = std::chrono::nanoseconds(2500);
+    imp.delay->order = profile::JitterOrder::reorder;
+    const auto w = netem::netem_words(imp);
+    CHECK(w.words == "delay 2us");
+    REQUIRE(w.notes.size() == 1);
+    CHECK(w.notes[0].find("2500ns") != std::string::npos);
+}

@@ -29,7 +29,9 @@ TEST_CASE("import_tc: tc's units (bare time = us, bare rate = bit/s, bare percen
     CHECK(tc_time("10").value() == 10us);
     CHECK(tc_time("1.5ms").value() == 1500us);
     CHECK(tc_time("2s").value() == 2s);
-    CHECK(tc_time("7nsec").value() == 7ns);
+    CHECK(tc_time("7nsec", TcClock::nsec).value() == 7ns);
+    CHECK_FALSE(tc_time("7ns").ok());                       // delay's get_time has no ns
+    CHECK(tc_time("1.5us").value() == 1us);                 // whole microseconds, as tc sends them
     CHECK_FALSE(tc_time("2m").ok());
     CHECK(tc_percent("1").value() == 1.0 / 100);
     CHECK(tc_percent("0.5%").value() == 0.5 / 100);
