@@ -144,7 +144,10 @@ TcWords netem_words(const profile::Impairment& imp) {
         if (s->max_packets) word("packets " + std::to_string(*s->max_packets));
         if (s->max_bytes) word("bytes " + std::to_string(*s->max_bytes));
     }
-    if (imp.seed) word("seed " + std::to_string(*imp.seed));
+    if (imp.seed) {
+        word("seed " + std::to_string(*imp.seed));
+        out.notes.push_back("seed is a word of newer tc than iproute2 6.1; an older tc refuses it (drop it there: only the RNG differs)");
+    }
     out.words = w.str();
     return out;
 }
