@@ -5,8 +5,9 @@
 # This kernel may have no sch_netem: the kernel then rejects the message, but strace has already
 # recorded the bytes tc sent. The device lives in a private namespace removed at exit.
 #
-# usage: scripts/capture-tc-golden.sh [OUTDIR]     (default tests/golden/netem; needs root,
-#        strace and iproute2's tc)
+# usage: scripts/capture-tc-golden.sh [OUTDIR [CASES]]   (default tests/golden/netem and the
+#        list below; CASES is a file of "name|netem arguments" lines, as tests/golden/tc-import/
+#        cases.list; needs root, strace and iproute2's tc)
 # Output: OUTDIR/<case>.txt with
 #   tc:      the tc version that produced it
 #   verb:    add | replace | change
@@ -93,6 +94,10 @@ cases=(
     "replace_keep_order|delay 20ms 5ms rate 8tbit"
     "change_loss|loss 5%"
 )
+
+if [[ -n ${2:-} ]]; then
+    mapfile -t cases < <(grep -v '^[[:space:]]*\(#\|$\)' "$2")
+fi
 
 # hex helpers on a plain hex string (2 chars per byte); u16 little endian at byte offset
 u16le() { local h=$1 o=$2; echo $((16#${h:o*2+2:2}${h:o*2:2})); }

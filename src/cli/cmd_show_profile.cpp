@@ -8,6 +8,7 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "netem/tc_words.hpp"
 #include "profile/kind.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
@@ -63,14 +64,30 @@ void show_experiment(const prof::Experiment& ex, bool json) {
     std::cout << j.dump(2) << "\n";
 }
 
+// --as-tc: the commands apply's kernel backend amounts to, as tc and ip lines.
+int show_as_tc(const prof::Profile& p, const std::string& dev, bool ingress) {
+    auto script = netchaos::netem::tc_script(p, dev, ingress);
+    if (!script) {
+        std::cerr << "netchaos show-profile: " << script.error().message << "\n";
+        return script.error().code;
+    }
+    std::cout << "# " << p.name << " on " << dev << " (kernel backend), as tc commands:\n";
+    for (const auto& n : script->notes) std::cout << "# note: " << n << "\n";
+    for (const auto& c : script->commands) std::cout << c << "\n";
+    return netchaos::cli::exit_pass;
+}
+
 int run_show(int argc, char** argv) {
-    std::string file;
-    bool json = false;
-    po::options_description opts("usage: netchaos show-profile FILE [-j]\n\n"
+    std::string file, dev = "DEV";
+    bool json = false, as_tc = false, ingress = false;
+    po::options_description opts("usage: netchaos show-profile FILE [-j | --as-tc [--dev IF] [--ingress]]\n\n"
                                  "Print the normalized profile with every default explicit (TOML, parseable\n"
                                  "again), or JSON with -j. For an experiment, each phase's resolved profile.\n"
+                                 "--as-tc prints the tc/ip commands that build what apply builds on the kernel backend.\n"
                                  "Exit 3 if the file is invalid.\n\noptions");
-    opts.add_options()("help,h", "show this help")("json,j", po::bool_switch(&json), "JSON instead of TOML");
+    opts.add_options()("help,h", "show this help")("json,j", po::bool_switch(&json), "JSON instead of TOML")(
+        "as-tc", po::bool_switch(&as_tc), "the equivalent tc commands (kernel backend)")("dev", po::value(&dev), "interface for --as-tc (default DEV)")(
+        "ingress", po::bool_switch(&ingress), "--as-tc as apply --ingress places it");
     std::vector<std::string> allow;
     netchaos::cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
@@ -97,6 +114,10 @@ int run_show(int argc, char** argv) {
     }
     netchaos::cli::use_allow_paths(allow);
     if (prof::detect_kind(file) == prof::FileKind::experiment) {
+        if (as_tc) {
+            std::cerr << "netchaos show-profile: --as-tc takes a profile, not an experiment\n";
+            return netchaos::cli::exit_bad_input;
+        }
         auto parsed = prof::parse_experiment_file(file);
         if (!report(parsed.diagnostics) || !parsed.ok()) return netchaos::cli::exit_bad_input;
         show_experiment(*parsed.value, json);
@@ -104,6 +125,7 @@ int run_show(int argc, char** argv) {
     }
     auto parsed = prof::parse_profile_file(file);
     if (!report(parsed.diagnostics) || !parsed.ok()) return netchaos::cli::exit_bad_input;
+    if (as_tc) return show_as_tc(*parsed.value, dev, ingress);
     std::cout << (json ? prof::to_json(*parsed.value) : prof::to_text(*parsed.value));
     return netchaos::cli::exit_pass;
 }
