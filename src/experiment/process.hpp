@@ -17,9 +17,11 @@ using Argv = std::vector<std::string>;
 
 struct SpawnOptions {
     bool capture_stdout = false;   // a pipe to read the child's stdout from
+    bool capture_stderr = false;   // stderr into that pipe too (with capture_stdout)
     bool own_group = false;        // setpgid(0,0): signals reach the whole command tree
     int death_signal = SIGTERM;    // sent to the child when the controller dies; 0 = none
     std::string stdout_file;       // redirect stdout (and stderr) to this file instead
+    std::string stderr_file;       // redirect stderr only to this file
 };
 
 struct Child {
@@ -36,6 +38,10 @@ Result<int> run_capture(const Argv& argv, std::string& output, std::chrono::mill
 std::filesystem::path self_exe();                 // /proc/self/exe, for `netchaos apply`...
 Argv in_netns(const std::string& ns, Argv argv);  // prefixes `ip netns exec NS` when ns set
 std::string join(const Argv& a);
+
+// Before the watchdog and the first fault: every namespace named exists, the netem device
+// exists in its namespace, the forwarder's control socket answers. Error (4) with the reason.
+Result<void> preflight(const profile::Experiment& e, const std::filesystem::path& exe);
 
 // Rollback commands for a target; what the watchdog runs if the controller vanishes.
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);
@@ -68,6 +74,7 @@ public:
     std::vector<Window> poll() override;
     Result<std::vector<Sample>> stop() override;
     std::string describe() const override;
+    std::optional<std::string> failure() override;
     pid_t pid() const { return child_.pid; }
 
 private:
@@ -79,6 +86,7 @@ private:
     std::mutex mu_;
     std::vector<Window> pending_;
     std::string summary_line_, stderr_tail_;
+    std::optional<int> exited_;   // the probe ended before stop(): its status
 };
 
 class ProcessCommand final : public CommandRunner {

@@ -37,6 +37,9 @@ public:
     virtual std::vector<Window> poll() = 0;                // windows completed since last poll
     virtual Result<std::vector<Sample>> stop() = 0;        // ends the probe, all per-packet samples
     virtual std::string describe() const = 0;
+    // Set once the probe has ended on its own (it must run until stop()): why, e.g.
+    // "probe exited 1: netchaos probe: port unreachable: ...".
+    virtual std::optional<std::string> failure() { return std::nullopt; }
 };
 
 class CommandRunner {

@@ -72,7 +72,8 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
 
 void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     const std::string path = "probe";
-    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout"});
+    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout", "max_silence"});
+    if (auto v = r.duration(t, path, "max_silence")) pc.max_silence = *v;
     if (auto v = r.string(t, path, "target")) pc.target = *v;
     if (auto v = r.string(t, path, "netns")) pc.netns = *v;
     // rate = 100 or rate = "100/s", as on the CLI (--rate 100/s); checked against the

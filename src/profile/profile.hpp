@@ -212,6 +212,9 @@ struct ProbeConfig {
     double rate_hz = 100.0;
     ProbeMode mode = ProbeMode::udp;
     Duration timeout{std::chrono::seconds(1)};
+    // `run` rolls back and exits 4 when the probe gets no reply for this long during a
+    // phase (it is blind); 0 = never. Phases that drop (nearly) everything are exempt.
+    Duration max_silence{std::chrono::seconds(10)};
     bool operator==(const ProbeConfig&) const = default;
 };
 

@@ -61,6 +61,8 @@ struct FakeProbe final : ProbeSource {
     FakeTarget& target;
     bool truncate = true;
     double loss_every = 0;   // every Nth packet lost
+    std::int64_t deaf_after_ns = -1;   // from start + this on, every packet is lost (-1: never)
+    std::int64_t dies_after_ns = -1;   // from start + this on, the probe has exited (-1: never)
     std::int64_t start_t = 0;
     std::int64_t windows_done_ns = 0;
     Rng window_rng{11};
@@ -110,13 +112,17 @@ struct FakeProbe final : ProbeSource {
                     double d = imp->delay->mean.count() / 1e6 + imp->delay->jitter.count() / 1e6 * normal();
                     rtt += truncate ? std::max(0.0, d) : d;
                 }
-            bool lost = loss_every > 0 && seq % std::int64_t(loss_every) == 0;
+            bool lost = (loss_every > 0 && seq % std::int64_t(loss_every) == 0) || (deaf_after_ns >= 0 && t >= start_t + deaf_after_ns);
             out.push_back({seq, t, lost ? -1 : std::int64_t(rtt * 1e6),
                            lost ? Sample::Status::lost : Sample::Status::ok});
         }
         return out;
     }
     std::string describe() const override { return "fake probe"; }
+    std::optional<std::string> failure() override {
+        if (dies_after_ns >= 0 && timer.t >= start_t + dies_after_ns) return "probe exited 1: netchaos probe: port unreachable";
+        return std::nullopt;
+    }
 };
 
 struct FakeCommand final : CommandRunner {
