@@ -11,6 +11,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "profile/parse.hpp"
 
 namespace netchaos::experiment {
@@ -172,6 +174,20 @@ Result<void> preflight(const profile::Experiment& e, const std::filesystem::path
     auto st = run_capture(show, out, std::chrono::seconds(5));
     if (!st) return st.error();
     if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out), 4);
+    // A profile left on the forwarder (applied by hand earlier) would be measured as the
+    // "steady state", and rollback would reset it to pass-through: refuse, naming it.
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    std::string active;
+    if (j.is_object() && j.contains("directions") && j["directions"].is_object())
+        for (const auto& [dir, d] : j["directions"].items()) {
+            const std::string name = d.is_object() ? d.value("profile", "") : "";
+            if (!name.empty() && name != "passthrough") active += (active.empty() ? "" : ", ") + dir + ": \"" + name + "\"";
+        }
+    if (!active.empty())
+        return make_error("the forwarder already has a profile in effect (" + active +
+                              "): the steady state would measure it and rollback would not restore it. Clear it first: netchaos clear --backend dpdk" +
+                              (e.target.control.empty() ? std::string() : " --control " + e.target.control.string()),
+                          4);
     return {};
 }
 
