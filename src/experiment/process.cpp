@@ -353,15 +353,67 @@ std::string ProbeProcess::describe() const {
 // ---------------------------------------------------------------- command under chaos
 ProcessCommand::~ProcessCommand() {
     if (pid_ > 0 && !status_) terminate();
+    finish_output();
 }
 
 Result<void> ProcessCommand::start(const Argv& argv) {
     SpawnOptions o;
     o.own_group = true;
+    o.capture_stdout = true;
+    o.capture_stderr = true;
     auto c = spawn(argv, o);
     if (!c) return c.error();
     pid_ = c->pid;
+    out_fd_ = c->out_fd;
+    tail_.assign(keep_lines, {});
+    // Tee: everything to our stdout as it comes, whole lines into the ring. Polls so that a
+    // grandchild holding the pipe open cannot keep it alive after the command is done.
+    reader_ = std::thread([this] {
+        char buf[4096];
+        int after_close = 0;   // reads once closing: bounded, for a grandchild that never stops writing
+        for (;;) {
+            pollfd p{out_fd_, POLLIN, 0};
+            const int r = ::poll(&p, 1, 100);
+            if (closing_.load() && (r <= 0 || ++after_close > 256)) return;
+            if (r <= 0) continue;
+            const ssize_t n = read(out_fd_, buf, sizeof buf);
+            if (n <= 0) return;
+            (void)!write(1, buf, std::size_t(n));
+            std::lock_guard lk(mu_);
+            partial_.append(buf, std::size_t(n));
+            std::size_t nl;
+            while ((nl = partial_.find('\n')) != std::string::npos) {
+                tail_[next_] = partial_.substr(0, nl);
+                next_ = (next_ + 1) % keep_lines;
+                ++lines_;
+                partial_.erase(0, nl + 1);
+            }
+        }
+    });
     return {};
+}
+
+void ProcessCommand::finish_output() {
+    if (!reader_.joinable()) return;
+    closing_.store(true);   // the reader drains what is there, then stops at the first idle poll
+    reader_.join();
+    close(out_fd_);
+    out_fd_ = -1;
+}
+
+std::vector<std::string> ProcessCommand::output_tail(std::uint64_t& lines) {
+    finish_output();
+    std::lock_guard lk(mu_);
+    std::vector<std::string> out;
+    const std::size_t n = std::min<std::uint64_t>(lines_, keep_lines);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(tail_[(next_ + keep_lines - n + i) % keep_lines]);
+    lines = lines_;
+    if (!partial_.empty()) {   // a last line without its newline
+        out.push_back(partial_);
+        ++lines;
+        if (out.size() > keep_lines) out.erase(out.begin());
+    }
+    return out;
 }
 
 std::optional<int> ProcessCommand::poll() {

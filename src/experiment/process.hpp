@@ -2,6 +2,7 @@
 // The runner's real edges: child processes (fault target via `netchaos apply/clear`, the
 // probe via `netchaos probe`, the command under chaos) and the monotonic timer. Every child
 // gets PR_SET_PDEATHSIG so a controller that dies for any reason takes them along.
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -89,16 +90,29 @@ private:
     std::optional<int> exited_;   // the probe ended before stop(): its status
 };
 
+// The command under chaos, in its own process group. Its stdout+stderr pass through to
+// ours (the user still sees it live) and the last 200 lines are kept for the report.
 class ProcessCommand final : public CommandRunner {
 public:
+    static constexpr std::size_t keep_lines = 200;
     ~ProcessCommand() override;
     Result<void> start(const Argv& argv) override;
     std::optional<int> poll() override;
     int terminate() override;
+    std::vector<std::string> output_tail(std::uint64_t& lines) override;
 
 private:
+    void finish_output();   // after exit: read what is left (bounded), stop the reader
     pid_t pid_ = -1;
     std::optional<int> status_;
+    int out_fd_ = -1;
+    std::thread reader_;
+    std::atomic<bool> closing_{false};
+    std::mutex mu_;
+    std::vector<std::string> tail_;   // ring of keep_lines
+    std::size_t next_ = 0;
+    std::uint64_t lines_ = 0;
+    std::string partial_;
 };
 
 class SystemTimer final : public Timer {

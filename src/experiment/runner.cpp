@@ -361,9 +361,12 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     out.report.target = target_.describe();
     out.report.probe = probe_.describe();
     out.report.notes.insert(out.report.notes.end(), notes.begin(), notes.end());
-    if (command_started)
-        out.report.command = report::CommandResult{opt.command, command_status.value_or(-1),
-                                                   double(command_end - command_start) / 1e9};
+    if (command_started) {
+        report::CommandResult c{opt.command, command_status.value_or(-1), double(command_end - command_start) / 1e9,
+                                double(command_start - t0) / 1e9, {}, 0};
+        c.output_tail = command_.output_tail(c.output_lines);
+        out.report.command = std::move(c);
+    }
     if (int sig = stop.load()) {
         out.report.notes.push_back(std::string("interrupted by signal ") + std::to_string(sig) + ", rolled back");
         out.report.verdict = sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted";

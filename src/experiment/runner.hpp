@@ -48,6 +48,11 @@ public:
     virtual Result<void> start(const std::vector<std::string>& argv) = 0;
     virtual std::optional<int> poll() = 0;   // exit status (128+sig if killed) once finished
     virtual int terminate() = 0;             // stop it (and its children), return its status
+    // Its stdout+stderr so far: the last lines (at most 200), and how many it wrote in all.
+    virtual std::vector<std::string> output_tail(std::uint64_t& lines) {
+        lines = 0;
+        return {};
+    }
 };
 
 class Timer {

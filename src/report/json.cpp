@@ -75,7 +75,10 @@ std::string to_json(const Report& r) {
     if (r.command)
         j["command"] = {{"argv", r.command->argv},
                         {"exit_code", r.command->exit_code},
-                        {"duration_s", r.command->duration_s}};
+                        {"duration_s", r.command->duration_s},
+                        {"start_s", r.command->start_s},
+                        {"output_lines", r.command->output_lines},
+                        {"output_tail", r.command->output_tail}};
     else
         j["command"] = nullptr;
     return j.dump(2) + "\n";

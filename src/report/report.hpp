@@ -77,6 +77,9 @@ struct CommandResult {
     std::vector<std::string> argv;
     int exit_code = 0;            // 128+N when killed by signal N
     double duration_s = 0;
+    double start_s = 0;                   // from the start of the run
+    std::vector<std::string> output_tail; // its stdout+stderr, the last lines (at most 200)
+    std::uint64_t output_lines = 0;       // lines it wrote in all
 };
 
 struct Report {

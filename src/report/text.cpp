@@ -78,8 +78,19 @@ std::string summary_table(const Report& r) {
                   << "%), sigma " << fmt("%.2f", f.measured_sigma_ms) << "ms vs " << fmt("%.2f", f.predicted_sigma_ms)
                   << "ms (" << fmt("%.1f", f.sigma_error * 100) << "%), tolerance "
                   << fmt("%.0f", f.tolerance * 100) << "%\n";
-    if (r.command)
-        o << "command: exit " << r.command->exit_code << " after " << fmt("%.1f", r.command->duration_s) << "s\n";
+    if (r.command) {
+        o << "command: exit " << r.command->exit_code << " after " << fmt("%.1f", r.command->duration_s) << "s (started at "
+          << fmt("%.1f", r.command->start_s) << "s), " << r.command->output_lines << " lines of output";
+        // A failed command's last words belong next to its exit status.
+        if (r.command->exit_code != 0 && !r.command->output_tail.empty()) {
+            const auto& t = r.command->output_tail;
+            const std::size_t n = std::min<std::size_t>(t.size(), 10);
+            o << "; the last " << n << ":\n";
+            for (std::size_t i = t.size() - n; i < t.size(); ++i) o << "  | " << t[i] << "\n";
+        } else {
+            o << "\n";
+        }
+    }
     for (const auto& n : r.notes) o << "note: " << n << "\n";
     o << "verdict: " << r.verdict << " (exit " << r.exit_code << ")\n";
     return o.str();
