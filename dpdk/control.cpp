@@ -54,7 +54,6 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
 
 Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,
                                                             const std::string& direction, std::uint32_t capacity) {
-#ifdef NETCHAOS_HAVE_PROFILE_PARSER
     auto parsed = profile::parse_profile_text(toml, name.empty() ? std::string("<control>") : name);
     if (!parsed.ok()) {
         std::string msg;
@@ -75,10 +74,6 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
         out[static_cast<std::size_t>(d)] = std::move(*m);
     }
     return out;
-#else
-    (void)toml; (void)name; (void)direction; (void)capacity;
-    return make_error("profile parser not built into netchaos-fwd (src/profile has no implementation yet)", 4);
-#endif
 }
 
 ControlServer::ControlServer(Shared& sh, ControlOptions opt, std::array<DirModel, 2> current)

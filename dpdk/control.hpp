@@ -38,7 +38,7 @@ struct ControlOptions {
     std::uint32_t queue_capacity = 0;
     rte_mempool* pool = nullptr;
     double rate_hint_pps = 0;
-    std::string engine_kind;   // "fault" or "passthrough-fallback"
+    std::string engine_kind;   // "fault": reported in stats so a test can tell which engine ran
     std::array<std::uint16_t, 2> ports{0, 1};
 };
 

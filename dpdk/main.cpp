@@ -150,10 +150,8 @@ int main(int argc, char** argv) {
         auto m = build_models(text, opt.profile, "both", opt.queue_capacity);
         if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return m.error().code; }
         start_models = *m;
-#ifdef NETCHAOS_HAVE_PROFILE_PARSER
         auto p = profile::parse_profile_text(text, opt.profile);
         if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
-#endif
     }
 
     const int eal = rte_eal_init(app, argv);
@@ -220,12 +218,7 @@ int main(int argc, char** argv) {
             cfg.seed = {seed, seed ^ 0x5bd1e995ull};
             for (std::size_t d = 0; d < 2; ++d)
                 cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough"};
-            ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint,
-#ifdef NETCHAOS_HAVE_FAULT_ENGINE
-                              "fault"};
-#else
-                              "passthrough-fallback"};
-#endif
+            ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint, "fault"};
             co.ports = {cfg.port[0], cfg.port[1]};
             ControlServer control(shared, co, cfg.initial);
             if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));

@@ -1,18 +1,19 @@
 // netchaos probe: measure RTT, jitter_1s, spike ratio, loss against a reflector (or by ICMP
-// echo / TCP connect) and gate on thresholds. Output contract: TEAM.md "CLI contracts".
+// echo / TCP connect) and gate on thresholds. Output: docs/metrics.md (figures), metrics/io.hpp (window lines, CSV).
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
 
 #include "command.hpp"
+#include "metrics/io.hpp"
+#include "metrics/metrics.hpp"
 #include "probe/net.hpp"
 #include "probe/output.hpp"
 #include "probe/prober.hpp"
-#include "probe/thresholds_toml.hpp"
-#include "probe/verdict.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
 
@@ -61,7 +62,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp")
         ("size", po::value(&f.size)->default_value(f.size), "udp/icmp payload bytes (48-1472)")
         ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
-        ("csv", po::value(&f.csv), "per-packet samples: seq,send_ns,rtt_ns,status")
+        ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
         ("realtime", po::bool_switch(&f.realtime), "run the sender SCHED_FIFO (tighter grid on a busy host; needs CAP_SYS_NICE)")
@@ -112,9 +113,11 @@ int run_probe_cmd(int argc, char** argv) {
 
     profile::Thresholds th;
     if (!f.thresholds_file.empty()) {
-        auto t = probe::read_thresholds_file(f.thresholds_file);
-        if (!t) return bad(t.error().message);
-        th = *t;
+        // The experiment's [thresholds] reader: same keys, bounds and file:line:column errors.
+        auto t = profile::parse_thresholds_file(f.thresholds_file);
+        for (const auto& d : t.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+        if (!t.ok()) return cli::exit_bad_input;
+        th = *t.value;
     }
     const auto dur = [](const std::string& s) { return profile::parse_duration(s); };
     const auto prob = [](const std::string& s) {
@@ -169,22 +172,33 @@ int run_probe_cmd(int argc, char** argv) {
     o.timeout = *timeout;
     o.size = f.size;
     o.realtime = f.realtime;
-    o.windows = {th.window, th.spike_level, th.spike_windows};
-    o.alert = th.alert;
+    o.metrics = metrics::config_of(th);
+    if (const std::string why = metrics::check(o.metrics); !why.empty()) return bad(why);
 
+    // The CSV is streamed as probes resolve: nothing per probe stays in memory.
+    std::ofstream csv;
+    if (!f.csv.empty()) {
+        csv.open(f.csv, std::ios::binary | std::ios::trunc);
+        if (!csv) {
+            std::fprintf(stderr, "netchaos probe: cannot write %s\n", f.csv.c_str());
+            return cli::exit_system;
+        }
+        metrics::write_csv_header(csv);
+    }
     const auto& stop = probe::net::stop_on_signals();
     probe::ProbeCallbacks cb;
-    cb.window = [&](const probe::WindowResult& w, std::int64_t t_end) {
+    if (csv.is_open()) cb.record = [&](const metrics::Record& r) { metrics::write_csv_row(csv, r); };
+    cb.window = [&](const metrics::Window& w, std::int64_t t_end) {
         if (f.json) {
-            std::fputs((probe::window_json(w, t_end).dump() + "\n").c_str(), stdout);
+            std::fputs((metrics::window_json(w, t_end).dump() + "\n").c_str(), stdout);
             std::fflush(stdout);
         }
         if (!f.quiet) std::fprintf(stderr, "%s\n", probe::progress_line(w, o.rate_hz).c_str());
     };
-    cb.period = [&](const probe::PeriodResult& pr) {
+    cb.point = [&](const metrics::ReportPoint& pr) {
         if (pr.fired && !f.quiet)
-            std::fprintf(stderr, "ALERT: spike_ratio %.2f and jitter %.1f ms held for %d consecutive periods (t=%.0fs)\n",
-                         pr.spike_ratio, pr.jitter_ns / 1e6, pr.consecutive,
+            std::fprintf(stderr, "ALERT: spike_ratio %.2f and jitter_1s %.1f ms held for %d consecutive report points (t=%.0fs)\n",
+                         pr.spike_ratio, pr.jitter_ns.value_or(0) / 1e6, pr.consecutive,
                          std::chrono::duration<double>(pr.end).count());
     };
     if (!f.quiet)
@@ -196,8 +210,9 @@ int run_probe_cmd(int argc, char** argv) {
         std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());
         return run.error().code;
     }
-    const probe::Summary s = probe::summarize(run->records, run->arrivals, run->windows, run->alert ? &*run->alert : nullptr);
-    const auto missed = probe::evaluate(s, th, baseline);
+    const metrics::Summary& s = run->summary;
+    const auto verdict = probe::outcomes(s, th, baseline);
+    const auto missed = metrics::misses(verdict);
 
     nlohmann::ordered_json info;
     info["mode"] = f.mode;
@@ -207,7 +222,7 @@ int run_probe_cmd(int argc, char** argv) {
     info["duration_s"] = std::chrono::duration<double>(o.duration).count();
     info["timeout_s"] = std::chrono::duration<double>(o.timeout).count();
     if (f.json) {
-        std::fputs((probe::summary_json(s, *run, missed, info).dump() + "\n").c_str(), stdout);
+        std::fputs((probe::summary_json(s, *run, verdict, info).dump() + "\n").c_str(), stdout);
         std::fflush(stdout);
     }
     if (!run->unreachable.empty())
@@ -231,19 +246,21 @@ int run_probe_cmd(int argc, char** argv) {
                      s.jitter_rfc3550_ns / 1e6, s.jitter_1s_max_ns / 1e6, s.spike_ratio, run->timing.error_max_ns / 1e3,
                      run->timing.error_mean_ns / 1e3, (unsigned long long)run->kernel_tx,
                      (unsigned long long)run->kernel_rx, missed.empty() ? "PASS" : "FAIL");
-        for (const auto& m : missed) std::fprintf(out, "  missed %s\n", probe::describe(m).c_str());
+        for (const auto& m : missed) std::fprintf(out, "  missed %s\n", metrics::describe(m).c_str());
     }
     int rc = missed.empty() && run->unreachable.empty() ? cli::exit_pass : cli::exit_threshold;
     const double elapsed = run->timing.last_ns > run->timing.first_ns
                                ? (run->timing.last_ns - run->timing.first_ns) / 1e9 + o.timeout.count() / 1e9
                                : 0.0;
-    if (!f.csv.empty())
-        if (auto w = probe::write_csv(f.csv, run->rows); !w) {
-            std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
+    if (csv.is_open()) {
+        csv.close();
+        if (!csv) {
+            std::fprintf(stderr, "netchaos probe: error writing %s\n", f.csv.c_str());
             rc = cli::exit_system;
         }
+    }
     if (!f.junit.empty())
-        if (auto w = probe::write_junit(f.junit, s, th, missed, elapsed, o.target.text); !w) {
+        if (auto w = probe::write_junit(f.junit, s, verdict, elapsed, o.target.text); !w) {
             std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
             rc = cli::exit_system;
         }

@@ -2,6 +2,9 @@
 // and build custom ones from samples.
 #include "dist/table.hpp"
 
+#include "dist/moments.hpp"
+#include "dist/normal.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -25,19 +28,6 @@ std::int16_t clamp_s16(double v) {
     if (r < s16_min) return static_cast<std::int16_t>(s16_min);
     if (r > s16_max) return static_cast<std::int16_t>(s16_max);
     return static_cast<std::int16_t>(r);
-}
-
-double normal_cdf(double x) { return 0.5 + 0.5 * std::erf(x / std::sqrt(2.0)); }
-
-// Inverse of normal_cdf by bisection: only used to fill cells the grid walk below misses
-// (tables larger than iproute2's 4096 entries), so speed does not matter.
-double normal_quantile(double q) {
-    double lo = -10.0, hi = 10.0;
-    for (int i = 0; i < 200; ++i) {
-        const double mid = (lo + hi) / 2;
-        (normal_cdf(mid) < q ? lo : hi) = mid;
-    }
-    return (lo + hi) / 2;
 }
 
 // Standard normal inverse CDF sampled like iproute2's netem/normal.c: walk x over a fixed grid
@@ -82,45 +72,66 @@ const char* file_name(profile::Distribution d) {
 
 }  // namespace
 
+ParsedTable parse(std::string_view text) {
+    ParsedTable out;
+    auto fail = [&](int line, std::size_t col, std::string why) {
+        out.table.clear();
+        out.line = line;
+        out.column = static_cast<int>(col + 1);
+        out.error = std::move(why);
+        return out;
+    };
+    int lineno = 1;
+    for (std::size_t bol = 0; bol <= text.size(); ++lineno) {
+        const std::size_t eol = std::min(text.find('\n', bol), text.size());
+        const std::string_view line = text.substr(bol, eol - bol);
+        const std::string_view body = line.substr(0, line.find('#'));   // '#': comment
+        std::size_t pos = 0;
+        while ((pos = body.find_first_not_of(" \t\r,", pos)) != std::string_view::npos) {
+            const std::size_t end = std::min(body.find_first_of(" \t\r,", pos), body.size());
+            const std::string_view tok = body.substr(pos, end - pos);
+            const char* first = tok.data() + (tok.size() > 1 && tok[0] == '+' ? 1 : 0);
+            long v = 0;
+            const auto [stop, ec] = std::from_chars(first, tok.data() + tok.size(), v);
+            // The token itself is never quoted: a wrong path may name a file that is not a
+            // table, and its bytes are nobody's business.
+            if (stop != tok.data() + tok.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range))
+                return fail(lineno, pos, "not an integer");
+            if (ec == std::errc::result_out_of_range || v < s16_min || v > s16_max)
+                return fail(lineno, pos, "outside the signed 16-bit range [-32768, 32767]");
+            if (out.table.size() >= max_entries)
+                return fail(lineno, pos, "more than " + std::to_string(max_entries) + " entries (netem's NETEM_DIST_MAX)");
+            out.table.push_back(static_cast<std::int16_t>(v));
+            pos = end;
+        }
+        bol = eol + 1;
+    }
+    if (out.table.empty()) return fail(0, std::string::npos, "no entries");
+    return out;
+}
+
 Result<Table> load_file(const std::filesystem::path& file) {
-    std::ifstream in(file);
+    std::ifstream in(file, std::ios::binary);
     if (!in) {
         return make_error(file.string() + ": cannot open distribution table: " +
                               std::generic_category().message(errno),
                           3);
     }
-    Table t;
-    std::string line;
-    for (int lineno = 1; std::getline(in, line); ++lineno) {
-        const std::string_view body = std::string_view(line).substr(0, line.find('#'));  // '#': comment
-        const auto where = [&](std::size_t col) {
-            return file.string() + ":" + std::to_string(lineno) + ":" + std::to_string(col + 1) + ": ";
-        };
-        std::size_t pos = 0;
-        while ((pos = body.find_first_not_of(" \t\r\n,", pos)) != std::string_view::npos) {
-            const std::size_t end = std::min(body.find_first_of(" \t\r\n,", pos), body.size());
-            const std::string_view tok = body.substr(pos, end - pos);
-            const char* first = tok.data() + (tok.size() > 1 && tok[0] == '+' ? 1 : 0);
-            long v = 0;
-            const auto [stop, ec] = std::from_chars(first, tok.data() + tok.size(), v);
-            if (stop != tok.data() + tok.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
-                return make_error(where(pos) + "'" + std::string(tok) + "' is not an integer", 3);
-            }
-            if (ec == std::errc::result_out_of_range || v < s16_min || v > s16_max) {
-                return make_error(where(pos) + std::string(tok) + " is outside the signed 16-bit range [-32768, 32767]", 3);
-            }
-            if (t.size() >= max_entries) {
-                return make_error(where(pos) + "more than " + std::to_string(max_entries) +
-                                      " entries (netem's NETEM_DIST_MAX)",
-                                  3);
-            }
-            t.push_back(static_cast<std::int16_t>(v));
-            pos = end;
-        }
-    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) return make_error(file.string() + ": read error", 4);
-    if (t.empty()) return make_error(file.string() + ": distribution table has no entries", 3);
-    return t;
+    ParsedTable p = parse(text);
+    if (!p.error.empty()) {
+        const std::string at = p.line > 0 ? ":" + std::to_string(p.line) + ":" + std::to_string(p.column) : "";
+        return make_error(file.string() + at + ": distribution table: " + p.error, 3);
+    }
+    return std::move(p.table);
+}
+
+TableMoments table_moments(const Table& t) {
+    RunningMoments m;
+    for (auto v : t) m.add(static_cast<double>(v) / scale);
+    const Moments r = m.get();
+    return TableMoments{r.mean, r.stddev};
 }
 
 Table generate(profile::Distribution d, std::size_t entries) {
@@ -183,12 +194,8 @@ Result<FromSamples> from_samples(const std::vector<double>& samples_ms, std::siz
     std::vector<double> s = samples_ms;
     std::sort(s.begin(), s.end());
     const double n = static_cast<double>(s.size());
-    double sum = 0;
-    for (double v : s) sum += v;
-    const double mean = sum / n;
-    double ss = 0;
-    for (double v : s) ss += (v - mean) * (v - mean);
-    const double sigma = std::sqrt(ss / (n - 1));
+    const Moments m = moments(s);
+    const double mean = m.mean, sigma = m.stddev;
     if (!(sigma > 0)) return make_error("custom samples are all equal: no jitter to tabulate", 3);
 
     // Inverse CDF at the cell midpoints (k + 0.5) / entries, interpolating between order

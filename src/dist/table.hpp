@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -17,9 +19,27 @@ inline constexpr int scale = 8192;
 inline constexpr std::size_t max_entries = 16384;
 using Table = std::vector<std::int16_t>;
 
-// iproute2 .dist text format: whitespace-separated integers, '#' comments. Errors name the
-// file and line.
+// The one .dist parser. iproute2's text format: whitespace- (or comma-) separated signed
+// 16-bit integers, '#' comments, 1..16384 entries. On error `error` says why and line /
+// column say where (line 0: the file as a whole); the bad token is never quoted.
+struct ParsedTable {
+    Table table;
+    std::string error;   // empty when the table is good
+    int line = 0;
+    int column = 0;
+};
+ParsedTable parse(std::string_view text);
+
+// A .dist file through parse(). Errors: "file:line:column: distribution table: why" (3).
 Result<Table> load_file(const std::filesystem::path& file);
+
+// Mean and sd (n - 1) of a table's values in units of one jitter (value / 8192): what
+// mean + jitter * X adds to a delay's mean and sigma.
+struct TableMoments {
+    double mean = 0;
+    double sd = 0;
+};
+TableMoments table_moments(const Table& t);
 
 // The table for a named distribution: iproute2's file from Debian's path
 // (/usr/lib/x86_64-linux-gnu/tc, /usr/lib/tc, /usr/share/tc) when present, else generated.

@@ -22,10 +22,8 @@ Result<TableMoments> table_moments(const Delay& d, const std::filesystem::path& 
     auto t = dist::for_delay(d, dir);
     if (!t) return t.error();
     if (t->empty()) return TableMoments{0, 1.0 / std::sqrt(3.0)};
-    double sum = 0, sq = 0;
-    for (auto v : *t) sum += v, sq += double(v) * v;
-    double n = double(t->size()), m = sum / n;
-    return TableMoments{m / dist::scale, std::sqrt(std::max(0.0, sq / n - m * m)) / dist::scale};
+    const dist::TableMoments m = dist::table_moments(*t);
+    return TableMoments{m.mean, m.sd};
 }
 
 std::filesystem::path dir_of(const Profile& p) { return p.source.empty() ? std::filesystem::path{} : p.source.parent_path(); }

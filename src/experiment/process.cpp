@@ -280,7 +280,7 @@ Result<void> ProbeProcess::start() {
                 std::string line = buf.substr(0, nl);
                 buf.erase(0, nl + 1);
                 std::lock_guard lk(mu_);
-                if (auto w = parse_window_line(line)) pending_.push_back(*w);
+                if (auto w = metrics::parse_window_json(line)) pending_.push_back(*w);
                 else if (line.find("\"summary\"") != std::string::npos) summary_line_ = line;
             }
         }
@@ -319,7 +319,7 @@ std::optional<std::string> ProbeProcess::failure() {
            (why.empty() ? std::string("(no message)") : why);
 }
 
-Result<std::vector<Sample>> ProbeProcess::stop() {
+Result<std::vector<Record>> ProbeProcess::stop() {
     if (child_.pid <= 0) return make_error("probe was not started");
     // The probe waits its timeout for late replies, then writes the CSV.
     auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(c_.timeout) + std::chrono::seconds(10);
@@ -338,8 +338,9 @@ Result<std::vector<Sample>> ProbeProcess::stop() {
     auto why = tail_of(dir_ / "probe.err", 2);
     if (why.empty()) why = "(no message)";
     if (!f) return make_error("probe exited " + std::to_string(st) + " without writing " + (dir_ / "probe.csv").string() + ": " + why);
-    auto s = parse_csv(f);
-    if (s && s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets: " + why);
+    auto s = metrics::read_csv(f);
+    if (!s) return make_error("probe output: " + s.error().message, 4);   // ours, not the user's input
+    if (s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets: " + why);
     return s;
 }
 

@@ -73,7 +73,7 @@ public:
     ~ProbeProcess() override;
     Result<void> start() override;
     std::vector<Window> poll() override;
-    Result<std::vector<Sample>> stop() override;
+    Result<std::vector<Record>> stop() override;
     std::string describe() const override;
     std::optional<std::string> failure() override;
     pid_t pid() const { return child_.pid; }

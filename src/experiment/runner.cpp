@@ -25,6 +25,22 @@ const Thresholds& thresholds_of(const Experiment& e, const Step& s) {
     return s.phase_index >= 0 ? e.phases[std::size_t(s.phase_index)].thresholds : e.thresholds;
 }
 
+// A metrics::Outcome as the report shows it: loss and drift in percent.
+report::Check to_check(const metrics::Outcome& o) {
+    const bool percent = o.name == "loss_max" || o.name == "p99_drift_max";
+    const char* unit = percent ? "%" : o.name == "alert" ? "report points" : o.name == "spike_ratio_max" ? "" : "ms";
+    const double k = percent ? 100.0 : 1.0;
+    return report::Check{report::Check::Kind::slo, o.name, o.value * k, o.limit * k, unit, o.pass, metrics::describe(o)};
+}
+
+// The live windows' figures (metrics::from_windows) for the progress line.
+report::Stats from_windows(const std::vector<Window>& ws) {
+    std::vector<metrics::Window> w;
+    w.reserve(ws.size());
+    for (const auto& t : ws) w.push_back(t.window);
+    return metrics::from_windows(w);
+}
+
 const char* kind_name(Step::Kind k) {
     return k == Step::Kind::baseline ? "baseline" : k == Step::Kind::recovery ? "recovery" : "phase";
 }
@@ -59,15 +75,14 @@ std::string model_text(const Plan& plan, const std::vector<StepSpan>& spans, con
 }  // namespace
 
 report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
-                        const std::vector<Sample>& samples, std::int64_t t0_ns) {
+                        const std::vector<Record>& samples, std::int64_t t0_ns) {
     report::Report r;
     r.name = e.name;
     r.description = e.description;
     r.source = e.source.string();
     auto sec = [&](std::int64_t ns) { return double(ns - t0_ns) / 1e9; };
     for (const auto& s : samples)
-        if (s.status != Sample::Status::dup)
-            r.timeline.push_back({sec(s.send_ns), s.rtt_ns / 1e6, s.status != Sample::Status::ok});
+        r.timeline.push_back({sec(s.send.count()), s.rtt ? static_cast<double>(s.rtt->count()) / 1e6 : -1e-6, !s.rtt});
     if (!spans.empty()) r.duration_s = sec(spans.back().end_ns);
 
     auto groups = group_steps(plan, spans);
@@ -92,21 +107,22 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         ph.model = model_text(plan, spans, g);
         ph.start_s = sec(a.start_ns);
         ph.end_s = sec(b.end_ns);
-        ph.stats = compute_stats(samples, a.start_ns, b.end_ns, th);
-        for (const auto& s : slice(samples, a.start_ns, b.end_ns))
-            if (s.status == Sample::Status::ok) ph.rtt_ms.push_back(s.rtt_ns / 1e6);
-        auto jitter = window_jitter_ms(samples, a.start_ns, b.end_ns, th.window);
+        const auto records = slice(samples, a.start_ns, b.end_ns);
+        ph.stats = metrics::summarize(records, metrics::Nanos{a.start_ns}, metrics::Nanos{b.end_ns}, metrics::config_of(th));
+        for (const auto& s : records)
+            if (s.rtt) ph.rtt_ms.push_back(static_cast<double>(s.rtt->count()) / 1e6);
         const report::Stats* ref = nullptr;
         if (e.drift_baseline.empty()) ref = have_base && first.kind != Step::Kind::baseline ? &base_stats : nullptr;
         else if (drift_ref && first.kind == Step::Kind::fault) ref = &*drift_ref;
-        ph.checks = slo_checks(ph.stats, jitter, th, ref);
+        for (const auto& o : metrics::evaluate(ph.stats, th, ref ? std::optional(ref->p99) : std::nullopt))
+            ph.checks.push_back(to_check(o));
         if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
 
         std::vector<std::pair<Profile, double>> mixture;
         for (std::size_t k : g.steps) {
             const StepSpan& sp = spans[k];
             const Step& st = plan.steps[sp.step];
-            auto m = moments(slice(samples, sp.start_ns + settle_ns(sp.end_ns - sp.start_ns), sp.end_ns));
+            auto m = rtt_moments(slice(samples, sp.start_ns + settle_ns(sp.end_ns - sp.start_ns), sp.end_ns));
             double tol = tolerance_of(e, st);
             if (st.kind == Step::Kind::baseline) {
                 base = m;
@@ -177,8 +193,8 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     auto poll_probe = [&] {
         auto w = probe_.poll();
         for (const auto& x : w) {
-            last_window_ns = std::max(last_window_ns, x.t_ns);
-            if (x.received > 0) last_reply_ns = std::max(last_reply_ns, x.t_ns);
+            last_window_ns = std::max(last_window_ns, x.t_end_ns);
+            if (x.window.received > 0) last_reply_ns = std::max(last_reply_ns, x.t_end_ns);
         }
         if (!w.empty()) window_arrived_ns = timer_.now_ns();
         windows.insert(windows.end(), w.begin(), w.end());
@@ -256,15 +272,15 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         // shorter than a window falls back to the windows that end in it.
         std::vector<Window> in, ending;
         for (const auto& w : windows) {
-            if (w.t_ns <= spans[first_span].start_ns || w.t_ns > spans.back().end_ns + 50'000'000) continue;
+            if (w.t_end_ns <= spans[first_span].start_ns || w.t_end_ns > spans.back().end_ns + 50'000'000) continue;
             ending.push_back(w);
-            if (w.t_ns - window_ns >= spans[first_span].start_ns - 50'000'000) in.push_back(w);
+            if (w.t_end_ns - window_ns >= spans[first_span].start_ns - 50'000'000) in.push_back(w);
         }
         if (in.empty()) in = std::move(ending);
         report::Phase ph;
         ph.name = s.phase;
         ph.kind = kind_name(s.kind);
-        ph.stats = stats_from_windows(in);
+        ph.stats = from_windows(in);
         // Live fidelity estimate from windows; the final verdict uses per-packet samples
         // (and checks each ramp step on its own, which windows cannot).
         // Like the final check, it leaves out the settle period: windows that began before it
@@ -275,14 +291,15 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
             const std::int64_t from = spans[first_span].start_ns + settle_ns(span_ns) + window_ns;
             std::vector<Window> bw, settled;
             for (const auto& w : windows)
-                if (w.t_ns <= spans.front().end_ns) bw.push_back(w);
+                if (w.t_end_ns <= spans.front().end_ns) bw.push_back(w);
             for (const auto& w : in)
-                if (w.t_ns >= from) settled.push_back(w);
-            auto bs = stats_from_windows(bw);
-            auto ms = stats_from_windows(settled);
-            Prediction p = predict(s.profile, Moments{bs.received, bs.mean_ms, bs.sigma_ms});
+                if (w.t_end_ns >= from) settled.push_back(w);
+            auto bs = from_windows(bw);
+            auto ms = from_windows(settled);
+            Prediction p = predict(s.profile, to_ms({bs.received, bs.rtt_mean_ns, bs.rtt_stddev_ns}));
             if (!settled.empty())
-                ph.fidelity.push_back(check_fidelity(s.label(), p, Moments{ms.received, ms.mean_ms, ms.sigma_ms}, tolerance_of(e, s)));
+                ph.fidelity.push_back(
+                    check_fidelity(s.label(), p, to_ms({ms.received, ms.rtt_mean_ns, ms.rtt_stddev_ns}), tolerance_of(e, s)));
         }
         opt.on_progress(report::progress_line(ph, double(spans.back().end_ns - t0) / 1e9, double(plan.total.count()) / 1e9));
     };
@@ -357,7 +374,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     auto samples = probe_.stop();
     if (!samples) notes.push_back("probe: " + samples.error().message);
 
-    out.report = evaluate(e, plan, spans, samples ? *samples : std::vector<Sample>{}, t0);
+    out.report = evaluate(e, plan, spans, samples ? *samples : std::vector<Record>{}, t0);
     out.report.target = target_.describe();
     out.report.probe = probe_.describe();
     out.report.notes.insert(out.report.notes.end(), notes.begin(), notes.end());

@@ -35,7 +35,7 @@ public:
     virtual ~ProbeSource() = default;
     virtual Result<void> start() = 0;
     virtual std::vector<Window> poll() = 0;                // windows completed since last poll
-    virtual Result<std::vector<Sample>> stop() = 0;        // ends the probe, all per-packet samples
+    virtual Result<std::vector<Record>> stop() = 0;        // ends the probe, every probe's record
     virtual std::string describe() const = 0;
     // Set once the probe has ended on its own (it must run until stop()): why, e.g.
     // "probe exited 1: netchaos probe: port unreachable: ...".
@@ -100,7 +100,7 @@ struct StepSpan {
 // Pure: plan + observed spans + samples -> per-phase results, checks and fidelity. Used by
 // Runner::run and directly by tests.
 report::Report evaluate(const profile::Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
-                        const std::vector<Sample>& samples, std::int64_t t0_ns);
+                        const std::vector<Record>& samples, std::int64_t t0_ns);
 
 // Exit code for a finished (not interrupted) report: 2 if any fidelity miss (the measurement
 // itself is not trustworthy then), else 1 if any SLO or command miss, else 0.

@@ -11,17 +11,6 @@
 
 namespace netchaos::fault {
 
-double normal_quantile(double p) {
-    if (p <= 0.0) return -std::numeric_limits<double>::infinity();
-    if (p >= 1.0) return std::numeric_limits<double>::infinity();
-    double lo = -40.0, hi = 40.0;
-    for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        (normal_cdf(mid) < p ? lo : hi) = mid;
-    }
-    return 0.5 * (lo + hi);
-}
-
 ZigguratTables::ZigguratTables() {
     auto f = [](double t) { return std::exp(-0.5 * t * t); };
     x[0] = v / f(r);

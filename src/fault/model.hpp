@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "dist/normal.hpp"
 
 namespace netchaos::fault {
 
@@ -96,8 +97,9 @@ struct Model {
 
 // ---------------------------------------------------------------- shared math (hot path)
 
-// Standard normal CDF.
-inline double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
+// The standard normal's CDF and quantile are src/dist's (one of each in netchaos).
+using dist::normal_cdf;
+using dist::normal_quantile;
 
 // normal_cdf by cubic Hermite interpolation on a 1/64 grid over [-8.5, 8.5] (values and
 // densities are exact at the knots): max error ~2e-10, a few multiplies instead of an erfc.
@@ -119,9 +121,6 @@ struct NormalCdfTable {
     }
 };
 const NormalCdfTable& normal_cdf_table();
-
-// Inverse of normal_cdf (compile time only: bisection, accurate to ~1e-15).
-double normal_quantile(double p);
 
 // Layer boundaries of a 128-layer ziggurat for N(0,1) (Marsaglia & Tsang 2000, in
 // Doornik's 2005 "ZigNor" form): x[0] = v / f(r), x[1] = r, ..., x[128] = 0.

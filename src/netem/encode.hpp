@@ -23,7 +23,7 @@ enum class Op { add, replace, change };   // NLM_F_CREATE|EXCL, CREATE|REPLACE, 
 // for uniform jitter), because netem_change() keeps the old value of any absent attribute.
 
 // Delay distribution tables (s16 values scaled by NETEM_DIST_SCALE=8192, <= 16384 entries).
-// Loading iproute2's .dist files is I/O and happens in a separate step (dist_table.hpp);
+// Loading iproute2's .dist files is I/O and happens in a separate step (src/dist/table.hpp);
 // encode takes the already loaded table.
 struct EncodeInput {
     profile::Impairment imp;

@@ -34,24 +34,17 @@ Result<void> write_file(const std::filesystem::path& file, const std::string& te
 }
 }  // namespace
 
-nlohmann::ordered_json window_json(const WindowResult& w, std::int64_t t_end_ns) {
-    nlohmann::ordered_json j;
-    j["type"] = "window";
-    j["t_ns"] = t_end_ns;
-    j["elapsed_s"] = std::chrono::duration<double>(w.end).count();
-    j["sent"] = w.sent;
-    j["received"] = w.received;
-    j["loss"] = w.loss;
-    j["rtt_mean_ms"] = ms(w.rtt_mean_ns);
-    j["jitter_1s_ms"] = ms(w.jitter_ns);
-    j["spike_ratio"] = w.spike_ratio;
-    j["p50_ms"] = ms(w.p50);
-    j["p99_ms"] = ms(w.p99);
-    return j;
+std::vector<metrics::Outcome> outcomes(const metrics::Summary& s, const profile::Thresholds& t,
+                                       std::optional<Nanos> baseline_p99) {
+    std::vector<metrics::Outcome> out{{"reachable", s.received > 0 || s.sent == 0 ? 1.0 : 0.0, 1.0,
+                                       s.received > 0 || s.sent == 0}};
+    for (auto& o : metrics::evaluate(s, t, baseline_p99)) out.push_back(std::move(o));
+    return out;
 }
 
-nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const std::vector<Miss>& missed,
-                            const nlohmann::json& info) {
+nlohmann::ordered_json summary_json(const metrics::Summary& s, const ProbeRun& run,
+                                    const std::vector<metrics::Outcome>& outcomes, const nlohmann::json& info) {
+    const auto missed = metrics::misses(outcomes);
     nlohmann::ordered_json j;
     j["type"] = "summary";
     j["sent"] = s.sent;
@@ -73,7 +66,7 @@ nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const
     j["send_error_max_us"] = run.timing.error_max_ns / 1e3;
     j["verdict"] = missed.empty() ? "pass" : "fail";
     auto m = nlohmann::ordered_json::array();
-    for (const Miss& x : missed) m.push_back({{"name", x.name}, {"value", x.value}, {"limit", x.limit}});
+    for (const metrics::Outcome& x : missed) m.push_back({{"name", x.name}, {"value", x.value}, {"limit", x.limit}});
     j["missed"] = m;
     // Beyond the contract: context for people and plots.
     j["rtt_min_ms"] = ms(s.rtt_min);
@@ -95,56 +88,36 @@ nlohmann::ordered_json summary_json(const Summary& s, const ProbeRun& run, const
     return j;
 }
 
-std::string progress_line(const WindowResult& w, double rate_hz) {
+std::string progress_line(const metrics::Window& w, double rate_hz) {
+    char jitter[32] = "-";
+    if (w.jitter_ns) std::snprintf(jitter, sizeof jitter, "%.3f ms", ms(*w.jitter_ns));
     char buf[200];
-    std::snprintf(buf, sizeof buf, "%7.1fs  %g/s  rtt %.3f ms  jitter_1s %.3f ms  spike %.2f  loss %.2f%%",
-                  std::chrono::duration<double>(w.end).count(), rate_hz, ms(w.rtt_mean_ns), ms(w.jitter_ns),
-                  w.spike_ratio, w.loss * 100);
+    std::snprintf(buf, sizeof buf, "%7.1fs  %g/s  rtt %.3f ms  jitter_1s %s  spike %.2f  loss %.2f%%",
+                  std::chrono::duration<double>(w.end).count(), rate_hz, ms(w.rtt_mean_ns), jitter, w.spike_ratio,
+                  w.loss * 100);
     return buf;
 }
 
-Result<void> write_csv(const std::filesystem::path& file, const std::vector<CsvRow>& rows) {
-    std::string out = "seq,send_ns,rtt_ns,status\n";
-    out.reserve(rows.size() * 40);
-    static constexpr const char* names[] = {"ok", "lost", "dup"};
-    for (const CsvRow& r : rows) {
-        out += std::to_string(r.seq) + ',' + std::to_string(r.send_ns) + ',';
-        if (r.rtt_ns) out += std::to_string(*r.rtt_ns);
-        out += ',';
-        out += names[static_cast<int>(r.status)];
-        out += '\n';
-    }
-    return write_file(file, out);
-}
-
-Result<void> write_junit(const std::filesystem::path& file, const Summary& s, const profile::Thresholds& t,
-                         const std::vector<Miss>& missed, double elapsed_s, const std::string& target) {
-    // Which thresholds were asked for (each is a test case, pass or fail).
-    std::vector<std::string> names{"reachable"};
-    if (t.jitter_1s_max) names.push_back("jitter_1s_max");
-    if (t.spike_ratio_max) names.push_back("spike_ratio_max");
-    if (t.p99_rtt_max) names.push_back("p99_rtt_max");
-    if (t.loss_max) names.push_back("loss_max");
-    if (t.p99_drift_max) names.push_back("p99_drift_max");
-    if (t.alert) names.push_back("alert");
+Result<void> write_junit(const std::filesystem::path& file, const metrics::Summary& s,
+                         const std::vector<metrics::Outcome>& outcomes, double elapsed_s, const std::string& target) {
     std::ostringstream cases;
-    for (const auto& n : names) {
-        cases << "    <testcase classname=\"netchaos.probe\" name=\"" << xml(n) << "\" time=\"" << elapsed_s << "\"";
-        const Miss* miss = nullptr;
-        for (const Miss& m : missed)
-            if (m.name == n) miss = &m;
-        if (!miss) {
+    std::size_t failures = 0;
+    for (const metrics::Outcome& oc : outcomes) {
+        cases << "    <testcase classname=\"netchaos.probe\" name=\"" << xml(oc.name) << "\" time=\"" << elapsed_s << "\"";
+        if (oc.pass) {
             cases << "/>\n";
             continue;
         }
-        const std::string d = xml(describe(*miss));
+        ++failures;
+        const std::string d = xml(metrics::describe(oc));
         cases << ">\n      <failure type=\"threshold\" message=\"" << d << "\">" << d << "</failure>\n    </testcase>\n";
     }
+    const std::size_t tests = outcomes.size();
     std::ostringstream o;
     o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites name=\"netchaos.probe\" tests=\"" << names.size() << "\" failures=\"" << missed.size() << "\">\n"
-      << "  <testsuite name=\"netchaos.probe " << xml(target) << "\" tests=\"" << names.size() << "\" failures=\""
-      << missed.size() << "\" errors=\"0\" time=\"" << elapsed_s << "\">\n"
+      << "<testsuites name=\"netchaos.probe\" tests=\"" << tests << "\" failures=\"" << failures << "\">\n"
+      << "  <testsuite name=\"netchaos.probe " << xml(target) << "\" tests=\"" << tests << "\" failures=\""
+      << failures << "\" errors=\"0\" time=\"" << elapsed_s << "\">\n"
       << "    <properties>\n";
     const std::pair<const char*, double> props[] = {
         {"sent", double(s.sent)},        {"received", double(s.received)},     {"loss", s.loss},

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -19,27 +20,19 @@ namespace netchaos::probe {
 
 namespace {
 
-// Memory grows with probes actually sent (~150 bytes each, for per-packet records and the
-// CSV); this cap only rejects absurd requests up front.
+// Only absurd requests are rejected up front: memory holds the probes in flight, not the run.
 constexpr std::uint64_t max_probes = 1'000'000'000;
 
+// A probe in flight: sent, its window not yet closed.
 struct Slot {
     std::int64_t deadline = 0;
     std::int64_t send = 0;                  // user-space CLOCK_MONOTONIC right before the send call
     std::optional<std::int64_t> tx_kernel;  // CLOCK_REALTIME
     bool replied = false;
-    bool closed = false;                    // its window is closed: the record is final
+    std::uint32_t dups = 0;                 // further replies before its window closed
     std::int64_t rx_mono = 0;
     std::optional<std::int64_t> rx_kernel;
     std::int64_t server = 0;
-};
-
-struct RawArrival {
-    std::uint64_t seq;
-    std::int64_t rx_mono;
-    std::optional<std::int64_t> rx_kernel;
-    std::int64_t server;
-    bool dup;
 };
 
 // CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few bracketed reads.
@@ -55,51 +48,43 @@ std::int64_t realtime_offset() {
     return offset;
 }
 
-void sleep_until(std::int64_t t, const std::atomic<bool>* stop) {
-    timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR)
-        if (stop && stop->load()) return;
-}
+std::chrono::steady_clock::time_point at(std::int64_t ns) { return std::chrono::steady_clock::time_point(Nanos{ns}); }
 
 class Engine final : public Sink {
 public:
-    Engine(const ProbeOptions& o, Transport& t, std::uint64_t total, std::int64_t t0)
-        : o_(o), t_(t), t0_(t0), offset_(realtime_offset()), tracker_(o.windows),
-          window_ns_(o.windows.window.count()) {
-        const auto nominal = (o.duration.count() + window_ns_ - 1) / window_ns_;
-        total_windows_ = static_cast<std::size_t>(nominal);
-        // Grown per send, not sized up front: the runner asks for an hour-long run and stops
-        // it with SIGINT, and 10000/s x 3600 s of slots would be gigabytes never used.
-        const std::uint64_t first = std::min<std::uint64_t>(total, 1u << 20);
-        slots_.reserve(first);
-        tx_seq_.reserve(first);
+    Engine(const ProbeOptions& o, Transport& t, const Clock& clock, std::int64_t t0)
+        : o_(o), t_(t), clock_(clock), t0_(t0), offset_(realtime_offset()), acc_(o.metrics, Nanos{t0}),
+          window_ns_(o.metrics.window.count()) {
+        total_windows_ = static_cast<std::size_t>((o.duration.count() + window_ns_ - 1) / window_ns_);
     }
 
     // ---- Sink (receiver thread)
     void reply(const Reply& r) override {
         std::lock_guard lk(m_);
-        if (r.seq >= slots_.size()) {
+        if (r.seq >= sent_) {
             ++run_.garbage;   // a seq we never sent: forged or from an older run
             return;
         }
-        Slot& s = slots_[r.seq];
-        if (s.closed && !s.replied) {
-            ++run_.late;
+        if (r.seq < first_) {
+            ++run_.late;      // its window is closed: after the timeout
             return;
         }
-        const bool dup = s.replied;
-        if (!dup) {
-            s.replied = true;
-            s.rx_mono = r.rx_mono_ns;
-            s.rx_kernel = r.rx_kernel_rt_ns;
-            s.server = r.server_ns;
+        Slot& s = slots_[r.seq - first_];
+        if (s.replied) {
+            if (s.dups < UINT32_MAX) ++s.dups;
+            return;
         }
-        raw_.push_back({r.seq, r.rx_mono_ns, r.rx_kernel_rt_ns, r.server_ns, dup});
+        s.replied = true;
+        s.rx_mono = r.rx_mono_ns;
+        s.rx_kernel = r.rx_kernel_rt_ns;
+        s.server = r.server_ns;
     }
     void tx_stamp(std::uint64_t tx_index, std::int64_t kernel_rt_ns) override {
         std::lock_guard lk(m_);
-        if (tx_index >= tx_seq_.size()) return;
-        Slot& s = slots_[tx_seq_[tx_index]];
+        if (tx_index < tx_base_ || tx_index - tx_base_ >= tx_seq_.size()) return;
+        const std::uint64_t seq = tx_seq_[tx_index - tx_base_];
+        if (seq < first_) return;
+        Slot& s = slots_[seq - first_];
         // A stamp that does not fit its send (a send that failed after taking a key) is
         // dropped rather than trusted.
         const std::int64_t mono = kernel_rt_ns - offset_;
@@ -119,7 +104,7 @@ public:
     // return of sendto(), and must find its slot.
     void sending(std::uint64_t seq, std::int64_t deadline, std::int64_t send) {
         std::lock_guard lk(m_);
-        Slot& s = slots_.emplace_back();   // seq == slots_.size() - 1: sends go in order
+        Slot& s = slots_.emplace_back();   // seq == first_ + slots_.size() - 1: sends go in order
         s.deadline = deadline;
         s.send = send;
         tx_seq_.push_back(seq);
@@ -137,75 +122,45 @@ public:
     void receive_loop(const ProbeCallbacks& cb) {
         for (;;) {
             const bool fin = finishing_.load();
-            if (fin) t_.poll(Nanos{0}, *this);
-            close_windows(net::mono_ns(), fin, cb);
+            // Read the time, then take in everything that arrived by then: a window closes
+            // only after every reply that came before its deadline is in.
+            const std::int64_t now = clock_.now_ns();
+            t_.poll(Nanos{0}, *this);
+            close_windows(now, fin, cb);
             if (fin) return;
             const std::int64_t next_close =
                 t0_ + static_cast<std::int64_t>(next_window_ + 1) * window_ns_ + o_.timeout.count();
-            const std::int64_t wait = std::clamp<std::int64_t>(next_close - net::mono_ns(), 0, 20'000'000);
+            const std::int64_t wait = std::clamp<std::int64_t>(next_close - clock_.now_ns(), 0, 20'000'000);
             t_.poll(Nanos{wait}, *this);
         }
     }
     void finish() { finishing_.store(true); }
 
+    // After the receiver thread has ended.
     ProbeRun take(ProbeRun base) {
         std::lock_guard lk(m_);
         base.t0_ns = t0_;
-        base.records = std::move(records_);
-        base.windows = std::move(windows_);
-        base.periods = std::move(periods_);
-        base.alert = std::move(alert_);
+        base.summary = acc_.finish();
         base.send_errors = run_.send_errors;
         base.first_send_error = run_.first_send_error;
         base.garbage = run_.garbage;
         base.late = run_.late;
-        for (const RawArrival& a : raw_) {
-            const Record& rec = base.records[a.seq];
-            if (a.dup) {
-                auto rtt = rtt_of(slots_[a.seq], a.rx_mono, a.rx_kernel, a.server, nullptr);
-                base.rows.push_back({a.seq, slots_[a.seq].send, rtt ? std::optional(rtt->count()) : std::nullopt,
-                                     CsvRow::Status::dup});
-                if (rec.rtt && rtt) base.arrivals.push_back({a.seq, *rtt});
-            } else if (rec.rtt) {
-                base.arrivals.push_back({a.seq, *rec.rtt});
-            }
-        }
-        for (const Record& r : base.records) {
-            base.rows.push_back({r.seq, r.send.count(), r.rtt ? std::optional(r.rtt->count()) : std::nullopt,
-                                 r.rtt ? CsvRow::Status::ok : CsvRow::Status::lost});
-            if (r.rtt) {
-                base.kernel_tx += slots_[r.seq].tx_kernel.has_value();
-                base.kernel_rx += slots_[r.seq].rx_kernel.has_value();
-            }
-        }
-        std::stable_sort(base.rows.begin(), base.rows.end(),
-                         [](const CsvRow& a, const CsvRow& b) { return a.seq < b.seq; });
+        base.kernel_tx = run_.kernel_tx;
+        base.kernel_rx = run_.kernel_rx;
         return base;
-    }
-
-    Result<void> init_alert() {
-        if (!o_.alert) return {};
-        auto a = AlertTracker::make(*o_.alert, o_.windows.window);
-        if (!a) return a.error();
-        alert_ = std::move(*a);
-        return {};
     }
 
 private:
     // One clock for both ends: kernel stamps moved onto CLOCK_MONOTONIC, user reads where
     // a stamp is missing. nullopt when the reply came after the timeout.
-    std::optional<Nanos> rtt_of(const Slot& s, std::int64_t rx_mono, std::optional<std::int64_t> rx_kernel,
-                                std::int64_t server, bool* late) const {
+    std::optional<Nanos> rtt_of(const Slot& s) const {
         const std::int64_t tx = s.tx_kernel ? *s.tx_kernel - offset_ : s.send;
-        const std::int64_t rx = rx_kernel ? *rx_kernel - offset_ : rx_mono;
+        const std::int64_t rx = s.rx_kernel ? *s.rx_kernel - offset_ : s.rx_mono;
         std::int64_t rtt = rx - tx;
-        if (rtt > o_.timeout.count()) {
-            if (late) *late = true;
-            return std::nullopt;
-        }
+        if (rtt > o_.timeout.count()) return std::nullopt;
         // A reflector claiming more processing time than the whole round trip is lying
         // (or its clock jumped): keep the raw RTT rather than a negative one.
-        if (server > 0 && server < rtt) rtt -= server;
+        if (s.server > 0 && s.server < rtt) rtt -= s.server;
         return Nanos{std::max<std::int64_t>(rtt, 0)};
     }
 
@@ -214,7 +169,8 @@ private:
             std::lock_guard lk(m_);
             // Cover the last probe by its grid slot and by when it really left: a stalled
             // sender may push sends past the nominal end, and they must land in a window.
-            const std::int64_t last = sent_ ? std::max(slots_[sent_ - 1].deadline, slots_[sent_ - 1].send) : t0_;
+            const std::int64_t last =
+                slots_.empty() ? last_closed_send_ : std::max(slots_.back().deadline, slots_.back().send);
             total_windows_ = sent_ ? static_cast<std::size_t>((last - t0_) / window_ns_) + 1 : 0;
             total_windows_ = std::max(total_windows_, next_window_);
         }
@@ -222,83 +178,104 @@ private:
             const std::int64_t end = t0_ + static_cast<std::int64_t>(next_window_ + 1) * window_ns_;
             if (!fin && now < end + o_.timeout.count()) return;
             const bool last = fin && next_window_ + 1 == total_windows_;
-            std::vector<Record> recs;
-            std::vector<std::uint64_t> expired;
+            recs_.clear();
+            expired_.clear();
             {
                 std::lock_guard lk(m_);
-                while (cursor_ < sent_ && (last || slots_[cursor_].send < end)) {
-                    Slot& s = slots_[cursor_];
-                    Record r{cursor_, Nanos{s.send}, std::nullopt};
-                    bool late = false;
-                    if (s.replied) r.rtt = rtt_of(s, s.rx_mono, s.rx_kernel, s.server, &late);
-                    if (late) ++run_.late;
-                    if (!s.replied) expired.push_back(cursor_);
-                    s.closed = true;
-                    records_.push_back(r);
-                    recs.push_back(r);
-                    ++cursor_;
+                while (!slots_.empty() && (last || slots_.front().send < end)) {
+                    const Slot& s = slots_.front();
+                    metrics::Record r{first_, Nanos{s.send}, std::nullopt, 0};
+                    if (s.replied) {
+                        r.rtt = rtt_of(s);
+                        if (!r.rtt) ++run_.late;
+                    } else {
+                        expired_.push_back(first_);
+                    }
+                    if (r.rtt) {
+                        r.dups = s.dups;
+                        run_.kernel_tx += s.tx_kernel.has_value();
+                        run_.kernel_rx += s.rx_kernel.has_value();
+                    }
+                    last_closed_send_ = std::max(s.deadline, s.send);
+                    recs_.push_back(r);
+                    slots_.pop_front();
+                    ++first_;
+                }
+                while (!tx_seq_.empty() && tx_seq_.front() < first_) {
+                    tx_seq_.pop_front();
+                    ++tx_base_;
                 }
             }
-            for (auto seq : expired) t_.expire(seq);
-            WindowResult w = tracker_.close(recs);
-            if (cb.window) cb.window(w, t0_ + w.end.count());
-            std::optional<PeriodResult> p;
-            if (alert_) p = alert_->add(w);
-            std::lock_guard lk(m_);
-            windows_.push_back(w);
-            if (p) {
-                periods_.push_back(*p);
-                if (cb.period) cb.period(*p);
+            for (auto seq : expired_) t_.expire(seq);
+            for (const metrics::Record& r : recs_) {
+                acc_.add(r);
+                if (cb.record) cb.record(r);
             }
+            const auto closed = acc_.close_window();
+            if (cb.window) cb.window(closed.window, t0_ + closed.window.end.count());
+            if (closed.point && cb.point) cb.point(*closed.point);
             ++next_window_;
         }
     }
 
     const ProbeOptions& o_;
     Transport& t_;
+    const Clock& clock_;
     std::mutex m_;
-    std::vector<Slot> slots_;
-    std::vector<std::uint64_t> tx_seq_;     // tx_seq_[k] = seq of the k-th datagram sent OK
+    // Probes in flight, seq first_ .. sent_ - 1; closed ones are popped, so memory follows
+    // rate x (window + timeout), not the run's length.
+    std::deque<Slot> slots_;
+    std::uint64_t first_ = 0;
     std::uint64_t sent_ = 0;
-    std::vector<RawArrival> raw_;
-    std::vector<Record> records_;
-    std::vector<WindowResult> windows_;
-    std::vector<PeriodResult> periods_;
-    std::optional<AlertTracker> alert_;
+    std::int64_t last_closed_send_ = 0;
+    std::deque<std::uint64_t> tx_seq_;      // tx_seq_[k] = seq of the (tx_base_ + k)-th datagram sent OK
+    std::uint64_t tx_base_ = 0;
     ProbeRun run_;                           // counters only
     std::int64_t t0_;
     std::int64_t offset_;
-    WindowTracker tracker_;
+    metrics::Accumulator acc_;               // receiver thread only (then take())
+    std::vector<metrics::Record> recs_;      // receiver thread scratch
+    std::vector<std::uint64_t> expired_;
     std::int64_t window_ns_;
     std::size_t total_windows_ = 0;
     std::size_t next_window_ = 0;
-    std::uint64_t cursor_ = 0;
     std::atomic<bool> finishing_{false};
     std::atomic<bool> unreachable_{false};
 };
 
 }  // namespace
 
-Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
+namespace {
+Result<std::uint64_t> check_options(const ProbeOptions& o) {
     if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
     if (o.duration.count() <= 0) return make_error("duration must be > 0", 3);
     if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
-    if (o.windows.window.count() <= 0) return make_error("window must be > 0", 3);
+    if (const std::string bad = metrics::check(o.metrics); !bad.empty()) return make_error(bad, 3);
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
     if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);
-    const auto total = static_cast<std::uint64_t>(total_d);
+    return static_cast<std::uint64_t>(total_d);
+}
+}  // namespace
 
+Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop, const ProbeCallbacks& cb) {
+    if (auto total = check_options(o); !total) return total.error();
     std::random_device rd;
     const std::uint64_t session = (std::uint64_t(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(net::mono_ns());
     auto transport = make_transport(o.mode, o.target, session, o.size);
     if (!transport) return transport.error();
-    Transport& t = **transport;
+    SteadyClock clock(o.spin);
+    return run_probe(o, **transport, clock, stop, cb);
+}
 
+Result<ProbeRun> run_probe(const ProbeOptions& o, Transport& t, Clock& clock, const std::atomic<bool>& stop,
+                           const ProbeCallbacks& cb) {
+    auto checked = check_options(o);
+    if (!checked) return checked.error();
+    const std::uint64_t total = *checked;
     // Start 20 ms out so the receiver thread is up before the first reply.
-    const std::int64_t t0 = net::mono_ns() + 20'000'000;
-    Engine e(o, t, total, t0);
-    if (auto a = e.init_alert(); !a) return a.error();
+    const std::int64_t t0 = clock.now_ns() + 20'000'000;
+    Engine e(o, t, clock, t0);
     std::thread rx([&] { e.receive_loop(cb); });
 
     ProbeRun base;
@@ -311,7 +288,6 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         base.realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
     }
     const double period_ns = 1e9 / o.rate_hz;
-    const std::int64_t spin = std::min<std::int64_t>(o.spin.count(), static_cast<std::int64_t>(period_ns / 2));
     double err_sum = 0;
     std::uint64_t n = 0;
     for (std::uint64_t i = 0; i < total; ++i) {
@@ -325,13 +301,11 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         }
         // Deadlines from the origin, never from the previous send: no drift accumulates.
         const std::int64_t deadline = t0 + static_cast<std::int64_t>(std::llround(static_cast<double>(i) * period_ns));
-        std::int64_t now = net::mono_ns();
-        if (now < deadline - spin) {   // behind schedule: no syscall, send at once
-            sleep_until(deadline - spin, &stop);
-            now = net::mono_ns();
+        std::int64_t now = clock.now_ns();
+        if (now < deadline) {   // behind schedule: no syscall, send at once
+            clock.sleep_until(at(deadline), &stop);   // the clock spins its last stretch
+            now = clock.now_ns();
         }
-        // Bounded spin: ends at the deadline (at most `spin` ns after the sleep returns).
-        while (now < deadline && !stop.load()) now = net::mono_ns();
         e.sending(i, deadline, now);
         if (const int err = t.send(i, now); err != 0) e.send_failed(i, err);
         const double late = static_cast<double>(now - deadline);
@@ -349,7 +323,7 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
         pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
     }
     // Every probe gets its full timeout, even after SIGINT.
-    if (n && base.unreachable.empty()) sleep_until(base.timing.last_ns + o.timeout.count(), nullptr);
+    if (n && base.unreachable.empty()) clock.sleep_until(at(base.timing.last_ns + o.timeout.count()));
     e.finish();
     rx.join();
     return e.take(std::move(base));

@@ -1,7 +1,9 @@
 #pragma once
 // The prober: sends on a fixed-rate grid anchored at the start, collects replies on a
-// second thread, closes windows as soon as every probe in them is resolved (window end +
-// timeout), and hands back per-packet records for the pure statistics.
+// second thread, and closes windows as soon as every probe in them is resolved (window end +
+// timeout). Each resolved probe becomes a metrics::Record, fed to the metrics module and to
+// the caller's record callback (the CSV), then forgotten: memory holds only the probes in
+// flight, whatever the run's length (docs/performance.md, "Probe memory").
 //
 // Timestamps: with SO_TIMESTAMPING the kernel's software tx/rx stamps (CLOCK_REALTIME) are
 // converted to CLOCK_MONOTONIC by one offset measured at start, so every RTT is a
@@ -15,9 +17,8 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "probe/stats.hpp"
+#include "metrics/metrics.hpp"
 #include "probe/transport.hpp"
-#include "probe/window.hpp"
 #include "profile/profile.hpp"
 
 namespace netchaos::probe {
@@ -29,9 +30,8 @@ struct ProbeOptions {
     Nanos duration{std::chrono::seconds(10)};
     Nanos timeout{std::chrono::seconds(1)};
     std::size_t size = 48;
-    WindowConfig windows;
-    std::optional<profile::AlertRule> alert;
-    Nanos spin{std::chrono::microseconds(50)};   // busy-wait this much before each deadline
+    metrics::Config metrics;                      // windows, spike level, alert rule
+    Nanos spin{std::chrono::microseconds(50)};   // the production clock busy-waits this much before each deadline
     bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
 };
 
@@ -45,21 +45,9 @@ struct SendTiming {
     std::int64_t last_error_ns = 0;       // the last send against its slot: accumulated drift
 };
 
-struct CsvRow {
-    std::uint64_t seq = 0;
-    std::int64_t send_ns = 0;
-    std::optional<std::int64_t> rtt_ns;
-    enum class Status { ok, lost, dup } status = Status::ok;
-};
-
 struct ProbeRun {
     std::int64_t t0_ns = 0;                  // CLOCK_MONOTONIC of grid slot 0
-    std::vector<Record> records;             // one per probe sent, by seq; send = absolute mono
-    std::vector<Arrival> arrivals;           // in-time replies in arrival order
-    std::vector<WindowResult> windows;
-    std::vector<PeriodResult> periods;
-    std::optional<AlertTracker> alert;
-    std::vector<CsvRow> rows;                // per packet, dups as extra rows, by seq
+    metrics::Summary summary;
     SendTiming timing;
     std::uint64_t send_errors = 0;
     std::string first_send_error;            // e.g. "sendto: Network is unreachable"
@@ -73,14 +61,22 @@ struct ProbeRun {
     std::string transport;
 };
 
+// All called on the receiver thread, in order.
 struct ProbeCallbacks {
-    std::function<void(const WindowResult&, std::int64_t t_end_ns)> window;   // receiver thread
-    std::function<void(const PeriodResult&)> period;
+    std::function<void(const metrics::Record&)> record;   // each probe once resolved, by seq
+    std::function<void(const metrics::Window&, std::int64_t t_end_ns)> window;
+    std::function<void(const metrics::ReportPoint&)> point;
 };
 
 // Runs to completion: duration + timeout at most (plus the last window's bookkeeping), or
 // earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
 // Errors: bad options (3), sockets (4).
 Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);
+
+// The same on an injected transport and clock: every send time, grid slot and window
+// deadline is read from `clock` (its time base is the one replies are stamped in). A
+// ManualClock and a scripted transport make a run deterministic (tests/unit/probe).
+Result<ProbeRun> run_probe(const ProbeOptions& opt, Transport& transport, Clock& clock, const std::atomic<bool>& stop,
+                           const ProbeCallbacks& cb);
 
 }  // namespace netchaos::probe

@@ -51,6 +51,12 @@ void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std:
             positive(r, ap + ".period", *v);
         }
     }
+    // Report points fall on window ends (docs/metrics.md, "The alert rule").
+    if (th.alert && th.window.count() > 0 && th.alert->period.count() > 0 && th.alert->period % th.window != Duration{0}) {
+        const std::string key = r.has(path + ".alert.period") ? path + ".alert.period" : path + ".window";
+        r.error(r.where_any({path + ".alert.period", path + ".window", path + ".alert"}), key,
+                "the alert period must be a whole number of windows");
+    }
 }
 
 void read_target(const toml::table& t, Target& tg, Reader& r) {
@@ -270,12 +276,37 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
     return out;
 }
 
-Parsed<Experiment> parse_experiment_file(const std::filesystem::path& file) {
-    Parsed<Experiment> out;
+Parsed<Thresholds> parse_thresholds_text(std::string_view text, const std::filesystem::path& name) {
+    Parsed<Thresholds> out;
+    Reader r(name, out.diagnostics);
+    auto t = detail::parse_toml(text, name, r);
+    if (!t) return out;
+    Thresholds th;
+    if (const auto* s = r.table(*t, "", "thresholds")) read_thresholds(*s, th, r, "thresholds");
+    else if (!r.failed()) r.error(Pos{name, 0, 0}, "thresholds", "no [thresholds] table");
+    if (!r.failed()) out.value = th;
+    detail::sort_diagnostics(out.diagnostics);
+    return out;
+}
+
+namespace {
+// The file's text (refusing what cannot be TOML) through a text parser.
+template <class T>
+Parsed<T> from_file(const std::filesystem::path& file, Parsed<T> (*parse)(std::string_view, const std::filesystem::path&)) {
+    Parsed<T> out;
     Reader r(file, out.diagnostics);
     auto text = detail::read_text(file, r);
     if (!text) return out;
-    return parse_experiment_text(*text, file);
+    return parse(*text, file);
+}
+}  // namespace
+
+Parsed<Thresholds> parse_thresholds_file(const std::filesystem::path& file) {
+    return from_file(file, &parse_thresholds_text);
+}
+
+Parsed<Experiment> parse_experiment_file(const std::filesystem::path& file) {
+    return from_file(file, &parse_experiment_text);
 }
 
 }  // namespace netchaos::profile

@@ -11,6 +11,9 @@
 
 #include "profile/loss.hpp"
 #include "profile/parse.hpp"
+
+#include "dist/moments.hpp"
+#include "dist/table.hpp"
 #include "profile/reader.hpp"
 #include "profile/units.hpp"
 
@@ -274,9 +277,8 @@ void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
 
 // ------------------------------------------------------------------ rules
 
-// An iproute2 .dist table: whitespace-separated signed 16-bit integers, '#' comments, at
-// most 16384 entries (the kernel's NETEM_DIST_MAX). Checked here so `validate` catches a
-// bad table with its own file:line:column, not only when the profile is applied.
+// An iproute2 .dist table, through dist::parse (the one .dist parser), so `validate` catches
+// a bad table with its own file:line:column, not only when the profile is applied.
 void check_dist_file(const std::filesystem::path& file, Reader& r, const std::string& key) {
     std::vector<Diagnostic> ignored;
     Reader fr(file, ignored);
@@ -285,34 +287,8 @@ void check_dist_file(const std::filesystem::path& file, Reader& r, const std::st
         r.error(Pos{file, 0, 0}, key, "cannot read distribution table: " + (ignored.empty() ? std::string("?") : ignored[0].message));
         return;
     }
-    std::size_t entries = 0;
-    int line = 1;
-    std::size_t bol = 0;
-    for (std::size_t i = 0; i < text->size();) {
-        char c = (*text)[i];
-        if (c == '\n') { ++line; bol = ++i; continue; }
-        if (c == '#') { while (i < text->size() && (*text)[i] != '\n') ++i; continue; }
-        if (c == ' ' || c == '\t' || c == '\r' || c == ',') { ++i; continue; }
-        std::size_t start = i;
-        while (i < text->size() && !std::strchr(" \t\r\n,#", (*text)[i])) ++i;
-        std::string_view tok(text->data() + start, i - start);
-        long v = 0;
-        auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
-        Pos at{file, line, static_cast<int>(start - bol + 1)};
-        if (ec != std::errc() || ptr != tok.data() + tok.size()) {
-            r.error(at, key, "distribution table: \"" + std::string(tok.substr(0, 20)) + "\" is not an integer");
-            return;
-        }
-        if (v < -32768 || v > 32767) {
-            r.error(at, key, "distribution table: " + std::string(tok) + " is outside the signed 16-bit range");
-            return;
-        }
-        if (++entries > 16384) {
-            r.error(at, key, "distribution table: more than 16384 entries (netem's NETEM_DIST_MAX)");
-            return;
-        }
-    }
-    if (entries == 0) r.error(Pos{file, 0, 0}, key, "distribution table has no entries");
+    const dist::ParsedTable t = dist::parse(*text);
+    if (!t.error.empty()) r.error(Pos{file, t.line, t.column}, key, "distribution table: " + t.error);
 }
 
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
@@ -329,10 +305,8 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
                 return;
             }
             // The samples define the shape; unless given, mean and jitter come from them too.
-            double mean = std::accumulate(s.begin(), s.end(), 0.0) / static_cast<double>(s.size());
-            double var = 0;
-            for (double x : s) var += (x - mean) * (x - mean);
-            double sigma = std::sqrt(var / static_cast<double>(s.size() - 1));
+            const dist::Moments m = dist::moments(s);
+            const double mean = m.mean, sigma = m.stddev;
             if (!r.has(k_mean)) d.mean = Duration{std::llround(mean * 1e6)};
             if (!r.has(k_jitter)) d.jitter = Duration{std::llround(sigma * 1e6)};
             if (sigma == 0) r.error(r.where(path + ".samples"), path + ".samples", "all samples are equal: a distribution needs spread (use mean alone for a constant delay)");

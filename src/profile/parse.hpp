@@ -34,6 +34,10 @@ Parsed<Profile> parse_profile_file(const std::filesystem::path& file);
 Parsed<Profile> parse_profile_text(std::string_view toml, const std::filesystem::path& name);
 Parsed<Experiment> parse_experiment_file(const std::filesystem::path& file);
 Parsed<Experiment> parse_experiment_text(std::string_view toml, const std::filesystem::path& name);
+// The [thresholds] table of any TOML file (`probe --thresholds FILE`; an experiment file
+// works too: only [thresholds] is read). The experiment's reader, with its bounds.
+Parsed<Thresholds> parse_thresholds_file(const std::filesystem::path& file);
+Parsed<Thresholds> parse_thresholds_text(std::string_view toml, const std::filesystem::path& name);
 
 // Units as people write them. Errors say what was expected.
 Result<Duration> parse_duration(std::string_view s);       // "50ms" "30us" "1.5s" "2m" "0"

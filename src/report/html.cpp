@@ -207,9 +207,9 @@ std::string to_html(const Report& r) {
          "<th>loss</th><th>verdict</th></tr>\n";
     for (const auto& p : r.phases)
         o << "<tr><td class=\"l\">" << xml_escape(p.name) << " <small>(" << p.kind << ")</small></td><td>"
-          << num(p.end_s - p.start_s, "%.1f") << "</td><td>" << p.stats.sent << "</td><td>" << num(p.stats.mean_ms)
-          << "</td><td>" << num(p.stats.sigma_ms) << "</td><td>" << num(p.stats.p50_ms) << "</td><td>"
-          << num(p.stats.p99_ms) << "</td><td>" << num(p.stats.jitter_1s_max_ms) << "</td><td>"
+          << num(p.end_s - p.start_s, "%.1f") << "</td><td>" << p.stats.sent << "</td><td>" << num(p.stats.rtt_mean_ns / 1e6)
+          << "</td><td>" << num(p.stats.rtt_stddev_ns / 1e6) << "</td><td>" << num(p.stats.p50.count() / 1e6) << "</td><td>"
+          << num(p.stats.p99.count() / 1e6) << "</td><td>" << num(p.stats.jitter_1s_max_ns / 1e6) << "</td><td>"
           << num(p.stats.spike_ratio) << "</td><td>" << num(p.stats.loss * 100, "%.3f") << "%</td><td class=\""
           << (p.pass() ? "pass\">pass" : "fail\">FAIL") << "</td></tr>\n";
     o << "</table>\n";

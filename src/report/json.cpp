@@ -15,18 +15,32 @@ const char* kind_name(Check::Kind k) {
     return "?";
 }
 
+double ms(double ns) { return ns / 1e6; }
+double ms(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
+
 nlohmann::json stats_json(const Stats& s) {
     return {{"sent", s.sent},
             {"received", s.received},
+            {"lost", s.lost},
             {"loss", s.loss},
-            {"rtt_mean_ms", s.mean_ms},
-            {"rtt_stddev_ms", s.sigma_ms},
-            {"p50_ms", s.p50_ms},
-            {"p90_ms", s.p90_ms},
-            {"p99_ms", s.p99_ms},
-            {"max_ms", s.max_ms},
-            {"jitter_1s_max_ms", s.jitter_1s_max_ms},
-            {"spike_ratio", s.spike_ratio}};
+            {"duplicates", s.duplicates},
+            {"reordered", s.reordered},
+            {"rtt_mean_ms", ms(s.rtt_mean_ns)},
+            {"rtt_stddev_ms", ms(s.rtt_stddev_ns)},
+            {"rtt_min_ms", ms(s.rtt_min)},
+            {"p50_ms", ms(s.p50)},
+            {"p90_ms", ms(s.p90)},
+            {"p99_ms", ms(s.p99)},
+            {"p999_ms", ms(s.p999)},
+            {"max_ms", ms(s.rtt_max)},
+            {"ipdv_mean_ms", ms(s.ipdv_mean_ns)},
+            {"jitter_rfc3550_ms", ms(s.jitter_rfc3550_ns)},
+            {"windows", s.windows},
+            {"jitter_1s_max_ms", ms(s.jitter_1s_max_ns)},
+            {"spike_ratio", s.spike_ratio},
+            {"report_points", s.report_points},
+            {"alert_fired", s.alert_fired},
+            {"alert_max_consecutive", s.alert_max_consecutive}};
 }
 }  // namespace
 

@@ -1,11 +1,14 @@
 #pragma once
 // The result of an experiment run as plain values, filled by experiment::Runner and
 // rendered by the writers below (text, JSON, JUnit XML, HTML with SVG). The report module
-// knows nothing about processes or profiles: it only draws and formats these numbers.
+// knows nothing about processes or profiles: it only draws and formats these numbers, all
+// of which come from src/metrics.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "metrics/metrics.hpp"
 
 namespace netchaos::report {
 
@@ -21,19 +24,9 @@ struct Check {
     std::string detail;     // human sentence: "p99 83.1 ms > 80 ms"
 };
 
-struct Stats {
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
-    double loss = 0;               // fraction
-    double mean_ms = 0;
-    double sigma_ms = 0;
-    double p50_ms = 0;
-    double p90_ms = 0;
-    double p99_ms = 0;
-    double max_ms = 0;
-    double jitter_1s_max_ms = 0;
-    double spike_ratio = 0;
-};
+// A phase's figures: exactly what metrics::summarize computed (nanoseconds); the writers
+// only convert units.
+using Stats = metrics::Summary;
 
 // What the delay model predicts for one fault step and what the probe saw.
 struct Fidelity {

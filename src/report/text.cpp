@@ -47,8 +47,8 @@ std::string fidelity_word(const Phase& p) {
 std::string progress_line(const Phase& p, double elapsed_s, double total_s) {
     std::ostringstream o;
     o << "[" << fmt("%6.1f", elapsed_s) << "s/" << fmt("%.1f", total_s) << "s] " << p.kind << " '" << p.name
-      << "' rtt " << fmt("%.2f", p.stats.mean_ms) << "ms sigma " << fmt("%.2f", p.stats.sigma_ms)
-      << "ms jitter_1s " << fmt("%.2f", p.stats.jitter_1s_max_ms) << "ms spike " << fmt("%.2f", p.stats.spike_ratio)
+      << "' rtt " << fmt("%.2f", p.stats.rtt_mean_ns / 1e6) << "ms sigma " << fmt("%.2f", p.stats.rtt_stddev_ns / 1e6)
+      << "ms jitter_1s " << fmt("%.2f", p.stats.jitter_1s_max_ns / 1e6) << "ms spike " << fmt("%.2f", p.stats.spike_ratio)
       << " loss " << fmt("%.2f", p.stats.loss * 100) << "% fidelity " << fidelity_word(p);
     return o.str();
 }
@@ -63,7 +63,7 @@ std::string summary_table(const Report& r) {
         std::string name = p.name.size() > 24 ? p.name.substr(0, 21) + "..." : p.name;
         std::snprintf(line, sizeof line, "%-24s %-8s %7.1f %7llu %8.2f %8.2f %8.2f %9.2f %6.2f %7.3f %-22s %s\n",
                       name.c_str(), p.kind.c_str(), p.end_s - p.start_s, static_cast<unsigned long long>(p.stats.sent),
-                      p.stats.mean_ms, p.stats.sigma_ms, p.stats.p99_ms, p.stats.jitter_1s_max_ms, p.stats.spike_ratio,
+                      p.stats.rtt_mean_ns / 1e6, p.stats.rtt_stddev_ns / 1e6, p.stats.p99.count() / 1e6, p.stats.jitter_1s_max_ns / 1e6, p.stats.spike_ratio,
                       p.stats.loss * 100, fidelity_word(p).c_str(), p.pass() ? "pass" : "FAIL");
         o << line;
     }

@@ -35,15 +35,11 @@ sys.exit(0 if json.loads(r).get("ok") else 1)
 PY
 }
 
-# fwd_load PROFILE.toml [direction]: through `netchaos apply --backend dpdk` when the CLI has
-# it, else straight over the socket.
+# fwd_load PROFILE.toml [direction]: through `netchaos apply --backend dpdk`, the path users
+# take. No fallback to the raw socket: a CLI that cannot do it fails the test.
 fwd_load() {
   local f=$1 dir=${2:-both}
-  if "$NETCHAOS" apply --help 2>&1 | grep -q -- '--backend'; then
-    "$NETCHAOS" apply "$f" --backend dpdk --control "$SOCK" --direction "$dir" >/dev/null || fail "netchaos apply $f failed"
-  else
-    fwd_ctl "$(python3 -c 'import json,sys; print(json.dumps({"cmd":"load","direction":sys.argv[2],"name":sys.argv[1],"toml":open(sys.argv[1]).read()}))' "$f" "$dir")" >/dev/null
-  fi
+  "$NETCHAOS" apply "$f" --backend dpdk --control "$SOCK" --direction "$dir" >/dev/null || fail "netchaos apply $f failed"
 }
 
 # fwd_stat EXPR: evaluate a Python expression over the stats reply `s`, e.g. "s['directions']['0to1']['rx']".

@@ -37,5 +37,9 @@ kill -INT "$FWD_PID"
 for _ in $(seq 50); do fwd_alive "$FWD_PID" || break; sleep 0.1; done
 fwd_alive "$FWD_PID" && fail "forwarder still running after SIGINT"
 wait "$ping_pid"   # not a bare wait: the irtt server is a child too
-grep -o '"dropped_exit":[0-9]*' "$FWD_LOG" | sort -u | grep -qv ':0$' && fail "drain dropped packets at exit"
+# The final stats line must be there (a forwarder that died writes none) and say 0.
+stopped=$(grep "netchaos-fwd: stopped" "$FWD_LOG") || fail "no clean stop in the log: $(tail -3 "$FWD_LOG")"
+drops=$(grep -o '"dropped_exit":[0-9]*' <<<"$stopped")
+[[ -n $drops ]] || fail "the final stats carry no dropped_exit: $stopped"
+grep -qv ':0$' <<<"$drops" && fail "drain dropped packets at exit: $drops"
 pass "normal(5ms,1ms) delay through netchaos-fwd matches irtt"

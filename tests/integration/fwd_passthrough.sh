@@ -18,6 +18,7 @@ nc_check "everything received was sent" "$tx01 == $rx01 && $tx10 == $rx10"
 nc_check "no fault drops on pass-through" "$df == 0"
 engine=$(fwd_stat "s['engine']")
 echo "engine: $engine"
+[[ $engine == fault ]] || fail "forwarder reports engine '$engine', want 'fault' (the fault engine, no fallback)"
 
 kill -TERM "$FWD_PID"
 for _ in $(seq 50); do fwd_alive "$FWD_PID" || break; sleep 0.1; done

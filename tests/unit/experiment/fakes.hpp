@@ -71,34 +71,25 @@ struct FakeProbe final : ProbeSource {
         start_t = timer.t;
         return {};
     }
-    // 1 s windows on the probe's own grid (from its start), as the real probe reports them.
+    // 1 s windows on the probe's own grid (from its start), computed by src/metrics as the
+    // real probe does.
     std::vector<Window> poll() override {
         std::vector<Window> out;
         for (; windows_done_ns + 1'000'000'000 <= timer.t - start_t; windows_done_ns += 1'000'000'000) {
-            auto s = samples(start_t + windows_done_ns, start_t + windows_done_ns + 1'000'000'000, window_rng);
-            Window w;
-            w.t_ns = start_t + windows_done_ns + 1'000'000'000;
-            double sum = 0, sq = 0;
-            for (const auto& x : s) {
-                ++w.sent;
-                if (x.status != Sample::Status::ok) continue;
-                ++w.received;
-                sum += x.rtt_ns / 1e6;
-                sq += (x.rtt_ns / 1e6) * (x.rtt_ns / 1e6);
-            }
-            if (w.received) w.rtt_mean_ms = sum / double(w.received);
-            if (w.received > 1)
-                w.jitter_1s_ms = std::sqrt(std::max(0.0, (sq - sum * sum / double(w.received)) / double(w.received - 1)));
-            out.push_back(w);
+            const std::int64_t from = start_t + windows_done_ns, to = from + 1'000'000'000;
+            auto s = samples(from, to, window_rng);
+            std::vector<metrics::Window> w;
+            metrics::summarize(s, metrics::Nanos{from}, metrics::Nanos{to}, metrics::Config{}, &w);
+            out.push_back({to, w.at(0)});
         }
         return out;
     }
-    Result<std::vector<Sample>> stop() override {
+    Result<std::vector<Record>> stop() override {
         Rng rng(7);
         return samples(start_t, timer.t, rng);
     }
-    std::vector<Sample> samples(std::int64_t from, std::int64_t to, Rng& rng) const {
-        std::vector<Sample> out;
+    std::vector<Record> samples(std::int64_t from, std::int64_t to, Rng& rng) const {
+        std::vector<Record> out;
         auto normal = [&] {
             double u1 = std::max(1e-12, rng.uniform()), u2 = rng.uniform();
             return std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
@@ -113,8 +104,9 @@ struct FakeProbe final : ProbeSource {
                     rtt += truncate ? std::max(0.0, d) : d;
                 }
             bool lost = (loss_every > 0 && seq % std::int64_t(loss_every) == 0) || (deaf_after_ns >= 0 && t >= start_t + deaf_after_ns);
-            out.push_back({seq, t, lost ? -1 : std::int64_t(rtt * 1e6),
-                           lost ? Sample::Status::lost : Sample::Status::ok});
+            Record r{std::uint64_t(seq), metrics::Nanos{t}, std::nullopt, 0};
+            if (!lost) r.rtt = metrics::Nanos{std::int64_t(rtt * 1e6)};
+            out.push_back(r);
         }
         return out;
     }

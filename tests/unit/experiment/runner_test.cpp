@@ -45,7 +45,7 @@ TEST_CASE("runner: a faithful emulator and met thresholds pass (exit 0)") {
     CHECK(out.exit_code == 0);
     REQUIRE(out.report.phases.size() == 4);
     CHECK(out.report.phases[1].name == "morning");
-    CHECK(out.report.phases[1].stats.mean_ms == Approx(35.2).margin(1.0));
+    CHECK(out.report.phases[1].stats.rtt_mean_ns / 1e6 == Approx(35.2).margin(1.0));
     REQUIRE(out.report.phases[1].fidelity.size() == 1);
     CHECK(out.report.phases[1].fidelity[0].pass);
     CHECK(out.report.phases[3].kind == "recovery");

@@ -1,11 +1,10 @@
-// The probe's pure edges: wire format, address parsing, the [thresholds] reader.
+// The probe's pure edges: wire format, address parsing.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
 
 #include "common/clock.hpp"
 #include "probe/net.hpp"
-#include "probe/thresholds_toml.hpp"
 #include "probe/wire.hpp"
 
 using namespace netchaos;
@@ -79,66 +78,4 @@ TEST_CASE("endpoints: IPv4, IPv6, ports, and bad input with code 3") {
         REQUIRE_FALSE(r.ok());
         CHECK(r.error().code == 3);
     }
-}
-
-TEST_CASE("[thresholds] table: every key, units, alert sub-table") {
-    auto t = read_thresholds_text(R"(
-name = "exp"
-[thresholds]
-jitter_1s_max = "80ms"
-spike_ratio_max = 0.6
-p99_rtt_max = "200ms"
-loss_max = "1%"
-p99_drift_max = "200%"
-fidelity_tolerance = "10%"
-spike_level = "50ms"
-window = "500ms"
-spike_windows = 30
-[thresholds.alert]
-spike_ratio = 0.5
-jitter = "70ms"
-periods = 4
-period = "2s"
-)", "x.toml");
-    REQUIRE(t.ok());
-    CHECK(t->jitter_1s_max == 80ms);
-    CHECK(t->spike_ratio_max == Approx(0.6));
-    CHECK(t->p99_rtt_max == 200ms);
-    CHECK(t->loss_max == Approx(0.01));
-    CHECK(t->p99_drift_max == Approx(2.0));
-    CHECK(t->fidelity_tolerance == Approx(0.1));
-    CHECK(t->spike_level == 50ms);
-    CHECK(t->window == 500ms);
-    CHECK(t->spike_windows == 30);
-    REQUIRE(t->alert);
-    CHECK(t->alert->spike_ratio == Approx(0.5));
-    CHECK(t->alert->jitter == 70ms);
-    CHECK(t->alert->periods == 4);
-    CHECK(t->alert->period == 2s);
-
-    auto defaults = read_thresholds_text("[thresholds]\nloss_max = 0.001\n", "d.toml");
-    REQUIRE(defaults.ok());
-    CHECK(defaults->loss_max == Approx(0.001));
-    CHECK_FALSE(defaults->alert);
-    CHECK(defaults->window == 1s);
-    CHECK(defaults->spike_windows == 60);
-}
-
-TEST_CASE("[thresholds] errors carry file:line:column and the key") {
-    auto msg = [](const char* text) {
-        auto r = read_thresholds_text(text, "t.toml");
-        REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == 3);
-        return r.error().message;
-    };
-    CHECK_THAT(msg("[thresholds]\np99_rtt_max = \"50 parsecs\"\n"),
-               Catch::StartsWith("t.toml:2:15: error: thresholds.p99_rtt_max:"));
-    CHECK_THAT(msg("[thresholds]\njiter_1s_max = \"5ms\"\n"),
-               Catch::StartsWith("t.toml:2:1: error: thresholds.jiter_1s_max: unknown key"));
-    CHECK_THAT(msg("[thresholds]\nloss_max = \"150%\"\n"), Catch::Contains("thresholds.loss_max"));
-    CHECK_THAT(msg("[thresholds]\n[thresholds.alert]\nperiods = 0\n"),
-               Catch::StartsWith("t.toml:3:11: error: thresholds.alert.periods"));
-    CHECK_THAT(msg("[thresholds\n"), Catch::StartsWith("t.toml:1:"));
-    CHECK_THAT(msg("name = 1\n"), Catch::Contains("no [thresholds] table"));
-    CHECK_THAT(msg("[thresholds]\np99_rtt_max = 5\n"), Catch::Contains("expected a string"));
 }
