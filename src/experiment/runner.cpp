@@ -107,8 +107,16 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         ph.model = model_text(plan, spans, g);
         ph.start_s = sec(a.start_ns);
         ph.end_s = sec(b.end_ns);
-        const auto records = slice(samples, a.start_ns, b.end_ns);
-        ph.stats = metrics::summarize(records, metrics::Nanos{a.start_ns}, metrics::Nanos{b.end_ns}, metrics::config_of(th));
+        // Recovery: packets sent just after the rollback still queue behind those the fault
+        // delayed (order-preserving jitter), so its statistics start after the settle time
+        // the fidelity check uses too, and the report says so.
+        std::int64_t from = a.start_ns;
+        if (first.kind == Step::Kind::recovery) {
+            from += settle_ns(b.end_ns - a.start_ns);
+            ph.settle_s = double(from - a.start_ns) / 1e9;
+        }
+        const auto records = slice(samples, from, b.end_ns);
+        ph.stats = metrics::summarize(records, metrics::Nanos{from}, metrics::Nanos{b.end_ns}, metrics::config_of(th));
         for (const auto& s : records)
             if (s.rtt) ph.rtt_ms.push_back(static_cast<double>(s.rtt->count()) / 1e6);
         const report::Stats* ref = nullptr;

@@ -183,6 +183,9 @@ struct Thresholds {
     std::optional<Duration> p99_rtt_max;
     std::optional<double> loss_max;
     std::optional<double> p99_drift_max;       // 2.0 = "P99 drifted by >= 200% of baseline"
+    // Drift is taken relative to max(baseline p99, floor): a 0.1 ms loopback baseline made
+    // a 5.8 ms p99 read as "5743% > 200%".
+    std::optional<Duration> p99_drift_floor;
     std::optional<double> fidelity_tolerance;  // 0.1 = 10%
     std::optional<AlertRule> alert;
     Duration spike_level{std::chrono::milliseconds(50)};

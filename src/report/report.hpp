@@ -58,6 +58,7 @@ struct Phase {
     std::string model;             // "normal 35ms +- 20ms egress" ...
     double start_s = 0;
     double end_s = 0;
+    double settle_s = 0;           // left out of the stats at the start (recovery: packets queued behind the fault)
     Stats stats;
     std::vector<Check> checks;
     std::vector<Fidelity> fidelity;

@@ -68,6 +68,10 @@ std::string summary_table(const Report& r) {
         o << line;
     }
     for (const auto& p : r.phases)
+        if (p.settle_s > 0)
+            o << "  " << p.name << ": the first " << fmt("%.2f", p.settle_s)
+              << " s are left out of its statistics (settle: packets still queued behind the previous phase's delay)\n";
+    for (const auto& p : r.phases)
         for (const auto& c : p.checks)
             if (!c.pass) o << "  missed: " << p.name << ": " << c.detail << "\n";
     for (const auto& p : r.phases)

@@ -246,3 +246,15 @@ TEST_CASE("runner: no reply for max_silence during a phase rolls back and exits 
     INFO(notes_of(fine));
     CHECK_FALSE(has_note(fine, "no reply for"));
 }
+
+TEST_CASE("runner: recovery statistics leave out a settle time, written in the report (issue 18 item 6)") {
+    Bench b;
+    auto out = b.run(two_phases());
+    REQUIRE(out.report.phases.size() == 4);
+    const auto& rec = out.report.phases[3];
+    CHECK(rec.kind == "recovery");
+    CHECK(rec.settle_s == Approx(0.5));
+    CHECK(out.report.phases[1].settle_s == 0);
+    CHECK(rec.stats.sent == 250);   // 3 s at 100/s, less the first 0.5 s
+    CHECK_THAT(netchaos::report::summary_table(out.report), Catch::Matchers::Contains("steady-state-after: the first 0.50 s are left out"));
+}
