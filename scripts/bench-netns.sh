@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cli <-> fwd <-> srv test bench in three network namespaces with netchaos-fwd in the middle.
 #   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L]
-#                               [--testpmd] [-- FWD-APP-ARGS...]
+#                               [--testpmd] [--reflector] [-- FWD-APP-ARGS...]
 #   scripts/bench-netns.sh down [--prefix P]
 # up builds P-cli (10.213.0.1/24 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
 # <-> P-srv (10.213.0.2/24 on P-s0), turns veth offloads off (a user-space forwarder passes
@@ -9,13 +9,16 @@
 # ARP), starts the forwarder ($NETCHAOS_FWD or build/dpdk/netchaos-fwd) with its control
 # socket at /run/netchaos/P-fwd.sock, waits until a ping crosses, and prints what it built.
 # --testpmd puts dpdk-testpmd --forward-mode=io in the middle instead (the baseline; no socket).
+# --reflector also starts `netchaos reflect --listen 10.213.0.2:7777` in P-srv ($NETCHAOS or
+# build/src/cli/netchaos), the probe target the shipped experiments name; down stops it.
 # down stops the forwarder (SIGINT, then SIGKILL) and deletes everything; idempotent.
 # Frames on port 0 (from cli) are direction 0to1, so a profile's egress impairment delays
 # cli -> srv traffic and its ingress impairment srv -> cli.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}; shift || true
-P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=(); testpmd=0
+case $cmd in -h|--help|help) sed -n '2,17p' "$0"; exit 0 ;; esac
+P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=(); testpmd=0; reflector=0
 while (($#)); do
   case $1 in
     --prefix) P=$2; shift 2 ;;
@@ -23,8 +26,9 @@ while (($#)); do
     --mtu) mtu=$2; shift 2 ;;
     --lcores) lcores=$2; shift 2 ;;
     --testpmd) testpmd=1; shift ;;
+    --reflector) reflector=1; shift ;;
     --) shift; fwd_args=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench-netns: unknown argument $1" >&2; exit 3 ;;
   esac
 done
@@ -36,6 +40,10 @@ sock=/run/netchaos/$P-fwd.sock
 alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [[ $st != Z ]]; }
 
 down() {
+  if [[ -f $state/reflect.pid ]]; then
+    local rpid; rpid=$(cat "$state/reflect.pid")
+    alive "$rpid" && grep -qa "reflect" "/proc/$rpid/cmdline" 2>/dev/null && kill "$rpid" 2>/dev/null
+  fi
   if [[ -f $state/fwd.pid ]]; then
     local pid; pid=$(cat "$state/fwd.pid")
     if alive "$pid" && grep -qaE "netchaos-fwd|dpdk-testpmd" "/proc/$pid/cmdline" 2>/dev/null; then
@@ -102,18 +110,26 @@ up() {
     echo "bench-netns: forwarder did not forward; its log:" >&2; tail -n 20 "$state/fwd.log" >&2
     down; return 4
   fi
+  if ((reflector)); then
+    local nc=${NETCHAOS:-$here/build/src/cli/netchaos}
+    [[ -x $nc ]] || { echo "bench-netns: no netchaos binary at $nc (build it or set NETCHAOS)" >&2; down; return 4; }
+    ip netns exec "$P-srv" "$nc" reflect --listen 10.213.0.2:7777 </dev/null >"$state/reflect.log" 2>&1 &
+    echo $! >"$state/reflect.pid"
+    local i; for i in $(seq 50); do grep -q . "$state/reflect.log" 2>/dev/null && break; sleep 0.1; done
+    alive "$(cat "$state/reflect.pid")" || { echo "bench-netns: reflector did not start:" >&2; cat "$state/reflect.log" >&2; down; return 4; }
+  fi
   cat <<EOT
 bench-netns: up ($( ((testpmd)) && echo "dpdk-testpmd io" || echo netchaos-fwd), $pmd, mtu $mtu)
   cli  netns $P-cli  dev $P-c0  10.213.0.1/24
   fwd  netns $P-fwd  dev $P-f0 (port 0, 0to1 = cli->srv)  dev $P-f1 (port 1, 1to0 = srv->cli)
   srv  netns $P-srv  dev $P-s0  10.213.0.2/24
   forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log
-  control $sock
+  control $sock$( ((reflector)) && printf '\n  reflector 10.213.0.2:7777 in %s-srv  pid %s  log %s' "$P" "$(cat "$state/reflect.pid")" "$state/reflect.log")
 EOT
 }
 
 case $cmd in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [-- FWD-ARGS]" >&2; exit 3 ;;
+  *) echo "usage: $0 up|down [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--reflector] [-- FWD-ARGS]  (--help: more)" >&2; exit 3 ;;
 esac

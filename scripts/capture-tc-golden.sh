@@ -17,6 +17,7 @@
 #   kind:    TCA_KIND string
 #   options: hex of the TCA_OPTIONS payload (tc_netem_qopt + TCA_NETEM_* attributes)
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,17p' "$0"; exit 0 ;; esac
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/tests/golden/netem}

@@ -2,6 +2,7 @@
 # Installs every build and test dependency from Debian's packages. Idempotent and
 # fast when nothing is missing: it asks dpkg first and only calls apt for what lacks.
 set -euo pipefail
+case ${1:-} in -h|--help) echo "usage: scripts/setup-deps.sh   (root; no options)"; sed -n '2,3p' "$0"; exit 0 ;; esac
 pkgs=(
   build-essential cmake pkg-config ninja-build ccache
   libnl-3-dev libnl-route-3-dev libmnl-dev

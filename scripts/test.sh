@@ -5,6 +5,7 @@
 #   scripts/test.sh -L unit         only a ctest label (unit, fuzz, integration)
 #   scripts/test.sh -R probe        only tests matching a regex
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,6p' "$0"; exit 0 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${NETCHAOS_BUILD:-$here/build}
 "$here/scripts/setup-deps.sh"

@@ -45,7 +45,19 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
         const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
         return fail(make_error("forwarder refused the profile: " + r->value("error", r->dump()), code == 3 ? 3 : 4));
     }
-    std::cout << "applied " << p.name << " to the forwarder at " << control << " (direction " << direction << ")\n";
+    // Say which directions are impaired, not which were asked for: an egress-only profile
+    // loaded "both" leaves 1to0 passing through (it said "direction both").
+    auto impairs = [](const std::optional<prof::Impairment>& imp) { return imp && !(*imp == prof::Impairment{}); };
+    std::string dirs[2];   // 0to1, 1to0
+    if (direction == "both") {
+        dirs[0] = impairs(p.egress) ? "impaired by [egress]" : "passes through (no [egress])";
+        dirs[1] = impairs(p.ingress) ? "impaired by [ingress]" : "passes through (no [ingress])";
+    } else {
+        const int d = direction == "0to1" ? 0 : 1;
+        dirs[d] = impairs(p.egress) ? "impaired by [egress]" : impairs(p.ingress) ? "impaired by [ingress]" : "passes through (nothing to apply)";
+        dirs[1 - d] = "unchanged";
+    }
+    std::cout << "applied " << p.name << " to the forwarder at " << control << ": 0to1 " << dirs[0] << ", 1to0 " << dirs[1] << "\n";
     if (lease) std::cout << "  the forwarder reverts to its previous profile after " << prof::format_duration(*lease) << "\n";
     return cli::exit_pass;
 }

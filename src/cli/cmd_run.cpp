@@ -165,6 +165,12 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_pass;
     }
 
+    // Fail fast, before the watchdog and the steady state: a missing namespace or a dead
+    // control socket would otherwise show only after the steady state, or never.
+    if (auto r = ex::preflight(e, ex::self_exe()); !r) {
+        std::cerr << "netchaos run: " << r.error().message << "\n";
+        return r.error().code ? r.error().code : netchaos::cli::exit_system;
+    }
     const char* tmpdir = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/netchaos-run.XXXXXX";
     if (!mkdtemp(tmpl.data())) {

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "profile/parse.hpp"
 
 namespace netchaos::experiment {
@@ -58,9 +60,14 @@ Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
         if (o.capture_stdout) dup2(p[1], 1);
+        if (o.capture_stdout && o.capture_stderr) dup2(p[1], 2);
         if (!o.stdout_file.empty()) {
             int fd = open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+        }
+        if (!o.stderr_file.empty()) {
+            int fd = open(o.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) dup2(fd, 2);
         }
         execvp(args[0], args.data());
         int e = errno;
@@ -99,9 +106,11 @@ int wait_child(pid_t pid, std::chrono::milliseconds timeout) {
 Result<int> run_capture(const Argv& argv, std::string& output, std::chrono::milliseconds timeout) {
     SpawnOptions o;
     o.capture_stdout = true;
+    // stderr into the same pipe: errors from the child are what the user needs to see (without
+    // it a failed apply's note ended in "exited 4:" and its reason went to the terminal).
+    o.capture_stderr = true;
     auto c = spawn(argv, o);
     if (!c) return c.error();
-    // stderr into the same pipe: errors from the child are what the user needs to see.
     output.clear();
     const std::int64_t end = mono_ns() + std::int64_t(timeout.count()) * 1'000'000;
     char buf[4096];
@@ -142,6 +151,48 @@ std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesys
     return {in_netns(t.netns, {exe.string(), "clear", "--dev", t.dev})};
 }
 
+Result<void> preflight(const profile::Experiment& e, const std::filesystem::path& exe) {
+    auto netns = [](const std::string& ns, const char* what) -> Result<void> {
+        std::error_code ec;
+        if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
+        return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)", 4);
+    };
+    if (auto r = netns(e.probe.netns, "[probe]"); !r) return r;
+    auto trimmed = [](std::string s) {
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        return s.empty() ? std::string("(no output)") : s;
+    };
+    std::string out;
+    if (e.target.backend == profile::Backend::netem) {
+        if (auto r = netns(e.target.netns, "[target]"); !r) return r;
+        auto st = run_capture(in_netns(e.target.netns, {"ip", "link", "show", "dev", e.target.dev}), out, std::chrono::seconds(5));
+        if (!st) return st.error();
+        if (*st != 0)
+            return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out), 4);
+        return {};
+    }
+    Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
+    if (!e.target.control.empty()) show.insert(show.end(), {"--control", e.target.control.string()});
+    auto st = run_capture(show, out, std::chrono::seconds(5));
+    if (!st) return st.error();
+    if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out), 4);
+    // A profile left on the forwarder (applied by hand earlier) would be measured as the
+    // "steady state", and rollback would reset it to pass-through: refuse, naming it.
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    std::string active;
+    if (j.is_object() && j.contains("directions") && j["directions"].is_object())
+        for (const auto& [dir, d] : j["directions"].items()) {
+            const std::string name = d.is_object() ? d.value("profile", "") : "";
+            if (!name.empty() && name != "passthrough") active += (active.empty() ? "" : ", ") + dir + ": \"" + name + "\"";
+        }
+    if (!active.empty())
+        return make_error("the forwarder already has a profile in effect (" + active +
+                              "): the steady state would measure it and rollback would not restore it. Clear it first: netchaos clear --backend dpdk" +
+                              (e.target.control.empty() ? std::string() : " --control " + e.target.control.string()),
+                          4);
+    return {};
+}
+
 // ---------------------------------------------------------------- fault target
 Result<void> CliFaultTarget::run(const Argv& a, const char* what) {
     std::string out;
@@ -149,6 +200,7 @@ Result<void> CliFaultTarget::run(const Argv& a, const char* what) {
     if (!st) return st.error();
     if (*st != 0) {
         while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+        if (out.empty()) out = "(no output)";
         return make_error(std::string(what) + ": `" + join(a) + "` exited " + std::to_string(*st) + ": " + out,
                           *st == 3 ? 3 : 4);
     }
@@ -217,7 +269,7 @@ std::string CliFaultTarget::describe() const {
 
 // ---------------------------------------------------------------- probe
 ProbeProcess::~ProbeProcess() {
-    if (child_.pid > 0) {
+    if (child_.pid > 0 && !exited_) {
         kill(child_.pid, SIGKILL);
         wait_child(child_.pid, std::chrono::milliseconds(1000));
     }
@@ -238,6 +290,7 @@ Result<void> ProbeProcess::start() {
     SpawnOptions o;
     o.capture_stdout = true;
     o.death_signal = SIGINT;   // the probe ends cleanly even if we vanish
+    o.stderr_file = (dir_ / "probe.err").string();   // its reason, should it end early
     auto c = spawn(in_netns(c_.netns, a), o);
     if (!c) return c.error();
     child_ = *c;
@@ -268,21 +321,52 @@ std::vector<Window> ProbeProcess::poll() {
     return out;
 }
 
+namespace {
+// The last non-empty lines of a file, joined with "; " (a child's stderr, for a note).
+std::string tail_of(const std::filesystem::path& f, std::size_t lines) {
+    std::ifstream in(f);
+    std::vector<std::string> all;
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) all.push_back(l);
+    std::string out;
+    for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += (out.empty() ? "" : "; ") + all[i];
+    return out;
+}
+}  // namespace
+
+std::optional<std::string> ProbeProcess::failure() {
+    if (!exited_ && child_.pid > 0) {
+        int st = 0;
+        if (waitpid(child_.pid, &st, WNOHANG) == child_.pid) exited_ = decode_status(st);
+    }
+    if (!exited_) return std::nullopt;
+    auto why = tail_of(dir_ / "probe.err", 2);
+    return "the probe (" + join(in_netns(c_.netns, {"netchaos", "probe", c_.target})) + ") exited " + std::to_string(*exited_) + ": " +
+           (why.empty() ? std::string("(no message)") : why);
+}
+
 Result<std::vector<Record>> ProbeProcess::stop() {
     if (child_.pid <= 0) return make_error("probe was not started");
-    kill(child_.pid, SIGINT);
     // The probe waits its timeout for late replies, then writes the CSV.
     auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(c_.timeout) + std::chrono::seconds(10);
-    int st = wait_child(child_.pid, grace);
+    int st = 0;
+    if (failure()) {
+        st = *exited_;
+    } else {
+        kill(child_.pid, SIGINT);
+        st = wait_child(child_.pid, grace);
+    }
     child_.pid = -1;
     if (reader_.joinable()) reader_.join();
     close(child_.out_fd);
     child_.out_fd = -1;
     std::ifstream f(dir_ / "probe.csv");
-    if (!f) return make_error("probe exited " + std::to_string(st) + " without writing " + (dir_ / "probe.csv").string());
+    auto why = tail_of(dir_ / "probe.err", 2);
+    if (why.empty()) why = "(no message)";
+    if (!f) return make_error("probe exited " + std::to_string(st) + " without writing " + (dir_ / "probe.csv").string() + ": " + why);
     auto s = metrics::read_csv(f);
     if (!s) return make_error("probe output: " + s.error().message, 4);   // ours, not the user's input
-    if (s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets");
+    if (s->empty()) return make_error("probe exited " + std::to_string(st) + " and recorded no packets: " + why);
     return s;
 }
 
@@ -296,15 +380,67 @@ std::string ProbeProcess::describe() const {
 // ---------------------------------------------------------------- command under chaos
 ProcessCommand::~ProcessCommand() {
     if (pid_ > 0 && !status_) terminate();
+    finish_output();
 }
 
 Result<void> ProcessCommand::start(const Argv& argv) {
     SpawnOptions o;
     o.own_group = true;
+    o.capture_stdout = true;
+    o.capture_stderr = true;
     auto c = spawn(argv, o);
     if (!c) return c.error();
     pid_ = c->pid;
+    out_fd_ = c->out_fd;
+    tail_.assign(keep_lines, {});
+    // Tee: everything to our stdout as it comes, whole lines into the ring. Polls so that a
+    // grandchild holding the pipe open cannot keep it alive after the command is done.
+    reader_ = std::thread([this] {
+        char buf[4096];
+        int after_close = 0;   // reads once closing: bounded, for a grandchild that never stops writing
+        for (;;) {
+            pollfd p{out_fd_, POLLIN, 0};
+            const int r = ::poll(&p, 1, 100);
+            if (closing_.load() && (r <= 0 || ++after_close > 256)) return;
+            if (r <= 0) continue;
+            const ssize_t n = read(out_fd_, buf, sizeof buf);
+            if (n <= 0) return;
+            (void)!write(1, buf, std::size_t(n));
+            std::lock_guard lk(mu_);
+            partial_.append(buf, std::size_t(n));
+            std::size_t nl;
+            while ((nl = partial_.find('\n')) != std::string::npos) {
+                tail_[next_] = partial_.substr(0, nl);
+                next_ = (next_ + 1) % keep_lines;
+                ++lines_;
+                partial_.erase(0, nl + 1);
+            }
+        }
+    });
     return {};
+}
+
+void ProcessCommand::finish_output() {
+    if (!reader_.joinable()) return;
+    closing_.store(true);   // the reader drains what is there, then stops at the first idle poll
+    reader_.join();
+    close(out_fd_);
+    out_fd_ = -1;
+}
+
+std::vector<std::string> ProcessCommand::output_tail(std::uint64_t& lines) {
+    finish_output();
+    std::lock_guard lk(mu_);
+    std::vector<std::string> out;
+    const std::size_t n = std::min<std::uint64_t>(lines_, keep_lines);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(tail_[(next_ + keep_lines - n + i) % keep_lines]);
+    lines = lines_;
+    if (!partial_.empty()) {   // a last line without its newline
+        out.push_back(partial_);
+        ++lines;
+        if (out.size() > keep_lines) out.erase(out.begin());
+    }
+    return out;
 }
 
 std::optional<int> ProcessCommand::poll() {

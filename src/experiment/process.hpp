@@ -2,6 +2,7 @@
 // The runner's real edges: child processes (fault target via `netchaos apply/clear`, the
 // probe via `netchaos probe`, the command under chaos) and the monotonic timer. Every child
 // gets PR_SET_PDEATHSIG so a controller that dies for any reason takes them along.
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -17,9 +18,11 @@ using Argv = std::vector<std::string>;
 
 struct SpawnOptions {
     bool capture_stdout = false;   // a pipe to read the child's stdout from
+    bool capture_stderr = false;   // stderr into that pipe too (with capture_stdout)
     bool own_group = false;        // setpgid(0,0): signals reach the whole command tree
     int death_signal = SIGTERM;    // sent to the child when the controller dies; 0 = none
     std::string stdout_file;       // redirect stdout (and stderr) to this file instead
+    std::string stderr_file;       // redirect stderr only to this file
 };
 
 struct Child {
@@ -36,6 +39,10 @@ Result<int> run_capture(const Argv& argv, std::string& output, std::chrono::mill
 std::filesystem::path self_exe();                 // /proc/self/exe, for `netchaos apply`...
 Argv in_netns(const std::string& ns, Argv argv);  // prefixes `ip netns exec NS` when ns set
 std::string join(const Argv& a);
+
+// Before the watchdog and the first fault: every namespace named exists, the netem device
+// exists in its namespace, the forwarder's control socket answers. Error (4) with the reason.
+Result<void> preflight(const profile::Experiment& e, const std::filesystem::path& exe);
 
 // Rollback commands for a target; what the watchdog runs if the controller vanishes.
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);
@@ -69,6 +76,7 @@ public:
     std::vector<Window> poll() override;
     Result<std::vector<Record>> stop() override;
     std::string describe() const override;
+    std::optional<std::string> failure() override;
     pid_t pid() const { return child_.pid; }
 
 private:
@@ -80,18 +88,32 @@ private:
     std::mutex mu_;
     std::vector<Window> pending_;
     std::string summary_line_, stderr_tail_;
+    std::optional<int> exited_;   // the probe ended before stop(): its status
 };
 
+// The command under chaos, in its own process group. Its stdout+stderr pass through to
+// ours (the user still sees it live) and the last 200 lines are kept for the report.
 class ProcessCommand final : public CommandRunner {
 public:
+    static constexpr std::size_t keep_lines = 200;
     ~ProcessCommand() override;
     Result<void> start(const Argv& argv) override;
     std::optional<int> poll() override;
     int terminate() override;
+    std::vector<std::string> output_tail(std::uint64_t& lines) override;
 
 private:
+    void finish_output();   // after exit: read what is left (bounded), stop the reader
     pid_t pid_ = -1;
     std::optional<int> status_;
+    int out_fd_ = -1;
+    std::thread reader_;
+    std::atomic<bool> closing_{false};
+    std::mutex mu_;
+    std::vector<std::string> tail_;   // ring of keep_lines
+    std::size_t next_ = 0;
+    std::uint64_t lines_ = 0;
+    std::string partial_;
 };
 
 class SystemTimer final : public Timer {

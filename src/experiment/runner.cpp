@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include "experiment/fidelity.hpp"
+#include "profile/loss.hpp"
 
 namespace netchaos::experiment {
 
@@ -122,8 +123,16 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         ph.model = model_text(plan, spans, g);
         ph.start_s = sec(a.start_ns);
         ph.end_s = sec(b.end_ns);
-        const auto records = slice(samples, a.start_ns, b.end_ns);
-        ph.stats = metrics::summarize(records, metrics::Nanos{a.start_ns}, metrics::Nanos{b.end_ns}, metrics::config_of(th));
+        // Recovery: packets sent just after the rollback still queue behind those the fault
+        // delayed (order-preserving jitter), so its statistics start after the settle time
+        // the fidelity check uses too, and the report says so.
+        std::int64_t from = a.start_ns;
+        if (first.kind == Step::Kind::recovery) {
+            from += settle_ns(b.end_ns - a.start_ns);
+            ph.settle_s = double(from - a.start_ns) / 1e9;
+        }
+        const auto records = slice(samples, from, b.end_ns);
+        ph.stats = metrics::summarize(records, metrics::Nanos{from}, metrics::Nanos{b.end_ns}, metrics::config_of(th));
         for (const auto& s : records)
             if (s.rtt) ph.rtt_ms.push_back(static_cast<double>(s.rtt->count()) / 1e6);
         const report::Stats* ref = nullptr;
@@ -203,9 +212,46 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     int fail_code = 0;
     const std::int64_t t0 = timer_.now_ns();
 
+    // Fail fast: a probe that died or hears nothing makes the run blind. Windows carry the
+    // probe's own time; silence is measured in reported windows, so report lag is no silence.
+    std::int64_t last_reply_ns = 0, last_window_ns = t0, window_arrived_ns = t0;
+    std::size_t current_step = 0;
+    auto blind = [&](std::string why) {
+        notes.push_back(std::move(why));
+        failed = true;
+        fail_code = 4;
+    };
     auto poll_probe = [&] {
         auto w = probe_.poll();
+        for (const auto& x : w) {
+            last_window_ns = std::max(last_window_ns, x.t_end_ns);
+            if (x.window.received > 0) last_reply_ns = std::max(last_reply_ns, x.t_end_ns);
+        }
+        if (!w.empty()) window_arrived_ns = timer_.now_ns();
         windows.insert(windows.end(), w.begin(), w.end());
+    };
+    auto check_probe = [&] {
+        if (failed) return;
+        const Step& s = plan.steps[current_step];
+        if (auto why = probe_.failure()) return blind(*why + " (during '" + s.phase + "')");
+        const std::int64_t max_silence = e.probe.max_silence.count();
+        if (max_silence <= 0) return;
+        bool drops_all = false;   // a blackhole phase is silent on purpose
+        if (s.kind == Step::Kind::fault)
+            for (const auto* imp : {&s.profile.egress, &s.profile.ingress})
+                drops_all |= *imp && (*imp)->loss && summarize((*imp)->loss->model).mean_loss >= 0.99;
+        const std::int64_t since = std::max(last_reply_ns, spans.empty() ? t0 : spans.back().start_ns);
+        char buf[160];
+        if (!drops_all && last_window_ns - since >= max_silence) {
+            std::snprintf(buf, sizeof buf, "the probe got no reply for %.1f s during '%s' (max_silence %.1f s): it is blind, so the run stops",
+                          double(last_window_ns - since) / 1e9, s.phase.c_str(), double(max_silence) / 1e9);
+            return blind(buf);
+        }
+        const std::int64_t quiet = timer_.now_ns() - window_arrived_ns;
+        if (quiet >= max_silence + 5'000'000'000) {
+            std::snprintf(buf, sizeof buf, "the probe reported nothing for %.1f s during '%s': it is stuck or gone", double(quiet) / 1e9, s.phase.c_str());
+            return blind(buf);
+        }
     };
     auto poll_command = [&] {
         if (command_started && !command_status) {
@@ -215,14 +261,38 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     };
     // Sleep to `until` in ticks, renewing the lease and collecting windows.
     auto wait = [&](std::int64_t until) {
-        while (!stop.load()) {
+        while (!stop.load() && !failed) {
             std::int64_t now = timer_.now_ns();
             if (now >= until) break;
             timer_.sleep_until(std::min(until, now + opt.tick_ns), stop);
             if (opt.on_tick) opt.on_tick();
             poll_probe();
             poll_command();
+            check_probe();
         }
+    };
+    // Before the first fault: the probe must have heard a reply in the steady state, or
+    // every phase would "pass" with sent N received 0. Its first window reports one window
+    // plus one timeout after the start, so wait that long for it at most.
+    auto steady_state_heard = [&] {
+        const std::int64_t window_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(e.thresholds.window).count();
+        const std::int64_t deadline = timer_.now_ns() + window_ns + e.probe.timeout.count() + 1'000'000'000;
+        poll_probe();
+        while (last_reply_ns == 0 && !failed && !stop.load() && timer_.now_ns() < deadline) {
+            timer_.sleep_until(std::min(deadline, timer_.now_ns() + 100'000'000), stop);
+            if (opt.on_tick) opt.on_tick();
+            poll_probe();
+            if (auto why = probe_.failure()) blind(*why + " (before the first fault)");
+        }
+        if (failed || stop.load()) return false;
+        if (last_reply_ns == 0) {
+            char buf[300];
+            std::snprintf(buf, sizeof buf, "the probe got no reply in the steady state (%.1f s, before any fault): check that a reflector answers at %s (netchaos reflect)%s; no fault was applied",
+                          double(timer_.now_ns() - t0) / 1e9, e.probe.target.c_str(), e.probe.netns.empty() ? "" : (" from netns " + e.probe.netns).c_str());
+            blind(buf);
+            return false;
+        }
+        return true;
     };
     auto progress = [&](std::size_t first_span) {
         if (!opt.on_progress || spans.empty()) return;
@@ -279,8 +349,11 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     }
 
     std::size_t phase_first_span = 0;
+    bool heard = false;
     for (std::size_t i = 0; i < plan.steps.size() && !stop.load() && !failed; ++i) {
         const Step& s = plan.steps[i];
+        current_step = i;
+        if (s.kind == Step::Kind::fault && !heard && !(heard = steady_state_heard())) break;
         std::int64_t start = timer_.now_ns();
         if (s.kind == Step::Kind::fault) {
             if (auto r = target_.apply(s.profile); !r) {
@@ -356,9 +429,12 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     out.report.target = target_.describe();
     out.report.probe = probe_.describe();
     out.report.notes.insert(out.report.notes.end(), notes.begin(), notes.end());
-    if (command_started)
-        out.report.command = report::CommandResult{opt.command, command_status.value_or(-1),
-                                                   double(command_end - command_start) / 1e9};
+    if (command_started) {
+        report::CommandResult c{opt.command, command_status.value_or(-1), double(command_end - command_start) / 1e9,
+                                double(command_start - t0) / 1e9, {}, 0};
+        c.output_tail = command_.output_tail(c.output_lines);
+        out.report.command = std::move(c);
+    }
     if (stop.load() == stop_lease_lost) {
         out.report.notes.push_back("the watchdog's lease was lost (no renewal reached it in time): it rolled back, "
                                    "the timeline was stopped and the rollback repeated");

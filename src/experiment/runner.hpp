@@ -41,6 +41,9 @@ public:
     virtual std::vector<Window> poll() = 0;                // windows completed since last poll
     virtual Result<std::vector<Record>> stop() = 0;        // ends the probe, every probe's record
     virtual std::string describe() const = 0;
+    // Set once the probe has ended on its own (it must run until stop()): why, e.g.
+    // "probe exited 1: netchaos probe: port unreachable: ...".
+    virtual std::optional<std::string> failure() { return std::nullopt; }
 };
 
 class CommandRunner {
@@ -49,6 +52,11 @@ public:
     virtual Result<void> start(const std::vector<std::string>& argv) = 0;
     virtual std::optional<int> poll() = 0;   // exit status (128+sig if killed) once finished
     virtual int terminate() = 0;             // stop it (and its children), return its status
+    // Its stdout+stderr so far: the last lines (at most 200), and how many it wrote in all.
+    virtual std::vector<std::string> output_tail(std::uint64_t& lines) {
+        lines = 0;
+        return {};
+    }
 };
 
 class Timer {

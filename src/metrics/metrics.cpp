@@ -268,9 +268,11 @@ std::vector<Outcome> evaluate(const Summary& s, const profile::Thresholds& t, st
     if (t.p99_rtt_max && s.received > 0) above("p99_rtt_max", ms(s.p99), ms(*t.p99_rtt_max));
     // The slack forgives the rounding of a loss fraction that equals its limit (1 in 100 vs "1%").
     if (t.loss_max) out.push_back({"loss_max", s.loss, *t.loss_max, !(s.loss > *t.loss_max + 1e-12)});
-    if (t.p99_drift_max && baseline_p99 && baseline_p99->count() > 0 && s.received > 0) {
-        const double drift =
-            static_cast<double>((s.p99 - *baseline_p99).count()) / static_cast<double>(baseline_p99->count());
+    // The reference is max(baseline p99, p99_drift_floor): growth is judged against at least
+    // the floor, so a sub-ms baseline cannot turn a few ms into thousands of percent.
+    const auto reference = baseline_p99 ? std::max(*baseline_p99, t.p99_drift_floor.value_or(Nanos{0})) : Nanos{0};
+    if (t.p99_drift_max && baseline_p99 && reference.count() > 0 && s.received > 0) {
+        const double drift = static_cast<double>((s.p99 - *baseline_p99).count()) / static_cast<double>(reference.count());
         out.push_back({"p99_drift_max", drift, *t.p99_drift_max, drift < *t.p99_drift_max});
     }
     if (t.alert)

@@ -209,7 +209,8 @@ struct Outcome {
 // Every configured threshold, in a fixed order. A value above its limit misses, except
 // p99_drift_max which misses at >= (the ops rule reads "P99 RTT drift >= 200%").
 // p99_rtt_max and p99_drift_max are skipped when nothing was received (no p99 to judge);
-// p99_drift_max also without a positive baseline p99.
+// p99_drift_max also without a positive baseline p99; it is relative to max(baseline p99,
+// t.p99_drift_floor).
 std::vector<Outcome> evaluate(const Summary& s, const profile::Thresholds& t, std::optional<Nanos> baseline_p99);
 std::vector<Outcome> misses(const std::vector<Outcome>& all);
 

@@ -25,13 +25,14 @@ void positive(Reader& r, const std::string& key, Duration d) {
 }
 
 void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std::string& path) {
-    r.check_keys(t, path, {"jitter_1s_max", "spike_ratio_max", "p99_rtt_max", "loss_max", "p99_drift_max", "fidelity_tolerance",
+    r.check_keys(t, path, {"jitter_1s_max", "spike_ratio_max", "p99_rtt_max", "loss_max", "p99_drift_max", "p99_drift_floor", "fidelity_tolerance",
                            "spike_level", "window", "spike_windows", "alert"});
     if (auto v = r.duration(t, path, "jitter_1s_max")) th.jitter_1s_max = *v;
     if (auto v = ratio(t, path, "spike_ratio_max", r)) th.spike_ratio_max = *v;
     if (auto v = r.duration(t, path, "p99_rtt_max")) th.p99_rtt_max = *v;
     if (auto v = r.probability(t, path, "loss_max")) th.loss_max = *v;
     if (auto v = r.percent(t, path, "p99_drift_max")) th.p99_drift_max = *v;
+    if (auto v = r.duration(t, path, "p99_drift_floor")) th.p99_drift_floor = *v;
     if (auto v = r.percent(t, path, "fidelity_tolerance")) th.fidelity_tolerance = *v;
     if (auto v = r.duration(t, path, "spike_level")) th.spike_level = *v;
     if (auto v = r.duration(t, path, "window")) {
@@ -98,7 +99,8 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
 
 void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     const std::string path = "probe";
-    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout", "key_file"});
+    r.check_keys(t, path, {"target", "netns", "rate", "mode", "timeout", "key_file", "max_silence"});
+    if (auto v = r.duration(t, path, "max_silence")) pc.max_silence = *v;
     if (auto v = r.string(t, path, "target")) pc.target = *v;
     if (auto v = r.string(t, path, "netns")) pc.netns = *v;
     // rate = 100 or rate = "100/s", as on the CLI (--rate 100/s); checked against the

@@ -183,6 +183,9 @@ struct Thresholds {
     std::optional<Duration> p99_rtt_max;
     std::optional<double> loss_max;
     std::optional<double> p99_drift_max;       // 2.0 = "P99 drifted by >= 200% of baseline"
+    // Drift is taken relative to max(baseline p99, floor): a 0.1 ms loopback baseline made
+    // a 5.8 ms p99 read as "5743% > 200%".
+    std::optional<Duration> p99_drift_floor;
     std::optional<double> fidelity_tolerance;  // 0.1 = 10%
     std::optional<AlertRule> alert;
     Duration spike_level{std::chrono::milliseconds(50)};
@@ -213,6 +216,9 @@ struct ProbeConfig {
     ProbeMode mode = ProbeMode::udp;
     Duration timeout{std::chrono::seconds(1)};
     std::filesystem::path key_file;        // udp: shared HMAC key with the reflector (relative to the experiment)
+    // `run` rolls back and exits 4 when the probe gets no reply for this long during a
+    // phase (it is blind); 0 = never. Phases that drop (nearly) everything are exempt.
+    Duration max_silence{std::chrono::seconds(10)};
     bool operator==(const ProbeConfig&) const = default;
 };
 

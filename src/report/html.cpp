@@ -186,7 +186,14 @@ std::string to_html(const Report& r) {
         std::string cmd;
         for (const auto& s : r.command->argv) cmd += (cmd.empty() ? "" : " ") + s;
         o << "<tr><th class=\"l\">command</th><td class=\"l\">" << xml_escape(cmd) << " &rarr; exit "
-          << r.command->exit_code << "</td></tr>";
+          << r.command->exit_code << " after " << num(r.command->duration_s, "%.1f") << " s (from " << num(r.command->start_s, "%.1f")
+          << " s)</td></tr>";
+        if (r.command->output_lines) {
+            std::string tail;
+            for (const auto& l : r.command->output_tail) tail += l + "\n";
+            o << "<tr><th class=\"l\">output</th><td class=\"l\"><details><summary>last " << r.command->output_tail.size() << " of "
+              << r.command->output_lines << " lines</summary><pre>" << xml_escape(tail) << "</pre></details></td></tr>";
+        }
     }
     o << "</table>\n";
     for (const auto& n : r.notes) o << "<p class=\"note\">note: " << xml_escape(n) << "</p>\n";

@@ -58,7 +58,7 @@ std::string to_json(const Report& r) {
     auto& phases = j["phases"] = nlohmann::json::array();
     for (const auto& p : r.phases) {
         nlohmann::json jp{{"name", p.name},   {"kind", p.kind},       {"profile", p.profile},
-                          {"model", p.model}, {"start_s", p.start_s}, {"end_s", p.end_s},
+                          {"model", p.model}, {"start_s", p.start_s}, {"end_s", p.end_s}, {"settle_s", p.settle_s},
                           {"pass", p.pass()}, {"stats", stats_json(p.stats)}};
         auto& checks = jp["checks"] = nlohmann::json::array();
         for (const auto& c : p.checks)
@@ -105,7 +105,10 @@ std::string to_json(const Report& r) {
     if (r.command)
         j["command"] = {{"argv", r.command->argv},
                         {"exit_code", r.command->exit_code},
-                        {"duration_s", r.command->duration_s}};
+                        {"duration_s", r.command->duration_s},
+                        {"start_s", r.command->start_s},
+                        {"output_lines", r.command->output_lines},
+                        {"output_tail", r.command->output_tail}};
     else
         j["command"] = nullptr;
     // Replace, never throw: one bad byte in a command line must not cost the report.

@@ -66,6 +66,13 @@ std::string to_junit(const Report& r) {
         std::ostringstream cases;
         testcase(cases, base + ".command", cmd, ok, "command", "exit status " + std::to_string(r.command->exit_code),
                  r.command->duration_s);
+        std::string tail;
+        for (const auto& l : r.command->output_tail) tail += l + "\n";
+        if (!tail.empty()) {   // CI shows a testsuite's system-out next to the failure
+            std::string c = cases.str();
+            cases.str("");
+            cases << c << "    <system-out>" << xml_escape(tail) << "</system-out>\n";
+        }
         body << "  <testsuite name=\"" << xml_escape(base + ".command") << "\" tests=\"1\" failures=\"" << !ok
              << "\" errors=\"0\" time=\"" << num(r.command->duration_s) << "\">\n"
              << cases.str() << "  </testsuite>\n";

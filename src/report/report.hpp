@@ -81,6 +81,7 @@ struct Phase {
     std::string model;             // "normal 35ms +- 20ms egress" ...
     double start_s = 0;
     double end_s = 0;
+    double settle_s = 0;           // left out of the stats at the start (recovery: packets queued behind the fault)
     Stats stats;
     std::vector<Check> checks;
     std::vector<Fidelity> fidelity;
@@ -93,6 +94,9 @@ struct CommandResult {
     std::vector<std::string> argv;
     int exit_code = 0;            // 128+N when killed by signal N
     double duration_s = 0;
+    double start_s = 0;                   // from the start of the run
+    std::vector<std::string> output_tail; // its stdout+stderr, the last lines (at most 200)
+    std::uint64_t output_lines = 0;       // lines it wrote in all
 };
 
 struct Report {

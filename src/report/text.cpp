@@ -75,6 +75,10 @@ std::string summary_table(const Report& r) {
         o << line;
     }
     for (const auto& p : r.phases)
+        if (p.settle_s > 0)
+            o << "  " << p.name << ": the first " << fmt("%.2f", p.settle_s)
+              << " s are left out of its statistics (settle: packets still queued behind the previous phase's delay)\n";
+    for (const auto& p : r.phases)
         for (const auto& c : p.checks)
             if (!c.pass) o << "  missed: " << p.name << ": " << c.detail << "\n";
     // The fidelity table: requested -> predicted under the profile's semantics -> what the
@@ -102,8 +106,19 @@ std::string summary_table(const Report& r) {
                           !f.applicable ? "n/a" : !f.pass ? "MISS" : f.warning ? "warn" : "ok");
             o << line << "    " << (f.pass ? "" : "fidelity: ") << f.rule << "\n";
         }
-    if (r.command)
-        o << "command: exit " << r.command->exit_code << " after " << fmt("%.1f", r.command->duration_s) << "s\n";
+    if (r.command) {
+        o << "command: exit " << r.command->exit_code << " after " << fmt("%.1f", r.command->duration_s) << "s (started at "
+          << fmt("%.1f", r.command->start_s) << "s), " << r.command->output_lines << " lines of output";
+        // A failed command's last words belong next to its exit status.
+        if (r.command->exit_code != 0 && !r.command->output_tail.empty()) {
+            const auto& t = r.command->output_tail;
+            const std::size_t n = std::min<std::size_t>(t.size(), 10);
+            o << "; the last " << n << ":\n";
+            for (std::size_t i = t.size() - n; i < t.size(); ++i) o << "  | " << t[i] << "\n";
+        } else {
+            o << "\n";
+        }
+    }
     for (const auto& n : r.notes) o << "note: " << n << "\n";
     o << "verdict: " << r.verdict << " (exit " << r.exit_code << ")\n";
     return o.str();

@@ -66,3 +66,20 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 nc_has 'port unreachable'
 (( ms < 5000 )) || fail "probe to a closed port took $ms ms (duration 20 s): it should end at once"
 pass "item 7: probe to a closed port: exit 1, port unreachable, after $ms ms of a 20 s run"
+
+# item 9: --help exits 0 everywhere, scripts and subcommands (bench-netns.sh --help exited 3).
+for s in bench-netns.sh demo.sh test.sh kernel-test.sh setup-deps.sh capture-tc-golden.sh; do
+    nc_expect 0 timeout 20 bash "$NETCHAOS_SOURCE_DIR/scripts/$s" --help
+    grep -qiE "usage|^#? *(scripts/)?$s|runs|boots|builds|capture|seed" "$tmp/out" || { cat "$tmp/out"; fail "$s --help printed no help"; }
+done
+nc_expect 0 bash "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --help
+nc_has "--reflector"
+for c in validate show-profile apply show clear reflect probe run; do
+    nc_expect 0 "$NETCHAOS" "$c" --help
+    nc_has "usage: netchaos $c"
+done
+nc_expect 0 "$NETCHAOS" --help
+# The shipped experiments name the bench's defaults (bench-netns.sh up: prefix nc).
+grep -q 'control = "/run/netchaos/nc-fwd.sock"' "$P/experiments/payment-morning.toml" || fail "payment-morning names another control socket"
+grep -q 'netns = "nc-cli"' "$P/experiments/bgp-flap.toml" || fail "bgp-flap names another netns"
+pass "item 9: --help exits 0 for every script and subcommand; shipped experiments name the bench's defaults"

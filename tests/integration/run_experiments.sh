@@ -103,7 +103,7 @@ distribution = "normal"
 reorder = true' 'p99_rtt_max = "120ms"
 fidelity_tolerance = "50%"'
 run slo 1
-grep -q 'missed: chaos: p99' "$W/slo.out" || fail "slo: summary does not name the missed threshold"
+grep -q 'missed: chaos: p99_rtt_max' "$W/slo.out" || fail "slo: summary does not name the missed threshold"
 
 # 3. truncation at zero is predicted (the engine's own Monte Carlo), not a surprise at run time.
 experiment fidelity '[phase.egress.delay]

@@ -64,6 +64,8 @@ struct FakeProbe final : ProbeSource {
     double idle_noise_ms = 0;    // |N(0, x)| added while no fault is active: CPU noise after the baseline
     std::int64_t noise_from = 0; // ...from this time on (the baseline stays quiet)
     double loss_every = 0;   // every Nth packet lost
+    std::int64_t deaf_after_ns = -1;   // from start + this on, every packet is lost (-1: never)
+    std::int64_t dies_after_ns = -1;   // from start + this on, the probe has exited (-1: never)
     std::int64_t start_t = 0;
     std::int64_t windows_done_ns = 0;
     Rng window_rng{11};
@@ -118,7 +120,7 @@ struct FakeProbe final : ProbeSource {
                     rtt += d;
                 }
             }
-            bool lost = loss_every > 0 && seq % std::int64_t(loss_every) == 0;
+            bool lost = (loss_every > 0 && seq % std::int64_t(loss_every) == 0) || (deaf_after_ns >= 0 && t >= start_t + deaf_after_ns);
             Record r{std::uint64_t(seq), metrics::Nanos{t}, std::nullopt, 0};
             if (!lost) r.rtt = metrics::Nanos{std::int64_t(rtt * 1e6)};
             out.push_back(r);
@@ -126,6 +128,10 @@ struct FakeProbe final : ProbeSource {
         return out;
     }
     std::string describe() const override { return "fake probe"; }
+    std::optional<std::string> failure() override {
+        if (dies_after_ns >= 0 && timer.t >= start_t + dies_after_ns) return "probe exited 1: netchaos probe: port unreachable";
+        return std::nullopt;
+    }
 };
 
 struct FakeCommand final : CommandRunner {

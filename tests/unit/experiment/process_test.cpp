@@ -43,6 +43,24 @@ TEST_CASE("spawn + wait report exit codes and signals; exec failures are errors"
     REQUIRE(r);
     CHECK(*r == 2);
     CHECK(out.find("hello") != std::string::npos);
+    // stderr too: a failed apply's note ended in "exited 4:" without it (issue 18 item 1).
+    CHECK(out.find("oops") != std::string::npos);
+}
+
+TEST_CASE("the command under chaos: its last 200 lines of stdout+stderr, exit status and line count (issue 18 item 8)") {
+    ProcessCommand cmd;
+    REQUIRE(cmd.start({"sh", "-c", "i=1; while [ $i -le 250 ]; do echo line $i; i=$((i+1)); done; echo err-last >&2; printf no-newline; exit 3"}));
+    std::optional<int> st;
+    for (int i = 0; i < 500 && !st; ++i, usleep(10'000)) st = cmd.poll();
+    REQUIRE(st);
+    CHECK(*st == 3);
+    std::uint64_t lines = 0;
+    auto tail = cmd.output_tail(lines);
+    CHECK(lines == 252);
+    REQUIRE(tail.size() == 200);
+    CHECK(tail.front() == "line 53");
+    CHECK(tail[tail.size() - 2] == "err-last");
+    CHECK(tail.back() == "no-newline");
 }
 
 TEST_CASE("rollback commands: netem in a namespace, dpdk with its socket") {

@@ -249,3 +249,77 @@ TEST_CASE("runner: a no-fault phase with 1 ms of CPU noise is never exit 2; exit
     c.probe.noise_from = b.probe.noise_from;
     CHECK(c.run(e).exit_code == 1);
 }
+
+// Issue 18 item 1: fail fast. Each case ran blind before: every phase "passed" with 0 replies.
+namespace {
+bool has_note(const RunOutcome& o, const std::string& text) {
+    for (const auto& n : o.report.notes)
+        if (n.find(text) != std::string::npos) return true;
+    return false;
+}
+std::string notes_of(const RunOutcome& o) {
+    std::string s;
+    for (const auto& n : o.report.notes) s += n + "\n";
+    return s;
+}
+}  // namespace
+
+TEST_CASE("runner: no reply in the steady state stops before the first fault (exit 4, nothing applied)") {
+    Bench b;
+    b.probe.deaf_after_ns = 0;
+    auto out = b.run(two_phases());
+    INFO(notes_of(out));
+    CHECK(out.exit_code == 4);
+    CHECK(out.report.verdict == "system error");
+    CHECK(b.target.history.empty());   // no fault, nothing to roll back
+    CHECK(has_note(out, "no reply in the steady state"));
+    // It waited one window + one timeout + 1 s past the 3 s baseline, not the 21 s plan.
+    CHECK(double(b.timer.t - 1'000'000'000'000) / 1e9 < 7.0);
+}
+
+TEST_CASE("runner: a probe that dies during a phase rolls back and exits 4 with its reason") {
+    Bench b;
+    b.probe.dies_after_ns = 6'000'000'000;   // 3 s into "morning"
+    auto out = b.run(two_phases());
+    INFO(notes_of(out));
+    CHECK(out.exit_code == 4);
+    CHECK(has_note(out, "port unreachable (during 'morning')"));
+    REQUIRE_FALSE(b.target.history.empty());
+    CHECK_FALSE(b.target.history.back().applied);   // rolled back
+    CHECK(double(b.timer.t - 1'000'000'000'000) / 1e9 < 8.0);
+}
+
+TEST_CASE("runner: no reply for max_silence during a phase rolls back and exits 4; a blackhole phase is exempt") {
+    Bench b;
+    b.probe.deaf_after_ns = 5'000'000'000;   // 2 s into "morning"
+    auto e = two_phases();
+    e.probe.max_silence = 3s;
+    auto out = b.run(e);
+    INFO(notes_of(out));
+    CHECK(out.exit_code == 4);
+    CHECK(has_note(out, "no reply for 3.0 s during 'morning' (max_silence 3.0 s)"));
+    CHECK_FALSE(b.target.history.back().applied);
+
+    Bench hole;
+    hole.probe.deaf_after_ns = 5'000'000'000;
+    auto blackhole = two_phases();
+    blackhole.probe.max_silence = 3s;
+    blackhole.phases[0].profile.egress->loss = Loss{RandomLoss{1.0, 0}};
+    blackhole.phases.resize(1);
+    blackhole.baseline = 0s;   // no steady state after: the fake stays deaf
+    auto fine = hole.run(blackhole);
+    INFO(notes_of(fine));
+    CHECK_FALSE(has_note(fine, "no reply for"));
+}
+
+TEST_CASE("runner: recovery statistics leave out a settle time, written in the report (issue 18 item 6)") {
+    Bench b;
+    auto out = b.run(two_phases());
+    REQUIRE(out.report.phases.size() == 4);
+    const auto& rec = out.report.phases[3];
+    CHECK(rec.kind == "recovery");
+    CHECK(rec.settle_s == Approx(0.5));
+    CHECK(out.report.phases[1].settle_s == 0);
+    CHECK(rec.stats.sent == 250);   // 3 s at 100/s, less the first 0.5 s
+    CHECK_THAT(netchaos::report::summary_table(out.report), Catch::Matchers::Contains("steady-state-after: the first 0.50 s are left out"));
+}

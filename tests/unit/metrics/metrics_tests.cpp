@@ -362,3 +362,26 @@ TEST_CASE("thresholds: every configured one checked, misses named with value and
     REQUIRE(d.size() == 1);
     CHECK(d[0].name == "loss_max");
 }
+
+TEST_CASE("p99_drift_floor: drift is relative to max(baseline p99, floor) (issue 18 item 6)") {
+    Summary s;
+    s.sent = 1000;
+    s.received = 1000;
+    s.p99 = std::chrono::microseconds(5843);   // the user's run: 0.1 ms baseline, 5.84 ms p99
+    profile::Thresholds t;
+    t.p99_drift_max = 2.0;
+    const std::optional<std::chrono::nanoseconds> base = std::chrono::microseconds(100);
+    auto without = evaluate(s, t, base);
+    REQUIRE(without.size() == 1);
+    CHECK(without[0].value == Approx(57.43));   // "5743% > 200%"
+    CHECK_FALSE(without[0].pass);
+    t.p99_drift_floor = 5ms;
+    auto with = evaluate(s, t, base);
+    REQUIRE(with.size() == 1);
+    CHECK(with[0].value == Approx(5.743 / 5.0));   // 115%: growth of 5.74 ms over a 5 ms floor
+    CHECK(with[0].pass);
+    s.p99 = 20ms;                                  // a real drift still misses
+    CHECK_FALSE(evaluate(s, t, base)[0].pass);
+    s.p99 = 250ms;                                 // above the floor, the baseline rules
+    CHECK(evaluate(s, t, std::optional<std::chrono::nanoseconds>(100ms))[0].value == Approx(1.5));
+}

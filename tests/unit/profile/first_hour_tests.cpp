@@ -203,3 +203,11 @@ TEST_CASE("item 7: a profile named by an experiment that is missing is reported 
     NC_EXPECT_ERROR(e, "phase[1].profile", 8, 11, "looked for " + (abs / "nothere.toml").string() + " (relative to the experiment's directory " + (abs / "exp").string() + ")");
     CHECK(nc_test::count(e.diagnostics, S::error) == 1);
 }
+
+TEST_CASE("item 6: p99_drift_floor = \"5ms\" is read with the thresholds") {
+    auto e = experiment_with_probe("[thresholds]\np99_drift_max = \"200%\"\np99_drift_floor = \"5ms\"\n");
+    INFO(nc_test::dump(e.diagnostics));
+    REQUIRE(e.ok());
+    REQUIRE(e.value->thresholds.p99_drift_floor);
+    CHECK(*e.value->thresholds.p99_drift_floor == 5ms);
+}

@@ -219,3 +219,27 @@ TEST_CASE("invalid UTF-8 (a command line is bytes) is replaced in every report, 
     CHECK(valid_utf8("x\xe2\x82") == "x\xef\xbf\xbd\xef\xbf\xbd");
     CHECK(valid_utf8("\xf0\x9f\x98\x80 ok") == "\xf0\x9f\x98\x80 ok");
 }
+
+TEST_CASE("the command's output tail, exit status and timing are in every report (issue 18 item 8)") {
+    Report r = sample_report();
+    CommandResult c;
+    c.argv = {"curl", "-sf", "http://svc/"};
+    c.exit_code = 22;
+    c.duration_s = 4.5;
+    c.start_s = 3.0;
+    c.output_lines = 230;
+    for (int i = 31; i <= 230; ++i) c.output_tail.push_back("out <" + std::to_string(i) + ">");
+    r.command = c;
+    auto j = nlohmann::json::parse(to_json(r));
+    CHECK(j["command"]["exit_code"] == 22);
+    CHECK(j["command"]["start_s"] == 3.0);
+    CHECK(j["command"]["output_lines"] == 230);
+    REQUIRE(j["command"]["output_tail"].size() == 200);
+    CHECK(j["command"]["output_tail"].back() == "out <230>");
+    auto text = summary_table(r);
+    CHECK_THAT(text, Catch::Matchers::Contains("command: exit 22 after 4.5s (started at 3.0s), 230 lines of output; the last 10:"));
+    CHECK_THAT(text, Catch::Matchers::Contains("  | out <230>"));
+    auto junit = to_junit(r);
+    CHECK_THAT(junit, Catch::Matchers::Contains("<system-out>") && Catch::Matchers::Contains("out &lt;230&gt;"));
+    CHECK_THAT(to_html(r), Catch::Matchers::Contains("last 200 of 230 lines") && Catch::Matchers::Contains("out &lt;31&gt;"));
+}
