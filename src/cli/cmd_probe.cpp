@@ -63,7 +63,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp")
         ("size", po::value(&f.size)->default_value(f.size), "udp/icmp payload bytes (48-1472)")
         ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
-        ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups")
+        ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups,rx_ns")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
         ("key-file", po::value(&f.key_file), "udp: shared key file (mode 0600) of a reflector run with --key-file")

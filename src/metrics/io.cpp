@@ -10,7 +10,9 @@ void write_csv_header(std::ostream& out) { out << csv_header << '\n'; }
 void write_csv_row(std::ostream& out, const Record& r) {
     out << r.seq << ',' << r.send.count() << ',';
     if (r.rtt) out << r.rtt->count();
-    out << (r.rtt ? ",ok," : ",lost,") << r.dups << '\n';
+    out << (r.rtt ? ",ok," : ",lost,") << r.dups << ',';
+    if (r.arrival) out << r.arrival->count();
+    out << '\n';
 }
 
 namespace {
@@ -36,11 +38,11 @@ Result<std::vector<Record>> read_csv(std::istream& in) {
             continue;
         }
         if (line.empty()) continue;
-        std::string_view f[5];
+        std::string_view f[6];
         std::string_view rest = line;
-        for (int i = 0; i < 5; ++i) {
+        for (int i = 0; i < 6; ++i) {
             const auto c = rest.find(',');
-            if ((i < 4) != (c != std::string_view::npos)) return bad("expected 5 fields");
+            if ((i < 5) != (c != std::string_view::npos)) return bad("expected 6 fields");
             f[i] = rest.substr(0, c);
             if (c != std::string_view::npos) rest.remove_prefix(c + 1);
         }
@@ -51,6 +53,11 @@ Result<std::vector<Record>> read_csv(std::istream& in) {
         if (f[3] == "ok") {
             if (!number(f[2], rtt) || rtt < 0) return bad("ok needs an rtt_ns >= 0");
             r.rtt = Nanos{rtt};
+            if (!f[5].empty()) {
+                std::int64_t rx = 0;
+                if (!number(f[5], rx)) return bad("rx_ns: not a number");
+                r.arrival = Nanos{rx};
+            }
         } else if (f[3] != "lost" || !f[2].empty()) {
             return bad("status must be ok (with rtt_ns) or lost (without)");
         }

@@ -1,7 +1,7 @@
 #pragma once
 // The two formats that carry metrics between processes, each written and read here only:
 //  - the per-probe records CSV (`probe --csv`, read back by `run`):
-//        seq,send_ns,rtt_ns,status,dups      status ok|lost, rtt_ns empty when lost
+//        seq,send_ns,rtt_ns,status,dups,rx_ns   status ok|lost, rtt_ns and rx_ns empty when lost
 //    one row per probe sent, in seq order; duplicates are a count on their probe's row;
 //  - the window JSON line (`probe -j`, one per closed window, read live by `run`).
 #include <cstdint>
@@ -19,7 +19,7 @@
 
 namespace netchaos::metrics {
 
-inline constexpr std::string_view csv_header = "seq,send_ns,rtt_ns,status,dups";
+inline constexpr std::string_view csv_header = "seq,send_ns,rtt_ns,status,dups,rx_ns";
 void write_csv_header(std::ostream& out);
 void write_csv_row(std::ostream& out, const Record& r);
 // Errors (code 3) name the line. A header line is required.

@@ -131,7 +131,7 @@ void Accumulator::add(const Record& r) {
     if (s_.received == 0 || rtt < s_.rtt_min) s_.rtt_min = rtt;
     if (s_.received == 0 || rtt > s_.rtt_max) s_.rtt_max = rtt;
     ++s_.received;
-    pending_.push({r.send + rtt, r.seq, rtt});
+    pending_.push({r.arrival.value_or(r.send + rtt), r.seq, rtt});
 }
 
 Accumulator::Closed Accumulator::close_window() {

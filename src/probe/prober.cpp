@@ -156,9 +156,10 @@ public:
 private:
     // One clock for both ends: kernel stamps moved onto CLOCK_MONOTONIC, user reads where
     // a stamp is missing. nullopt when the reply came after the timeout.
+    std::int64_t rx_of(const Slot& s) const { return s.rx_kernel ? *s.rx_kernel - offset_ : s.rx_mono; }
     std::optional<Nanos> rtt_of(const Slot& s) const {
         const std::int64_t tx = s.tx_kernel ? *s.tx_kernel - offset_ : s.send;
-        const std::int64_t rx = s.rx_kernel ? *s.rx_kernel - offset_ : s.rx_mono;
+        const std::int64_t rx = rx_of(s);
         std::int64_t rtt = rx - tx;
         if (rtt > o_.timeout.count()) return std::nullopt;
         // A reflector claiming more processing time than the whole round trip is lying
@@ -195,6 +196,7 @@ private:
                         expired_.push_back(first_);
                     }
                     if (r.rtt) {
+                        r.arrival = Nanos{rx_of(s)};
                         r.dups = s.dups;
                         run_.kernel_tx += s.tx_kernel.has_value();
                         run_.kernel_rx += s.rx_kernel.has_value();

@@ -32,7 +32,7 @@ assert 0 < s["rtt_mean_ms"] < 5, s
 assert s["verdict"] == "pass" and s["missed"] == []
 assert s["duplicates"] == 0 and s["reordered"] == 0
 rows = list(csv.reader(open(sys.argv[2])))
-assert rows[0] == ["seq", "send_ns", "rtt_ns", "status", "dups"], rows[0]
+assert rows[0] == ["seq", "send_ns", "rtt_ns", "status", "dups", "rx_ns"], rows[0]
 assert len(rows) == 601
 assert [int(r[0]) for r in rows[1:]] == list(range(600))
 assert all(r[3] == "ok" and int(r[2]) > 0 and r[4] == "0" for r in rows[1:])

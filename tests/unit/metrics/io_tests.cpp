@@ -7,12 +7,12 @@
 
 using namespace metrics_test;
 
-TEST_CASE("records csv: round trip, lost rows, duplicate counts") {
-    const std::vector<Record> recs{{0, 100ns, 2ms, 0}, {1, 200ns, std::nullopt, 0}, {2, 300ns, 0ns, 5}};
+TEST_CASE("records csv: round trip, lost rows, duplicate counts, arrival times") {
+    const std::vector<Record> recs{{0, 100ns, 2ms, 0, Nanos{2000150}}, {1, 200ns, std::nullopt, 0}, {2, 300ns, 0ns, 5}};
     std::stringstream io;
     write_csv_header(io);
     for (const auto& r : recs) write_csv_row(io, r);
-    CHECK(io.str() == "seq,send_ns,rtt_ns,status,dups\n0,100,2000000,ok,0\n1,200,,lost,0\n2,300,0,ok,5\n");
+    CHECK(io.str() == "seq,send_ns,rtt_ns,status,dups,rx_ns\n0,100,2000000,ok,0,2000150\n1,200,,lost,0,\n2,300,0,ok,5,\n");
     auto back = read_csv(io);
     REQUIRE(back);
     CHECK(*back == recs);
@@ -28,14 +28,16 @@ TEST_CASE("records csv: bad input names the line") {
     };
     CHECK(err("").find("empty") != std::string::npos);
     CHECK(err("seq,send_ns,rtt_ns,status\n0,1,2,ok\n").find("line 1") != std::string::npos);   // old header
-    const std::string h = "seq,send_ns,rtt_ns,status,dups\n";
-    CHECK(err(h + "0,100,x,ok,0\n").find("line 2") != std::string::npos);
-    CHECK(err(h + "0,100,5,ok,0\n1,100,5,ok\n").find("line 3") != std::string::npos);
-    CHECK(err(h + "0,100,5,lost,0\n").find("line 2") != std::string::npos);    // lost with an rtt
-    CHECK(err(h + "0,100,,ok,0\n").find("line 2") != std::string::npos);      // ok without one
-    CHECK(err(h + "0,100,-5,ok,0\n").find("line 2") != std::string::npos);
-    CHECK(err(h + "0,100,5,dup,0\n").find("line 2") != std::string::npos);
-    CHECK(err(h + "0,100,5,ok,0,7\n").find("line 2") != std::string::npos);
+    CHECK(err("seq,send_ns,rtt_ns,status,dups\n0,1,2,ok,0\n").find("line 1") != std::string::npos);   // no rx_ns
+    const std::string h = "seq,send_ns,rtt_ns,status,dups,rx_ns\n";
+    CHECK(err(h + "0,100,x,ok,0,\n").find("line 2") != std::string::npos);
+    CHECK(err(h + "0,100,5,ok,0,\n1,100,5,ok,0\n").find("line 3") != std::string::npos);
+    CHECK(err(h + "0,100,5,lost,0,\n").find("line 2") != std::string::npos);    // lost with an rtt
+    CHECK(err(h + "0,100,,ok,0,\n").find("line 2") != std::string::npos);      // ok without one
+    CHECK(err(h + "0,100,-5,ok,0,\n").find("line 2") != std::string::npos);
+    CHECK(err(h + "0,100,5,dup,0,\n").find("line 2") != std::string::npos);
+    CHECK(err(h + "0,100,5,ok,0,7,8\n").find("line 2") != std::string::npos);
+    CHECK(err(h + "0,100,5,ok,0,x\n").find("line 2") != std::string::npos);
 }
 
 TEST_CASE("window line: round trip; no jitter_1s is null, not 0; other lines ignored") {

@@ -146,6 +146,20 @@ TEST_CASE("arrival order is send + RTT: reordering per RFC 4737 and RFC 3550 fol
     CHECK(run(tie, 0ns, 1s).s.reordered == 0);
 }
 
+TEST_CASE("a recorded arrival time decides the order, not send + RTT") {
+    // Behind an order-keeping emulator two probes leave back to back; with the reflector's
+    // processing time taken out, send + rtt puts seq 1 (10 ms + 29.990 ms) before seq 0
+    // (0 + 40 ms). They arrived 0 then 1: nothing was reordered.
+    std::vector<Record> bunched{{0, 0ms, 40ms, 0, Nanos{40'000'020}}, {1, 10ms, 29'990us, 0, Nanos{40'000'030}}};
+    CHECK(run(bunched, 0ns, 1s).s.reordered == 0);
+    // Without the arrival times the same pair reads as reordered.
+    std::vector<Record> estimated{{0, 0ms, 40ms, 0}, {1, 10ms, 29'990us, 0}};
+    CHECK(run(estimated, 0ns, 1s).s.reordered == 1);
+    // And a real overtake, recorded, still counts.
+    std::vector<Record> overtaken{{0, 0ms, 40ms, 0, Nanos{40'000'040}}, {1, 10ms, 30ms, 0, Nanos{40'000'030}}};
+    CHECK(run(overtaken, 0ns, 1s).s.reordered == 1);
+}
+
 TEST_CASE("duplicates are counted on their probe's record and summed") {
     auto recs = series({1, 2, std::nullopt, 4});
     recs[1].dups = 3;
