@@ -18,10 +18,11 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
 echo "${flags[*]}" >"$out/obj/flags"
 # Compile each source once; recompile only what changed (the build shares 2 cores).
 objs=()
-for f in "$src"/src/profile/*.cpp "$src/tests/fuzz/profile_fuzz.cpp" "$src/tests/fuzz/toml_impl.cpp"; do
+# The profile links src/dist (the one .dist parser and moments), so the fuzzer does too.
+for f in "$src"/src/profile/*.cpp "$src"/src/dist/*.cpp "$src/tests/fuzz/profile_fuzz.cpp" "$src/tests/fuzz/toml_impl.cpp"; do
     o=$out/obj/$(basename "${f%.cpp}").o
     objs+=("$o")
-    if [[ ! -f $o || $f -nt $o || -n $(find "$src/src/profile" -name '*.hpp' -newer "$o" 2>/dev/null) ]]; then
+    if [[ ! -f $o || $f -nt $o || -n $(find "$src/src/profile" "$src/src/dist" -name '*.hpp' -newer "$o" 2>/dev/null) ]]; then
         echo "compiling $(basename "$f")"
         "$CXX" "${flags[@]}" -c "$f" -o "$o" || fail "compiling $f with $CXX"
     fi
