@@ -166,15 +166,19 @@ Table generate(profile::Distribution d, std::size_t entries) {
     return {};
 }
 
+const std::vector<std::filesystem::path>& tc_table_dirs() {
+    static const std::vector<std::filesystem::path> dirs = {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc",
+                                                            "/usr/share/tc", "/usr/lib64/tc"};
+    return dirs;
+}
+
 Result<Table> for_distribution(profile::Distribution d) {
     if (d == profile::Distribution::uniform) return Table{};
     if (d == profile::Distribution::custom) {
         return make_error("a custom distribution needs a table file or samples", 3);
     }
-    static const std::array<const char*, 4> dirs = {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc",
-                                                    "/usr/share/tc", "/usr/lib64/tc"};
-    for (const char* dir : dirs) {
-        const std::filesystem::path p = std::filesystem::path(dir) / file_name(d);
+    for (const auto& dir : tc_table_dirs()) {
+        const std::filesystem::path p = dir / file_name(d);
         std::error_code ec;
         if (std::filesystem::is_regular_file(p, ec)) return load_file(p);
     }

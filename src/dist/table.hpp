@@ -44,6 +44,10 @@ TableMoments table_moments(const Table& t);
 // The table for a named distribution: iproute2's file from Debian's path
 // (/usr/lib/x86_64-linux-gnu/tc, /usr/lib/tc, /usr/share/tc) when present, else generated.
 // uniform has no table (empty).
+// iproute2's table directories, where tc looks for NAME.dist (Debian's multiarch one first).
+// Root-owned system files: profiles may name tables there without --allow-path.
+const std::vector<std::filesystem::path>& tc_table_dirs();
+
 Result<Table> for_distribution(profile::Distribution d);
 
 // Generated the way iproute2's maketable/normal/pareto tools do it, without files.

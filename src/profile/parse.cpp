@@ -315,6 +315,12 @@ std::string table_refusal(const std::filesystem::path& file, const std::filesyst
     if (ec) return "cannot resolve " + file.string();
     const auto home = std::filesystem::weakly_canonical(base.empty() ? std::filesystem::current_path(ec) : base, ec);
     if (!ec && inside(real, home)) return {};
+    // iproute2's own table directories hold system tables (`distribution experimental` in tc).
+    for (const auto& d : dist::tc_table_dirs()) {
+        std::error_code e2;
+        const auto ok = std::filesystem::weakly_canonical(d, e2);
+        if (!e2 && inside(real, ok)) return {};
+    }
     for (const auto& a : pol.allowed) {
         std::error_code e2;
         const auto ok = std::filesystem::weakly_canonical(a, e2);

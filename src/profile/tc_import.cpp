@@ -3,6 +3,8 @@
 // typed alone is parsed and never sent), the import follows what tc sends and says so.
 #include "profile/tc_import.hpp"
 
+#include "dist/table.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cmath>
@@ -85,8 +87,8 @@ Result<Delay> with_distribution(Delay d, std::string_view name) {
     else if (n == "pareto") d.distribution = Distribution::pareto;
     else if (n == "paretonormal") d.distribution = Distribution::paretonormal;
     else {
-        for (const char* dir : {"/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc", "/usr/share/tc", "/usr/lib64/tc"}) {
-            std::filesystem::path f = std::filesystem::path(dir) / (n + ".dist");
+        for (const auto& dir : dist::tc_table_dirs()) {
+            std::filesystem::path f = dir / (n + ".dist");
             std::error_code ec;
             if (std::filesystem::exists(f, ec)) {
                 d.distribution = Distribution::custom;

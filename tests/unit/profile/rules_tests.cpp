@@ -223,6 +223,13 @@ TEST_CASE("rule: table paths stay in the profile's directory unless allowed, and
     NC_EXPECT_ERROR(abs, "egress.delay.table", 4, 9, "outside the profile's directory");
     auto etc = parse_profile_file(dir.write("prof/etc.toml", body + "\"/etc/passwd\"\n"));
     NC_EXPECT_ERROR(etc, "egress.delay.table", 4, 9, "outside the profile's directory");
+    // iproute2's own table directories are system tables, allowed as tc allows them.
+    for (const auto& d : netchaos::dist::tc_table_dirs()) {
+        if (!std::filesystem::exists(d / "experimental.dist")) continue;
+        auto sys = parse_profile_file(dir.write("prof/sys.toml", body + "\"" + (d / "experimental.dist").string() + "\"\n"));
+        INFO(nc_test::dump(sys.diagnostics));
+        CHECK(sys.ok());
+    }
     std::filesystem::create_symlink(dir.path / "outside/ok.dist", dir.path / "prof/tables/link.dist");
     auto link = parse_profile_file(dir.write("prof/link.toml", body + "\"tables/link.dist\"\n"));
     NC_EXPECT_ERROR(link, "egress.delay.table", 4, 9, "outside the profile's directory");
