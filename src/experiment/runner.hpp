@@ -104,7 +104,7 @@ struct StepSpan {
     std::size_t step = 0;
     std::int64_t start_ns = 0;
     std::int64_t end_ns = 0;
-    std::optional<EmulatorTruth> truth;   // the emulator's counters over [start + settle, end)
+    std::optional<EmulatorTruth> truth{};   // the emulator's counters over [start + settle, end)
 };
 
 // Pure: plan + observed spans + samples -> per-phase results, checks and fidelity. Used by

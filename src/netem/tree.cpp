@@ -24,7 +24,7 @@ struct Request {
     std::uint16_t type = 0, flags = 0;
     int ifindex = 0;
     std::uint32_t parent = 0, handle = 0, info = 0;
-    std::string kind;
+    std::string kind{};   // {}: designated initializers may leave it out without a warning
     std::uint32_t chain = 0;
     const Bytes* options = nullptr;
 };
