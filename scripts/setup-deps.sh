@@ -12,6 +12,8 @@ pkgs=(
   clang-14 libclang-rt-14-dev
   iproute2 ethtool irtt iputils-ping strace procps psmisc
   nginx-light curl   # the service under chaos in tests/integration/run_fidelity_nginx.sh
+  libboost-dev libcurl4-openssl-dev wrk   # Asio/Beast for the HTTP proxy; its probe, load peer
+  prometheus-cpp-dev prometheus   # exporters (core + pull); promtool and a real server in tests
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd
   chromium
 )
