@@ -12,4 +12,18 @@ build=${NETCHAOS_BUILD:-$here/build}
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)"
 cd "$build"
-exec ctest --output-on-failure --no-tests=error "$@"
+rc=0
+ctest --output-on-failure --no-tests=error "$@" || rc=$?
+# CI shows only the head and the tail of this output, and a failing test's own lines sit in
+# the middle: repeat each failed test's FAIL lines and last lines here, at the very end.
+if ((rc != 0)) && [[ -s Testing/Temporary/LastTestsFailed.log ]]; then
+  while IFS=: read -r _ name; do
+    echo "=== failure digest: $name"
+    awk -v n="$name" '$0 ~ "Testing: " n "$" {on=1; next} on && $0 ~ "^\"" n "\" end time" {exit} on' \
+      Testing/Temporary/LastTest.log > "$build/digest.txt" || true
+    grep -E 'FAIL|not ok|error|Error|panic|BUG' "$build/digest.txt" | head -n 25 || true
+    echo "--- last lines"
+    tail -n 25 "$build/digest.txt"
+  done < Testing/Temporary/LastTestsFailed.log
+fi
+exit "$rc"
