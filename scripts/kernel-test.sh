@@ -146,17 +146,30 @@ log "initrd $(du -h "$W/initrd.gz" | cut -f1), kernel $KVER; booting (TCG, timeo
 
 # ------------------------------------------------------------ boot
 out=$W/guest.log
-t0=$SECONDS
-set +e
-timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-  -accel tcg -cpu max -smp 1 -m "$MEM" -nographic -no-reboot -nic none \
-  -kernel "$VMLINUZ" -initrd "$W/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
-  </dev/null > "$out" 2>&1
-qrc=$?
-set -e
-tr -d '\r' < "$out" > "$out.txt"
-if [[ ${KEEP_LOG:-0} == 1 ]]; then cat "$out.txt"; else grep -E '^(=== |ok: |FAIL|SKIP|NOTE|BENCH|!!!)' "$out.txt" || true; fi
-log "qemu exit $qrc after $((SECONDS - t0)) s; full guest log: $out.txt"
+boot() {
+  t0=$SECONDS
+  set +e
+  timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
+    -accel tcg -cpu max -smp 1 -m "$MEM" -nographic -no-reboot -nic none \
+    -kernel "$VMLINUZ" -initrd "$W/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
+    </dev/null > "$out" 2>&1
+  qrc=$?
+  set -e
+  tr -d '\r' < "$out" > "$out.txt"
+  if [[ ${KEEP_LOG:-0} == 1 ]]; then cat "$out.txt"; else grep -E '^(=== |ok: |FAIL|SKIP|NOTE|BENCH|!!!)' "$out.txt" || true; fi
+  log "qemu exit $qrc after $((SECONDS - t0)) s; full guest log: $out.txt"
+}
+boot
+# A guest that came up and then ended before its result line, well inside the timeout, died
+# under the tests (once in CI, inside 85_import_tc, never reproduced here in 4 boots). Show
+# how it ended, loudly, and boot once more: a second death fails the test.
+if grep -q '=== GUEST UP' "$out.txt" && ! grep -q '=== KTEST RESULT' "$out.txt" && ((qrc != 124 && qrc != 137)); then
+  echo "NOTE: kernel-test: the guest ended without a result line (qemu exit $qrc) during '$(grep -o '=== KTEST [^ ]* start' "$out.txt" | tail -n1)'; its last lines:" >&2
+  tail -n 40 "$out.txt" | sed 's/^/NOTE: guest| /' >&2
+  cp "$out.txt" "$out.crash1.txt"
+  log "booting again (once) after the guest's death"
+  boot
+fi
 if ! grep -q '=== GUEST UP' "$out.txt"; then
   if grep -qiE 'could not|failed to initialize|not supported' "$out.txt" && ! grep -q 'Linux version' "$out.txt"; then
     tail -n 20 "$out.txt" >&2
