@@ -35,16 +35,10 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
                                "remove [match], or use the netem backend", 3));
     // The normalized profile, table paths absolute: the forwarder has another working
     // directory, and this process has already checked where the tables may come from.
-    nlohmann::json req{{"cmd", "load"}, {"direction", direction}, {"toml", prof::to_text(prof::with_absolute_tables(p))},
-                       {"name", p.name}};
+    fwdctl::Load req{prof::to_text(prof::with_absolute_tables(p)), p.name, direction, std::nullopt};
     // The forwarder keeps the lease itself, so it reverts even if this process dies.
-    if (lease) req["lease_ms"] = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(*lease).count());
-    auto r = fwdctl::request(control, req);
-    if (!r) return fail(r.error());
-    if (!r->value("ok", false)) {
-        const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
-        return fail(make_error("forwarder refused the profile: " + r->value("error", r->dump()), code == 3 ? 3 : 4));
-    }
+    if (lease) req.lease = std::chrono::duration_cast<std::chrono::milliseconds>(*lease);
+    if (auto r = fwdctl::load(control, req); !r) return fail(r.error());
     // Say which directions are impaired, not which were asked for: an egress-only profile
     // loaded "both" leaves 1to0 passing through (it said "direction both").
     auto impairs = [](const std::optional<prof::Impairment>& imp) { return imp && !(*imp == prof::Impairment{}); };

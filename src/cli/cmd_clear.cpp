@@ -39,9 +39,7 @@ int run_clear(int argc, char** argv) {
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
     if (backend == "dpdk") {
-        auto r = fwdctl::request(control, {{"cmd", "clear"}});
-        if (!r) return fail(r.error());
-        if (!r->value("ok", false)) return fail(make_error("forwarder: " + r->value("error", r->dump()), 4));
+        if (auto r = fwdctl::clear(control); !r) return fail(r.error());
         std::cout << "forwarder at " << control << " is back to pass-through\n";
         return cli::exit_pass;
     }

@@ -15,6 +15,8 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "drive/probe.hpp"
+#include "drive/target.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/process.hpp"
 #include "experiment/runner.hpp"
@@ -197,8 +199,8 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_system;
     }
 
-    ex::CliFaultTarget target(e.target, exe, workdir);
-    ex::ProbeProcess probe(e.probe, exe, workdir, plan.total);
+    netchaos::drive::InProcessTarget target(e.target);
+    netchaos::drive::ThreadProbe probe(e.probe, plan.total);
     ex::ProcessCommand cmd;
     ex::SystemTimer timer;
     ex::Runner runner(target, probe, cmd, timer);
@@ -214,6 +216,7 @@ int run_run(int argc, char** argv) {
 
     auto out = runner.run(e, plan, ro, g_stop);
     dog->done();   // the runner rolled back (or reported why it could not)
+    if (auto s = target.switch_summary(); !s.empty()) out.report.notes.push_back(s);
 
     bool ok = true;
     try {

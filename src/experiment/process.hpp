@@ -1,7 +1,8 @@
 #pragma once
-// The runner's real edges: child processes (fault target via `netchaos apply/clear`, the
-// probe via `netchaos probe`, the command under chaos) and the monotonic timer. Every child
-// gets PR_SET_PDEATHSIG so a controller that dies for any reason takes them along.
+// The runner's edges that stay processes: the command under chaos, the checks before the
+// run, and the command lines the watchdog rolls back with (it must outlive the controller),
+// plus the monotonic timer. The fault target and the probe run in process (src/drive). Every
+// child gets PR_SET_PDEATHSIG so a controller that dies for any reason takes them along.
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -46,50 +47,6 @@ Result<void> preflight(const profile::Experiment& e, const std::filesystem::path
 
 // Rollback commands for a target; what the watchdog runs if the controller vanishes.
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);
-
-// `[ip netns exec NS] netchaos apply FILE --dev IF [--ingress]` / `netchaos apply FILE
-// --backend dpdk --control SOCK`. Each profile is written to a temp TOML (profile::to_text).
-class CliFaultTarget final : public FaultTarget {
-public:
-    CliFaultTarget(profile::Target t, std::filesystem::path exe, std::filesystem::path workdir)
-        : t_(std::move(t)), exe_(std::move(exe)), dir_(std::move(workdir)) {}
-    Result<void> apply(const profile::Profile& p) override;
-    Result<void> clear() override;
-    std::string describe() const override;
-    std::optional<EmulatorTruth> truth() override;   // dpdk: the forwarder's stats; netem: none
-
-private:
-    Result<void> run(const Argv& a, const char* what);
-    profile::Target t_;
-    std::filesystem::path exe_, dir_;
-    int n_ = 0;
-};
-
-// One `netchaos probe ... -j --csv FILE` for the whole run, stopped with SIGINT.
-class ProbeProcess final : public ProbeSource {
-public:
-    ProbeProcess(profile::ProbeConfig c, std::filesystem::path exe, std::filesystem::path workdir,
-                 profile::Duration expected)
-        : c_(std::move(c)), exe_(std::move(exe)), dir_(std::move(workdir)), expected_(expected) {}
-    ~ProbeProcess() override;
-    Result<void> start() override;
-    std::vector<Window> poll() override;
-    Result<std::vector<Record>> stop() override;
-    std::string describe() const override;
-    std::optional<std::string> failure() override;
-    pid_t pid() const { return child_.pid; }
-
-private:
-    profile::ProbeConfig c_;
-    std::filesystem::path exe_, dir_;
-    profile::Duration expected_;
-    Child child_;
-    std::thread reader_;
-    std::mutex mu_;
-    std::vector<Window> pending_;
-    std::string summary_line_, stderr_tail_;
-    std::optional<int> exited_;   // the probe ended before stop(): its status
-};
 
 // The command under chaos, in its own process group. Its stdout+stderr pass through to
 // ours (the user still sees it live) and the last 200 lines are kept for the report.

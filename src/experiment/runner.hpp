@@ -1,7 +1,7 @@
 #pragma once
 // The experiment runner: walks a Plan against injected edges (fault target, probe, command,
 // timer), so the verdict logic runs in unit tests with fakes and in production with
-// subprocesses (process.hpp).
+// the in-process edges (src/drive) and the command under chaos (process.hpp).
 //
 //   probe starts -> baseline -> each fault step applied by REPLACING the previous one (never
 //   clear-then-apply: no fault-free gap) -> COMMAND runs from the first fault step; if it

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -82,6 +83,25 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
         in.append(buf, static_cast<std::size_t>(n));
         if (in.size() > (64u << 20)) return make_error("reply from forwarder too large");
     }
+}
+
+namespace {
+Result<void> expect_ok(Result<nlohmann::json> r, const char* what) {
+    if (!r) return r.error();
+    if (r->value("ok", false)) return {};
+    const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
+    return make_error(std::string(what) + r->value("error", r->dump()), code == 3 ? 3 : 4);
+}
+}  // namespace
+
+Result<void> load(const std::filesystem::path& sock, const Load& l) {
+    nlohmann::json req{{"cmd", "load"}, {"direction", l.direction}, {"toml", l.toml}, {"name", l.name}};
+    if (l.lease) req["lease_ms"] = std::max<std::int64_t>(1, l.lease->count());
+    return expect_ok(request(sock, req), "forwarder refused the profile: ");
+}
+
+Result<void> clear(const std::filesystem::path& sock) {
+    return expect_ok(request(sock, {{"cmd", "clear"}}), "forwarder: ");
 }
 
 }  // namespace netchaos::fwdctl

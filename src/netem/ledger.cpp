@@ -188,7 +188,9 @@ Result<void> validate_dev(const std::string& dev) {
 NetnsId current_netns() {
     NetnsId id;
     struct stat st {};
-    if (::stat("/proc/self/ns/net", &st) == 0) id.inode = st.st_ino;
+    // thread-self: `run` applies from a thread that joined the target's namespace
+    // (src/drive/netns.hpp); /proc/self would name the main thread's.
+    if (::stat("/proc/thread-self/ns/net", &st) == 0) id.inode = st.st_ino;
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif

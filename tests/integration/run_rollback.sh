@@ -45,9 +45,9 @@ wait_profile() {  # wait_profile WANT SECONDS
   for ((i = 0; i < $2 * 10; i++)); do [[ $(profile_now) == "$1" ]] && return 0; sleep 0.1; done
   return 1
 }
-# Only this test's processes: the run's work directory is under $W (TMPDIR), so a run of
-# another checkout on the same host does not count.
-leftovers() { pgrep -f "$W/long.toml|probe 10.213.0.2:7777.*$W/netchaos-run" || true; }
+# Only this test's processes (the probe is a thread of the run, the watchdog a process named
+# by the experiment's path), so a run of another checkout on the same host does not count.
+leftovers() { pgrep -f "$W/long.toml" || true; }
 
 for sig in INT TERM KILL; do
   TMPDIR=$W "$NETCHAOS" run "$W/long.toml" --lease 3s >"$W/$sig.out" 2>&1 &
@@ -65,7 +65,7 @@ for sig in INT TERM KILL; do
     KILL) ((rc == 137)) || fail "SIGKILL: exit $rc" ;;
   esac
   wait_profile passthrough 15 || fail "$sig: forwarder still has profile '$(profile_now)'"
-  # the probe (PDEATHSIG) and the watchdog (after rolling back) must be gone too
+  # the run (its probe is a thread) and the watchdog (after rolling back) must be gone too
   for ((i = 0; i < 50; i++)); do [[ -z $(leftovers) ]] && break; sleep 0.2; done
   [[ -z $(leftovers) ]] || { ps -fp "$(leftovers | tr '\n' ',')"; fail "$sig: processes left behind"; }
   pass "SIGKILL-proof rollback after SIG$sig: exit $rc, forwarder passthrough, no process left"
