@@ -4,25 +4,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "report/report.hpp"
+
 namespace netchaos::probe {
 
 namespace {
 double ms(double ns) { return ns / 1e6; }
 double ms(Nanos d) { return static_cast<double>(d.count()) / 1e6; }
-
-std::string xml(const std::string& s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '&': o += "&amp;"; break;
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '"': o += "&quot;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
 
 Result<void> write_file(const std::filesystem::path& file, const std::string& text) {
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
@@ -100,32 +88,14 @@ std::string progress_line(const metrics::Window& w, double rate_hz) {
 
 Result<void> write_junit(const std::filesystem::path& file, const metrics::Summary& s,
                          const std::vector<metrics::Outcome>& outcomes, double elapsed_s, const std::string& target) {
-    std::ostringstream cases;
-    std::size_t failures = 0;
-    for (const metrics::Outcome& oc : outcomes) {
-        cases << "    <testcase classname=\"netchaos.probe\" name=\"" << xml(oc.name) << "\" time=\"" << elapsed_s << "\"";
-        if (oc.pass) {
-            cases << "/>\n";
-            continue;
-        }
-        ++failures;
-        const std::string d = xml(metrics::describe(oc));
-        cases << ">\n      <failure type=\"threshold\" message=\"" << d << "\">" << d << "</failure>\n    </testcase>\n";
-    }
-    const std::size_t tests = outcomes.size();
-    std::ostringstream o;
-    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites name=\"netchaos.probe\" tests=\"" << tests << "\" failures=\"" << failures << "\">\n"
-      << "  <testsuite name=\"netchaos.probe " << xml(target) << "\" tests=\"" << tests << "\" failures=\""
-      << failures << "\" errors=\"0\" time=\"" << elapsed_s << "\">\n"
-      << "    <properties>\n";
-    const std::pair<const char*, double> props[] = {
-        {"sent", double(s.sent)},        {"received", double(s.received)},     {"loss", s.loss},
-        {"rtt_mean_ms", ms(s.rtt_mean_ns)}, {"rtt_stddev_ms", ms(s.rtt_stddev_ns)}, {"p99_ms", ms(s.p99)},
-        {"jitter_1s_max_ms", ms(s.jitter_1s_max_ns)}, {"spike_ratio", s.spike_ratio}};
-    for (const auto& [k, v] : props) o << "      <property name=\"" << k << "\" value=\"" << v << "\"/>\n";
-    o << "    </properties>\n" << cases.str() << "  </testsuite>\n</testsuites>\n";
-    return write_file(file, o.str());
+    report::JunitSuite suite{"netchaos.probe " + target, elapsed_s, {}, {}, {}};
+    suite.properties = {{"sent", double(s.sent)},          {"received", double(s.received)},
+                        {"loss", s.loss},                  {"rtt_mean_ms", ms(s.rtt_mean_ns)},
+                        {"rtt_stddev_ms", ms(s.rtt_stddev_ns)}, {"p99_ms", ms(s.p99)},
+                        {"jitter_1s_max_ms", ms(s.jitter_1s_max_ns)}, {"spike_ratio", s.spike_ratio}};
+    for (const metrics::Outcome& oc : outcomes)
+        suite.cases.push_back({"netchaos.probe", oc.name, oc.pass, "threshold", metrics::describe(oc), elapsed_s});
+    return write_file(file, report::junit_xml("netchaos.probe", elapsed_s, {suite}));
 }
 
 }  // namespace netchaos::probe

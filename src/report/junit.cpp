@@ -13,75 +13,74 @@ std::string num(double v) {
     std::snprintf(b, sizeof b, "%.6g", v);
     return b;
 }
-
-void testcase(std::ostringstream& o, const std::string& classname, const std::string& name, bool pass,
-              const std::string& type, const std::string& message, double time_s) {
-    o << "    <testcase classname=\"" << xml_escape(classname) << "\" name=\"" << xml_escape(name) << "\" time=\""
-      << num(time_s) << "\"";
-    if (pass) {
-        o << "/>\n";
-        return;
-    }
-    o << ">\n      <failure type=\"" << xml_escape(type) << "\" message=\"" << xml_escape(message) << "\">"
-      << xml_escape(message) << "</failure>\n    </testcase>\n";
-}
 }  // namespace
 
-std::string to_junit(const Report& r) {
+std::string junit_xml(const std::string& name, double time_s, const std::vector<JunitSuite>& suites) {
     std::ostringstream body;
-    int tests = 0, failures = 0;
+    std::size_t tests = 0, failures = 0;
+    for (const auto& s : suites) {
+        std::size_t f = 0;
+        std::ostringstream cases;
+        for (const auto& c : s.cases) {
+            cases << "    <testcase classname=\"" << xml_escape(c.classname) << "\" name=\"" << xml_escape(c.name) << "\" time=\""
+                  << num(c.time_s) << "\"";
+            if (c.pass) {
+                cases << "/>\n";
+                continue;
+            }
+            ++f;
+            cases << ">\n      <failure type=\"" << xml_escape(c.type) << "\" message=\"" << xml_escape(c.message) << "\">"
+                  << xml_escape(c.message) << "</failure>\n    </testcase>\n";
+        }
+        tests += s.cases.size();
+        failures += f;
+        body << "  <testsuite name=\"" << xml_escape(s.name) << "\" tests=\"" << s.cases.size() << "\" failures=\"" << f
+             << "\" errors=\"0\" time=\"" << num(s.time_s) << "\">\n";
+        if (!s.properties.empty()) {
+            body << "    <properties>\n";
+            for (const auto& [k, v] : s.properties)
+                body << "      <property name=\"" << xml_escape(k) << "\" value=\"" << num(v) << "\"/>\n";
+            body << "    </properties>\n";
+        }
+        body << cases.str();
+        if (!s.system_out.empty()) body << "    <system-out>" << xml_escape(s.system_out) << "</system-out>\n";
+        body << "  </testsuite>\n";
+    }
+    std::ostringstream o;
+    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" << xml_escape(name) << "\" tests=\"" << tests
+      << "\" failures=\"" << failures << "\" errors=\"0\" time=\"" << num(time_s) << "\">\n"
+      << body.str() << "</testsuites>\n";
+    return o.str();
+}
+
+std::string to_junit(const Report& r) {
+    std::vector<JunitSuite> suites;
     const std::string base = "netchaos." + r.name;
     for (const auto& p : r.phases) {
-        std::ostringstream cases;
-        int t = 0, f = 0;
-        for (const auto& c : p.checks) {
-            ++t;
-            f += !c.pass;
-            testcase(cases, base + "." + p.name, c.name, c.pass, c.kind == Check::Kind::fidelity ? "fidelity" : "slo",
-                     c.detail, p.end_s - p.start_s);
-        }
+        JunitSuite s{base + "." + p.name, p.end_s - p.start_s, {}, {}, {}};
+        for (const auto& c : p.checks)
+            s.cases.push_back({s.name, c.name, c.pass, c.kind == Check::Kind::fidelity ? "fidelity" : "slo", c.detail, s.time_s});
         for (const auto& fi : p.fidelity) {
             if (!fi.applicable) continue;
-            ++t;
-            f += !fi.pass;
             std::string msg = "rtt mean " + num(fi.measured_mean_ms) + " ms vs predicted " + num(fi.predicted_mean_ms) +
                               " ms (" + num(fi.mean_error * 100) + "%), sigma " + num(fi.measured_sigma_ms) +
                               " ms vs predicted " + num(fi.predicted_sigma_ms) + " ms (" + num(fi.sigma_error * 100) +
                               "%), tolerance " + num(fi.tolerance * 100) + "%; " + fi.rule;
-            testcase(cases, base + "." + p.name, "fidelity " + fi.step, fi.pass, "fidelity", msg,
-                     p.end_s - p.start_s);
+            s.cases.push_back({s.name, "fidelity " + fi.step, fi.pass, "fidelity", msg, s.time_s});
         }
-        tests += t;
-        failures += f;
-        body << "  <testsuite name=\"" << xml_escape(base + "." + p.name) << "\" tests=\"" << t << "\" failures=\"" << f
-             << "\" errors=\"0\" time=\"" << num(p.end_s - p.start_s) << "\">\n"
-             << cases.str() << "  </testsuite>\n";
+        suites.push_back(std::move(s));
     }
     if (r.command) {
-        ++tests;
-        bool ok = r.command->exit_code == 0;
-        failures += !ok;
-        std::string cmd;
+        std::string cmd, tail;
         for (const auto& a : r.command->argv) cmd += (cmd.empty() ? "" : " ") + a;
-        std::ostringstream cases;
-        testcase(cases, base + ".command", cmd, ok, "command", "exit status " + std::to_string(r.command->exit_code),
-                 r.command->duration_s);
-        std::string tail;
         for (const auto& l : r.command->output_tail) tail += l + "\n";
-        if (!tail.empty()) {   // CI shows a testsuite's system-out next to the failure
-            std::string c = cases.str();
-            cases.str("");
-            cases << c << "    <system-out>" << xml_escape(tail) << "</system-out>\n";
-        }
-        body << "  <testsuite name=\"" << xml_escape(base + ".command") << "\" tests=\"1\" failures=\"" << !ok
-             << "\" errors=\"0\" time=\"" << num(r.command->duration_s) << "\">\n"
-             << cases.str() << "  </testsuite>\n";
+        const bool ok = r.command->exit_code == 0;
+        suites.push_back({base + ".command", r.command->duration_s, {},
+                          {{base + ".command", cmd, ok, "command", "exit status " + std::to_string(r.command->exit_code),
+                            r.command->duration_s}},
+                          tail});
     }
-    std::ostringstream o;
-    o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"" << xml_escape(base) << "\" tests=\"" << tests
-      << "\" failures=\"" << failures << "\" errors=\"0\" time=\"" << num(r.duration_s) << "\">\n"
-      << body.str() << "</testsuites>\n";
-    return o.str();
+    return junit_xml(base, r.duration_s, suites);
 }
 
 }  // namespace netchaos::report

@@ -121,6 +121,23 @@ std::string to_json(const Report& r);
 std::string to_junit(const Report& r);
 std::string to_html(const Report& r);
 
+// JUnit XML, the one writer (`run --junit` and `probe --junit`): a testsuites document of
+// suites of test cases; a failed case carries its type and message.
+struct JunitCase {
+    std::string classname, name;
+    bool pass = true;
+    std::string type, message;   // when failed: "slo", "fidelity", "threshold", "command"
+    double time_s = 0;
+};
+struct JunitSuite {
+    std::string name;
+    double time_s = 0;
+    std::vector<std::pair<std::string, double>> properties;
+    std::vector<JunitCase> cases;
+    std::string system_out;      // CI shows it next to the failures
+};
+std::string junit_xml(const std::string& name, double time_s, const std::vector<JunitSuite>& suites);
+
 // SVG plots, exposed for tests.
 std::string svg_timeline(const Report& r, int width = 960, int height = 320);
 std::string svg_histogram(const Phase& p, int width = 460, int height = 240);

@@ -107,6 +107,21 @@ TEST_CASE("JUnit XML is well formed, one testcase per threshold, fidelity step a
     CHECK(x.find("demo <&>") == std::string::npos);
 }
 
+TEST_CASE("junit_xml, the one JUnit writer (probe --junit too): properties, counts, escaping") {
+    JunitSuite s{"netchaos.probe 10.0.0.2:7777", 3.5, {{"sent", 350}, {"loss", 0.02}}, {}, {}};
+    s.cases.push_back({"netchaos.probe", "reachable", true, "threshold", "", 3.5});
+    s.cases.push_back({"netchaos.probe", "p99_rtt_max", false, "threshold", "p99 51 ms > 50 ms & \"x\"", 3.5});
+    const std::string x = junit_xml("netchaos.probe", 3.5, {s});
+    std::string why;
+    INFO(x);
+    REQUIRE(well_formed(x, why));
+    CHECK(count(x, "<testcase ") == 2);
+    CHECK(count(x, "<failure type=\"threshold\"") == 1);
+    CHECK(count(x, "tests=\"2\" failures=\"1\"") == 2);   // the suite and the document
+    CHECK(x.find("<property name=\"sent\" value=\"350\"/>") != std::string::npos);
+    CHECK(x.find("&amp; &quot;x&quot;") != std::string::npos);
+}
+
 TEST_CASE("well_formed catches broken XML (the checker itself can fail)") {
     std::string why;
     CHECK_FALSE(well_formed("<a><b></a></b>", why));
