@@ -119,7 +119,9 @@ private:
             } else if (info.kind == FrameKind::non_ip) {
                 bump(st.non_ip);
             }
-            const fault::Decision dec = engine_[d]->decide(rx_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0);
+            // The flow is hashed only for reorder = "flow": other profiles pay nothing for it.
+            const std::uint32_t flow = engine_[d]->per_flow() ? flow_hash(data, seg_len, info) : 0;
+            const fault::Decision dec = engine_[d]->decide(rx_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
             if (dec.drop) { bump(st.dropped_fault); rte_pktmbuf_free(m); continue; }
             if (dec.ecn_mark && set_ce(data, seg_len, info)) bump(st.ecn_marked);
             rte_mbuf* copy = nullptr;

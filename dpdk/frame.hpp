@@ -61,6 +61,43 @@ inline FrameInfo bad(std::size_t len) { return FrameInfo{len < eth_min ? FrameKi
     return FrameInfo{FrameKind::non_ip, static_cast<std::uint16_t>(off), 0};
 }
 
+// The flow of a classified IP frame, for reorder = "flow": a hash of addresses, protocol and,
+// for TCP/UDP/SCTP/UDP-Lite, the ports (an IPv4 fragment other than the first, or an IPv6
+// header followed by extension headers, hashes without ports: all its pieces stay in one
+// order). Non-IP frames are all flow 0. Only the bytes classify() checked are read, plus the
+// ports when they lie inside the segment.
+[[gnu::always_inline]] inline std::uint32_t flow_hash(const std::uint8_t* p, std::size_t len, const FrameInfo& info) {
+    std::uint64_t h = 0x9e3779b97f4a7c15ull;
+    auto mix = [&h](std::uint64_t v) {   // a splitmix64 step per word: every input bit reaches every output bit
+        h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ull; h ^= h >> 27; h *= 0x94d049bb133111ebull; h ^= h >> 31;
+    };
+    auto word = [p](std::size_t at, std::size_t n) {
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < n; ++i) v = v << 8 | p[at + i];
+        return v;
+    };
+    const std::size_t off = info.l3_offset;
+    std::size_t l4 = 0;
+    std::uint8_t proto = 0;
+    if (info.kind == FrameKind::ipv4) {
+        proto = p[off + 9];
+        mix(word(off + 12, 8));   // source and destination
+        const bool first_fragment = (frame_detail::be16(p + off + 6) & 0x1fff) == 0;
+        if (first_fragment) l4 = off + static_cast<std::size_t>(p[off] & 0x0f) * 4;
+    } else if (info.kind == FrameKind::ipv6) {
+        proto = p[off + 6];
+        for (std::size_t i = 0; i < 32; i += 8) mix(word(off + 8 + i, 8));
+        l4 = off + 40;
+    } else {
+        return 0;
+    }
+    const bool ports = proto == 6 || proto == 17 || proto == 132 || proto == 136;
+    mix(proto);
+    if (l4 && ports && l4 + 4 <= len) mix(word(l4, 4));
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
 // Sets ECN to CE (11) in the IP header at l3_offset; for IPv4 patches the header checksum
 // incrementally (RFC 1624) so the frame stays valid. Returns false if not IP.
 bool set_ce(std::uint8_t* p, std::size_t len, const FrameInfo& info);

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <vector>
 
 #include "frame.hpp"
@@ -140,4 +141,41 @@ TEST_CASE("pool plan: rate x delay, capped by memory") {
     auto q = plan_pool(1000, 10ms, 0, 2500, 1ull << 30);
     CHECK_FALSE(q.capped);
     CHECK(q.mbufs == 32768);
+}
+
+TEST_CASE("flow_hash: the 5-tuple decides; payload, TTL and checksum do not; later fragments share one flow") {
+    auto f = ipv4_frame(0);
+    std::uint8_t* ip = f.data() + 14;
+    ip[20] = 0x9c; ip[21] = 0x40; ip[22] = 0x1e; ip[23] = 0x61;   // UDP 40000 -> 7777
+    auto hash = [](std::vector<std::uint8_t>& x) { return flow_hash(x.data(), x.size(), classify(x.data(), x.size(), 1518)); };
+    const std::uint32_t h = hash(f);
+    auto same = f;
+    same[14 + 8] = 3; same[14 + 30] ^= 0xff;   // TTL and a payload byte
+    CHECK(hash(same) == h);
+    auto other_port = f;
+    other_port[14 + 21] = 0x41;                // source port 40001
+    CHECK(hash(other_port) != h);
+    auto other_addr = f;
+    other_addr[14 + 15] = 9;                   // another source address
+    CHECK(hash(other_addr) != h);
+    auto tcp = f;
+    tcp[14 + 9] = 6;                           // same ports, TCP
+    CHECK(hash(tcp) != h);
+    // A non-first fragment carries no ports: it hashes as the addresses and protocol alone,
+    // whatever its payload bytes say.
+    auto frag1 = f, frag2 = other_port;
+    frag1[14 + 7] = 0x10; frag2[14 + 7] = 0x10;   // fragment offset 16
+    CHECK(hash(frag1) == hash(frag2));
+    std::vector<std::uint8_t> arp(42, 0);
+    arp[12] = 0x08; arp[13] = 0x06;
+    CHECK(hash(arp) == 0);
+    // Over 10^4 source ports, the flow slots (4096) are filled evenly: no slot holds more
+    // than 4x its share (a weak hash folds whole port ranges into a few slots).
+    std::vector<int> slot(4096, 0);
+    for (int port = 0; port < 10000; ++port) {
+        auto x = f;
+        x[14 + 20] = static_cast<std::uint8_t>(port >> 8); x[14 + 21] = static_cast<std::uint8_t>(port);
+        ++slot[hash(x) & 4095];
+    }
+    CHECK(*std::max_element(slot.begin(), slot.end()) <= 4 * 10000 / 4096 + 2);
 }

@@ -89,7 +89,9 @@ Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t pa
         if (probe) next_probe += probe_gap_ns;
         else next_cross += cross_gap(rng);
         const auto rx = static_cast<std::int64_t>(t);
-        const fault::Decision d = engine.decide(rx, probe ? 64 : 600);
+        // The probe is one flow; the cross traffic is spread over 64 others (what matters for
+        // reorder = "flow" is that it is not the probe's).
+        const fault::Decision d = engine.decide(rx, probe ? 64 : 600, false, probe ? 0 : 1 + std::uint32_t(rng() % 64));
         if (d.drop) continue;
         ++decided;
         drawn.add(double(d.drawn_ns));

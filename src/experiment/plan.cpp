@@ -127,6 +127,7 @@ void describe_imp(std::ostringstream& o, const char* dir, const Impairment& imp)
               << (d.distribution == Distribution::uniform ? "+-" : "sigma ") << format_duration(d.jitter);
         if (d.correlation > 0) o << " corr " << pct(d.correlation);
         if (d.order == JitterOrder::reorder) o << " (reordering)";
+        if (d.order == JitterOrder::flow) o << " (order kept per flow)";
         any = true;
     }
     if (imp.loss) {

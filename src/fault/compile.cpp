@@ -197,7 +197,8 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
         if (!s) return s.error();
         m->has_delay = true;
         m->delay = std::move(*s);
-        m->preserve_order = imp.delay->order == profile::JitterOrder::preserve;
+        m->preserve_order = imp.delay->order != profile::JitterOrder::reorder;
+        m->per_flow = imp.delay->order == profile::JitterOrder::flow;
     }
     if (imp.loss) {
         auto r = set_loss(*m, *imp.loss);

@@ -3,6 +3,7 @@
 // forwarder schedules each packet on a timing wheel. No allocation, no exceptions.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "fault/engine.hpp"
 #include "fault/model.hpp"
@@ -27,6 +28,13 @@ struct Engine::State {
     int m4_state = 1;               // netem's TX_IN_GAP_PERIOD
     std::uint32_t reorder_counter = 0;
     std::int64_t last_release = never;   // latest release handed out (order preservation)
+    // reorder = "flow": the latest release per flow slot (flow id modulo the table size; two
+    // flows that share a slot keep order between them too). Sized once, off the hot path.
+    std::vector<std::int64_t> flow_last;
+    void ensure_flows() {
+        // Started at the direction's last release: no packet overtakes across a switch.
+        if (flow_last.empty()) flow_last.assign(flow_slots, last_release);
+    }
     std::int64_t busy_until = never;     // rate: the link is serializing until then
     std::int64_t slot_next = never;      // slot: start of the current slot
     std::int64_t slot_packets = 0, slot_bytes = 0;
@@ -144,7 +152,10 @@ struct Engine::State {
 Engine::Engine(ModelPtr model, std::uint64_t seed)
     : model_(model ? std::move(model) : passthrough()), rng_(seed), st_(std::make_shared<State>()) {
     st_->init(rng_);
+    if (model_->per_flow) st_->ensure_flows();
 }
+
+bool Engine::per_flow() const { return model_->per_flow; }
 
 void Engine::switch_model(ModelPtr model) {
     if (!model) model = passthrough();
@@ -155,6 +166,12 @@ void Engine::switch_model(ModelPtr model) {
         st_->m4_state = 1;
     }
     model_ = std::move(model);
+    if (model_->per_flow) {
+        // Back into flow mode: no flow may overtake what a whole-direction order held back.
+        if (!st_->flow_last.empty())
+            for (auto& v : st_->flow_last) v = std::max(v, st_->last_release);
+        st_->ensure_flows();
+    }
 }
 
 // Serialization time on the emulated link, as netem's packet_time_ns.
@@ -169,7 +186,7 @@ static std::int64_t serialization_ns(const RateP& r, std::uint32_t len) {
     return static_cast<std::int64_t>(static_cast<double>(bytes) * r.ns_per_byte + 0.5);
 }
 
-Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable) {
+Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable, std::uint32_t flow) {
     const Model& m = *model_;
     State& s = *st_;
     Decision d;
@@ -212,9 +229,13 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable)
         d.drawn_ns = s.sample(m.delay, s.z_delay, rng_);
         t += d.drawn_ns;
     }
-    if (m.preserve_order && s.last_release > t) {
-        t = s.last_release;
-        d.pushed = true;
+    std::int64_t* last = nullptr;   // the order this packet keeps: its flow's, or the direction's
+    if (m.preserve_order) {
+        last = m.per_flow ? &s.flow_last[flow & (flow_slots - 1)] : &s.last_release;
+        if (*last > t) {
+            t = *last;
+            d.pushed = true;
+        }
     }
     if (m.has_rate) {
         // The link is busy until the previous packet has been serialized (netem's rate uses
@@ -224,6 +245,7 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable)
     }
     if (m.has_slot) t = s.slot_release(m.slot, t, len, rng_);
     s.last_release = std::max(s.last_release, t);
+    if (last) *last = std::max(*last, t);
     d.release_ns = t;
     return d;
 }

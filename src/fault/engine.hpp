@@ -25,6 +25,9 @@ ModelPtr passthrough();                                       // no fault at all
 // on every delay jitter compile() builds; 1 without the hook or the variable.
 double test_sigma_scale();
 
+// reorder = "flow" keeps one release order per slot of this many (flow hash modulo it).
+inline constexpr std::uint32_t flow_slots = 4096;
+
 struct Decision {
     bool drop = false;            // lost (loss model) -> do not transmit
     bool ecn_mark = false;        // loss with ecn=true on an ECN-capable packet: set CE, keep it
@@ -42,8 +45,10 @@ struct Decision {
 class Engine {
 public:
     Engine(ModelPtr model, std::uint64_t seed);
-    // rx_ns: receive time of the packet; len: frame length in bytes; ecn_capable: ECT(0/1) set.
-    Decision decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable = false);
+    // rx_ns: receive time of the packet; len: frame length in bytes; ecn_capable: ECT(0/1) set;
+    // flow: a hash of its 5-tuple, read only when per_flow() (reorder = "flow").
+    Decision decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable = false, std::uint32_t flow = 0);
+    bool per_flow() const;   // the caller must hash each packet's flow
     void switch_model(ModelPtr model);   // keeps order state so no packet overtakes across a switch
     const Model& model() const { return *model_; }
 private:

@@ -70,6 +70,7 @@ struct Model {
     bool has_delay = false;
     Sampler delay;
     bool preserve_order = true;
+    bool per_flow = false;           // preserve_order within each flow only (reorder = "flow")
 
     LossKind loss = LossKind::none;
     Chance random_loss;

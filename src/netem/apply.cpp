@@ -51,6 +51,15 @@ Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_fla
     }
     if (out.empty())
         return make_error(p.source.string() + ": profile has no [egress] or [ingress] section", 3);
+    // One netem qdisc keeps one order (its tfifo, or the order-keeping rate): it cannot let
+    // flows pass each other while keeping each in order. Refused, never approximated.
+    for (const auto& pl : out)
+        if (pl.imp->delay && pl.imp->delay->order == profile::JitterOrder::flow)
+            return make_error(p.source.string() + ": [" + (p.egress && pl.imp == &*p.egress ? "egress" : "ingress") +
+                                  ".delay] reorder = \"flow\" needs per-flow order, which one netem qdisc cannot keep: "
+                                  "use the dpdk backend, or [match] to give one flow its own netem (order kept within "
+                                  "it, reorder = false); see docs/profiles.md",
+                              3);
     return out;
 }
 

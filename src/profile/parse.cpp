@@ -42,13 +42,15 @@ void read_delay(const toml::table& t, Delay& d, Reader& r, const std::string& pa
     if (auto v = r.duration(t, path, "mean")) d.mean = *v;
     if (auto v = r.duration(t, path, "jitter")) d.jitter = *v;
     if (auto v = r.probability(t, path, "correlation")) d.correlation = *v;
-    if (const toml::node* n = t.get("reorder"); n && n->value<std::string>() == "flow") {
-        // Per-flow order (order kept within a 5-tuple, flows passing each other) is not
-        // implemented by either backend yet; netem could only approximate it with one class per
-        // flow. Refused here rather than silently run as whole-direction order.
-        r.error(r.pos_of(*n), path + ".reorder",
-                "reorder = \"flow\" (order kept per 5-tuple) is not supported yet: use false (one order for the whole "
-                "direction, the default) or true (packets may pass each other); see docs/profiles.md");
+    if (const toml::node* n = t.get("reorder"); n && n->is_string()) {
+        // Per-flow order: order kept within a 5-tuple, flows pass each other. The only string
+        // value; the netem backend refuses it when it encodes (one qdisc, one order).
+        r.seen(Reader::join(path, "reorder"), r.pos_of(*n));
+        if (n->value<std::string>() == "flow") d.order = JitterOrder::flow;
+        else
+            r.error(r.pos_of(*n), path + ".reorder",
+                    "expected false (one order for the whole direction, the default), true (packets may pass each "
+                    "other) or \"flow\" (order kept per 5-tuple), got \"" + *n->value<std::string>() + "\"");
     } else if (auto v = r.boolean(t, path, "reorder")) {
         d.order = *v ? JitterOrder::reorder : JitterOrder::preserve;
     }

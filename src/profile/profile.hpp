@@ -32,7 +32,11 @@ struct CustomTable {
 
 // What jitter does to packet order. netem's tfifo sorts by send time and so reorders;
 // most real paths keep order. The default is to preserve order.
-enum class JitterOrder { preserve, reorder };
+//   preserve: one order for the whole direction (a packet waits for every earlier one);
+//   reorder:  packets may pass each other (netem's tfifo);
+//   flow:     order kept within each flow (5-tuple), flows pass each other, as on a path
+//             that balances flows over links of different delay (dpdk backend only).
+enum class JitterOrder { preserve, reorder, flow };
 
 struct Delay {
     Duration mean{0};

@@ -75,7 +75,8 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
             t.kv("samples", arr + "]");
         }
         t.p("correlation", d.correlation);
-        t.b("reorder", d.order == JitterOrder::reorder);
+        if (d.order == JitterOrder::flow) t.s("reorder", "flow");
+        else t.b("reorder", d.order == JitterOrder::reorder);
     }
     if (imp.loss) {
         t.section(dir + ".loss");
@@ -159,7 +160,8 @@ nlohmann::ordered_json json_impairment(const Impairment& imp) {
         if (d.table && !d.table->file.empty()) jd["table"] = d.table->file.string();
         if (d.table && !d.table->samples_ms.empty()) jd["samples_ms"] = d.table->samples_ms;
         jd["correlation"] = d.correlation;
-        jd["reorder"] = d.order == JitterOrder::reorder;
+        if (d.order == JitterOrder::flow) jd["reorder"] = "flow";
+        else jd["reorder"] = d.order == JitterOrder::reorder;
     }
     if (imp.loss) {
         auto& jl = j["loss"];

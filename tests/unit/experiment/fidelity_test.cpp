@@ -67,6 +67,24 @@ TEST_CASE("FIFO prediction: the engine's Monte Carlo matches a direct 10^6-packe
     CHECK(fast->pushed > slow->pushed);
 }
 
+TEST_CASE("reorder = flow: a probe beside heavy cross traffic is predicted as its own grid alone") {
+    Impairment whole;
+    whole.delay = Delay{.mean = 40ms, .jitter = 10ms, .distribution = Distribution::normal};
+    Impairment flow = whole;
+    flow.delay->order = JitterOrder::flow;
+    auto alone = simulate(whole, Arrivals{50, 0}, 300'000);
+    auto bunched = simulate(whole, Arrivals{50, 5000}, 300'000);
+    auto per_flow = simulate(flow, Arrivals{50, 5000}, 300'000);
+    REQUIRE((alone && bunched && per_flow));
+    // One order for the direction: 5000/s of other traffic pushes the probe behind slow
+    // packets (mean up, sigma down). Per flow the probe sees what 50/s alone delivers.
+    CHECK(bunched->delivered.mean_ms > alone->delivered.mean_ms + 10);
+    CHECK(bunched->delivered.sigma_ms < alone->delivered.sigma_ms / 2);
+    CHECK(per_flow->delivered.mean_ms == Approx(alone->delivered.mean_ms).epsilon(0.01));
+    CHECK(per_flow->delivered.sigma_ms == Approx(alone->delivered.sigma_ms).epsilon(0.02));
+    CHECK(per_flow->drawn.sigma_ms == Approx(10).epsilon(0.02));
+}
+
 TEST_CASE("prediction: reordering jitter delivers the requested model; both directions add") {
     Profile p = fakes::delay_profile("p", 60ms, 20ms);
     p.ingress = Impairment{};

@@ -198,3 +198,17 @@ TEST_CASE("placement: [egress] on the root, [ingress] via IFB, --ingress takes o
     CHECK(place(profile::Profile{}, false).error().code == 3);
     CHECK(layout_of(*both, p) != layout_of(*in, p));
 }
+
+TEST_CASE("placement refuses reorder = flow: one netem qdisc keeps one order (exit 3, naming the section)") {
+    profile::Profile p;
+    p.ingress = profile::Impairment{};
+    p.ingress->delay = profile::Delay{.mean = std::chrono::milliseconds(40), .jitter = std::chrono::milliseconds(10),
+                                      .order = profile::JitterOrder::flow};
+    auto r = place(p, false);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == 3);
+    CHECK_THAT(r.error().message, Catch::Matchers::Contains("[ingress.delay] reorder = \"flow\"") &&
+                                      Catch::Matchers::Contains("dpdk backend"));
+    p.ingress->delay->order = profile::JitterOrder::preserve;
+    CHECK(place(p, false));
+}

@@ -140,7 +140,7 @@ TEST_CASE("wrong types name the key, the position and what was expected") {
     auto lim0 = parse_profile_text("[egress]\nlimit = 0\n", "t.toml");
     NC_EXPECT_ERROR(lim0, "egress.limit", 2, 9, "got 0");
     auto b = parse_profile_text("[egress.delay]\nmean = \"1ms\"\nreorder = \"no\"\n", "t.toml");
-    NC_EXPECT_ERROR(b, "egress.delay.reorder", 3, 11, "expected true or false");
+    NC_EXPECT_ERROR(b, "egress.delay.reorder", 3, 11, "expected false (one order for the whole direction, the default), true (packets may pass each other) or \"flow\"");
     auto tbl = parse_profile_text("egress = 5\n", "t.toml");
     NC_EXPECT_ERROR(tbl, "egress", 1, 10, "expected a table");
     auto dist = parse_profile_text("[egress.delay]\nmean = \"1ms\"\njitter = \"1ms\"\ndistribution = \"gauss\"\n", "t.toml");

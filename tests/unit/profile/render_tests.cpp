@@ -28,6 +28,23 @@ TEST_CASE("to_text makes every default explicit") {
         CHECK_THAT(text, Catch::Matchers::Contains(line));
 }
 
+TEST_CASE("reorder = \"flow\" parses, renders and round-trips; another string is an error at its line") {
+    auto p = parse_profile_text("[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\nreorder = \"flow\"\n", "f.toml");
+    REQUIRE(p.ok());
+    CHECK(p.value->egress->delay->order == JitterOrder::flow);
+    const std::string text = to_text(*p.value);
+    CHECK_THAT(text, Catch::Matchers::Contains("reorder = \"flow\""));
+    auto again = parse_profile_text(text, "f.toml");
+    REQUIRE(again.ok());
+    CHECK(to_text(*again.value) == text);
+    CHECK(nlohmann::json::parse(to_json(*p.value))["egress"]["delay"]["reorder"] == "flow");
+    auto bad = parse_profile_text("[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\nreorder = \"flows\"\n", "b.toml");
+    REQUIRE_FALSE(bad.ok());
+    REQUIRE(bad.diagnostics.size() == 1);
+    CHECK(bad.diagnostics[0].line == 4);
+    CHECK_THAT(bad.diagnostics[0].message, Catch::Matchers::Contains("\"flow\" (order kept per 5-tuple)"));
+}
+
 TEST_CASE("to_json is stable and carries machine units") {
     auto p = parse_profile_text("[egress.delay]\nmean = \"50ms\"\njitter = \"30ms\"\ndistribution = \"normal\"\n[egress.rate]\nrate = \"100mbit\"\n", "j.toml");
     REQUIRE(p.ok());
