@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "common/clock.hpp"
 #include "dist/table.hpp"
 #include "fault/engine.hpp"
+#include "fault/grid.hpp"
 #include "metrics/metrics.hpp"
 
 namespace netchaos::experiment {
@@ -70,38 +70,20 @@ Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t pa
                         std::vector<double>* held_ms) {
     auto model = fault::compile(imp);
     if (!model) return model.error();
-    fault::Engine engine(*model, seed);
     // Arrivals: the probe's grid merged with a Poisson stream of cross traffic. Without
     // either, the probe alone at 1/s (only the drawn moments matter then).
     const double probe_hz = a.probe_hz > 0 ? a.probe_hz : (a.cross_hz > 0 ? 0 : 1);
-    const double probe_gap_ns = probe_hz > 0 ? 1e9 / probe_hz : 0;
-    std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ull);
-    std::exponential_distribution<double> cross_gap(a.cross_hz > 0 ? a.cross_hz / 1e9 : 1.0);
-    const std::int64_t t0 = 1'000'000'000;
-    double next_probe = probe_hz > 0 ? double(t0) : INFINITY;
-    double next_cross = a.cross_hz > 0 ? double(t0) + cross_gap(rng) : INFINITY;
-    metrics::RunningMoments drawn, held;
-    std::size_t pushed = 0, decided = 0;
+    const fault::Traffic t{std::chrono::nanoseconds(probe_hz > 0 ? std::int64_t(1e9 / probe_hz) : 0), a.cross_hz, 64, 600};
+    metrics::RunningMoments held;
     if (held_ms) held_ms->reserve(std::min<std::size_t>(packets, 200'000));
-    for (std::size_t i = 0; i < packets; ++i) {
-        const bool probe = next_probe <= next_cross;
-        const double t = probe ? next_probe : next_cross;
-        if (probe) next_probe += probe_gap_ns;
-        else next_cross += cross_gap(rng);
-        const auto rx = static_cast<std::int64_t>(t);
-        // The probe is one flow; the cross traffic is spread over 64 others (what matters for
-        // reorder = "flow" is that it is not the probe's).
-        const fault::Decision d = engine.decide(rx, probe ? 64 : 600, false, probe ? 0 : 1 + std::uint32_t(rng() % 64));
-        if (d.drop) continue;
-        ++decided;
-        drawn.add(double(d.drawn_ns));
-        if (d.pushed) ++pushed;
-        if (!probe) continue;
-        const double h = double(d.release_ns - rx);
+    auto run = fault::run_traffic(*model, t, packets, seed, [&](std::uint32_t, std::int64_t tx, const fault::Decision& d) {
+        if (d.drop) return;
+        const double h = double(d.release_ns - tx);
         held.add(h);
         if (held_ms && held_ms->size() < 200'000) held_ms->push_back(h / 1e6);
-    }
-    return DirSim{in_ms(drawn.get()), in_ms(held.get()), decided ? double(pushed) / double(decided) : 0.0};
+    });
+    if (!run) return run.error();
+    return DirSim{in_ms(run->drawn), in_ms(held.get()), run->decided ? double(run->pushed) / double(run->decided) : 0.0};
 }
 
 EmulatorTruth operator-(const EmulatorTruth& b, const EmulatorTruth& a) {

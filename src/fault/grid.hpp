@@ -5,8 +5,11 @@
 // a fidelity prediction can reuse it.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include "common/result.hpp"
+#include "dist/moments.hpp"
+#include "fault/engine.hpp"
 #include "profile/profile.hpp"
 
 namespace netchaos::fault {
@@ -35,5 +38,22 @@ struct GridPrediction {
 };
 
 Result<GridPrediction> predict_grid(const profile::Impairment& imp, const Grid& g);
+
+// The one traffic simulation (predict_grid and the fidelity prediction both run it): the
+// engine over a probe's periodic send grid merged with a Poisson stream of cross traffic of
+// other flows (the probe is flow 0, the cross traffic spread over 64 others: what matters for
+// reorder = "flow"). `on_probe(seq, tx_ns, decision)` sees every probe packet in send order,
+// dropped ones too.
+struct Traffic {
+    std::chrono::nanoseconds probe_interval{0};   // 0: no probe grid
+    double cross_hz = 0;                          // 0: no cross traffic
+    std::uint32_t probe_bytes = 74, cross_bytes = 600;
+};
+struct TrafficRun {
+    std::uint64_t decided = 0, pushed = 0;   // every packet not dropped; pushed by order
+    dist::Moments drawn;                     // the sampler's draws over them, ns (n - 1)
+};
+Result<TrafficRun> run_traffic(const ModelPtr& model, const Traffic& t, std::size_t packets, std::uint64_t seed,
+                               const std::function<void(std::uint32_t, std::int64_t, const Decision&)>& on_probe);
 
 }  // namespace netchaos::fault
