@@ -19,6 +19,8 @@ while (($#)); do
   esac
 done
 [[ $(id -u) == 0 ]] || { echo "demo: needs root (network namespaces, AF_XDP)" >&2; exit 4; }
+# --out DIR is made if missing (the run's report writers do not create directories).
+mkdir -p "$out" || { echo "demo: --out $out: cannot create the directory" >&2; exit 4; }
 P=ncd$$
 reflector=
 cleanup() {
