@@ -2,7 +2,13 @@
 
 #include <prometheus/exposer.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <exception>
 
 namespace netchaos::exporter {
@@ -22,6 +28,31 @@ Result<std::string> check_listen(std::string_view listen) {
     return std::string(host);
 }
 
+namespace {
+// civetweb only says "Possible problem binding to port"; binding the same address ourselves
+// gives the system's reason ("Address already in use", "Cannot assign requested address").
+std::string bind_reason(const std::string& host, std::string_view listen) {
+    std::string h = host, port(listen.substr(listen.rfind(':') + 1));
+    if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);
+    addrinfo hints{}, *ai = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    if (int rc = getaddrinfo(h.c_str(), port.c_str(), &hints, &ai); rc != 0) return gai_strerror(rc);
+    std::string why = "unknown reason";
+    const int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        why = std::strerror(errno);
+    else {
+        const int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);   // as civetweb does
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) why = std::strerror(errno);
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return why;
+}
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::start(std::string_view listen, std::weak_ptr<prometheus::Collectable> what) {
     auto host = check_listen(listen);
     if (!host) return host.error();
@@ -31,11 +62,8 @@ Result<std::unique_ptr<Server>> Server::start(std::string_view listen, std::weak
         // One serving thread: a scrape is a few kB every few seconds; more threads are only
         // more stacks.
         s->exposer_ = std::make_unique<prometheus::Exposer>(std::string(listen), 1);
-    } catch (const std::exception& e) {
-        // civetweb says e.g. "null context when constructing CivetServer. Possible problem
-        // binding to port." and logs the errno text itself; keep both halves useful.
-        return make_error("cannot serve metrics on " + std::string(listen) + ": " + e.what() +
-                              " (address in use, or not an address of this host?)", 4);
+    } catch (const std::exception&) {
+        return make_error("cannot serve metrics on " + std::string(listen) + ": " + bind_reason(*host, listen), 4);
     }
     s->exposer_->RegisterCollectable(what);
     const auto ports = s->exposer_->GetListeningPorts();

@@ -173,4 +173,5 @@ TEST_CASE("exporter: the server binds, reports its port, and refuses a port in u
     auto b = exporter::Server::start("127.0.0.1:" + std::to_string((*a)->port()), prom.registry());
     REQUIRE(!b);
     CHECK(b.error().code == 4);
+    CHECK_THAT(b.error().message, Catch::Contains("Address already in use"));
 }
