@@ -49,15 +49,8 @@ grep -q ready "$T/relay.out" || { cat "$T/relay.log"; fail "the relay did not st
   >"$T/probe.out" 2>"$T/probe.err" &
 ppid=$!
 nc_defer "kill $ppid"
-url=""
-for _ in $(seq 100); do
-  url=$(sed -n 's/^netchaos probe: metrics at //p' "$T/probe.err")
-  [[ -n $url ]] && break
-  kill -0 $ppid 2>/dev/null || { cat "$T/probe.err"; fail "probe exited before serving metrics"; }
-  sleep 0.1
-done
-[[ -n $url ]] || fail "probe never printed its metrics URL"
-target=${url#http://}; target=${target%/metrics}
+probe_metrics_url $ppid "$T/probe.err"
+target=${PROBE_URL#http://}; target=${target%/metrics}
 PROM_PORT=$(free_port SOCK_STREAM) prom_start "$T" "" "$target"
 prom_watch 15 60 22 -- touch "$T/spiky" || { tail -5 "$T/probe.err"; fail "alert test (above)"; }
 kill -TERM $ppid

@@ -1,6 +1,19 @@
 # Sourced by tests/integration/prom_alert*.sh (after tests/lib/common.sh): a real Prometheus
 # server for the length of a test, and a watcher of its alerts API.
 
+# probe_metrics_url PID ERRFILE: waits for the probe PID to print "metrics at URL" on its
+# stderr (ERRFILE) and sets PROBE_URL; fails if it exits first or takes over 10 s.
+probe_metrics_url() {
+  PROBE_URL=""
+  for _ in $(seq 100); do
+    PROBE_URL=$(sed -n 's/^netchaos probe: metrics at //p' "$2")
+    [[ -n $PROBE_URL ]] && return 0
+    kill -0 "$1" 2>/dev/null || { cat "$2"; fail "probe exited before serving metrics"; }
+    sleep 0.1
+  done
+  fail "probe never printed its metrics URL"
+}
+
 # prom_start DIR NETNS TARGET...: Prometheus in NETNS ("" = this one) on 127.0.0.1:$PROM_PORT,
 # scraping TARGETs every 1 s and evaluating deploy/prometheus/netchaos-rules.yml every 1 s,
 # its data in DIR/data. Killed (then its data removed) on exit. Waits until it is ready.

@@ -5,6 +5,7 @@
 # actually serves (a probe on loopback run with --duration 0, stopped by SIGTERM). Every
 # probe series the rules and the dashboard read must be in that scrape.
 source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
+source "$NETCHAOS_SOURCE_DIR/tests/integration/prom_common.bash" || exit 1
 need_cmd promtool
 need_cmd python3
 D=$NETCHAOS_SOURCE_DIR/deploy/prometheus
@@ -30,14 +31,8 @@ nc_defer "kill $rpid"
 "$NETCHAOS" probe "127.0.0.1:$port" -r 200 -d 0 -t 500ms --metrics-listen 127.0.0.1:0 -q >"$tmp/probe.out" 2>"$tmp/probe.err" &
 ppid=$!
 nc_defer "kill -9 $ppid"
-url=""
-for _ in $(seq 100); do
-  url=$(sed -n 's/^netchaos probe: metrics at //p' "$tmp/probe.err")
-  [[ -n $url ]] && break
-  kill -0 $ppid 2>/dev/null || { cat "$tmp/probe.err"; fail "probe exited before serving metrics"; }
-  sleep 0.1
-done
-[[ -n $url ]] || fail "probe never printed its metrics URL"
+probe_metrics_url $ppid "$tmp/probe.err"
+url=$PROBE_URL
 echo "probe serves $url"
 # A port in use is refused with the reason.
 hostport=${url#http://}; hostport=${hostport%/metrics}

@@ -7,22 +7,17 @@
 #include <sstream>
 
 #include "export/families.hpp"
+#include "scrape.hpp"
 #include "export/probe_exporter.hpp"
 #include "export/server.hpp"
 #include "probe/prober.hpp"
 #include "scripted.hpp"
 
 using namespace netchaos;
+using export_test::sample;
 using namespace std::chrono_literals;
 
 namespace {
-// The value of the sample line `series` (name plus its exact label set) in a scrape.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return std::nullopt;
-}
 const std::string L = R"({mode="udp",target="10.0.0.2:7777"})";
 std::string with_le(const std::string& name, const std::string& le) {
     return name + R"({mode="udp",target="10.0.0.2:7777",le=")" + le + "\"}";
