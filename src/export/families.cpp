@@ -19,6 +19,27 @@ const prometheus::Histogram::BucketBoundaries& latency_buckets() {
     return b;
 }
 
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+
+MetricFamily family(const char* name, const char* help, prometheus::MetricType type) { return MetricFamily{name, help, type, {}}; }
+
+ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    return m;
+}
+void add_counter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+    auto m = labelled(std::move(labels));
+    m.counter.value = v;
+    f.metric.push_back(std::move(m));
+}
+void add_gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+    auto m = labelled(std::move(labels));
+    m.gauge.value = v;
+    f.metric.push_back(std::move(m));
+}
+
 std::string render(const std::vector<prometheus::MetricFamily>& families) {
     std::ostringstream out;
     prometheus::TextSerializer{}.Serialize(out, families);

@@ -1,5 +1,7 @@
 #include "export/fwd_exporter.hpp"
 
+#include "export/families.hpp"
+
 #include <cstdio>
 #include <limits>
 
@@ -11,24 +13,6 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 const char* dir_label(int d) { return d == 0 ? "0to1" : "1to0"; }
-
-MetricFamily family(const char* name, const char* help, MetricType type) { return MetricFamily{name, help, type, {}}; }
-
-ClientMetric labelled(std::vector<ClientMetric::Label> labels) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    return m;
-}
-void add_counter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-    auto m = labelled(std::move(labels));
-    m.counter.value = v;
-    f.metric.push_back(std::move(m));
-}
-void add_gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-    auto m = labelled(std::move(labels));
-    m.gauge.value = v;
-    f.metric.push_back(std::move(m));
-}
 
 // The lcore's log-linear nanosecond histogram (8 sub-buckets per power of two) regrouped at
 // powers of two, where its edges fall: le = 2^k ns, 128 ns to 17 s, cumulative counts
@@ -50,19 +34,6 @@ ClientMetric::Histogram regroup(const std::array<std::uint64_t, fwd::Histogram::
     return out;
 }
 }  // namespace
-
-std::string profile_hash(std::string_view text) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
-
-void FwdCollector::set_profile(int direction, FwdProfile p) {
-    std::lock_guard lk(m_);
-    prof_[static_cast<std::size_t>(direction)] = std::move(p);
-}
 
 std::vector<MetricFamily> FwdCollector::Collect() const {
     const std::array<fwd::Snapshot, 2> s{fwd::snapshot(dir_[0]), fwd::snapshot(dir_[1])};
@@ -107,23 +78,7 @@ std::vector<MetricFamily> FwdCollector::Collect() const {
     auto stall_s = family("netchaos_fwd_stall_seconds_total", "Time lost in those gaps", MetricType::Counter);
     add_counter(stall_s, {}, static_cast<double>(loop_.stall_ns_total.load(std::memory_order_relaxed)) / 1e9);
     out.push_back(std::move(stall_s));
-
-    std::lock_guard lk(m_);
-    auto info = family("netchaos_fwd_profile_info", "The active profile of each direction: name and hash of its normalized text",
-                       MetricType::Gauge);
-    auto mean = family("netchaos_fwd_requested_delay_mean_seconds", "The active profile's requested delay mean, by direction",
-                       MetricType::Gauge);
-    auto sigma = family("netchaos_fwd_requested_delay_stddev_seconds",
-                        "The active profile's requested delay standard deviation, by direction", MetricType::Gauge);
-    for (int d = 0; d < 2; ++d) {
-        const FwdProfile& p = prof_[static_cast<std::size_t>(d)];
-        add_gauge(info, {{"direction", dir_label(d)}, {"hash", profile_hash(p.text)}, {"profile", p.name}}, 1);
-        if (p.mean_s) add_gauge(mean, {{"direction", dir_label(d)}}, *p.mean_s);
-        if (p.sigma_s) add_gauge(sigma, {{"direction", dir_label(d)}}, *p.sigma_s);
-    }
-    out.push_back(std::move(info));
-    out.push_back(std::move(mean));
-    out.push_back(std::move(sigma));
+    for (auto& f : profile_.Collect()) out.push_back(std::move(f));
     return out;
 }
 

@@ -18,31 +18,21 @@
 #include <string_view>
 #include <vector>
 
+#include "export/profile_exporter.hpp"
 #include "stats.hpp"   // dpdk/: the forwarder's counters (no DPDK headers)
 
 namespace netchaos::exporter {
 
-struct FwdProfile {
-    std::string name;                 // "payment-gateway-morning (egress)" or "passthrough"
-    std::string text;                 // the normalized profile text of the direction
-    std::optional<double> mean_s;     // requested delay moments; none when unknown
-    std::optional<double> sigma_s;
-};
-
-// FNV-1a 64 of the normalized text, 16 hex digits: equal profiles, equal hashes.
-std::string profile_hash(std::string_view text);
-
 class FwdCollector final : public prometheus::Collectable {
 public:
     FwdCollector(const std::array<fwd::DirStats, 2>& dir, const fwd::LoopStats& loop) : dir_(dir), loop_(loop) {}
-    void set_profile(int direction, FwdProfile p);   // whoever switches models (the control thread)
+    void set_profile(int direction, ActiveProfile p) { profile_.set_profile(direction, std::move(p)); }   // the control thread
     std::vector<prometheus::MetricFamily> Collect() const override;
 
 private:
     const std::array<fwd::DirStats, 2>& dir_;
     const fwd::LoopStats& loop_;
-    mutable std::mutex m_;
-    std::array<FwdProfile, 2> prof_{};
+    ProfileCollector profile_{"netchaos_fwd", {"0to1", "1to0"}};
 };
 
 }  // namespace netchaos::exporter
