@@ -18,9 +18,10 @@ run() {
     --log-level=lib.eal:4 -l 1 -- --profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s \
     --on-exit drop --rate-hint 20e6 "$@" </dev/null >"$t/$name.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 600); do grep -q "^netchaos-fwd: forwarding" "$t/$name.log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 600); do grep -qs "^netchaos-fwd: forwarding" "$t/$name.log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   if [[ $* == *--metrics-listen* ]]; then
-    python3 - "$(sed -n 's/^netchaos-fwd: metrics at //p' "$t/$name.log")" "$dur" >"$t/$name.scrapes" <<'PY'
+    # The scraper stays off the forwarding core (cpu 1), as a remote Prometheus would be.
+    taskset -c 0 python3 - "$(sed -n 's/^netchaos-fwd: metrics at //p' "$t/$name.log")" "$dur" >"$t/$name.scrapes" <<'PY'
 import sys, time, urllib.request
 url, secs = sys.argv[1], float(sys.argv[2])
 end = time.monotonic() + secs
