@@ -51,7 +51,7 @@ ppid=$!
 nc_defer "kill $ppid"
 probe_metrics_url $ppid "$T/probe.err"
 target=${PROBE_URL#http://}; target=${target%/metrics}
-PROM_PORT=$(free_port SOCK_STREAM) prom_start "$T" "" "$target"
+prom_start "$T" "" "$target"
 prom_watch 15 60 22 -- touch "$T/spiky" || { tail -5 "$T/probe.err"; fail "alert test (above)"; }
 kill -TERM $ppid
 wait $ppid || fail "probe exit $? after SIGTERM"

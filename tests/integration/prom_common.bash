@@ -14,14 +14,13 @@ probe_metrics_url() {
   fail "probe never printed its metrics URL"
 }
 
-# prom_start DIR NETNS TARGET...: Prometheus in NETNS ("" = this one) on 127.0.0.1:$PROM_PORT,
+# prom_start DIR NETNS TARGET...: Prometheus in NETNS ("" = this one) on 127.0.0.1:$PROM_PORT
+# (unset: a free port, picked again if another process takes it before Prometheus binds),
 # scraping TARGETs every 1 s and evaluating deploy/prometheus/netchaos-rules.yml every 1 s,
 # its data in DIR/data. Killed (then its data removed) on exit. Waits until it is ready.
 prom_start() {
   local dir=$1 ns=$2; shift 2
   need_cmd prometheus
-  PROM_PORT=${PROM_PORT:-9090}
-  PROM_URL=http://127.0.0.1:$PROM_PORT
   local targets; targets=$(printf '"%s",' "$@"); targets=${targets%,}
   cat >"$dir/prometheus.yml" <<YML
 global:
@@ -34,22 +33,29 @@ scrape_configs:
     static_configs:
       - targets: [$targets]
 YML
-  mkdir -p "$dir/data"
   PROM_NS=()
   [[ -n $ns ]] && PROM_NS=(ip netns exec "$ns")
-  "${PROM_NS[@]}" prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$dir/prometheus.log" 2>&1 &
-  PROM_PID=$!
-  # ip netns exec execs Prometheus: $! is Prometheus itself. TERM, then KILL; then the data.
-  nc_defer "kill $PROM_PID; for _ in \$(seq 50); do kill -0 $PROM_PID || break; sleep 0.1; done; kill -9 $PROM_PID; rm -rf '$dir/data'"
-  local i
-  for i in $(seq 300); do
-    prom_get /-/ready >/dev/null 2>&1 && return 0
-    kill -0 $PROM_PID 2>/dev/null || { cat "$dir/prometheus.log"; fail "prometheus exited"; }
-    sleep 0.1
+  local fixed=${PROM_PORT:-} attempt i
+  for attempt in 1 2 3; do
+    PROM_PORT=${fixed:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+    PROM_URL=http://127.0.0.1:$PROM_PORT
+    rm -rf "$dir/data"; mkdir -p "$dir/data"
+    "${PROM_NS[@]}" prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+      --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$dir/prometheus.log" 2>&1 &
+    PROM_PID=$!
+    # ip netns exec execs Prometheus: $! is Prometheus itself. TERM, then KILL; then the data.
+    nc_defer "kill $PROM_PID; for _ in \$(seq 50); do kill -0 $PROM_PID || break; sleep 0.1; done; kill -9 $PROM_PID; rm -rf '$dir/data'"
+    for i in $(seq 300); do
+      prom_get /-/ready >/dev/null 2>&1 && return 0
+      kill -0 $PROM_PID 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 $PROM_PID 2>/dev/null && break   # running but never ready: no retry helps
+    grep -qi "address already in use" "$dir/prometheus.log" && [[ -z $fixed ]] && continue
+    break
   done
   cat "$dir/prometheus.log"
-  fail "prometheus not ready after 30 s"
+  fail "prometheus did not become ready on 127.0.0.1:$PROM_PORT"
 }
 
 # prom_get PATH: GET from Prometheus (in its namespace), body on stdout.
