@@ -18,6 +18,7 @@
 #include <iostream>
 #include <vector>
 
+#include "experiment/fidelity.hpp"
 #include "profile/parse.hpp"
 #include "sizing.hpp"
 
@@ -50,8 +51,14 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
     if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough", ""};
     auto m = fault::compile(*imp);
     if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
-    return DirModel{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")",
-                    profile::to_text(*imp, side)};
+    DirModel out{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")",
+                 profile::to_text(*imp, side)};
+    if (imp->delay) {
+        const auto req = experiment::delay_moments(*imp->delay);
+        out.requested_mean_s = req ? std::optional(req->mean_ms / 1e3) : std::nullopt;
+        out.requested_sigma_s = req ? std::optional(req->sigma_ms / 1e3) : std::nullopt;
+    }
+    return out;
 }
 
 Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,
@@ -125,6 +132,7 @@ Result<void> ControlServer::start(int forwarding_cpu) {
     sock_dev_ = st.st_dev;
     sock_ino_ = st.st_ino;
     listen_fd_ = fd;
+    if (opt_.on_models) opt_.on_models(current_);
     thread_ = std::thread([this] { serve(); });
     // Keep the control thread off the forwarding core (it inherited the lcore's affinity).
     cpu_set_t set;
@@ -257,6 +265,7 @@ Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next)
     for (std::size_t d = 0; d < 2; ++d)
         if (next[d]) current_[d] = *next[d];
     sh_.mailbox.next() = {};
+    if (opt_.on_models) opt_.on_models(current_);
     return {};
 }
 

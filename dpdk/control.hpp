@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -52,6 +53,9 @@ struct ControlOptions {
     std::size_t max_clients = 16;
     std::size_t out_cap = 1u << 20;
     std::size_t in_cap = 4u << 20;
+    // Told the models in force at start() and after every switch (on the control thread):
+    // the exporter's profile info and requested-delay gauges.
+    std::function<void(const std::array<DirModel, 2>&)> on_models;
 };
 
 class ControlServer {

@@ -24,6 +24,10 @@ struct DirModel {
     std::uint32_t limit = 0;      // packets queued at most (the profile's limit)
     std::string name;             // "profile-name (egress)" or "passthrough"
     std::string params;           // the normalized profile text of this direction (for show)
+    // What the profile asked of the delay (experiment::delay_moments), for the exporter's
+    // requested-vs-delivered gauges; none when it cannot say (a table it cannot read).
+    std::optional<double> requested_mean_s{0.0};
+    std::optional<double> requested_sigma_s{0.0};
 };
 
 // The control thread hands both directions' next models to the lcore through this

@@ -9,6 +9,10 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +22,8 @@
 #include <string>
 
 #include "control.hpp"
+#include "export/fwd_exporter.hpp"
+#include "export/server.hpp"
 #include "forwarder.hpp"
 #include "profile/parse.hpp"
 #include "sizing.hpp"
@@ -34,6 +40,7 @@ void on_signal(int) { if (g_shared) g_shared->stop.store(true); }
 struct Options {
     std::string profile;
     std::string control = "/run/netchaos/fwd.sock";
+    std::string metrics_listen;
     ExitPolicy on_exit = ExitPolicy::drain;
     MalformedPolicy malformed = MalformedPolicy::forward;
     std::int64_t stats_interval_ms = 0;
@@ -54,6 +61,7 @@ void usage() {
         "  --control-idle D        close a control client idle (or not reading) for D (default 10s)\n"
         "  --on-exit drain|drop    on SIGINT/SIGTERM: send queued packets on time, or free them\n"
         "  --stats-interval D      print a stats JSON line every D (e.g. 1s); 0 = never\n"
+        "  --metrics-listen A:P    serve Prometheus metrics on A:P/metrics, off the forwarding core\n"
         "  --malformed forward|drop  runts, truncated IP headers, oversize frames (counted either way)\n"
         "  --max-frame N           frames longer than N bytes are oversize (default 1518)\n"
         "  --pool N                mbufs (default: rate hint x profile max delay, capped by -m)\n"
@@ -80,6 +88,10 @@ int parse_options(int argc, char** argv, Options& o) {
         if (a == "--help" || a == "-h") { usage(); return -1; }
         else if (a == "--profile") o.profile = val();
         else if (a == "--control") o.control = val();
+        else if (a == "--metrics-listen") {
+            o.metrics_listen = val();
+            if (auto l = exporter::check_listen(o.metrics_listen); !l) throw std::invalid_argument(l.error().message);
+        }
         else if (a == "--on-exit") {
             const auto v = val();
             if (v != "drain" && v != "drop") throw std::invalid_argument("--on-exit drain|drop, got " + v);
@@ -118,6 +130,21 @@ int setup_port(std::uint16_t port, rte_mempool* pool) {
     if (int rc = rte_eth_dev_start(port); rc < 0) return rc;
     rte_eth_promiscuous_enable(port);   // a bump in the wire takes every frame
     return 0;
+}
+
+// The HTTP server's threads inherit the affinity of the thread that creates them, here the
+// forwarding lcore's: create them with that core masked out, then restore it.
+Result<std::unique_ptr<exporter::Server>> serve_off_core(const std::string& listen,
+                                                         std::weak_ptr<prometheus::Collectable> what, int forwarding_cpu) {
+    cpu_set_t saved, others;
+    const bool have = pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0;
+    CPU_ZERO(&others);
+    const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < ncpu; ++c) if (c != forwarding_cpu) CPU_SET(static_cast<int>(c), &others);
+    if (have && CPU_COUNT(&others) > 0) pthread_setaffinity_np(pthread_self(), sizeof others, &others);
+    auto server = exporter::Server::start(listen, std::move(what));
+    if (have) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    return server;
 }
 
 std::string read_file(const std::string& path, bool& ok) {
@@ -230,13 +257,32 @@ int main(int argc, char** argv) {
             ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint, "fault"};
             co.ports = {cfg.port[0], cfg.port[1]};
             co.idle_timeout = std::chrono::milliseconds(opt.control_idle_ms);
+            // The exporter reads the lcore's counters on its own thread; the control thread
+            // tells it the profile in force.
+            std::shared_ptr<exporter::FwdCollector> collector;
+            if (!opt.metrics_listen.empty()) {
+                collector = std::make_shared<exporter::FwdCollector>(shared.dir, shared.loop);
+                co.on_models = [c = collector.get()](const std::array<DirModel, 2>& m) {
+                    for (int d = 0; d < 2; ++d)
+                        c->set_profile(d, {m[d].name, m[d].params, m[d].requested_mean_s, m[d].requested_sigma_s});
+                };
+            }
             ControlServer control(shared, co, cfg.initial);
             if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));
             const int cpu = static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(rte_lcore_id())));
+            std::unique_ptr<exporter::Server> metrics;
             if (auto r = control.start(cpu); !r) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
                 rc = r.error().code;
+            } else if (auto m = collector ? serve_off_core(opt.metrics_listen, collector, cpu)
+                                          : Result<std::unique_ptr<exporter::Server>>(nullptr);
+                       !m) {
+                std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str());
+                rc = m.error().code;
+                control.stop();
             } else {
+                metrics = std::move(*m);
+                if (metrics) std::printf("netchaos-fwd: metrics at %s\n", metrics->url().c_str());
                 std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore %u; control %s; 0to1=%s 1to0=%s\n",
                             cfg.port[0], cfg.port[1], rte_lcore_id(), opt.control.c_str(), cfg.initial[0].name.c_str(),
                             cfg.initial[1].name.c_str());

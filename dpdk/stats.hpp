@@ -19,7 +19,8 @@ inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     X(rx) X(tx) X(dropped_fault) X(dropped_queue_full) X(dropped_tx) X(duplicated) \
     X(corrupted) X(ecn_marked) X(malformed) X(malformed_runt) X(malformed_truncated) \
     X(malformed_oversize) X(malformed_dropped) X(non_ip) X(late_after_stall) X(dropped_exit) \
-    X(held) X(pushed_by_order) X(drawn_sum_us) X(drawn_sumsq_us2) X(held_sum_us) X(held_sumsq_us2)
+    X(held) X(pushed_by_order) X(drawn_sum_us) X(drawn_sumsq_us2) X(held_sum_us) X(held_sumsq_us2) \
+    X(err_sum_ns)
 
 // Log-linear histogram of nanoseconds: 8 sub-buckets per power of two (<= 9% wide).
 struct Histogram {
@@ -72,6 +73,7 @@ struct DirStats {
 
     void record_error(std::uint64_t ns) {
         bump(err_hist[static_cast<std::size_t>(Histogram::index(ns))]);
+        bump(err_sum_ns, ns);   // the exporter's histogram _sum
         if (ns > err_max_ns.load(std::memory_order_relaxed)) err_max_ns.store(ns, std::memory_order_relaxed);
     }
 };

@@ -12,17 +12,6 @@ fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
 dur=${1:-10}; rounds=${2:-2}
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix ncb$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
-cat > "$t/p.toml" <<'TOML'
-name = "normal-100us-20us"
-[egress.delay]
-mean = "100us"
-jitter = "20us"
-distribution = "normal"
-[ingress.delay]
-mean = "100us"
-jitter = "20us"
-distribution = "normal"
-TOML
 # CPU ticks (1/100 s) used so far by the forwarding thread: netchaos-fwd's main thread
 # (lcore 1), testpmd's rte-worker-1.
 fwd_ticks() {
@@ -47,7 +36,7 @@ run() {
 for r in $(seq "$rounds"); do
   run "$t/tp$r.log" "Tx-pps" dpdk-testpmd "${eal[@]}" -l 0-1 -- --forward-mode=io --auto-start \
     --stats-period 1 --nb-cores=1
-  run "$t/fwd$r.log" "^netchaos-fwd: forwarding" "$fwd" "${eal[@]}" -l 1 -- --profile "$t/p.toml" \
+  run "$t/fwd$r.log" "^netchaos-fwd: forwarding" "$fwd" "${eal[@]}" -l 1 -- --profile "$here/bench/fwd/normal-100us-20us.toml" \
     --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")

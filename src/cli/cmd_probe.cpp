@@ -9,6 +9,8 @@
 #include <string>
 
 #include "command.hpp"
+#include "export/probe_exporter.hpp"
+#include "export/server.hpp"
 #include "metrics/io.hpp"
 #include "metrics/metrics.hpp"
 #include "probe/net.hpp"
@@ -25,7 +27,7 @@ namespace {
 
 struct Flags {
     std::string target, mode = "udp", rate = "100", duration = "10s", timeout = "1s";
-    std::string csv, junit, thresholds_file, key_file;
+    std::string csv, junit, thresholds_file, key_file, metrics_listen;
     std::string jitter_1s_max, spike_ratio_max, p99_rtt_max, loss_max, spike_level, p99_drift_max, baseline_p99;
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
@@ -58,13 +60,14 @@ int run_probe_cmd(int argc, char** argv) {
     opts.add_options()
         ("help,h", "this help")
         ("rate,r", po::value(&f.rate)->default_value(f.rate), "probes per second, 1-10000 (tcp: <= 1000)")
-        ("duration,d", po::value(&f.duration)->default_value(f.duration), "how long to send")
+        ("duration,d", po::value(&f.duration)->default_value(f.duration), "how long to send; 0 = until SIGINT/SIGTERM")
         ("timeout,t", po::value(&f.timeout)->default_value(f.timeout), "a probe unanswered after this is lost")
         ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp")
         ("size", po::value(&f.size)->default_value(f.size), "udp/icmp payload bytes (48-1472)")
         ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
         ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups,rx_ns")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
+        ("metrics-listen", po::value(&f.metrics_listen), "serve Prometheus metrics on ADDR:PORT/metrics (docs/monitoring.md); port 0 = any free one")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
         ("key-file", po::value(&f.key_file), "udp: shared key file (mode 0600) of a reflector run with --key-file")
         ("realtime", po::bool_switch(&f.realtime), "run the sender SCHED_FIFO (tighter grid on a busy host; needs CAP_SYS_NICE)")
@@ -192,10 +195,30 @@ int run_probe_cmd(int argc, char** argv) {
         }
         metrics::write_csv_header(csv);
     }
+    if (!f.metrics_listen.empty())
+        if (auto l = exporter::check_listen(f.metrics_listen); !l) return bad(l.error().message);
+
     const auto& stop = probe::net::stop_on_signals();
     probe::ProbeCallbacks cb;
+    // The exporter publishes what src/metrics measured, as the prober closes windows.
+    std::unique_ptr<exporter::ProbeExporter> prom;
+    std::unique_ptr<exporter::Server> server;
+    if (!f.metrics_listen.empty()) {
+        prom = std::make_unique<exporter::ProbeExporter>(o.target.text, f.mode);
+        auto srv = exporter::Server::start(f.metrics_listen, prom->registry());
+        if (!srv) {
+            std::fprintf(stderr, "netchaos probe: %s\n", srv.error().message.c_str());
+            return srv.error().code;
+        }
+        server = std::move(*srv);
+        // Always printed (also with -q): with port 0 it is the only way to learn the port.
+        std::fprintf(stderr, "netchaos probe: metrics at %s\n", server->url().c_str());
+        cb.added = [&](const metrics::Added& a) { prom->added(a); };
+        cb.totals = [&](const metrics::Totals& t) { prom->totals(t); };
+    }
     if (csv.is_open()) cb.record = [&](const metrics::Record& r) { metrics::write_csv_row(csv, r); };
     cb.window = [&](const metrics::Window& w, std::int64_t t_end) {
+        if (prom) prom->window(w);
         if (f.json) {
             std::fputs((metrics::window_json(w, t_end).dump() + "\n").c_str(), stdout);
             std::fflush(stdout);
@@ -208,10 +231,12 @@ int run_probe_cmd(int argc, char** argv) {
                          pr.spike_ratio, pr.jitter_ns.value_or(0) / 1e6, pr.consecutive,
                          std::chrono::duration<double>(pr.end).count());
     };
-    if (!f.quiet)
-        std::fprintf(stderr, "netchaos probe: %s %s, %g/s for %.3gs, timeout %.3gs\n", f.mode.c_str(), o.target.text.c_str(),
-                     o.rate_hz, std::chrono::duration<double>(o.duration).count(),
-                     std::chrono::duration<double>(o.timeout).count());
+    if (!f.quiet) {
+        char span[64] = "until SIGINT/SIGTERM";
+        if (o.duration.count()) std::snprintf(span, sizeof span, "for %.3gs", std::chrono::duration<double>(o.duration).count());
+        std::fprintf(stderr, "netchaos probe: %s %s, %g/s %s, timeout %.3gs\n", f.mode.c_str(), o.target.text.c_str(),
+                     o.rate_hz, span, std::chrono::duration<double>(o.timeout).count());
+    }
     auto run = probe::run_probe(o, stop, cb);
     if (!run) {
         std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());

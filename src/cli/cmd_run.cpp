@@ -17,6 +17,9 @@
 #include "command.hpp"
 #include "drive/probe.hpp"
 #include "drive/target.hpp"
+#include "export/profile_exporter.hpp"
+#include "export/server.hpp"
+#include "experiment/fidelity.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/process.hpp"
 #include "experiment/runner.hpp"
@@ -29,6 +32,46 @@ namespace ex = netchaos::experiment;
 namespace prof = netchaos::profile;
 
 namespace {
+
+// --metrics-listen: the profile each phase applies, published as it is applied (and "none"
+// after rollback), so a dashboard plots requested against what the probe delivers.
+class ExportingTarget final : public ex::FaultTarget {
+public:
+    ExportingTarget(ex::FaultTarget& inner, netchaos::exporter::ProfileCollector& out) : inner_(inner), out_(out) { cleared(); }
+    netchaos::Result<void> apply(const netchaos::profile::Profile& p) override {
+        auto r = inner_.apply(p);
+        if (!r) return r;
+        const std::filesystem::path dir = p.source.empty() ? std::filesystem::path{} : p.source.parent_path();
+        int d = 0;
+        for (const auto& [imp, side] : {std::pair{&p.egress, "egress"}, {&p.ingress, "ingress"}}) {
+            netchaos::exporter::ActiveProfile a{"none", "", 0.0, 0.0};
+            if (*imp) {
+                a = {p.name + " (" + side + ")", netchaos::profile::to_text(**imp, side), 0.0, 0.0};
+                if ((*imp)->delay) {
+                    const auto m = ex::delay_moments(*(*imp)->delay, dir);
+                    a.mean_s = m ? std::optional(m->mean_ms / 1e3) : std::nullopt;
+                    a.sigma_s = m ? std::optional(m->sigma_ms / 1e3) : std::nullopt;
+                }
+            }
+            out_.set_profile(d++, std::move(a));
+        }
+        return r;
+    }
+    netchaos::Result<void> clear() override {
+        auto r = inner_.clear();
+        if (r) cleared();
+        return r;
+    }
+    std::string describe() const override { return inner_.describe(); }
+    std::optional<ex::EmulatorTruth> truth() override { return inner_.truth(); }
+
+private:
+    void cleared() {
+        for (int d = 0; d < 2; ++d) out_.set_profile(d, {"none", "", 0.0, 0.0});
+    }
+    ex::FaultTarget& inner_;
+    netchaos::exporter::ProfileCollector& out_;
+};
 
 std::atomic<int> g_stop{0};
 
@@ -88,7 +131,7 @@ int run_run(int argc, char** argv) {
             command.assign(argv + i + 1, argv + argc);
             break;
         }
-    std::string file, json, junit, html, lease_text = "10s", control, probe_netns;
+    std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen;
     bool dry = false, quiet = false;
     po::options_description opts(
         "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
@@ -107,7 +150,8 @@ int run_run(int argc, char** argv) {
         "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
-        "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs");
+        "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs")(
+        "metrics-listen", po::value(&metrics_listen), "serve each phase's requested delay mean/sigma to Prometheus on ADDR:PORT");
     std::vector<std::string> positional;
     std::vector<std::string> allow;
     netchaos::cli::add_allow_path_option(opts, allow);
@@ -189,6 +233,19 @@ int run_run(int argc, char** argv) {
     // gets exit 4 instead of switching or undoing this run's faults.
     setenv("NETCHAOS_HOLDER_PID", std::to_string(getpid()).c_str(), 1);
     // The watchdog exists before anything is applied and before any thread is started.
+    // Before the watchdog: a port in use must cost nothing.
+    auto requested = std::make_shared<netchaos::exporter::ProfileCollector>(
+        "netchaos_run", std::array<std::string, 2>{"egress", "ingress"});
+    std::unique_ptr<netchaos::exporter::Server> metrics;
+    if (!metrics_listen.empty()) {
+        auto srv = netchaos::exporter::Server::start(metrics_listen, requested);
+        if (!srv) {
+            std::cerr << "netchaos run: " << srv.error().message << "\n";
+            return srv.error().code;
+        }
+        metrics = std::move(*srv);
+        std::cerr << "netchaos run: metrics at " << metrics->url() << std::endl;
+    }
     ex::WatchdogConfig wc{ex::rollback_commands(e.target, exe),
                           std::chrono::duration_cast<std::chrono::milliseconds>(*lease), workdir,
                           std::chrono::duration_cast<std::chrono::milliseconds>(e.probe.timeout) +
@@ -199,7 +256,9 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_system;
     }
 
-    netchaos::drive::InProcessTarget target(e.target);
+    netchaos::drive::InProcessTarget inproc(e.target);
+    ExportingTarget exporting(inproc, *requested);
+    ex::FaultTarget& target = metrics_listen.empty() ? static_cast<ex::FaultTarget&>(inproc) : exporting;
     netchaos::drive::ThreadProbe probe(e.probe, plan.total);
     ex::ProcessCommand cmd;
     ex::SystemTimer timer;
@@ -216,7 +275,7 @@ int run_run(int argc, char** argv) {
 
     auto out = runner.run(e, plan, ro, g_stop);
     dog->done();   // the runner rolled back (or reported why it could not)
-    if (auto s = target.switch_summary(); !s.empty()) out.report.notes.push_back(s);
+    if (auto s = inproc.switch_summary(); !s.empty()) out.report.notes.push_back(s);
 
     bool ok = true;
     try {

@@ -113,18 +113,21 @@ void Accumulator::drain_arrivals(std::optional<Nanos> before) {
     }
 }
 
-void Accumulator::add(const Record& r) {
+Added Accumulator::add(const Record& r) {
+    Added out;
     ++win_sent_;
     ++s_.sent;
     s_.duplicates += r.dups;
     drain_arrivals(r.send);
     if (prev_ && r.seq == prev_->seq + 1 && r.rtt && prev_->rtt) {
-        ipdv_abs_sum_ += std::abs(static_cast<double>((*r.rtt - *prev_->rtt).count()));
+        out.ipdv = *r.rtt - *prev_->rtt;
+        ipdv_abs_sum_ += std::abs(static_cast<double>(out.ipdv->count()));
         ++s_.ipdv_pairs;
     }
     prev_ = r;
-    if (!r.rtt) return;
+    if (!r.rtt) return out;
     const Nanos rtt = *r.rtt;
+    out.rtt = rtt;
     win_rtts_.push_back(rtt);
     all_.add(static_cast<double>(rtt.count()));
     hist_.add(rtt);
@@ -132,6 +135,11 @@ void Accumulator::add(const Record& r) {
     if (s_.received == 0 || rtt > s_.rtt_max) s_.rtt_max = rtt;
     ++s_.received;
     pending_.push({r.arrival.value_or(r.send + rtt), r.seq, rtt});
+    return out;
+}
+
+Totals Accumulator::totals() const {
+    return {s_.sent, s_.received, s_.sent - s_.received, s_.duplicates, s_.reordered};
 }
 
 Accumulator::Closed Accumulator::close_window() {

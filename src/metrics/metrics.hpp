@@ -136,6 +136,21 @@ struct Summary {
 // spike ratio. No percentiles, IPDV or order metrics: those need the records.
 Summary from_windows(std::span<const Window> windows);
 
+// Live exporters (src/export) publish as records resolve, so they need what each record
+// added and the running counts; both come from here, never recomputed by the exporter.
+struct Added {
+    std::optional<Nanos> rtt;    // none when the probe was lost: a lost reply is never an RTT
+    std::optional<Nanos> ipdv;   // RFC 3393 against the previous seq, when both were received
+};
+struct Totals {                  // monotone over the run: exported as counters
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t reordered = 0; // replies already placed in arrival order (a few lag behind)
+    bool operator==(const Totals&) const = default;
+};
+
 // Feeds records window by window. Records must come in send order (seq order: the prober
 // sends in order); a record belongs to the window its send time falls in, whenever its
 // reply came. The caller decides when a window is complete (the prober: its end plus the
@@ -144,7 +159,8 @@ class Accumulator {
 public:
     // `origin`: the start of window 0 on the records' clock. Config must pass check().
     Accumulator(Config cfg, Nanos origin);
-    void add(const Record& r);          // into the open window
+    Added add(const Record& r);         // into the open window; returns what it measured
+    Totals totals() const;              // of every record added so far
     struct Closed {
         Window window;
         std::optional<ReportPoint> point;

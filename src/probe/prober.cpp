@@ -55,7 +55,9 @@ public:
     Engine(const ProbeOptions& o, Transport& t, const Clock& clock, std::int64_t t0)
         : o_(o), t_(t), clock_(clock), t0_(t0), offset_(realtime_offset()), acc_(o.metrics, Nanos{t0}),
           window_ns_(o.metrics.window.count()) {
-        total_windows_ = static_cast<std::size_t>((o.duration.count() + window_ns_ - 1) / window_ns_);
+        total_windows_ = o.duration.count() == 0
+                             ? std::numeric_limits<std::size_t>::max()   // until stopped; finishing sets the count
+                             : static_cast<std::size_t>((o.duration.count() + window_ns_ - 1) / window_ns_);
     }
 
     // ---- Sink (receiver thread)
@@ -213,10 +215,12 @@ private:
             }
             for (auto seq : expired_) t_.expire(seq);
             for (const metrics::Record& r : recs_) {
-                acc_.add(r);
+                const metrics::Added a = acc_.add(r);
                 if (cb.record) cb.record(r);
+                if (cb.added) cb.added(a);
             }
             const auto closed = acc_.close_window();
+            if (cb.totals) cb.totals(acc_.totals());
             if (cb.window) cb.window(closed.window, t0_ + closed.window.end.count());
             if (closed.point && cb.point) cb.point(*closed.point);
             ++next_window_;
@@ -254,9 +258,11 @@ private:
 namespace {
 Result<std::uint64_t> check_options(const ProbeOptions& o) {
     if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
-    if (o.duration.count() <= 0) return make_error("duration must be > 0", 3);
+    if (o.duration.count() < 0) return make_error("duration must be >= 0 (0: until stopped)", 3);
     if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
     if (const std::string bad = metrics::check(o.metrics); !bad.empty()) return make_error(bad, 3);
+    // Until stopped: the grid index is 64-bit, so the count is a bound never reached.
+    if (o.duration.count() == 0) return std::numeric_limits<std::uint64_t>::max();
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
     if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
     if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);

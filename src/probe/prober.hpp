@@ -27,7 +27,7 @@ struct ProbeOptions {
     profile::ProbeMode mode = profile::ProbeMode::udp;
     net::Endpoint target;
     double rate_hz = 100.0;
-    Nanos duration{std::chrono::seconds(10)};
+    Nanos duration{std::chrono::seconds(10)};   // 0: until `stop` is set (a long-lived edge probe)
     Nanos timeout{std::chrono::seconds(1)};
     std::size_t size = 48;
     metrics::Config metrics;                      // windows, spike level, alert rule
@@ -67,9 +67,13 @@ struct ProbeCallbacks {
     std::function<void(const metrics::Record&)> record;   // each probe once resolved, by seq
     std::function<void(const metrics::Window&, std::int64_t t_end_ns)> window;
     std::function<void(const metrics::ReportPoint&)> point;
+    // For live exporters: what each resolved probe added (its RTT, its IPDV), and the running
+    // counts after each window.
+    std::function<void(const metrics::Added&)> added;
+    std::function<void(const metrics::Totals&)> totals;
 };
 
-// Runs to completion: duration + timeout at most (plus the last window's bookkeeping), or
+// Runs to completion (duration 0: until `stop`): duration + timeout at most (plus the last window's bookkeeping), or
 // earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
 // Errors: bad options (3), sockets (4).
 Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);

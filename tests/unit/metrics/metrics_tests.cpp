@@ -399,3 +399,31 @@ TEST_CASE("p99_drift_floor: drift is relative to max(baseline p99, floor) (issue
     s.p99 = 250ms;                                 // above the floor, the baseline rules
     CHECK(evaluate(s, t, std::optional<std::chrono::nanoseconds>(100ms))[0].value == Approx(1.5));
 }
+
+TEST_CASE("accumulator: add returns the record's RTT and IPDV; totals are the running counts") {
+    using namespace std::chrono_literals;
+    netchaos::metrics::Accumulator acc(netchaos::metrics::Config{}, Nanos{0});
+    using R = netchaos::metrics::Record;
+    // seq 0: 10 ms, seq 1: 13 ms, seq 2 lost, seq 3: 12 ms (no IPDV: seq 2 is missing), seq 4: 9 ms, 1 dup.
+    const auto a0 = acc.add(R{0, 0ms, 10ms, 0});
+    const auto a1 = acc.add(R{1, 10ms, 13ms, 0});
+    const auto a2 = acc.add(R{2, 20ms, std::nullopt, 0});
+    const auto a3 = acc.add(R{3, 30ms, 12ms, 0});
+    const auto a4 = acc.add(R{4, 40ms, 9ms, 1});
+    CHECK(a0.rtt == Nanos(10ms));
+    CHECK(!a0.ipdv);
+    CHECK(a1.ipdv == Nanos(3ms));
+    CHECK(!a2.rtt);   // lost: no RTT, never 0
+    CHECK(!a2.ipdv);
+    CHECK(!a3.ipdv);
+    CHECK(a4.ipdv == Nanos(-3ms));
+    const auto t = acc.totals();
+    CHECK(t.sent == 5);
+    CHECK(t.received == 4);
+    CHECK(t.lost == 1);
+    CHECK(t.duplicates == 1);
+    acc.close_window();
+    const auto s = acc.finish();
+    CHECK(s.ipdv_pairs == 2);
+    CHECK(s.ipdv_mean_ns == Approx(3e6));
+}
