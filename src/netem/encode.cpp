@@ -157,9 +157,8 @@ Result<void> validate(const EncodeInput& in) {
     return {};
 }
 
-// A table that makes tabledist() uniform on [-jitter, +jitter]: cell midpoints of [-8192, 8192].
-// netem cannot drop a delay/slot table once set, so a replace/change to a uniform
-// distribution sends this instead of "no table".
+}  // namespace
+
 const dist::Table& uniform_table() {
     static const dist::Table t = [] {
         constexpr std::size_t n = uniform_entries;
@@ -172,6 +171,8 @@ const dist::Table& uniform_table() {
     }();
     return t;
 }
+
+namespace {
 
 // Appends TCA_OPTIONS (qopt + TCA_NETEM_* attributes) to nlh. TCA_OPTIONS is not flagged
 // NLA_F_NESTED (tc does not, and netem parses it as qopt followed by attributes), so it is

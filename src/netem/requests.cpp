@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <span>
 
+#include "dist/table.hpp"
+#include "netem/encode.hpp"
 #include "netem/netlink.hpp"
 #include "netem/show.hpp"
 #include "netem/tc_words.hpp"
@@ -130,7 +133,6 @@ struct Decoder {
         fields.push_back("tc_netem_qopt latency " + std::to_string(q.latency) + " ticks, limit " + std::to_string(q.limit) +
                          ", loss " + std::to_string(q.loss) + ", gap " + std::to_string(q.gap) + ", duplicate " +
                          std::to_string(q.duplicate) + ", jitter " + std::to_string(q.jitter) + " ticks");
-        std::string tables;
         std::size_t off = NLA_ALIGN(sizeof q);
         while (off + NLA_HDRLEN <= opts.size()) {
             nlattr a;
@@ -139,17 +141,36 @@ struct Decoder {
             const auto t = a.nla_type & NLA_TYPE_MASK;
             const std::size_t len = a.nla_len - NLA_HDRLEN;
             std::string f = std::string(netem_attr_name(t)) + " (" + std::to_string(len) + " bytes";
-            if (t == TCA_NETEM_DELAY_DIST || t == TCA_NETEM_SLOT_DIST) {
-                f += ", " + std::to_string(len / 2) + " table entries";
-                tables += std::string(tables.empty() ? "" : ", ") + (t == TCA_NETEM_DELAY_DIST ? "delay" : "slot") +
-                          " table of " + std::to_string(len / 2);
-            }
+            if (t == TCA_NETEM_DELAY_DIST || t == TCA_NETEM_SLOT_DIST) f += ", " + std::to_string(len / 2) + " table entries";
             fields.push_back(f + ")");
             off += NLA_ALIGN(a.nla_len);
         }
-        // netem does not name its tables (the words say uniform): say what is sent instead.
-        const auto words = netem_words(impairment_from_options(opts)).words;
-        return "netem " + words + (tables.empty() ? "" : "  # + " + tables + " values");
+        // The table bytes carry no name: one equal to a table tc loads by name gets that name
+        // back (tc's "distribution normal" sends exactly it), so the command is one tc can run.
+        auto imp = impairment_from_options(opts);
+        std::string unnamed;
+        const auto named = [&](std::uint16_t type, const char* what) -> std::optional<profile::Distribution> {
+            const Span t = table_of(opts, type);
+            if (t.empty()) return std::nullopt;
+            for (auto d : {profile::Distribution::normal, profile::Distribution::pareto, profile::Distribution::paretonormal}) {
+                auto known = dist::for_distribution(d);
+                if (known && known->size() * 2 == t.size() && std::memcmp(known->data(), t.data(), t.size()) == 0) return d;
+            }
+            const auto& u = uniform_table();
+            const bool uniform = u.size() * 2 == t.size() && std::memcmp(u.data(), t.data(), t.size()) == 0;
+            unnamed += std::string(unnamed.empty() ? "" : ", ") + what + " table of " + std::to_string(t.size() / 2) +
+                       (uniform ? " values, uniform (a replace sends it: netem keeps an earlier table otherwise)"
+                                : " values, none of tc's named ones");
+            return std::nullopt;
+        };
+        if (auto d = named(TCA_NETEM_DELAY_DIST, "delay"); d && imp.delay) imp.delay->distribution = *d;
+        if (auto d = named(TCA_NETEM_SLOT_DIST, "slot"); d && imp.slot) imp.slot->distribution = *d;
+        return "netem " + netem_words(imp).words + (unnamed.empty() ? "" : "  # + " + unnamed);
+    }
+
+    // The payload of a netem table attribute (after tc_netem_qopt), empty if absent.
+    static Span table_of(Span opts, std::uint16_t type) {
+        return attrs_of(opts.size() > NLA_ALIGN(sizeof(tc_netem_qopt)) ? opts.subspan(NLA_ALIGN(sizeof(tc_netem_qopt))) : Span{})[type];
     }
 
     std::string htb_qdisc(Span opts, std::vector<std::string>& fields) const {
