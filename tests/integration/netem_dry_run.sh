@@ -32,9 +32,9 @@ unchanged() {
 # Egress and ingress (3g has both): root netem replacing the tbf, IFB, ingress qdisc, redirect.
 nc_expect 0 "dry run: apply 3g on v0: 5 netlink requests, nothing sent, nothing written" -- \
     nx "$NETCHAOS" apply "$P/3g.toml" --dev v0 --dry-run --for 30s
-nc_has "1. tc qdisc replace dev v0 root handle 6e65: netem limit 200 delay 90ms 20ms 50% loss random 0.1% rate 384kbit  # + delay table of 4096 values"
+nc_has "1. tc qdisc replace dev v0 root handle 6e65: netem limit 200 delay 90ms 20ms 50% distribution normal loss random 0.1% rate 384kbit"
 nc_has "2. ip link add ifb-v0 up type ifb"
-nc_has "3. tc qdisc replace dev ifb-v0 root handle 6e65: netem limit 200 delay 90ms 20ms 50% rate 2mbit"
+nc_has "3. tc qdisc replace dev ifb-v0 root handle 6e65: netem limit 200 delay 90ms 20ms 50% distribution normal rate 2mbit"
 nc_has "4. tc qdisc add dev v0 ingress"
 nc_has "5. tc filter add dev v0 parent ffff: pref 1 protocol all u32 match u32 00000000 00000000 at 0 action mirred egress redirect dev ifb-v0"
 nc_has "a watchdog would restore after 30s"
