@@ -199,7 +199,12 @@ struct Decoder {
         read_as(a[TCA_HTB_CEIL64], ceil);
         fields.push_back("TCA_HTB_PARMS rate " + std::to_string(rate) + " B/s, ceil " + std::to_string(ceil) +
                          " B/s, buffer " + std::to_string(o.buffer) + " ticks, quantum " + std::to_string(o.quantum));
-        return "htb rate " + profile::format_rate(rate) + " ceil " + profile::format_rate(ceil);
+        // tc takes the bursts in bytes and turns them into these 64 ns ticks at the rate.
+        const auto bytes = [](std::uint32_t ticks, std::uint64_t r) {
+            return std::to_string(static_cast<std::uint64_t>(static_cast<unsigned __int128>(ticks) * 64 * r / 1'000'000'000));
+        };
+        return "htb rate " + profile::format_rate(rate) + " ceil " + profile::format_rate(ceil) + " burst " +
+               bytes(o.buffer, rate) + " cburst " + bytes(o.cbuffer, ceil) + " quantum " + std::to_string(o.quantum);
     }
 
     std::string u32(Span opts, std::vector<std::string>& fields) const {
@@ -211,7 +216,8 @@ struct Decoder {
             for (std::size_t i = 0; i < sel.nkeys && (i + 1) * sizeof(tc_u32_key) <= keys.size(); ++i) {
                 tc_u32_key k{};
                 std::memcpy(&k, keys.data() + i * sizeof k, sizeof k);
-                out += " match u32 " + hex32(ntohl(k.val)) + " " + hex32(ntohl(k.mask)) + " at " + std::to_string(k.off);
+                // 0x: tc reads these with strtoul(, 0), where a leading 0 means octal.
+                out += " match u32 0x" + hex32(ntohl(k.val)) + " 0x" + hex32(ntohl(k.mask)) + " at " + std::to_string(k.off);
             }
             fields.push_back("TCA_U32_SEL " + std::to_string(int(sel.nkeys)) + " keys" +
                              (sel.flags & TC_U32_TERMINAL ? ", terminal" : ""));
@@ -305,6 +311,13 @@ struct Decoder {
                 what = kind;
                 if (!opts.empty()) r.fields.push_back("TCA_OPTIONS (" + std::to_string(opts.size()) + " bytes)");
             }
+            // netem_change() keeps every feature whose attribute is absent, and tc sends none for
+            // a zero correlation, reorder, corrupt or rate: its replace of a live netem would
+            // keep the old ones, where this request resets them.
+            if (kind == "netem" && (h.nlmsg_flags & NLM_F_REPLACE))
+                what += std::string(what.find("  # ") == std::string::npos ? "  # " : "; ") +
+                        "+ neutral values for what the words leave out (tc cannot send them; on a live netem its "
+                        "replace keeps the old ones)";
             if (kind == "ingress") r.command = "tc qdisc " + verb(h.nlmsg_flags) + " dev " + d + " ingress";
             else
                 r.command = "tc qdisc " + verb(h.nlmsg_flags) + " dev " + d + " " + where(t.tcm_parent) +

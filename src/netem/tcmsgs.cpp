@@ -105,10 +105,10 @@ Bytes new_htb_class(int ifindex, std::uint32_t parent, std::uint32_t classid, st
     o.rate.rate = o.ceil.rate = r32;
     // Ethernet link layer: the kernel computes rates itself, no rate tables needed.
     o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
-    // 200 kB of burst, in 64 ns scheduler ticks.
-    const std::uint64_t ticks = 200'000ull * 1'000'000'000ull / (rate ? rate : 1) / 64;
+    // The burst in 64 ns scheduler ticks.
+    const std::uint64_t ticks = match_class_burst * 1'000'000'000ull / (rate ? rate : 1) / 64;
     o.buffer = o.cbuffer = static_cast<std::uint32_t>(std::min<std::uint64_t>(ticks, 0xFFFFFFFFu));
-    o.quantum = 60000;
+    o.quantum = match_class_quantum;
     mnl_attr_put(m.nlh, TCA_HTB_PARMS, sizeof o, &o);
     if (rate >= 0xFFFFFFFFull) {
         mnl_attr_put_u64(m.nlh, TCA_HTB_RATE64, rate);

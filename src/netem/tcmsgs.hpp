@@ -27,6 +27,10 @@ inline constexpr std::uint32_t match_class = 0x6E630001u;         // 6e63:1
 inline constexpr std::uint32_t match_netem_handle = 0x6E640000u;  // 6e64:
 // The flow's class is not meant to shape: 10 Gbit/s (the most a 32-bit rate holds with room).
 inline constexpr std::uint64_t match_class_rate = 1'250'000'000;  // bytes/s
+// Its burst (bytes, tc's "burst"/"cburst") and quantum: tc's defaults would make the quantum
+// rate / r2q = 125 MB, which htb caps at 200000 with a warning.
+inline constexpr std::uint64_t match_class_burst = 200'000;
+inline constexpr std::uint32_t match_class_quantum = 60000;
 
 constexpr std::uint32_t tc_handle(std::uint32_t major, std::uint32_t minor) {
     return (major << 16) | (minor & 0xFFFFu);

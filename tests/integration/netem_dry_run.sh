@@ -37,7 +37,7 @@ nc_has "1. tc qdisc replace dev v0 root handle 6e65: netem limit 200 delay 90ms 
 nc_has "2. ip link add ifb-v0 up type ifb"
 nc_has "3. tc qdisc replace dev ifb-v0 root handle 6e65: netem limit 200 delay 90ms 20ms 50% distribution normal rate 2mbit"
 nc_has "4. tc qdisc add dev v0 ingress"
-nc_has "5. tc filter add dev v0 parent ffff: pref 1 protocol all u32 match u32 00000000 00000000 at 0 action mirred egress redirect dev ifb-v0"
+nc_has "5. tc filter add dev v0 parent ffff: pref 1 protocol all u32 match u32 0x00000000 0x00000000 at 0 action mirred egress redirect dev ifb-v0"
 nc_has "a watchdog would restore after 30s"
 nc_has '"kind": "tbf"'     # the ledger's record of what to restore
 unchanged "3g --for 30s"

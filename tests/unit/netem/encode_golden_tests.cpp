@@ -509,11 +509,12 @@ TEST_CASE("apply --dry-run output: each request as the tc command it amounts to"
     const auto reqs = netem::decode_requests(r->messages, [](int i) { return i == 3 ? std::string("eth0") : std::string(); });
     REQUIRE(reqs.size() == 4);
     CHECK(reqs[0].command == "tc qdisc replace dev eth0 root handle 6e63: htb direct_qlen 1000");
-    CHECK(reqs[1].command == "tc class add dev eth0 parent 6e63: classid 6e63:1 htb rate 10gbit ceil 10gbit");
+    CHECK(reqs[1].command == "tc class add dev eth0 parent 6e63: classid 6e63:1 htb rate 10gbit ceil 10gbit burst 200000 cburst 200000 "
+                             "quantum 60000");
     CHECK(reqs[2].command == "tc qdisc add dev eth0 parent 6e63:1 handle 6e64: netem " + netem::netem_words(c.imp).words);
     // match ip dst 10.0.0.0/24, ip protocol 17, dport 9000, as tc's u32 prints its keys
-    CHECK(reqs[3].command == "tc filter add dev eth0 parent 6e63: pref 1 protocol ip u32 match u32 0a000000 ffffff00 at 16 "
-                             "match u32 00110000 00ff0000 at 8 match u32 00002328 0000ffff at 20 classid 6e63:1");
+    CHECK(reqs[3].command == "tc filter add dev eth0 parent 6e63: pref 1 protocol ip u32 match u32 0x0a000000 0xffffff00 at 16 "
+                             "match u32 0x00110000 0x00ff0000 at 8 match u32 0x00002328 0x0000ffff at 20 classid 6e63:1");
     CHECK(reqs[2].type == "RTM_NEWQDISC");
     CHECK(reqs[2].flags == "REQUEST|ACK|CREATE|EXCL");
     CHECK(reqs[2].hex == hex(r->messages[2]));
