@@ -186,16 +186,10 @@ Result<std::optional<QdiscSnapshot>> snapshot_ingress_with(Sender& nl, int ifind
 
 // The kind of a link, "" if it has none, nullopt if there is no such link.
 Result<std::optional<std::string>> link_kind(Sender& nl, const std::string& name) {
-    std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
-    auto* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETLINK;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = nl.next_seq();
-    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifi->ifi_family = AF_UNSPEC;
-    buf.resize(nlh->nlmsg_len);
+    NlRequest req(RTM_GETLINK, 0, nl.next_seq(), 64);
+    req.link();
     std::optional<std::string> kind;
-    Ack a = nl.dump(std::move(buf), [&](const nlmsghdr* h) {
+    Ack a = nl.dump(std::move(req).done(), [&](const nlmsghdr* h) {
         if (h->nlmsg_type != RTM_NEWLINK) return;
         std::string ifname, k;
         auto* at = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(ifinfomsg)));

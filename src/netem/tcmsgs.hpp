@@ -12,9 +12,45 @@
 #include "common/result.hpp"
 #include "profile/profile.hpp"
 
+struct nlmsghdr;
+struct tcmsg;
+struct ifinfomsg;
+
 namespace netchaos::netem {
 
 using Bytes = std::vector<std::uint8_t>;
+
+// The one builder of the kernel backend's netlink requests (netem's in encode.cpp, these, the
+// restores in tree.cpp, apply's link dump): nlmsghdr, then a tcmsg or an ifinfomsg, then
+// attributes put with libmnl on nlh(), checked against capacity().
+class NlRequest {
+public:
+    NlRequest(std::uint16_t type, std::uint16_t flags, std::uint32_t seq, std::size_t capacity = 8192);
+    nlmsghdr* nlh() { return nlh_; }
+    std::size_t capacity() const { return buf_.size(); }
+    tcmsg* tc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t info = 0);
+    ifinfomsg* link();
+    Bytes done() &&;   // the message, cut to nlmsg_len
+
+private:
+    Bytes buf_;
+    nlmsghdr* nlh_;
+};
+
+// A tc request of the common shape: tcmsg, then TCA_KIND, TCA_CHAIN and TCA_OPTIONS (verbatim)
+// for those given.
+struct TcRequest {
+    std::uint16_t type = 0, flags = 0;   // flags besides NLM_F_REQUEST
+    int ifindex = 0;
+    std::uint32_t parent = 0, handle = 0, info = 0;
+    std::string_view kind{};                    // empty: none
+    std::uint32_t chain = 0;                    // 0: none
+    std::span<const std::uint8_t> options{};    // empty: none
+};
+Bytes tc_request(const TcRequest& r, std::uint32_t seq);
+
+// One attribute appended to a flat TLV list (a TCA_OPTIONS payload built by hand).
+void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len);
 
 inline constexpr std::uint32_t root_parent = 0xFFFFFFFFu;      // TC_H_ROOT
 inline constexpr std::uint32_t ingress_parent = 0xFFFFFFF1u;   // TC_H_INGRESS
