@@ -79,6 +79,21 @@ print("ok: %s p50 %.2f ms (the by-hand 40 ms was cleared first)" % (ss["name"], 
 PY
 pass "item 2: run --takeover clears the profile in effect first and restores it exactly at the end (exit $rc)"
 
+# The watchdog restores it too: a run --takeover killed by SIGKILL mid-phase.
+sed 's/duration = "2s"/duration = "10min"/' "$tmp/e.toml" >"$tmp/long.toml"
+TMPDIR=$tmp "$NETCHAOS" run "$tmp/long.toml" --control "$SOCK" --probe-netns "$P-cli" --takeover --lease 3s --quiet >"$tmp/kill.out" 2>&1 &
+pid=$!
+nc_defer "kill -9 $pid"
+p0() { "$NETCHAOS" show --backend dpdk --control "$SOCK" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["directions"]["0to1"]["profile"])'; }
+# by-hand -> passthrough (cleared for the steady state) -> the run's phase
+for ((i = 0; i < 300; i++)); do p=$(p0); [[ $p != "by-hand (egress)" && $p != passthrough ]] && break; sleep 0.1; done
+[[ $p != "by-hand (egress)" && $p != passthrough ]] || { cat "$tmp/kill.out"; fail "SIGKILL: the run's phase was never applied (0to1: $p)"; }
+kill -9 $pid
+wait $pid 2>/dev/null
+for ((i = 0; i < 150; i++)); do [[ $(dirs) == "$before" ]] && break; sleep 0.1; done
+[[ $(dirs) == "$before" ]] || fail "SIGKILL: the watchdog did not restore what was in effect: $(dirs)"
+pass "item 2: a run --takeover killed by SIGKILL mid-phase: its watchdog restores the profile in effect exactly"
+
 # A profile under a lease (apply --for) reverts by itself: it is not taken over.
 nc_expect 0 "$NETCHAOS" apply "$tmp/hand.toml" --backend dpdk --control "$SOCK" --for 60s
 nc_expect 4 "$NETCHAOS" run "$tmp/e.toml" --control "$SOCK" --probe-netns "$P-cli" --takeover --quiet
