@@ -685,10 +685,13 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
         rep.warnings = discard_dead_namespace_ledgers();
     }
     auto old = load_ledger(o.dev);
-    if (!old)
-        return make_error(old.error().message + "; nothing was changed. Look at it, then `netchaos clear --dev " +
-                              o.dev + " --discard` forgets it",
+    if (!old) {
+        // Advice to discard it only for a ledger that is there and bad, not for one we may not read.
+        const bool bad = old.error().message.find("needs root") == std::string::npos;
+        return make_error(old.error().message + "; nothing was changed" +
+                              (bad ? ". Look at it, then `netchaos clear --dev " + o.dev + " --discard` forgets it" : ""),
                           4);
+    }
     const auto [holder_pid, holder_start] = my_holder();
     if (*old && !o.takeover)
         if (auto who = held_by_other(**old, holder_pid)) return make_error(*who, 4);

@@ -3,7 +3,8 @@
 # tree, links and /run are the same before and after (no qdisc, no IFB, no ledger, no lock
 # directory, no watchdog); the requests are printed in order as tc commands and hex, and
 # with -j as JSON whose hex is what the text shows; the ledger it would write records the
-# operator's tbf as the tree to restore; a missing device is exit 4, the dpdk backend exit 3.
+# operator's tbf as the tree to restore; a missing device is exit 4 (so is a ledger it may
+# not read, without root), the dpdk backend exit 3.
 # The qemu suite (tests/kernel/86_dry_run.sh) applies what the dry run prints.
 source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
 need_root
@@ -75,5 +76,13 @@ nc_expect 4 "netchaos apply: no such interface: v9" -- nx "$NETCHAOS" apply "$P/
 nc_expect 3 "--dry-run shows netlink requests: it is for the netem backend" -- \
     "$NETCHAOS" apply "$P/3g.toml" --backend dpdk --dry-run
 nc_expect 3 "-j goes with --dry-run" -- nx "$NETCHAOS" apply "$P/3g.toml" --dev v0 -j
+# Without root: the ledgers (0700, root's) cannot be read: exit 4 saying so, not "corrupt".
+if command -v setpriv >/dev/null; then
+    mkdir -p "$tmp/locked/ledger" && chmod 700 "$tmp/locked" "$tmp/locked/ledger"
+    nc_expect 4 "Permission denied (netchaos needs root: the ledgers are root's, 0700); nothing was changed" -- \
+        env NETCHAOS_RUN_DIR="$tmp/locked" ip netns exec "$NS" setpriv --reuid 65534 --regid 65534 --clear-groups \
+        "$NETCHAOS" apply "$P/3g.toml" --dev v0 --dry-run
+    nc_lacks "--discard"
+fi
 unchanged "errors"
 pass "apply --dry-run"
