@@ -148,6 +148,12 @@ int run_apply(int argc, char** argv) {
     if (backend == "dpdk" && vm.count("dry-run"))
         return fail(make_error("--dry-run shows netlink requests: it is for the netem backend (the forwarder takes "
                                "the profile as it is; `netchaos show-profile` prints it normalized)", 3));
+    // Accepted and ignored would mislead: on the forwarder an apply replaces what is in effect
+    // (a live switch), --for reverts to it, and `run --takeover` restores it after a run.
+    if (backend == "dpdk" && vm.count("takeover"))
+        return fail(make_error("--takeover is for the netem backend: on the forwarder apply replaces the profile in "
+                               "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)",
+                               3));
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));

@@ -94,6 +94,8 @@ for ((i = 0; i < 150; i++)); do [[ $(dirs) == "$before" ]] && break; sleep 0.1; 
 [[ $(dirs) == "$before" ]] || fail "SIGKILL: the watchdog did not restore what was in effect: $(dirs)"
 pass "item 2: a run --takeover killed by SIGKILL mid-phase: its watchdog restores the profile in effect exactly"
 
+nc_expect 3 "--takeover is for the netem backend" -- "$NETCHAOS" apply "$tmp/hand.toml" --backend dpdk --control "$SOCK" --takeover
+
 # A profile under a lease (apply --for) reverts by itself: it is not taken over.
 nc_expect 0 "$NETCHAOS" apply "$tmp/hand.toml" --backend dpdk --control "$SOCK" --for 60s
 nc_expect 4 "$NETCHAOS" run "$tmp/e.toml" --control "$SOCK" --probe-netns "$P-cli" --takeover --quiet
