@@ -223,8 +223,8 @@ int run_run(int argc, char** argv) {
         return ok;
     };
     if (*in_effect) {
-        if (!quiet) std::cout << "netchaos run: --takeover: " << (*in_effect)->what << ": cleared now, restored at the end"
-                              << std::endl;
+        if (!quiet) std::cout << "netchaos run: --takeover: " << (*in_effect)->what << ": cleared now"
+                              << (restore.empty() ? " (a run's faults: not restored)" : ", restored at the end") << std::endl;
         for (const auto& a : rollback) {
             std::string out;
             auto st = ex::run_capture(a, out, std::chrono::seconds(20));

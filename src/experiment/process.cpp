@@ -209,8 +209,11 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
                 return make_error(what + " under an `apply --for` watchdog that reverts it by itself: it is not taken "
                                          "over; wait for it to end, or " + clear_cmd,
                                   4);
-            auto r = found(what, clear_cmd);
-            if (!r || !takeover) return r;
+            // Another run's faults (a live run's hold makes the takeover's clear refuse; a dead
+            // one's are leftovers): cleared, never restored.
+            const int holder = a.value("holder_pid", 0);
+            auto r = found(holder ? what + " (applied by the netchaos run pid " + std::to_string(holder) + ")" : what, clear_cmd);
+            if (!r || !takeover || holder) return r;
             // Restore = apply the profile read back from the kernel, placed as it was.
             st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "--profile"}), out,
                              std::chrono::seconds(10));

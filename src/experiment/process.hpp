@@ -51,7 +51,8 @@ struct InEffect {
 // exists in its namespace, the forwarder's control socket answers. Error (4) with the reason.
 // A profile in effect is refused (4, naming it) unless `takeover`: then its restore commands
 // (their profile files written to `workdir`) come back. One that reverts by itself (a lease,
-// apply --for) is refused either way: restoring it would make it permanent.
+// apply --for) is refused either way: restoring it would make it permanent. Faults another
+// run applied are taken over (cleared) but not restored.
 Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const std::filesystem::path& exe,
                                           bool takeover = false, const std::filesystem::path& workdir = {});
 
