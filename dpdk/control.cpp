@@ -51,8 +51,13 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
     if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough", ""};
     auto m = fault::compile(*imp);
     if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
+    // The section keeps its side: a direction load takes [egress], else [ingress], and names
+    // the model after the section it took.
+    profile::Profile whole;
+    whole.name = profile_name;
+    (std::string(side) == "egress" ? whole.egress : whole.ingress) = *imp;
     DirModel out{*m, std::min<std::uint32_t>(imp->limit, capacity), profile_name + " (" + side + ")",
-                 profile::to_text(*imp, side)};
+                 profile::to_text(*imp, side), profile::to_text(whole)};
     if (imp->delay) {
         const auto req = experiment::delay_moments(*imp->delay);
         out.requested_mean_s = req ? std::optional(req->mean_ms / 1e3) : std::nullopt;
@@ -354,6 +359,7 @@ nlohmann::json ControlServer::stats() {
         j["profile"] = current_[d].name;
         j["limit"] = current_[d].limit;
         j["params"] = current_[d].params;
+        j["profile_toml"] = current_[d].profile_toml;
         dirs[dir_name(static_cast<int>(d))] = j;
     }
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -24,6 +24,9 @@ struct DirModel {
     std::uint32_t limit = 0;      // packets queued at most (the profile's limit)
     std::string name;             // "profile-name (egress)" or "passthrough"
     std::string params;           // the normalized profile text of this direction (for show)
+    // A whole profile that, loaded with this direction ("0to1"/"1to0"), gives this model and
+    // name back: what `run --takeover` restores at its end. Empty for pass-through.
+    std::string profile_toml{};
     // What the profile asked of the delay (experiment::delay_moments), for the exporter's
     // requested-vs-delivered gauges; none when it cannot say (a table it cannot read).
     std::optional<double> requested_mean_s{0.0};

@@ -8,12 +8,14 @@
 #include <string>
 
 #include <boost/program_options.hpp>
+#include <net/if.h>
 
 #include "allow_path.hpp"
 #include "command.hpp"
 #include "netem_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/apply.hpp"
+#include "netem/requests.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
 
@@ -56,6 +58,38 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
     return cli::exit_pass;
 }
 
+// --dry-run: every request apply would send, in order, and the ledger it would write.
+int print_dry_run(const netem::ApplyOptions& o, const netem::ApplyReport& r, bool json) {
+    const auto name_of = [](int idx) {
+        char b[IF_NAMESIZE] = {};
+        return std::string(idx > 0 && if_indextoname(static_cast<unsigned>(idx), b) ? b : "");
+    };
+    const auto reqs = netem::decode_requests(r.messages, name_of);
+    auto ledger = nlohmann::json::parse(netem::to_json(*r.ledger));
+    if (json) {
+        nlohmann::json out{{"dev", o.dev}, {"profile", o.profile.name}, {"phase_switch", r.phase_switch},
+                           {"requests", nlohmann::json::array()}, {"ledger", ledger}, {"actions", r.actions}};
+        for (const auto& q : reqs) out["requests"].push_back(netem::to_json(q));
+        if (o.duration) out["watchdog_after"] = prof::format_duration(*o.duration);
+        std::cout << out.dump(2) << "\n";
+        return cli::exit_pass;
+    }
+    std::cout << "dry run: " << (r.phase_switch ? "switch " : "apply ") << o.profile.name << " on " << o.dev
+              << ": " << reqs.size() << " netlink request" << (reqs.size() == 1 ? "" : "s")
+              << ", nothing sent, nothing written\n";
+    for (const auto& a : r.actions) std::cout << "  " << a << "\n";
+    std::cout << "\n";
+    for (std::size_t i = 0; i < reqs.size(); ++i) std::cout << netem::to_text(reqs[i], i + 1) << "\n";
+    if (std::any_of(reqs.begin(), reqs.end(), [](const auto& q) { return q.type == "RTM_NEWLINK"; }))
+        std::cout << "(the IFB gets its ifindex from the kernel when it is created; the requests after its creation carry "
+                  << netem::RecordingSender::placeholder_ifindex << " in its place)\n\n";
+    if (o.duration)
+        std::cout << "a watchdog would restore after " << prof::format_duration(*o.duration)
+                  << " (its pid goes into the ledger)\n";
+    std::cout << "ledger " << netem::ledger_path(o.dev).string() << " would read:\n" << ledger.dump(2) << "\n";
+    return cli::exit_pass;
+}
+
 int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
@@ -68,7 +102,8 @@ int run_apply(int argc, char** argv) {
         "netem parameters atomically (a phase switch). Every change is recorded under\n"
         "/run/netchaos/ledger/ first; `netchaos clear` restores what was there before. A device\n"
         "held by another live controller (a `netchaos run`, or the watchdog of `apply --for`) is\n"
-        "refused with exit 4 unless --takeover.\n"
+        "refused with exit 4 unless --takeover. --dry-run reads the device and its ledger, then prints\n"
+        "the netlink requests apply would send and the ledger it would write, changing nothing.\n"
         "dpdk: --for is a lease the forwarder keeps: it reverts to its previous profile when the\n"
         "lease ends, even if this process is gone; [match] is refused (no per-flow classes yet).\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
@@ -76,6 +111,9 @@ int run_apply(int argc, char** argv) {
         "ingress", "impair traffic arriving on IF (through an IFB device)")(
         "for", po::value(&for_s), "restore automatically after DURATION (\"30s\"), even if this process is killed")(
         "takeover", "apply even if another live controller holds IF")(
+        "dry-run", "send nothing, write nothing: print every netlink request apply would send (tc command, "
+                   "decoded attributes, hex) and the ledger it would write")(
+        "json,j", "with --dry-run: JSON")(
         "backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
@@ -101,14 +139,26 @@ int run_apply(int argc, char** argv) {
         if (d->count() <= 0) return fail(make_error("--for must be positive", 3));
         lease = *d;
     }
+    if (backend == "dpdk" && vm.count("dry-run"))
+        return fail(make_error("--dry-run shows netlink requests: it is for the netem backend (the forwarder takes "
+                               "the profile as it is; `netchaos show-profile` prints it normalized)", 3));
+    // Accepted and ignored would mislead: on the forwarder an apply replaces what is in effect
+    // (a live switch), --for reverts to it, and `run --takeover` restores it after a run.
+    if (backend == "dpdk" && vm.count("takeover"))
+        return fail(make_error("--takeover is for the netem backend: on the forwarder apply replaces the profile in "
+                               "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)",
+                               3));
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
     if (auto rc = cli::check_dev("apply", dev)) return *rc;
-    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0};
+    const bool dry = vm.count("dry-run") > 0;
+    if (vm.count("json") && !dry) return fail(make_error("-j goes with --dry-run", 3));
+    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0, dry};
     auto r = netem::apply(o);
     if (!r) return fail(r.error());
     for (const auto& w : r->warnings) std::cerr << "netchaos apply: warning: " << w << "\n";
+    if (dry) return print_dry_run(o, *r, vm.count("json") > 0);
     std::cout << (r->phase_switch ? "switched " : "applied ") << o.profile.name << " on " << dev << "\n";
     for (const auto& a : r->actions) std::cout << "  " << a << "\n";
     if (r->watchdog_pid) std::cout << "  watchdog pid " << r->watchdog_pid << " restores after " << for_s << "\n";

@@ -132,7 +132,7 @@ int run_run(int argc, char** argv) {
             break;
         }
     std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen;
-    bool dry = false, quiet = false;
+    bool dry = false, quiet = false, takeover = false;
     po::options_description opts(
         "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
         "Runs an experiment: a baseline probe with no fault, the phases in order (each applied by\n"
@@ -151,7 +151,10 @@ int run_run(int argc, char** argv) {
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
         "probe-netns", po::value(&probe_netns), "override [probe] netns: where the probe runs")(
-        "metrics-listen", po::value(&metrics_listen), "serve each phase's requested delay mean/sigma to Prometheus on ADDR:PORT");
+        "metrics-listen", po::value(&metrics_listen), "serve each phase's requested delay mean/sigma to Prometheus on ADDR:PORT")(
+        "takeover", po::bool_switch(&takeover),
+        "a netchaos profile already in effect on the target (refused without this) is cleared before the "
+        "steady state and restored at the end (also by the watchdog)");
     std::vector<std::string> positional;
     std::vector<std::string> allow;
     netchaos::cli::add_allow_path_option(opts, allow);
@@ -211,12 +214,6 @@ int run_run(int argc, char** argv) {
         return netchaos::cli::exit_pass;
     }
 
-    // Fail fast, before the watchdog and the steady state: a missing namespace or a dead
-    // control socket would otherwise show only after the steady state, or never.
-    if (auto r = ex::preflight(e, ex::self_exe()); !r) {
-        std::cerr << "netchaos run: " << r.error().message << "\n";
-        return r.error().code ? r.error().code : netchaos::cli::exit_system;
-    }
     const char* tmpdir = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/netchaos-run.XXXXXX";
     if (!mkdtemp(tmpl.data())) {
@@ -227,6 +224,15 @@ int run_run(int argc, char** argv) {
     work.path = tmpl;
     const std::filesystem::path workdir = work.path;
     const auto exe = ex::self_exe();
+    // Fail fast, before the watchdog and the steady state: a missing namespace or a dead
+    // control socket would otherwise show only after the steady state, or never. A profile
+    // already in effect is refused, or with --takeover cleared now and restored at the end.
+    auto in_effect = ex::preflight(e, exe, takeover, workdir);
+    if (!in_effect) {
+        std::cerr << "netchaos run: " << in_effect.error().message << "\n";
+        return in_effect.error().code ? in_effect.error().code : netchaos::cli::exit_system;
+    }
+    const std::vector<ex::Argv> restore = *in_effect ? (*in_effect)->restore : std::vector<ex::Argv>{};
     install_handlers();
 
     // The applies (and clears) this run and its watchdog make act for it: another controller
@@ -246,7 +252,11 @@ int run_run(int argc, char** argv) {
         metrics = std::move(*srv);
         std::cerr << "netchaos run: metrics at " << metrics->url() << std::endl;
     }
-    ex::WatchdogConfig wc{ex::rollback_commands(e.target, exe),
+    auto rollback = ex::rollback_commands(e.target, exe);
+    // Taken over: the watchdog puts the earlier profile back after its rollback too.
+    auto dog_commands = rollback;
+    dog_commands.insert(dog_commands.end(), restore.begin(), restore.end());
+    ex::WatchdogConfig wc{dog_commands,
                           std::chrono::duration_cast<std::chrono::milliseconds>(*lease), workdir,
                           std::chrono::duration_cast<std::chrono::milliseconds>(e.probe.timeout) +
                               std::chrono::seconds(2)};
@@ -254,6 +264,37 @@ int run_run(int argc, char** argv) {
     if (!dog) {
         std::cerr << "netchaos run: " << dog.error().message << "\n";
         return netchaos::cli::exit_system;
+    }
+
+    // The restore runs once, whichever way the run ends from here.
+    const auto run_restore = [&]() -> bool {
+        bool ok = true;
+        for (const auto& a : restore) {
+            std::string out;
+            auto st = ex::run_capture(a, out, std::chrono::seconds(20));
+            if (!st || *st != 0) {
+                std::cerr << "netchaos run: restoring what was in effect failed: `" << ex::join(a) << "`: "
+                          << (st ? out : st.error().message) << "\n";
+                ok = false;
+            }
+        }
+        if (ok && !restore.empty() && !quiet) std::cout << "netchaos run: restored what was in effect before: " << (*in_effect)->what << std::endl;
+        return ok;
+    };
+    if (*in_effect) {
+        if (!quiet) std::cout << "netchaos run: --takeover: " << (*in_effect)->what << ": cleared now"
+                              << (restore.empty() ? " (a run's faults: not restored)" : ", restored at the end") << std::endl;
+        for (const auto& a : rollback) {
+            std::string out;
+            auto st = ex::run_capture(a, out, std::chrono::seconds(20));
+            if (!st || *st != 0) {
+                std::cerr << "netchaos run: clearing " << (*in_effect)->what << " failed: `" << ex::join(a) << "`: "
+                          << (st ? out : st.error().message) << "\n";
+                run_restore();
+                dog->done();
+                return netchaos::cli::exit_system;
+            }
+        }
     }
 
     netchaos::drive::InProcessTarget inproc(e.target);
@@ -274,7 +315,13 @@ int run_run(int argc, char** argv) {
                           << ex::format_duration(plan.total) << " planned" << std::endl;
 
     auto out = runner.run(e, plan, ro, g_stop);
-    dog->done();   // the runner rolled back (or reported why it could not)
+    if (!run_restore()) {
+        out.report.notes.push_back("restoring what was in effect before the run failed (see above)");
+        if (out.exit_code == 0) out.exit_code = netchaos::cli::exit_system;
+    } else if (!restore.empty()) {
+        out.report.notes.push_back("taken over and restored: " + (*in_effect)->what);
+    }
+    dog->done();   // the runner rolled back (or reported why it could not), and restored
     if (auto s = inproc.switch_summary(); !s.empty()) out.report.notes.push_back(s);
 
     bool ok = true;

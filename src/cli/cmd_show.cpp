@@ -119,7 +119,8 @@ int run_show(int argc, char** argv) {
         auto l = netem::load_ledger(d);
         if (l && *l)
             applied.push_back({{"dev", d}, {"profile", (*l)->profile}, {"complete", (*l)->complete},
-                               {"watchdog_pid", (*l)->watchdog_pid}});
+                               {"watchdog_pid", (*l)->watchdog_pid}, {"holder_pid", (*l)->holder_pid},
+                               {"layout", (*l)->layout}});
     }
     if (json) {
         nlohmann::json out{{"backend", "netem"}, {"qdiscs", nlohmann::json::array()}, {"applied", applied}};

@@ -151,46 +151,121 @@ std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesys
     return {in_netns(t.netns, {exe.string(), "clear", "--dev", t.dev})};
 }
 
-Result<void> preflight(const profile::Experiment& e, const std::filesystem::path& exe) {
+namespace {
+Result<std::filesystem::path> write_restore_file(const std::filesystem::path& dir, const std::string& name,
+                                                 const std::string& text) {
+    auto file = dir / name;
+    std::ofstream f(file);
+    f << text;
+    if (!f) return make_error("cannot write " + file.string(), 4);
+    return file;
+}
+}  // namespace
+
+Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const std::filesystem::path& exe, bool takeover,
+                                          const std::filesystem::path& workdir) {
     auto netns = [](const std::string& ns, const char* what) -> Result<void> {
         std::error_code ec;
         if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
         return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)", 4);
     };
-    if (auto r = netns(e.probe.netns, "[probe]"); !r) return r;
+    if (auto r = netns(e.probe.netns, "[probe]"); !r) return r.error();
     auto trimmed = [](std::string s) {
         while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
         return s.empty() ? std::string("(no output)") : s;
     };
+    // The measurement and the restore, or the refusal: the same words for both backends.
+    const auto found = [&](const std::string& what, const std::string& clear_cmd) -> Result<std::optional<InEffect>> {
+        if (takeover) return std::optional<InEffect>(InEffect{what, {}});
+        return make_error(what + ": the steady state would measure it and rollback would not "
+                              "restore it. Clear it first (" + clear_cmd + "), or pass --takeover: the run clears it "
+                              "before its steady state and restores it at its end",
+                          4);
+    };
     std::string out;
     if (e.target.backend == profile::Backend::netem) {
-        if (auto r = netns(e.target.netns, "[target]"); !r) return r;
+        if (auto r = netns(e.target.netns, "[target]"); !r) return r.error();
         auto st = run_capture(in_netns(e.target.netns, {"ip", "link", "show", "dev", e.target.dev}), out, std::chrono::seconds(5));
         if (!st) return st.error();
         if (*st != 0)
             return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out), 4);
-        return {};
+        // A profile netchaos applied earlier (its ledger): `show -j` names it.
+        st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "-j"}), out, std::chrono::seconds(10));
+        if (!st) return st.error();
+        if (*st != 0) return make_error("reading what is applied to " + e.target.dev + ": " + trimmed(out), 4);
+        auto j = nlohmann::json::parse(out, nullptr, false);
+        if (!j.is_object() || !j.contains("applied") || !j["applied"].is_array())
+            return make_error("reading what is applied to " + e.target.dev + ": unexpected output: " + trimmed(out), 4);
+        for (const auto& a : j["applied"]) {
+            if (!a.is_object() || a.value("dev", "") != e.target.dev) continue;
+            const std::string where = e.target.dev + (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
+            const std::string what = "netchaos profile \"" + a.value("profile", "?") + "\" is already in effect on " + where;
+            const std::string clear_cmd = (e.target.netns.empty() ? "" : "ip netns exec " + e.target.netns + " ") +
+                                          "netchaos clear --dev " + e.target.dev;
+            if (!a.value("complete", false))
+                return make_error(what + " is an apply that died midway: " + clear_cmd + " first", 4);
+            // (Another live run's hold is refused by the clear that takes it over.)
+            if (a.value("watchdog_pid", 0))
+                return make_error(what + " under an `apply --for` watchdog that reverts it by itself: it is not taken "
+                                         "over; wait for it to end, or " + clear_cmd,
+                                  4);
+            // Another run's faults (a live run's hold makes the takeover's clear refuse; a dead
+            // one's are leftovers): cleared, never restored.
+            const int holder = a.value("holder_pid", 0);
+            auto r = found(holder ? what + " (applied by the netchaos run pid " + std::to_string(holder) + ")" : what, clear_cmd);
+            if (!r || !takeover || holder) return r;
+            // Restore = apply the profile read back from the kernel, placed as it was.
+            st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "--profile"}), out,
+                             std::chrono::seconds(10));
+            if (!st) return st.error();
+            if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out), 4);
+            auto file = write_restore_file(workdir, "restore.toml", out);
+            if (!file) return file.error();
+            Argv a_apply{exe.string(), "apply", file->string(), "--dev", e.target.dev};
+            // Only the ingress side (layout "ingress;..."): as --ingress places it.
+            if (a.value("layout", "").rfind("ingress;", 0) == 0) a_apply.push_back("--ingress");
+            (*r)->restore.push_back(in_netns(e.target.netns, a_apply));
+            return r;
+        }
+        return std::optional<InEffect>{};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
     if (!e.target.control.empty()) show.insert(show.end(), {"--control", e.target.control.string()});
     auto st = run_capture(show, out, std::chrono::seconds(5));
     if (!st) return st.error();
     if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out), 4);
-    // A profile left on the forwarder (applied by hand earlier) would be measured as the
-    // "steady state", and rollback would reset it to pass-through: refuse, naming it.
     auto j = nlohmann::json::parse(out, nullptr, false);
     std::string active;
+    std::vector<std::pair<std::string, std::string>> texts;   // direction, profile to load
     if (j.is_object() && j.contains("directions") && j["directions"].is_object())
         for (const auto& [dir, d] : j["directions"].items()) {
             const std::string name = d.is_object() ? d.value("profile", "") : "";
-            if (!name.empty() && name != "passthrough") active += (active.empty() ? "" : ", ") + dir + ": \"" + name + "\"";
+            if (name.empty() || name == "passthrough") continue;
+            active += (active.empty() ? "" : ", ") + dir + ": \"" + name + "\"";
+            texts.emplace_back(dir, d.value("profile_toml", ""));
         }
-    if (!active.empty())
-        return make_error("the forwarder already has a profile in effect (" + active +
-                              "): the steady state would measure it and rollback would not restore it. Clear it first: netchaos clear --backend dpdk" +
-                              (e.target.control.empty() ? std::string() : " --control " + e.target.control.string()),
+    if (active.empty()) return std::optional<InEffect>{};
+    const std::string control = e.target.control.empty() ? std::string() : " --control " + e.target.control.string();
+    const std::string what = "the forwarder already has a profile in effect (" + active + ")";
+    if (j.contains("lease") && j["lease"].is_object())
+        return make_error(what + " under a lease (apply --for: it reverts by itself in " +
+                              std::to_string(j["lease"].value("remaining_ms", 0) / 1000) +
+                              " s): it is not taken over; wait for it to end, or netchaos clear --backend dpdk" + control,
                           4);
-    return {};
+    auto r = found(what, "netchaos clear --backend dpdk" + control);
+    if (!r || !takeover) return r;
+    for (const auto& [dir, text] : texts) {
+        if (text.empty())
+            return make_error(what + ": this forwarder does not report the profile's text (an older netchaos-fwd): "
+                                     "it cannot be restored, so it is not taken over",
+                              4);
+        auto file = write_restore_file(workdir, "restore-" + dir + ".toml", text);
+        if (!file) return file.error();
+        Argv a{exe.string(), "apply", file->string(), "--backend", "dpdk", "--direction", dir};
+        if (!e.target.control.empty()) a.insert(a.end(), {"--control", e.target.control.string()});
+        (*r)->restore.push_back(a);
+    }
+    return r;
 }
 
 // ---------------------------------------------------------------- command under chaos

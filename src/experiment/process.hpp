@@ -41,9 +41,21 @@ std::filesystem::path self_exe();                 // /proc/self/exe, for `netcha
 Argv in_netns(const std::string& ns, Argv argv);  // prefixes `ip netns exec NS` when ns set
 std::string join(const Argv& a);
 
+// A netchaos profile found in effect on the target before the run (applied by hand earlier):
+// the steady state would measure it, and rollback alone would not bring it back.
+struct InEffect {
+    std::string what;             // "0to1: \"by-hand (egress)\"", "profile by-hand on eth0"
+    std::vector<Argv> restore;    // --takeover: what puts it back once the run has rolled back
+};
+
 // Before the watchdog and the first fault: every namespace named exists, the netem device
 // exists in its namespace, the forwarder's control socket answers. Error (4) with the reason.
-Result<void> preflight(const profile::Experiment& e, const std::filesystem::path& exe);
+// A profile in effect is refused (4, naming it) unless `takeover`: then its restore commands
+// (their profile files written to `workdir`) come back. One that reverts by itself (a lease,
+// apply --for) is refused either way: restoring it would make it permanent. Faults another
+// run applied are taken over (cleared) but not restored.
+Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const std::filesystem::path& exe,
+                                          bool takeover = false, const std::filesystem::path& workdir = {});
 
 // Rollback commands for a target; what the watchdog runs if the controller vanishes.
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);

@@ -3,7 +3,9 @@
 // object per line. Requests:
 //   {"cmd":"load","direction":"both|0to1|1to0","toml":"<profile text>","name":"..."}
 //   {"cmd":"clear"}     back to pass-through
-//   {"cmd":"stats"}     counters and release-error histogram per direction
+//   {"cmd":"stats"}     counters and release-error histogram per direction; each direction
+//                       also names its "profile", its "params" and a "profile_toml" that,
+//                       loaded with that direction, gives the same model back ("" = pass-through)
 //   {"cmd":"reset"}     zero the counters
 // Replies: {"ok":true,...} or {"ok":false,"error":"..."}
 #include <chrono>

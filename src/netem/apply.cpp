@@ -105,8 +105,6 @@ Step make_step(StepKind k, std::string dev, std::uint32_t parent = 0, std::uint3
     return s;
 }
 
-int ifindex_of(const std::string& dev) { return static_cast<int>(if_nametoindex(dev.c_str())); }
-
 Error no_such_interface(const std::string& dev) {
     return make_error("no such interface: " + dev, 4);
 }
@@ -119,7 +117,7 @@ std::string hex_handle(std::uint32_t h) {
 
 // Every qdisc of `ifindex` as the kernel dumps it (visible ones: defaults hidden inside htb
 // leaves or prio bands come back with their parent by themselves).
-Result<std::vector<TcObject>> qdiscs_of(Netlink& nl, int ifindex) {
+Result<std::vector<TcObject>> qdiscs_of(Sender& nl, int ifindex) {
     std::vector<TcObject> out;
     Ack a = nl.dump(dump_qdiscs(nl.next_seq()), [&](const nlmsghdr* h) {
         if (h->nlmsg_type != RTM_NEWQDISC) return;
@@ -131,7 +129,7 @@ Result<std::vector<TcObject>> qdiscs_of(Netlink& nl, int ifindex) {
     return out;
 }
 
-Result<void> dump_into(Netlink& nl, std::vector<std::uint8_t> req, std::vector<TcObject>& out, const char* what) {
+Result<void> dump_into(Sender& nl, std::vector<std::uint8_t> req, std::vector<TcObject>& out, const char* what) {
     Ack a = nl.dump(std::move(req), [&](const nlmsghdr* h) {
         if (auto o = parse_tc_message(h)) out.push_back(std::move(*o));
     });
@@ -151,7 +149,7 @@ TcObject root_object(const QdiscSnapshot& s) {
     return o;
 }
 
-Result<std::optional<QdiscSnapshot>> snapshot_root_with(Netlink& nl, int ifindex) {
+Result<std::optional<QdiscSnapshot>> snapshot_root_with(Sender& nl, int ifindex) {
     auto qs = qdiscs_of(nl, ifindex);
     if (!qs) return qs.error();
     std::optional<QdiscSnapshot> root;
@@ -180,7 +178,7 @@ Result<std::optional<QdiscSnapshot>> snapshot_root_with(Netlink& nl, int ifindex
     return root;
 }
 
-Result<std::optional<QdiscSnapshot>> snapshot_ingress_with(Netlink& nl, int ifindex) {
+Result<std::optional<QdiscSnapshot>> snapshot_ingress_with(Sender& nl, int ifindex) {
     auto qs = qdiscs_of(nl, ifindex);
     if (!qs) return qs.error();
     std::optional<QdiscSnapshot> found;
@@ -196,17 +194,11 @@ Result<std::optional<QdiscSnapshot>> snapshot_ingress_with(Netlink& nl, int ifin
 }
 
 // The kind of a link, "" if it has none, nullopt if there is no such link.
-Result<std::optional<std::string>> link_kind(Netlink& nl, const std::string& name) {
-    std::vector<std::uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
-    auto* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETLINK;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = nl.next_seq();
-    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-    ifi->ifi_family = AF_UNSPEC;
-    buf.resize(nlh->nlmsg_len);
+Result<std::optional<std::string>> link_kind(Sender& nl, const std::string& name) {
+    NlRequest req(RTM_GETLINK, 0, nl.next_seq(), 64);
+    req.link();
     std::optional<std::string> kind;
-    Ack a = nl.dump(std::move(buf), [&](const nlmsghdr* h) {
+    Ack a = nl.dump(std::move(req).done(), [&](const nlmsghdr* h) {
         if (h->nlmsg_type != RTM_NEWLINK) return;
         std::string ifname, k;
         auto* at = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(h, sizeof(ifinfomsg)));
@@ -226,7 +218,7 @@ Result<std::optional<std::string>> link_kind(Netlink& nl, const std::string& nam
     return kind;
 }
 
-Result<std::optional<TcObject>> current_root(Netlink& nl, int idx) {
+Result<std::optional<TcObject>> current_root(Sender& nl, int idx) {
     auto qs = qdiscs_of(nl, idx);
     if (!qs) return qs.error();
     for (const auto& q : *qs)
@@ -246,7 +238,7 @@ void maybe_crash(const char* var, std::size_t done) {
 
 // Rebuild the tree `prev` recorded. The root replace comes first; objects that exist already
 // (a second attempt after a partial one) count as restored.
-Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSnapshot& prev, bool root_done) {
+Result<void> rebuild(Sender& nl, int idx, const std::string& dev, const QdiscSnapshot& prev, bool root_done) {
     std::vector<TcObject> objects{root_object(prev)};
     objects.insert(objects.end(), prev.children.begin(), prev.children.end());
     std::uint32_t seq = nl.next_seq();
@@ -279,10 +271,10 @@ Result<void> rebuild(Netlink& nl, int idx, const std::string& dev, const QdiscSn
 // Undo one recorded step, if what the kernel has there is still what the step created
 // (kind and handle): a step never deletes what someone else put in its place. Steps marked
 // not done are undone by the same check (a crash may fall between the change and its mark).
-Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::string>& warnings) {
+Result<void> undo(Sender& nl, const Ledger& l, const Step& s, std::vector<std::string>& warnings) {
     switch (s.kind) {
     case StepKind::root_qdisc: {
-        int idx = ifindex_of(s.dev);
+        int idx = nl.ifindex(s.dev);
         if (!idx) return {};   // the device went away, and its qdiscs with it
         auto cur = current_root(nl, idx);
         if (!cur) return cur.error();
@@ -326,7 +318,7 @@ Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::
     }
     case StepKind::ingress_qdisc: {
         if (s.prev) return {};   // it was there before: not ours
-        int idx = ifindex_of(s.dev);
+        int idx = nl.ifindex(s.dev);
         if (!idx) return {};
         auto qs = qdiscs_of(nl, idx);
         if (!qs) return qs.error();
@@ -343,7 +335,7 @@ Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::
     }
     case StepKind::filter: {
         if (!s.info) return {};   // under a qdisc of ours: goes with it
-        int idx = ifindex_of(s.dev);
+        int idx = nl.ifindex(s.dev);
         if (!idx) return {};
         std::vector<TcObject> fs;
         if (auto r = dump_into(nl, dump_filters_request(idx, s.parent, nl.next_seq()), fs, "read filters"); !r) {
@@ -371,7 +363,7 @@ Result<void> undo(Netlink& nl, const Ledger& l, const Step& s, std::vector<std::
 }
 
 // Undo every step in reverse; keeps going after an error and reports the first one.
-Result<void> undo_all(Netlink& nl, const Ledger& l, std::vector<std::string>& warnings) {
+Result<void> undo_all(Sender& nl, const Ledger& l, std::vector<std::string>& warnings) {
     Result<void> first;
     for (auto it = l.steps.rbegin(); it != l.steps.rend(); ++it) {
         auto r = undo(nl, l, *it, warnings);
@@ -394,29 +386,32 @@ void stop_watchdog(const Ledger& l, std::vector<std::string>& warnings) {
 
 class Txn {
 public:
-    Txn(Netlink& nl, Ledger& l) : nl_(nl), l_(l) {}
+    Txn(Sender& nl, Ledger& l, bool dry) : nl_(nl), l_(l), dry_(dry) {}
 
     // Record, then do. A refused step never happened: it leaves the ledger again.
     Result<void> run(Step s, Bytes msg, const Context& ctx) {
         l_.steps.push_back(std::move(s));
-        if (auto r = save_ledger(l_); !r) { l_.steps.pop_back(); return r; }
+        if (auto r = save(); !r) { l_.steps.pop_back(); return r; }
         Ack a = nl_.transact(std::move(msg));
         if (!a.ok()) {
             l_.steps.pop_back();
-            save_ledger(l_);
+            save();
             return map_error(a, ctx);
         }
         l_.steps.back().done = true;
-        if (auto r = save_ledger(l_); !r) return r;
-        maybe_crash("NETCHAOS_CRASH_AFTER_STEP", ++done_);
+        if (auto r = save(); !r) return r;
+        if (!dry_) maybe_crash("NETCHAOS_CRASH_AFTER_STEP", ++done_);
         return {};
     }
     // A step with nothing to send (a record of where a netem lives, of what was there).
     void note(Step s) { s.done = true; l_.steps.push_back(std::move(s)); }
 
 private:
-    Netlink& nl_;
+    Result<void> save() { return dry_ ? Result<void>{} : save_ledger(l_); }
+
+    Sender& nl_;
     Ledger& l_;
+    bool dry_;   // apply --dry-run: nl_ records, and the ledger is not written
     std::size_t done_ = 0;
 };
 
@@ -426,7 +421,7 @@ std::uint64_t new_generation() {
 }
 
 // The qdisc tree for one placement on device `tree_dev` (the real device or its IFB).
-Result<void> build_tree(Netlink& nl, Txn& txn, const std::string& tree_dev, int idx,
+Result<void> build_tree(Sender& nl, Txn& txn, const std::string& tree_dev, int idx,
                         const Placement& pl, const profile::Profile& p,
                         const std::optional<QdiscSnapshot>& prev, std::vector<std::string>& actions) {
     auto in = make_encode_input(*pl.imp, p.source.parent_path());
@@ -484,7 +479,7 @@ Result<void> check_reserved(const std::optional<QdiscSnapshot>& s, const std::st
     return {};
 }
 
-Result<void> build(Netlink& nl, Txn& txn, const ApplyOptions& o, int idx,
+Result<void> build(Sender& nl, Txn& txn, const ApplyOptions& o, int idx,
                    const std::vector<Placement>& places, std::vector<std::string>& actions) {
     for (const auto& pl : places) {
         if (!pl.ingress) {
@@ -503,7 +498,7 @@ Result<void> build(Netlink& nl, Txn& txn, const ApplyOptions& o, int idx,
                              {"create ifb device", ifb, "ifb"});
             !r)
             return r;
-        int ifb_idx = ifindex_of(ifb);
+        int ifb_idx = nl.ifindex(ifb);
         if (!ifb_idx) return no_such_interface(ifb);
         // Netem on the IFB first, so no packet is redirected to an unimpaired IFB.
         if (auto r = build_tree(nl, txn, ifb, ifb_idx, pl, o.profile, std::nullopt, actions); !r) return r;
@@ -542,7 +537,7 @@ Result<void> build(Netlink& nl, Txn& txn, const ApplyOptions& o, int idx,
 
 // Replace the parameters of every netem the ledger records: one RTM_NEWQDISC with
 // NLM_F_REPLACE each, which the kernel applies in place (no delete-then-add gap).
-Result<void> switch_phase(Netlink& nl, const Ledger& l, const ApplyOptions& o,
+Result<void> switch_phase(Sender& nl, const Ledger& l, const ApplyOptions& o,
                           const std::vector<Placement>& places, std::vector<std::string>& actions) {
     for (const auto& s : l.steps) {
         if (s.kind != StepKind::netem) continue;
@@ -550,7 +545,7 @@ Result<void> switch_phase(Netlink& nl, const Ledger& l, const ApplyOptions& o,
         for (const auto& p : places)
             if ((p.ingress ? "ingress" : "egress") == s.side) pl = &p;
         if (!pl) return make_error("ledger of " + o.dev + " has a netem for side " + s.side + " the profile lacks");
-        int idx = ifindex_of(s.dev);
+        int idx = nl.ifindex(s.dev);
         if (!idx) return no_such_interface(s.dev);
         auto in = make_encode_input(*pl->imp, o.profile.source.parent_path());
         if (!in) return in.error();
@@ -675,7 +670,11 @@ Result<std::optional<QdiscSnapshot>> snapshot_ingress(int ifindex) {
     return snapshot_ingress_with(*nl, ifindex);
 }
 
-Result<ApplyReport> apply(const ApplyOptions& o) {
+namespace {
+
+// apply and apply --dry-run: one path. With `dry`, `nl` is a RecordingSender (nothing reaches
+// the kernel), the ledger is built but not written, and no watchdog is started or stopped.
+Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
     if (auto v = validate_dev(o.dev); !v) return v.error();
     auto places = place(o.profile, o.ingress);
     if (!places) return places.error();
@@ -683,28 +682,51 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
         return make_error(o.profile.source.string() +
                               ": a [match] profile impairs one direction: give [egress] or [ingress], not both",
                           3);
-    const int idx = ifindex_of(o.dev);
+    const int idx = nl.ifindex(o.dev);
     if (!idx) return no_such_interface(o.dev);
-    auto lock = LedgerLock::acquire(o.dev);
-    if (!lock) return lock.error();
+    // The lock and the cleanup of dead namespaces' ledgers write under /run: not in a dry run.
+    std::optional<LedgerLock> lock;
     ApplyReport rep;
-    rep.warnings = discard_dead_namespace_ledgers();
-    auto nl = Netlink::open();
-    if (!nl) return nl.error();
+    if (!dry) {
+        auto l = LedgerLock::acquire(o.dev);
+        if (!l) return l.error();
+        lock.emplace(std::move(*l));
+        rep.warnings = discard_dead_namespace_ledgers();
+    }
     auto old = load_ledger(o.dev);
-    if (!old)
-        return make_error(old.error().message + "; nothing was changed. Look at it, then `netchaos clear --dev " +
-                              o.dev + " --discard` forgets it",
+    if (!old) {
+        // Advice to discard it only for a ledger that is there and bad, not for one we may not read.
+        const bool bad = old.error().message.find("needs root") == std::string::npos;
+        return make_error(old.error().message + "; nothing was changed" +
+                              (bad ? ". Look at it, then `netchaos clear --dev " + o.dev + " --discard` forgets it" : ""),
                           4);
+    }
     const auto [holder_pid, holder_start] = my_holder();
     if (*old && !o.takeover)
         if (auto who = held_by_other(**old, holder_pid)) return make_error(*who, 4);
+    // `fresh`: a tree this call built, undone again if its watchdog cannot start.
+    const auto finish = [&](Ledger& l, bool fresh) -> Result<ApplyReport> {
+        if (o.duration && !dry) {
+            auto pid = start_recorded_watchdog(l, o);
+            if (!pid) {
+                if (fresh) {
+                    undo_all(nl, l, rep.warnings);
+                    remove_ledger(o.dev);
+                }
+                return pid.error();
+            }
+            rep.watchdog_pid = *pid;
+        }
+        if (dry) rep.ledger = l;
+        else if (auto r = save_ledger(l); !r) return r.error();
+        return rep;
+    };
 
     const std::string layout = layout_of(*places, o.profile);
     if (*old && (*old)->complete && (*old)->layout == layout) {
         Ledger l = **old;
-        if (auto r = switch_phase(*nl, l, o, *places, rep.actions); !r) return r.error();
-        stop_watchdog(l, rep.warnings);
+        if (auto r = switch_phase(nl, l, o, *places, rep.actions); !r) return r.error();
+        if (!dry) stop_watchdog(l, rep.warnings);
         l.watchdog_pid = 0;
         l.watchdog_start = 0;
         l.profile = o.profile.name;
@@ -714,17 +736,19 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
         l.holder_start = holder_start;
         l.generation = new_generation();
         rep.phase_switch = true;
-        if (o.duration) {
-            auto pid = start_recorded_watchdog(l, o);
-            if (!pid) return pid.error();
-            rep.watchdog_pid = *pid;
-        }
-        if (auto r = save_ledger(l); !r) return r.error();
-        return rep;
+        return finish(l, false);
     }
     if (*old) {   // a different tree, or an apply that died midway: undo it first
+        // What the undo leaves is known only once it has run (each step checks the kernel):
+        // a dry run cannot show the tree built after it.
+        if (dry)
+            return make_error(o.dev + " has netchaos state of another layout (profile " + (*old)->profile +
+                                  (( *old)->complete ? "" : ", incomplete") +
+                                  "): apply would undo it first, which a dry run cannot show; `netchaos clear --dev " +
+                                  o.dev + "` first",
+                              4);
         stop_watchdog(**old, rep.warnings);
-        if (auto r = undo_all(*nl, **old, rep.warnings); !r) return r.error();
+        if (auto r = undo_all(nl, **old, rep.warnings); !r) return r.error();
         remove_ledger(o.dev);
         rep.actions.push_back("undid the previous netchaos state on " + o.dev);
     }
@@ -742,25 +766,33 @@ Result<ApplyReport> apply(const ApplyOptions& o) {
     const NetnsId ns = current_netns();
     l.netns_inode = ns.inode;
     l.netns_cookie = ns.cookie;
-    Txn txn(*nl, l);
-    if (auto r = build(*nl, txn, o, idx, *places, rep.actions); !r) {
-        auto u = undo_all(*nl, l, rep.warnings);
+    Txn txn(nl, l, dry);
+    if (auto r = build(nl, txn, o, idx, *places, rep.actions); !r) {
+        if (dry) return r.error();
+        auto u = undo_all(nl, l, rep.warnings);
         if (u) remove_ledger(o.dev);
         else save_ledger(l);   // keep the record so `clear` can retry
         return r.error();
     }
     l.complete = true;
-    if (o.duration) {
-        auto pid = start_recorded_watchdog(l, o);
-        if (!pid) {
-            undo_all(*nl, l, rep.warnings);
-            remove_ledger(o.dev);
-            return pid.error();
-        }
-        rep.watchdog_pid = *pid;
-    }
-    if (auto r = save_ledger(l); !r) return r.error();
-    return rep;
+    return finish(l, true);
+}
+
+}  // namespace
+
+Result<ApplyReport> apply(const ApplyOptions& o) {
+    auto nl = Netlink::open();
+    if (!nl) return nl.error();
+    if (o.dry_run) return dry_run(o, *nl);
+    return apply_with(*nl, o, false);
+}
+
+Result<ApplyReport> dry_run(const ApplyOptions& o, Sender& kernel) {
+    RecordingSender rec(kernel);
+    auto r = apply_with(rec, o, true);
+    if (!r) return r;
+    r->messages = rec.sent();
+    return r;
 }
 
 Result<ClearReport> clear(const std::string& dev, bool discard, bool takeover) {

@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "netem/encode.hpp"
 #include "netem/ledger.hpp"
+#include "netem/netlink.hpp"
 #include "profile/profile.hpp"
 
 namespace netchaos::netem {
@@ -35,6 +36,9 @@ struct ApplyOptions {
     bool ingress = false;
     std::optional<std::chrono::nanoseconds> duration;   // --for: a watchdog restores after it
     bool takeover = false;   // apply although another live controller holds the device
+    // Send nothing, write nothing: ApplyReport gets the messages apply would send and the
+    // ledger it would write. The device is read (its tree, the ledger) as apply reads it.
+    bool dry_run = false;
 };
 
 struct ApplyReport {
@@ -42,9 +46,16 @@ struct ApplyReport {
     std::vector<std::string> actions;
     std::vector<std::string> warnings;   // stale or foreign state found and left alone
     int watchdog_pid = 0;
+    // Dry run only: every netlink request, in order, byte for byte what apply would send
+    // (an IFB to be created stands as RecordingSender::placeholder_ifindex), and the ledger
+    // apply would leave (with the watchdog's pid still 0).
+    std::vector<std::vector<std::uint8_t>> messages;
+    std::optional<Ledger> ledger;
 };
 
 Result<ApplyReport> apply(const ApplyOptions& o);
+// apply with its requests recorded, not sent: reads go to `kernel` (tests give a fake one).
+Result<ApplyReport> dry_run(const ApplyOptions& o, Sender& kernel);
 
 struct ClearReport {
     bool had_ledger = false;

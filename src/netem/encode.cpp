@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "dist/table.hpp"
+#include "netem/tcmsgs.hpp"
 
 namespace netchaos::netem {
 namespace {
@@ -157,9 +158,8 @@ Result<void> validate(const EncodeInput& in) {
     return {};
 }
 
-// A table that makes tabledist() uniform on [-jitter, +jitter]: cell midpoints of [-8192, 8192].
-// netem cannot drop a delay/slot table once set, so a replace/change to a uniform
-// distribution sends this instead of "no table".
+}  // namespace
+
 const dist::Table& uniform_table() {
     static const dist::Table t = [] {
         constexpr std::size_t n = uniform_entries;
@@ -172,6 +172,8 @@ const dist::Table& uniform_table() {
     }();
     return t;
 }
+
+namespace {
 
 // Appends TCA_OPTIONS (qopt + TCA_NETEM_* attributes) to nlh. TCA_OPTIONS is not flagged
 // NLA_F_NESTED (tc does not, and netem parses it as qopt followed by attributes), so it is
@@ -339,21 +341,13 @@ std::optional<profile::Rate> netem_rate(const profile::Impairment& imp) {
 Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
                                                std::uint32_t seq) {
     NC_TRY(validate(in));
-    std::vector<std::uint8_t> buf(buffer_size(in));
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_NEWQDISC;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | op_flags(op);
-    nlh->nlmsg_seq = seq;
-    auto* tcm = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
-    tcm->tcm_family = AF_UNSPEC;
-    tcm->tcm_ifindex = t.ifindex;
-    tcm->tcm_handle = t.handle;
-    tcm->tcm_parent = t.parent;
-    if (!mnl_attr_put_strz_check(nlh, buf.size(), TCA_KIND, "netem")) return make_error("netem message buffer too small", 4);
-    auto opts = put_options(nlh, buf.size(), in, op != Op::add);
+    NlRequest m(RTM_NEWQDISC, static_cast<std::uint16_t>(NLM_F_ACK | op_flags(op)), seq, buffer_size(in));
+    m.tc(t.ifindex, t.parent, t.handle);
+    if (!mnl_attr_put_strz_check(m.nlh(), m.capacity(), TCA_KIND, "netem"))
+        return make_error("netem message buffer too small", 4);
+    auto opts = put_options(m.nlh(), m.capacity(), in, op != Op::add);
     if (!opts) return opts.error();
-    buf.resize(nlh->nlmsg_len);
-    return buf;
+    return std::move(m).done();
 }
 
 Result<std::vector<std::uint8_t>> encode_options(const EncodeInput& in) {

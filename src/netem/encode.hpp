@@ -45,6 +45,11 @@ struct EncodeInput {
     std::vector<std::int16_t> slot_dist;
 };
 
+// A table that makes tabledist() uniform on [-jitter, +jitter]: cell midpoints of [-8192, 8192].
+// netem cannot drop a delay/slot table once set, so a replace/change to a uniform
+// distribution sends this instead of "no table".
+const std::vector<std::int16_t>& uniform_table();
+
 // The complete RTM_NEWQDISC message (nlmsghdr + tcmsg + TCA_KIND + TCA_OPTIONS...).
 Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const QdiscTarget& t, Op op,
                                                std::uint32_t seq);

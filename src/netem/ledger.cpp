@@ -251,7 +251,9 @@ Result<std::optional<Ledger>> load_ledger(const std::string& dev) {
     if (fd < 0) {
         if (errno == ENOENT) return std::optional<Ledger>{};
         return make_error("ledger " + p.string() + ": " + std::strerror(errno) +
-                          (errno == ELOOP ? " (a symlink: not ours)" : ""));
+                          (errno == ELOOP ? " (a symlink: not ours)"
+                           : errno == EACCES || errno == EPERM ? " (netchaos needs root: the ledgers are root's, 0700)"
+                                                               : ""));
     }
     std::string text;
     char buf[65536];

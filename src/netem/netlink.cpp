@@ -1,7 +1,10 @@
 #include "netem/netlink.hpp"
 
 #include <libmnl/libmnl.h>
+#include <net/if.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,6 +110,29 @@ Ack Netlink::dump(std::vector<std::uint8_t> msg, const std::function<void(const 
         each(h);
         return std::nullopt;
     });
+}
+
+int Netlink::ifindex(const std::string& dev) { return static_cast<int>(if_nametoindex(dev.c_str())); }
+
+Ack RecordingSender::transact(std::vector<std::uint8_t> msg) {
+    auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    if (nlh->nlmsg_type == RTM_NEWLINK) {
+        mnl_attr_parse(nlh, sizeof(ifinfomsg), [](const nlattr* a, void* data) {
+            if (mnl_attr_get_type(a) == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+                static_cast<std::vector<std::string>*>(data)->push_back(mnl_attr_get_str(a));
+            return MNL_CB_OK;
+        }, &created_);
+    }
+    sent_.push_back(std::move(msg));
+    return Ack{};
+}
+
+int RecordingSender::ifindex(const std::string& dev) {
+    if (int i = reads_.ifindex(dev)) return i;
+    for (const auto& c : created_)
+        if (c == dev) return placeholder_ifindex;
+    return 0;
 }
 
 Error map_error(const Ack& ack, const Context& ctx) {

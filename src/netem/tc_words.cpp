@@ -205,7 +205,9 @@ Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bo
         } else {
             out.commands.push_back("tc qdisc add dev " + tree + " root handle " + handle_text(match_root_handle) + " htb");
             out.commands.push_back("tc class add dev " + tree + " parent " + handle_text(match_root_handle) + " classid " +
-                                   handle_text(match_class) + " htb rate " + tc_rate(match_class_rate) + " ceil " + tc_rate(match_class_rate));
+                                   handle_text(match_class) + " htb rate " + tc_rate(match_class_rate) + " ceil " + tc_rate(match_class_rate) +
+                                   " burst " + std::to_string(match_class_burst) + " cburst " + std::to_string(match_class_burst) +
+                                   " quantum " + std::to_string(match_class_quantum));
             out.commands.push_back("tc qdisc add dev " + tree + " parent " + handle_text(match_class) + " handle " +
                                    handle_text(match_netem_handle) + " netem " + words.words);
             out.commands.push_back("tc filter add dev " + tree + " parent " + handle_text(match_root_handle) + match_words(*p.match) +

@@ -18,60 +18,43 @@
 
 namespace netchaos::netem {
 
-namespace {
-
-// Builds one message in a buffer large enough for anything in this file.
-struct Msg {
-    Bytes buf = Bytes(8192);
-    nlmsghdr* nlh;
-    Msg(std::uint16_t type, std::uint16_t flags, std::uint32_t seq) {
-        nlh = mnl_nlmsg_put_header(buf.data());
-        nlh->nlmsg_type = type;
-        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-        nlh->nlmsg_seq = seq;
-    }
-    tcmsg* tc(int ifindex, std::uint32_t parent, std::uint32_t handle) {
-        auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
-        t->tcm_family = AF_UNSPEC;
-        t->tcm_ifindex = ifindex;
-        t->tcm_parent = parent;
-        t->tcm_handle = handle;
-        return t;
-    }
-    Bytes done() {
-        buf.resize(nlh->nlmsg_len);
-        return std::move(buf);
-    }
-};
-
-std::uint16_t qdisc_flags(QdiscOp op) {
-    return op == QdiscOp::add ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE;
+NlRequest::NlRequest(std::uint16_t type, std::uint16_t flags, std::uint32_t seq, std::size_t capacity)
+    : buf_(capacity) {
+    nlh_ = mnl_nlmsg_put_header(buf_.data());
+    nlh_->nlmsg_type = type;
+    nlh_->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
+    nlh_->nlmsg_seq = seq;
 }
 
-}  // namespace
-
-Bytes new_qdisc(QdiscOp op, int ifindex, std::uint32_t parent, std::uint32_t handle,
-                std::string_view kind, std::span<const std::uint8_t> options, std::uint32_t seq) {
-    Msg m(RTM_NEWQDISC, qdisc_flags(op), seq);
-    m.tc(ifindex, parent, handle);
-    mnl_attr_put_strz(m.nlh, TCA_KIND, std::string(kind).c_str());
-    if (!options.empty()) mnl_attr_put(m.nlh, TCA_OPTIONS, options.size(), options.data());
-    return m.done();
+tcmsg* NlRequest::tc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t info) {
+    auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(tcmsg)));
+    t->tcm_family = AF_UNSPEC;
+    t->tcm_ifindex = ifindex;
+    t->tcm_parent = parent;
+    t->tcm_handle = handle;
+    t->tcm_info = info;
+    return t;
 }
 
-Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t seq) {
-    Msg m(RTM_DELQDISC, 0, seq);
-    m.tc(ifindex, parent, handle);
-    return m.done();
+ifinfomsg* NlRequest::link() {
+    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(ifinfomsg)));
+    ifi->ifi_family = AF_UNSPEC;
+    return ifi;
 }
 
-Bytes dump_qdiscs(std::uint32_t seq) {
-    Msg m(RTM_GETQDISC, 0, seq);
-    m.tc(0, 0, 0);
-    return m.done();
+Bytes NlRequest::done() && {
+    buf_.resize(nlh_->nlmsg_len);
+    return std::move(buf_);
 }
 
-namespace {
+Bytes tc_request(const TcRequest& r, std::uint32_t seq) {
+    NlRequest m(r.type, r.flags, seq, MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(tcmsg)) + 64 + r.kind.size() + r.options.size());
+    m.tc(r.ifindex, r.parent, r.handle, r.info);
+    if (!r.kind.empty()) mnl_attr_put_strz(m.nlh(), TCA_KIND, std::string(r.kind).c_str());
+    if (r.chain) mnl_attr_put_u32(m.nlh(), TCA_CHAIN, r.chain);
+    if (!r.options.empty()) mnl_attr_put(m.nlh(), TCA_OPTIONS, r.options.size(), r.options.data());
+    return std::move(m).done();
+}
 
 void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len) {
     nlattr a{static_cast<std::uint16_t>(NLA_HDRLEN + len), type};
@@ -81,7 +64,26 @@ void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len) {
     std::memcpy(b.data() + at + NLA_HDRLEN, data, len);
 }
 
+namespace {
+
+std::uint16_t qdisc_flags(QdiscOp op) {
+    return op == QdiscOp::add ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE;
+}
+
 }  // namespace
+
+Bytes new_qdisc(QdiscOp op, int ifindex, std::uint32_t parent, std::uint32_t handle,
+                std::string_view kind, std::span<const std::uint8_t> options, std::uint32_t seq) {
+    return tc_request({.type = RTM_NEWQDISC, .flags = qdisc_flags(op), .ifindex = ifindex, .parent = parent,
+                       .handle = handle, .kind = kind, .options = options},
+                      seq);
+}
+
+Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t seq) {
+    return tc_request({.type = RTM_DELQDISC, .ifindex = ifindex, .parent = parent, .handle = handle}, seq);
+}
+
+Bytes dump_qdiscs(std::uint32_t seq) { return tc_request({.type = RTM_GETQDISC}, seq); }
 
 Bytes htb_options(std::uint32_t direct_qlen) {
     tc_htb_glob g{};
@@ -96,26 +98,26 @@ Bytes htb_options(std::uint32_t direct_qlen) {
 
 Bytes new_htb_class(int ifindex, std::uint32_t parent, std::uint32_t classid, std::uint64_t rate,
                     std::uint32_t seq) {
-    Msg m(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, seq);
+    NlRequest m(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL, seq);
     m.tc(ifindex, parent, classid);
-    mnl_attr_put_strz(m.nlh, TCA_KIND, "htb");
-    nlattr* opts = mnl_attr_nest_start(m.nlh, TCA_OPTIONS);
+    mnl_attr_put_strz(m.nlh(), TCA_KIND, "htb");
+    nlattr* opts = mnl_attr_nest_start(m.nlh(), TCA_OPTIONS);
     tc_htb_opt o{};
     const std::uint32_t r32 = rate >= 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<std::uint32_t>(rate);
     o.rate.rate = o.ceil.rate = r32;
     // Ethernet link layer: the kernel computes rates itself, no rate tables needed.
     o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
-    // 200 kB of burst, in 64 ns scheduler ticks.
-    const std::uint64_t ticks = 200'000ull * 1'000'000'000ull / (rate ? rate : 1) / 64;
+    // The burst in 64 ns scheduler ticks.
+    const std::uint64_t ticks = match_class_burst * 1'000'000'000ull / (rate ? rate : 1) / 64;
     o.buffer = o.cbuffer = static_cast<std::uint32_t>(std::min<std::uint64_t>(ticks, 0xFFFFFFFFu));
-    o.quantum = 60000;
-    mnl_attr_put(m.nlh, TCA_HTB_PARMS, sizeof o, &o);
+    o.quantum = match_class_quantum;
+    mnl_attr_put(m.nlh(), TCA_HTB_PARMS, sizeof o, &o);
     if (rate >= 0xFFFFFFFFull) {
-        mnl_attr_put_u64(m.nlh, TCA_HTB_RATE64, rate);
-        mnl_attr_put_u64(m.nlh, TCA_HTB_CEIL64, rate);
+        mnl_attr_put_u64(m.nlh(), TCA_HTB_RATE64, rate);
+        mnl_attr_put_u64(m.nlh(), TCA_HTB_CEIL64, rate);
     }
-    mnl_attr_nest_end(m.nlh, opts);
-    return m.done();
+    mnl_attr_nest_end(m.nlh(), opts);
+    return std::move(m).done();
 }
 
 namespace {
@@ -175,12 +177,11 @@ Result<U32Match> u32_match(const profile::FlowMatch& m) {
 }
 
 Bytes new_u32_filter(const U32Filter& f, std::uint32_t seq) {
-    Msg m(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, seq);
-    tcmsg* t = m.tc(f.ifindex, f.parent, 0);
-    t->tcm_info = tc_handle(f.prio, htons(f.match.eth_protocol));
-    mnl_attr_put_strz(m.nlh, TCA_KIND, "u32");
-    nlattr* opts = mnl_attr_nest_start(m.nlh, TCA_OPTIONS);
-    if (f.classid) mnl_attr_put_u32(m.nlh, TCA_U32_CLASSID, f.classid);
+    NlRequest m(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, seq);
+    m.tc(f.ifindex, f.parent, 0, tc_handle(f.prio, htons(f.match.eth_protocol)));
+    mnl_attr_put_strz(m.nlh(), TCA_KIND, "u32");
+    nlattr* opts = mnl_attr_nest_start(m.nlh(), TCA_OPTIONS);
+    if (f.classid) mnl_attr_put_u32(m.nlh(), TCA_U32_CLASSID, f.classid);
     // tc_u32_sel + keys; an empty match is one all-zero key ("match u32 0 0").
     std::vector<U32Key> keys = f.match.keys;
     if (keys.empty()) keys.push_back({0, 0, 0});
@@ -196,44 +197,42 @@ Bytes new_u32_filter(const U32Filter& f, std::uint32_t seq) {
         k.off = keys[i].off;
         std::memcpy(sel.data() + sizeof s + i * sizeof k, &k, sizeof k);
     }
-    mnl_attr_put(m.nlh, TCA_U32_SEL, sel.size(), sel.data());
+    mnl_attr_put(m.nlh(), TCA_U32_SEL, sel.size(), sel.data());
     if (f.redirect_ifindex) {
-        nlattr* acts = mnl_attr_nest_start(m.nlh, TCA_U32_ACT);
-        nlattr* a1 = mnl_attr_nest_start(m.nlh, 1);   // action #1
-        mnl_attr_put_strz(m.nlh, TCA_ACT_KIND, "mirred");
-        nlattr* ao = mnl_attr_nest_start(m.nlh, TCA_ACT_OPTIONS);
+        nlattr* acts = mnl_attr_nest_start(m.nlh(), TCA_U32_ACT);
+        nlattr* a1 = mnl_attr_nest_start(m.nlh(), 1);   // action #1
+        mnl_attr_put_strz(m.nlh(), TCA_ACT_KIND, "mirred");
+        nlattr* ao = mnl_attr_nest_start(m.nlh(), TCA_ACT_OPTIONS);
         tc_mirred p{};
         p.action = TC_ACT_STOLEN;
         p.eaction = TCA_EGRESS_REDIR;
         p.ifindex = static_cast<std::uint32_t>(*f.redirect_ifindex);
-        mnl_attr_put(m.nlh, TCA_MIRRED_PARMS, sizeof p, &p);
-        mnl_attr_nest_end(m.nlh, ao);
-        mnl_attr_nest_end(m.nlh, a1);
-        mnl_attr_nest_end(m.nlh, acts);
+        mnl_attr_put(m.nlh(), TCA_MIRRED_PARMS, sizeof p, &p);
+        mnl_attr_nest_end(m.nlh(), ao);
+        mnl_attr_nest_end(m.nlh(), a1);
+        mnl_attr_nest_end(m.nlh(), acts);
     }
-    mnl_attr_nest_end(m.nlh, opts);
-    return m.done();
+    mnl_attr_nest_end(m.nlh(), opts);
+    return std::move(m).done();
 }
 
 Bytes new_ifb_link(std::string_view name, std::uint32_t seq) {
-    Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq);
-    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(m.nlh, sizeof(ifinfomsg)));
-    ifi->ifi_family = AF_UNSPEC;
+    NlRequest m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, seq);
+    auto* ifi = m.link();
     ifi->ifi_flags = IFF_UP;
     ifi->ifi_change = IFF_UP;
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, std::string(name).c_str());
-    nlattr* li = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "ifb");
-    mnl_attr_nest_end(m.nlh, li);
-    return m.done();
+    mnl_attr_put_strz(m.nlh(), IFLA_IFNAME, std::string(name).c_str());
+    nlattr* li = mnl_attr_nest_start(m.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(m.nlh(), IFLA_INFO_KIND, "ifb");
+    mnl_attr_nest_end(m.nlh(), li);
+    return std::move(m).done();
 }
 
 Bytes del_link(std::string_view name, std::uint32_t seq) {
-    Msg m(RTM_DELLINK, 0, seq);
-    auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(m.nlh, sizeof(ifinfomsg)));
-    ifi->ifi_family = AF_UNSPEC;
-    mnl_attr_put_strz(m.nlh, IFLA_IFNAME, std::string(name).c_str());
-    return m.done();
+    NlRequest m(RTM_DELLINK, 0, seq);
+    m.link();
+    mnl_attr_put_strz(m.nlh(), IFLA_IFNAME, std::string(name).c_str());
+    return std::move(m).done();
 }
 
 std::string ifb_name_for(std::string_view dev) {

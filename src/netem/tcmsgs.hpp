@@ -12,9 +12,45 @@
 #include "common/result.hpp"
 #include "profile/profile.hpp"
 
+struct nlmsghdr;
+struct tcmsg;
+struct ifinfomsg;
+
 namespace netchaos::netem {
 
 using Bytes = std::vector<std::uint8_t>;
+
+// The one builder of the kernel backend's netlink requests (netem's in encode.cpp, these, the
+// restores in tree.cpp, apply's link dump): nlmsghdr, then a tcmsg or an ifinfomsg, then
+// attributes put with libmnl on nlh(), checked against capacity().
+class NlRequest {
+public:
+    NlRequest(std::uint16_t type, std::uint16_t flags, std::uint32_t seq, std::size_t capacity = 8192);
+    nlmsghdr* nlh() { return nlh_; }
+    std::size_t capacity() const { return buf_.size(); }
+    tcmsg* tc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::uint32_t info = 0);
+    ifinfomsg* link();
+    Bytes done() &&;   // the message, cut to nlmsg_len
+
+private:
+    Bytes buf_;
+    nlmsghdr* nlh_;
+};
+
+// A tc request of the common shape: tcmsg, then TCA_KIND, TCA_CHAIN and TCA_OPTIONS (verbatim)
+// for those given.
+struct TcRequest {
+    std::uint16_t type = 0, flags = 0;   // flags besides NLM_F_REQUEST
+    int ifindex = 0;
+    std::uint32_t parent = 0, handle = 0, info = 0;
+    std::string_view kind{};                    // empty: none
+    std::uint32_t chain = 0;                    // 0: none
+    std::span<const std::uint8_t> options{};    // empty: none
+};
+Bytes tc_request(const TcRequest& r, std::uint32_t seq);
+
+// One attribute appended to a flat TLV list (a TCA_OPTIONS payload built by hand).
+void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len);
 
 inline constexpr std::uint32_t root_parent = 0xFFFFFFFFu;      // TC_H_ROOT
 inline constexpr std::uint32_t ingress_parent = 0xFFFFFFF1u;   // TC_H_INGRESS
@@ -27,6 +63,10 @@ inline constexpr std::uint32_t match_class = 0x6E630001u;         // 6e63:1
 inline constexpr std::uint32_t match_netem_handle = 0x6E640000u;  // 6e64:
 // The flow's class is not meant to shape: 10 Gbit/s (the most a 32-bit rate holds with room).
 inline constexpr std::uint64_t match_class_rate = 1'250'000'000;  // bytes/s
+// Its burst (bytes, tc's "burst"/"cburst") and quantum: tc's defaults would make the quantum
+// rate / r2q = 125 MB, which htb caps at 200000 with a warning.
+inline constexpr std::uint64_t match_class_burst = 200'000;
+inline constexpr std::uint32_t match_class_quantum = 60000;
 
 constexpr std::uint32_t tc_handle(std::uint32_t major, std::uint32_t minor) {
     return (major << 16) | (minor & 0xFFFFu);

@@ -1,5 +1,7 @@
 #include "netem/tree.hpp"
 
+#include "netem/tcmsgs.hpp"
+
 #include <libmnl/libmnl.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
@@ -16,38 +18,6 @@
 namespace netchaos::netem {
 
 namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-
-// One tc request: header, then TCA_KIND / TCA_CHAIN / TCA_OPTIONS when given.
-struct Request {
-    std::uint16_t type = 0, flags = 0;
-    int ifindex = 0;
-    std::uint32_t parent = 0, handle = 0, info = 0;
-    std::string kind{};   // {}: designated initializers may leave it out without a warning
-    std::uint32_t chain = 0;
-    const Bytes* options = nullptr;
-};
-
-Bytes build(const Request& r, std::uint32_t seq) {
-    Bytes buf(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(tcmsg)) + 64 + r.kind.size() +
-              (r.options ? r.options->size() + 8 : 0));
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = r.type;
-    nlh->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | r.flags);
-    nlh->nlmsg_seq = seq;
-    auto* t = static_cast<tcmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(tcmsg)));
-    t->tcm_family = AF_UNSPEC;
-    t->tcm_ifindex = r.ifindex;
-    t->tcm_parent = r.parent;
-    t->tcm_handle = r.handle;
-    t->tcm_info = r.info;
-    if (!r.kind.empty()) mnl_attr_put_strz(nlh, TCA_KIND, r.kind.c_str());
-    if (r.chain) mnl_attr_put_u32(nlh, TCA_CHAIN, r.chain);
-    if (r.options && !r.options->empty()) mnl_attr_put(nlh, TCA_OPTIONS, r.options->size(), r.options->data());
-    buf.resize(nlh->nlmsg_len);
-    return buf;
-}
 
 // One attribute of a flat TLV list (a TCA_OPTIONS payload, or a nest inside one).
 struct Attr {
@@ -70,13 +40,7 @@ std::vector<Attr> split(const Bytes& b) {
 
 Bytes join(const std::vector<Attr>& attrs) {
     Bytes b;
-    for (const auto& a : attrs) {
-        nlattr h{static_cast<std::uint16_t>(NLA_HDRLEN + a.payload.size()), a.type};
-        const std::size_t at = b.size();
-        b.resize(at + NLA_ALIGN(NLA_HDRLEN + a.payload.size()), 0);
-        std::memcpy(b.data() + at, &h, sizeof h);
-        std::memcpy(b.data() + at + NLA_HDRLEN, a.payload.data(), a.payload.size());
-    }
+    for (const auto& a : attrs) put_attr(b, a.type, a.payload.data(), a.payload.size());
     return b;
 }
 
@@ -270,16 +234,16 @@ std::optional<TcObject> parse_tc_message(const nlmsghdr* h) {
 }
 
 Bytes dump_classes_request(int ifindex, std::uint32_t seq) {
-    return build({.type = RTM_GETTCLASS, .flags = NLM_F_DUMP, .ifindex = ifindex}, seq);
+    return tc_request({.type = RTM_GETTCLASS, .flags = NLM_F_DUMP, .ifindex = ifindex}, seq);
 }
 
 Bytes dump_filters_request(int ifindex, std::uint32_t parent, std::uint32_t seq) {
-    return build({.type = RTM_GETTFILTER, .flags = NLM_F_DUMP, .ifindex = ifindex, .parent = parent}, seq);
+    return tc_request({.type = RTM_GETTFILTER, .flags = NLM_F_DUMP, .ifindex = ifindex, .parent = parent}, seq);
 }
 
 Bytes del_filter_request(int ifindex, std::uint32_t parent, std::uint16_t prio, std::uint16_t protocol_be,
                          std::uint32_t seq) {
-    return build({.type = RTM_DELTFILTER, .ifindex = ifindex, .parent = parent,
+    return tc_request({.type = RTM_DELTFILTER, .ifindex = ifindex, .parent = parent,
                   .info = (std::uint32_t(prio) << 16) | protocol_be}, seq);
 }
 
@@ -312,9 +276,9 @@ std::vector<Bytes> create_messages(const std::vector<TcObject>& objects, int ifi
     auto emit = [&](const TcObject& o, std::uint16_t type, std::uint16_t flags) {
         auto c = create_options(o);
         if (c.skip) return;
-        out.push_back(build({type, flags, ifindex, o.parent, c.handle.value_or(o.handle), o.info, o.kind,
-                             o.chain.value_or(0), &c.options},
-                            ++seq));
+        out.push_back(tc_request({type, flags, ifindex, o.parent, c.handle.value_or(o.handle), o.info, o.kind,
+                                  o.chain.value_or(0), c.options},
+                                 ++seq));
     };
     std::map<std::uint32_t, std::string> kind_of_major;
     for (const auto& o : objects)

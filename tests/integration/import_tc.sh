@@ -2,7 +2,8 @@
 # import-tc and show-profile --as-tc against tc itself: for every line of the oracle corpus
 # (tests/golden/netem/*.txt args and tests/golden/tc-import/cases.list), tc run under strace
 # sends the same TCA_OPTIONS bytes for the original words as for the --as-tc words of the
-# import; re-importing the --as-tc command line gives the same profile. Also the CLI's edges:
+# import, and `apply --dry-run` of the import sends them too; re-importing the --as-tc
+# command line gives the same profile. Also the CLI's edges:
 # exit 3 naming the word, -o, -f and stdin. (The encoder's bytes for each import equal tc's:
 # tests/unit/netem/tc_import_golden_tests.cpp, no root needed.)
 source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
@@ -68,6 +69,7 @@ mapfile -t corpus < <(
     grep -v '^[[:space:]]*\(#\|$\)' "$NETCHAOS_SOURCE_DIR/tests/golden/tc-import/cases.list" | cut -d'|' -f2-
 )
 n=0
+mkdir "$tmp/dry"
 for args in "${corpus[@]}"; do
     # shellcheck disable=SC2086  # word splitting of args is the point
     want=$(tc_options $args) || fail "tc sent nothing for '$args'"
@@ -84,7 +86,37 @@ for args in "${corpus[@]}"; do
     "$NETCHAOS" import-tc "$cmd" >"$tmp/j.toml" 2>/dev/null || fail "re-import of '$cmd'"
     diff <(grep -v '^#' "$tmp/i.toml" | sed '/^description/d') <(grep -v '^#' "$tmp/j.toml" | sed '/^description/d') >/dev/null ||
         fail "'$args': the re-import of '$cmd' differs: $(diff "$tmp/i.toml" "$tmp/j.toml")"
+    # The third leg, checked below: apply --dry-run of the import.
+    cp "$tmp/i.toml" "$tmp/dry/$n.toml"
+    printf '%s\n' "$want" >"$tmp/dry/$n.want"
+    printf '%s\n' "$args" >"$tmp/dry/$n.args"
     n=$((n + 1))
 done
 (( n >= 80 )) || fail "only $n corpus lines"
 pass "$n tc lines: tc sends the same bytes for the --as-tc words of each import, and re-importing them gives the same profile"
+
+# apply --dry-run of each import sends tc's bytes. Under [match] apply sends the netem as tc
+# does (an add; at the root it sends a replace with every feature, neutral when absent).
+ip netns exec "$ns" bash -c '
+for f in "$1"/*.toml; do
+    printf "\n[match]\ndst = \"10.0.0.0/8\"\n" >>"$f"
+    "$2" apply "$f" --dev "$3" --dry-run -j >"${f%.toml}.json" 2>"${f%.toml}.err" || { cat "${f%.toml}.err"; exit 1; }
+done' _ "$tmp/dry" "$NETCHAOS" "$dev" || fail "apply --dry-run of an import failed"
+python3 - "$tmp/dry" <<'PY' || fail "apply --dry-run of the imports"
+import glob, json, sys
+n = 0
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    base = f[:-5]
+    want, args = open(base + ".want").read().strip(), open(base + ".args").read().strip()
+    r = json.load(open(f))["requests"][2]
+    assert r["type"] == "RTM_NEWQDISC" and " netem" in r["command"], (args, r["command"])
+    b = bytes.fromhex(r["hex"]); off = 36; got = None
+    while off + 4 <= len(b):
+        ln, t = int.from_bytes(b[off:off+2], "little"), int.from_bytes(b[off+2:off+4], "little")
+        if t == 2: got = b[off+4:off+ln].hex(); break
+        off += (ln + 3) & ~3
+    assert got == want, f"{args!r}: apply --dry-run of the import sends other bytes than tc\n  tc:      {want}\n  dry run: {got}"
+    n += 1
+assert n >= 80, n
+print(f"PASS: {n} tc lines: apply --dry-run of each import sends tc's TCA_OPTIONS (the netem add under [match])")
+PY

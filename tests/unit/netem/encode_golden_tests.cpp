@@ -11,12 +11,19 @@
 #include <optional>
 #include <string>
 
+#include <unistd.h>
+
 #include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "dist/table.hpp"
+#include "netem/apply.hpp"
 #include "netem/encode.hpp"
+#include "netem/netlink.hpp"
+#include "netem/requests.hpp"
+#include "netem/tc_words.hpp"
+#include "netem/tcmsgs.hpp"
 #include "netem/show.hpp"
 
 using namespace netchaos;
@@ -376,4 +383,142 @@ TEST_CASE("read back: impairment_from_options(encode(imp)) == imp for every gold
                                                  attr->nla_len - NLA_HDRLEN);
         CHECK(netem::impairment_from_options(opts) == want);
     }
+}
+
+// apply --dry-run records the requests apply sends (netem::RecordingSender in front of the
+// kernel); here the kernel is a fake that has eth0 (index 3) with nothing on it, and answers
+// every dump with nothing. The netem request of the dry run must be tc's for every golden case.
+namespace {
+
+struct EmptyKernel final : netem::Sender {
+    std::uint32_t seq = 100;
+    std::size_t dumps = 0;
+    std::uint32_t next_seq() override { return ++seq; }
+    netem::Ack transact(std::vector<std::uint8_t>) override {
+        FAIL("a dry run sent a change request to the kernel");
+        return {};
+    }
+    netem::Ack dump(std::vector<std::uint8_t>, const std::function<void(const nlmsghdr*)>&) override {
+        ++dumps;
+        return {};
+    }
+    int ifindex(const std::string& dev) override { return dev == "eth0" ? 3 : 0; }
+};
+
+// The profile a golden case amounts to: its impairment on egress, through [match] or not.
+profile::Profile golden_profile(const std::string& name, const Case& c, bool match) {
+    profile::Profile p;
+    p.name = name;
+    p.source = std::filesystem::temp_directory_path() / (name + ".toml");
+    p.egress = c.imp;
+    if (match) {
+        profile::FlowMatch m;
+        m.dst = profile::Cidr{"10.0.0.0", 24, false};
+        m.protocol = profile::Protocol::udp;
+        m.dport = 9000;
+        p.match = m;
+    }
+    return p;
+}
+
+const nlattr* options_attr(const std::vector<std::uint8_t>& msg) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(msg.data());
+    const auto* end = reinterpret_cast<const std::uint8_t*>(msg.data()) + nlh->nlmsg_len;
+    const auto* at = msg.data() + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(tcmsg));
+    while (at + NLA_HDRLEN <= end) {
+        const auto* a = reinterpret_cast<const nlattr*>(at);
+        if ((a->nla_type & NLA_TYPE_MASK) == TCA_OPTIONS) return a;
+        at += NLA_ALIGN(a->nla_len);
+    }
+    return nullptr;
+}
+
+std::string flags_hex(const std::vector<std::uint8_t>& msg) {
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%x", reinterpret_cast<const nlmsghdr*>(msg.data())->nlmsg_flags);
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("apply --dry-run: the netem request is tc's bytes for every golden case, and nothing is written") {
+    const auto run_dir = std::filesystem::temp_directory_path() / ("nc-dryrun-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(run_dir);
+    ::setenv("NETCHAOS_RUN_DIR", run_dir.c_str(), 1);
+    std::size_t add_cases = 0, replace_cases = 0;
+    for (const auto& [name, c] : cases()) {
+        const auto g = read_golden(golden_dir / (name + ".txt"));
+        INFO(name << ": tc " << g.at("args"));
+        if (g.at("verb") == "change") continue;   // apply never sends a change
+        EmptyKernel kernel;
+        // A netem `add` is what apply sends under a [match] class; `replace` is its root netem.
+        const bool add = g.at("verb") == "add";
+        netem::ApplyOptions o{golden_profile(name, c, add), "eth0", false, std::nullopt, false, true};
+        auto r = netem::dry_run(o, kernel);
+        REQUIRE(r.ok());
+        CHECK(kernel.dumps > 0);   // the device's tree was read
+        REQUIRE(r->ledger);
+        CHECK(r->ledger->complete);
+        CHECK(r->ledger->dev == "eth0");
+        REQUIRE(r->messages.size() == (add ? 4u : 1u));
+        const auto& netem_msg = r->messages[add ? 2 : 0];
+        CHECK(flags_hex(netem_msg) == g.at("flags"));
+        const auto* nlh = reinterpret_cast<const nlmsghdr*>(netem_msg.data());
+        CHECK(nlh->nlmsg_type == RTM_NEWQDISC);
+        CHECK(nlh->nlmsg_len == netem_msg.size());
+        const auto* opts = options_attr(netem_msg);
+        REQUIRE(opts);
+        const std::string got = hex(reinterpret_cast<const std::uint8_t*>(opts) + NLA_HDRLEN, opts->nla_len - NLA_HDRLEN);
+        const auto* t = reinterpret_cast<const tcmsg*>(netem_msg.data() + NLMSG_HDRLEN);
+        CHECK(t->tcm_ifindex == 3);
+        if (add) {
+            CHECK(got == g.at("options"));
+            CHECK(t->tcm_parent == netem::match_class);
+            CHECK(t->tcm_handle == netem::match_netem_handle);
+            ++add_cases;
+        } else {
+            // replace sends every feature, neutral when absent (encode_tests.cpp); tc_netem_qopt is tc's.
+            CHECK(got.substr(0, 48) == g.at("options").substr(0, 48));
+            CHECK(t->tcm_parent == TC_H_ROOT);
+            CHECK(t->tcm_handle == netem::own_root_handle);
+            ++replace_cases;
+        }
+        // The same bytes the encoder gives the applier (only the sequence number is the socket's).
+        auto in = netem::make_encode_input(c.imp, o.profile.source.parent_path());
+        REQUIRE(in.ok());
+        auto want = netem::encode_qdisc(*in, netem::QdiscTarget{3, t->tcm_parent, t->tcm_handle},
+                                        add ? netem::Op::add : netem::Op::replace, nlh->nlmsg_seq);
+        REQUIRE(want.ok());
+        CHECK(hex(*want) == hex(netem_msg));
+    }
+    CHECK(add_cases >= 50);
+    CHECK(replace_cases == 2);
+    CHECK_FALSE(std::filesystem::exists(run_dir));   // no ledger, no lock directory
+    ::unsetenv("NETCHAOS_RUN_DIR");
+}
+
+TEST_CASE("apply --dry-run output: each request as the tc command it amounts to") {
+    const auto run_dir = std::filesystem::temp_directory_path() / ("nc-dryrun-" + std::to_string(::getpid()));
+    ::setenv("NETCHAOS_RUN_DIR", run_dir.c_str(), 1);
+    const auto& c = cases().at("combo_ge_rate_slot");
+    EmptyKernel kernel;
+    netem::ApplyOptions o{golden_profile("combo_ge_rate_slot", c, true), "eth0", false, std::nullopt, false, true};
+    auto r = netem::dry_run(o, kernel);
+    ::unsetenv("NETCHAOS_RUN_DIR");
+    REQUIRE(r.ok());
+    const auto reqs = netem::decode_requests(r->messages, [](int i) { return i == 3 ? std::string("eth0") : std::string(); });
+    REQUIRE(reqs.size() == 4);
+    CHECK(reqs[0].command == "tc qdisc replace dev eth0 root handle 6e63: htb direct_qlen 1000");
+    CHECK(reqs[1].command == "tc class add dev eth0 parent 6e63: classid 6e63:1 htb rate 10gbit ceil 10gbit burst 200000 cburst 200000 "
+                             "quantum 60000");
+    CHECK(reqs[2].command == "tc qdisc add dev eth0 parent 6e63:1 handle 6e64: netem " + netem::netem_words(c.imp).words);
+    // match ip dst 10.0.0.0/24, ip protocol 17, dport 9000, as tc's u32 prints its keys
+    CHECK(reqs[3].command == "tc filter add dev eth0 parent 6e63: pref 1 protocol ip u32 match u32 0x0a000000 0xffffff00 at 16 "
+                             "match u32 0x00110000 0x00ff0000 at 8 match u32 0x00002328 0x0000ffff at 20 classid 6e63:1");
+    CHECK(reqs[2].type == "RTM_NEWQDISC");
+    CHECK(reqs[2].flags == "REQUEST|ACK|CREATE|EXCL");
+    CHECK(reqs[2].hex == hex(r->messages[2]));
+    const auto j = netem::to_json(reqs[3]);
+    CHECK(j["command"] == reqs[3].command);
+    CHECK(j["hex"].get<std::string>().size() == 2 * r->messages[3].size());
 }
