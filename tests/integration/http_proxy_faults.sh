@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # netchaos http-proxy against nginx on loopback, curl as the client (issue 12):
 #   1. request delay normal(50ms, 10ms), 4000 requests from 16 kept-alive clients: the
-#      added delay (first byte - request sent, minus the base: the median of 4 more clients'
-#      requests on a route with a constant 50 ms, at the same time, minus 50) passes KS
-#      against N(50, 10) with D <= 0.03;
+#      client-side times (first byte - request sent) pass KS with D <= 0.03 against
+#      N(50, 10) plus the base noise that 4 more clients measured at the same time on a
+#      route with a constant 50 ms delay;
 #   2. abort p = 5% with status 429 over 2000 requests: the 429 share within 3 standard errors;
 #   3. throttle 4mbit on a 1 MB body: the body rate (size / (total - first byte)) within 5%.
 source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
@@ -37,20 +37,29 @@ nc_check "delayed requests all 200" "$(grep -c '^200 ' "$W/delay") == 4000"
 nc_check "a constant 50 ms delay is never cut short" "$(sort -k2 -g "$W/const" | head -1 | awk '{print $2}') >= 49.95"
 base=$(awk -v m="$(http_median "$W/const")" 'BEGIN{print m - 50}')
 echo "proxy + nginx base under load: $base ms (median of 1000 requests at a constant 50 ms, minus 50)"
-read -r D n mean sd < <(python3 - "$W/delay" "$base" <<'PY'
-import math, sys
-base = float(sys.argv[2])
-x = sorted(float(l.split()[1]) - base for l in open(sys.argv[1]))
+# Two readings of the same samples. D_med: delays minus the base median, against N(50, 10).
+# D (asserted): the raw client-side times against N(50, 10) convolved with the base noise the
+# constant route saw at the same moment (its times minus 50): what a perfect proxy would show
+# through this loaded machine's scheduler, so a load spike is not read as a wrong distribution.
+read -r D Dmed n mean sd < <(python3 - "$W/delay" "$W/const" "$base" <<'PY'
+import bisect, math, sys
+base = float(sys.argv[3])
+x = sorted(float(l.split()[1]) for l in open(sys.argv[1]))
+e = sorted(float(l.split()[1]) - 50.0 for l in open(sys.argv[2]))
+e = [e[int((k + 0.5) * len(e) / 250)] for k in range(250)]   # 250 quantiles of the base noise
 n = len(x)
-cdf = lambda v: 0.5 * (1 + math.erf((v - 50.0) / (10.0 * math.sqrt(2))))
-D = max(max(abs(cdf(v) - i / n), abs(cdf(v) - (i + 1) / n)) for i, v in enumerate(x))
-m = sum(x) / n
-sd = math.sqrt(sum((v - m) ** 2 for v in x) / (n - 1))
-print(f"{D:.4f} {n} {m:.3f} {sd:.3f}")
+phi = lambda v: 0.5 * (1 + math.erf((v - 50.0) / (10.0 * math.sqrt(2))))
+def ks(xs, cdf):
+    return max(max(abs(cdf(v) - i / n), abs(cdf(v) - (i + 1) / n)) for i, v in enumerate(xs))
+D = ks(x, lambda v: sum(phi(v - ej) for ej in e) / len(e))
+Dmed = ks([v - base for v in x], phi)
+m = sum(x) / n - base
+sd = math.sqrt(sum((v - base - m) ** 2 for v in x) / (n - 1))
+print(f"{D:.4f} {Dmed:.4f} {n} {m:.3f} {sd:.3f}")
 PY
 )
-echo "added delay: n=$n mean=$mean ms sd=$sd ms KS D=$D (against N(50ms, 10ms))"
-nc_check "KS D against normal(50ms, 10ms)" "$D <= 0.03"
+echo "added delay: n=$n mean=$mean ms sd=$sd ms; KS against N(50ms, 10ms): D=$D with the base noise, D_med=$Dmed minus the base median"
+nc_check "KS D against normal(50ms, 10ms) (through the measured base noise)" "$D <= 0.03"
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
 
 # ---- 2. abort share
