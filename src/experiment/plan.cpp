@@ -171,7 +171,7 @@ std::string describe(const Experiment& e, const Plan& plan) {
     else
         o << "netem on " << e.target.dev << (e.target.direction == Direction::ingress ? " ingress" : " egress")
           << (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
-    o << "\nprobe: " << (e.probe.mode == ProbeMode::udp ? "udp" : e.probe.mode == ProbeMode::icmp ? "icmp" : "tcp")
+    o << "\nprobe: " << to_string(e.probe.mode)
       << " " << e.probe.target << " at " << e.probe.rate_hz << " Hz"
       << (e.probe.netns.empty() ? "" : " in netns " + e.probe.netns) << ", one probe for the whole run\n";
     o << "timeline (total " << format_duration(plan.total) << "):\n";

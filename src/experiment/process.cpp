@@ -1,5 +1,7 @@
 #include "experiment/process.hpp"
 
+#include "profile/units.hpp"
+
 #include "fwdctl/client.hpp"
 
 #include <fcntl.h>
@@ -278,14 +280,14 @@ ProbeProcess::~ProbeProcess() {
 }
 
 Result<void> ProbeProcess::start() {
-    const char* mode = c_.mode == profile::ProbeMode::udp ? "udp" : c_.mode == profile::ProbeMode::icmp ? "icmp" : "tcp";
+    const std::string mode(profile::to_string(c_.mode));
     // The probe runs far longer than planned and is stopped by SIGINT: the timeline may be
     // held while the command under chaos finishes (up to an hour more).
     auto dur_s = std::chrono::duration_cast<std::chrono::seconds>(expected_).count() + 3600;
     char rate[32];
     std::snprintf(rate, sizeof rate, "%g", c_.rate_hz);
     Argv a{exe_.string(), "probe", c_.target, "--rate", rate, "--duration", std::to_string(dur_s) + "s",
-           "--timeout", format_duration(c_.timeout), "--mode", mode, "-j", "--quiet", "--csv", (dir_ / "probe.csv").string()};
+           "--timeout", format_duration(c_.timeout), "--mode", mode.c_str(), "-j", "--quiet", "--csv", (dir_ / "probe.csv").string()};
     if (!c_.key_file.empty()) a.insert(a.end(), {"--key-file", c_.key_file.string()});
     SpawnOptions o;
     o.capture_stdout = true;
@@ -373,7 +375,7 @@ Result<std::vector<Record>> ProbeProcess::stop() {
 std::string ProbeProcess::describe() const {
     char b[64];
     std::snprintf(b, sizeof b, " at %g Hz", c_.rate_hz);
-    return std::string(c_.mode == profile::ProbeMode::udp ? "udp " : c_.mode == profile::ProbeMode::icmp ? "icmp " : "tcp ") +
+    return std::string(profile::to_string(c_.mode)) + " " +
            c_.target + b + (c_.netns.empty() ? "" : " from netns " + c_.netns);
 }
 

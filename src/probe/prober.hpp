@@ -34,6 +34,9 @@ struct ProbeOptions {
     Nanos spin{std::chrono::microseconds(50)};   // the production clock busy-waits this much before each deadline
     bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
     std::vector<std::uint8_t> key;                // udp: shared HMAC key with the reflector (empty: none)
+    std::string http_host;                        // http: Host header ("" = the target's address)
+    std::string http_path = "/";                  // http: the path requested
+    bool http_reuse = true;                       // http: keep connections alive between probes
 };
 
 // Where the sends landed against the grid.

@@ -1,6 +1,7 @@
 // TOML -> Experiment: target, probe, thresholds and phases. A phase's profile file is
 // resolved relative to the experiment file, its inline [phase.egress...] tables are applied
 // over it key by key, and the rules run once on the result.
+#include <cctype>
 #include <algorithm>
 
 #include "profile/parse.hpp"
@@ -26,7 +27,7 @@ void positive(Reader& r, const std::string& key, Duration d) {
 
 void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std::string& path) {
     r.check_keys(t, path, {"jitter_1s_max", "spike_ratio_max", "p99_rtt_max", "loss_max", "p99_drift_max", "p99_drift_floor", "fidelity_tolerance",
-                           "spike_level", "window", "spike_windows", "alert"});
+                           "spike_level", "window", "spike_windows", "alert", "status_ratio_max"});
     if (auto v = r.duration(t, path, "jitter_1s_max")) th.jitter_1s_max = *v;
     if (auto v = ratio(t, path, "spike_ratio_max", r)) th.spike_ratio_max = *v;
     if (auto v = r.duration(t, path, "p99_rtt_max")) th.p99_rtt_max = *v;
@@ -40,6 +41,22 @@ void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std:
         positive(r, path + ".window", *v);
     }
     if (auto v = r.integer(t, path, "spike_windows", 1, 1'000'000)) th.spike_windows = static_cast<int>(*v);
+    if (const auto* s = r.table(t, path, "status_ratio_max")) {
+        // Keys are a status ("429") or a class ("5xx"); values a share of responses.
+        const std::string sp = path + ".status_ratio_max";
+        for (const auto& [k, node] : *s) {
+            const std::string key(k.str());
+            const bool code = key.size() == 3 && key[0] >= '1' && key[0] <= '5' && std::isdigit(static_cast<unsigned char>(key[1])) &&
+                              std::isdigit(static_cast<unsigned char>(key[2]));
+            const bool cls = key.size() == 3 && key[0] >= '1' && key[0] <= '5' && key.substr(1) == "xx";
+            if (!code && !cls) {
+                r.error(r.pos_of(k), Reader::join(sp, key), "expected an HTTP status like \"429\" or a class like \"5xx\"");
+                continue;
+            }
+            // A number is a fraction (0.01) as in spike_ratio_max; a string may say "1%".
+            if (auto v = node.is_string() ? r.probability(*s, sp, key) : r.number(*s, sp, key, 0.0, 1.0)) th.status_ratio_max[key] = *v;
+        }
+    }
     if (const auto* a = r.table(t, path, "alert")) {
         const std::string ap = path + ".alert";
         r.check_keys(*a, ap, {"spike_ratio", "jitter", "periods", "period"});
@@ -120,11 +137,11 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
             r.error(r.pos_of(*n), "probe.rate", "expected probes per second like 100 or \"100/s\", got " + Reader::describe(*n));
         }
     }
-    if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}})) pc.mode = *v;
+    if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}, {"http", ProbeMode::http}})) pc.mode = *v;
     if (rate) {
         if (auto ok = check_probe_rate(*rate, pc.mode)) pc.rate_hz = *ok;
         else r.error(r.where("probe.rate"), "probe.rate", ok.error().message);
-    } else if (pc.mode == ProbeMode::tcp && !r.errored("probe.rate")) {
+    } else if ((pc.mode == ProbeMode::tcp || pc.mode == ProbeMode::http) && !r.errored("probe.rate")) {
         if (auto ok = check_probe_rate(pc.rate_hz, pc.mode); !ok) r.error(r.where("probe.mode"), "probe.rate", ok.error().message);
     }
     if (auto v = r.duration(t, path, "timeout")) {
@@ -138,6 +155,9 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     }
     if (pc.target.empty()) {
         r.error(r.where("probe"), "probe.target", "expected target = \"HOST:PORT\" (a reflector) or \"HOST\" for icmp");
+    } else if (pc.mode == ProbeMode::http) {
+        if (!pc.target.starts_with("http://"))
+            r.error(r.where("probe.target"), "probe.target", "mode \"http\" needs target = \"http://HOST:PORT/PATH\", got \"" + pc.target + "\"");
     } else if (pc.mode != ProbeMode::icmp) {
         auto colon = pc.target.rfind(':');
         std::string port = colon == std::string::npos ? "" : pc.target.substr(colon + 1);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -234,6 +235,9 @@ struct Thresholds {
     std::optional<Duration> p99_drift_floor;
     std::optional<double> fidelity_tolerance;  // 0.1 = 10%
     std::optional<AlertRule> alert;
+    // HTTP probes: the largest share of responses with a status, by code ("429") or class
+    // ("5xx"), e.g. { "429" = 0.01, "5xx" = 0.001 }.
+    std::map<std::string, double> status_ratio_max;
     Duration spike_level{std::chrono::milliseconds(50)};
     Duration window{std::chrono::seconds(1)};
     int spike_windows = 60;
@@ -253,10 +257,10 @@ struct Target {
     bool operator==(const Target&) const = default;
 };
 
-enum class ProbeMode { udp, icmp, tcp };
+enum class ProbeMode { udp, icmp, tcp, http };
 
 struct ProbeConfig {
-    std::string target;                    // host:port of a reflector (udp), host (icmp), host:port (tcp)
+    std::string target;                    // host:port of a reflector (udp), host (icmp), host:port (tcp), http://host:port/path (http)
     std::string netns;                     // run the probe inside this namespace ("" = current)
     double rate_hz = 100.0;
     ProbeMode mode = ProbeMode::udp;
