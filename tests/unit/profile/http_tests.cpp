@@ -92,3 +92,39 @@ TEST_CASE("[http]: a route that matches everything warns that later routes never
     CHECK(w->line == 1);
     CHECK_THAT(w->message, Catch::Matchers::Contains("never apply"));
 }
+
+TEST_CASE("[http]: to_text prints every key and reads back to the same model") {
+    auto p = parse_profile_text(R"(name = "rt"
+[http]
+seed = 4
+throttle = "2mbit"
+[http.request_delay]
+mean = "50ms"
+jitter = "10ms"
+distribution = "pareto"
+correlation = "10%"
+[http.abort]
+p = "5%"
+status = 503
+[[http.route]]
+name = "pay"
+method = "POST"
+path_prefix = "/checkout"
+header = "X-Tier: gold"
+[http.route.response_delay]
+mean = "20ms"
+[http.route.abort]
+p = "1%"
+reset = true
+[[http.route]]
+path_prefix = "/static"
+)", "t.toml");
+    REQUIRE(p.ok());
+    const std::string text = to_text(*p.value);
+    INFO(text);
+    auto back = parse_profile_text(text, "t.toml");
+    INFO(nc_test::dump(back.diagnostics));
+    REQUIRE(back.ok());
+    CHECK(back.value->http == p.value->http);
+    CHECK_THAT(to_json(*p.value), Catch::Matchers::Contains("\"path_prefix\": \"/checkout\""));
+}
