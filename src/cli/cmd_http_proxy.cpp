@@ -1,8 +1,20 @@
 // netchaos http-proxy: the HTTP fault proxy (src/http) in front of one upstream.
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -45,8 +57,102 @@ bool ms_option(const std::string& text, const char* name, std::chrono::milliseco
     return true;
 }
 
+// The control socket: the forwarder's line protocol (fwdctl), so `netchaos apply/clear
+// --backend http` and `run` with [target] backend = "http" switch the proxy's profile live:
+//   {"cmd":"load","toml":"<profile>","name":"..."}   {"cmd":"clear"}   {"cmd":"stats"}
+// Root-only (mode 0600), like the forwarder's: whoever may write it decides the faults.
+class Control {
+public:
+    Control(http::Proxy& p, std::string name) : proxy_(p), name_(std::move(name)) {}
+    ~Control() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            std::error_code ec;
+            std::filesystem::remove(path_, ec);
+        }
+    }
+    Result<void> open(const std::string& path) {
+        sockaddr_un a{};
+        if (path.size() >= sizeof a.sun_path) return make_error("--control: path too long", 3);
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool alive = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        if (probe >= 0) ::close(probe);
+        if (alive) return make_error("--control " + path + ": another process answers there", 4);
+        std::filesystem::remove(path, ec);   // a stale socket of a proxy that died
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const mode_t old = ::umask(077);
+        const bool ok = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 8) == 0;
+        ::umask(old);
+        if (!ok) return make_error("--control " + path + ": " + std::strerror(errno), 4);
+        path_ = path;
+        return {};
+    }
+    void serve(const std::atomic<bool>& stop) {
+        while (!stop.load()) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) continue;
+            timeval tv{2, 0};
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            std::string line;
+            char buf[4096];
+            while (line.find('\n') == std::string::npos && line.size() < (1u << 20)) {
+                const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+                if (n <= 0) break;
+                line.append(buf, static_cast<std::size_t>(n));
+            }
+            const std::string reply = handle(line.substr(0, line.find('\n'))).dump() + "\n";
+            (void)!::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+            ::close(c);
+        }
+    }
+
+private:
+    nlohmann::json handle(const std::string& line) {
+        auto req = nlohmann::json::parse(line, nullptr, false);
+        if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) return {{"ok", false}, {"error", "expected {\"cmd\":...}"}};
+        const std::string cmd = req["cmd"];
+        if (cmd == "stats") {
+            const auto& s = proxy_.stats();
+            return {{"ok", true}, {"profile", name_}, {"requests", s.requests.load()}, {"aborted", s.aborted.load()},
+                    {"resets", s.resets.load()}, {"header_faults", s.header_faults.load()},
+                    {"upstream_errors", s.upstream_errors.load()}, {"client_errors", s.client_errors.load()},
+                    {"connections", s.connections.load()}, {"active", s.active.load()}};
+        }
+        if (cmd == "clear") {
+            proxy_.switch_rules(*http::compile(profile::Http{}));
+            name_ = "passthrough";
+            return {{"ok", true}};
+        }
+        if (cmd == "load" && req.contains("toml") && req["toml"].is_string()) {
+            auto parsed = profile::parse_profile_text(req["toml"].get<std::string>(), "control");
+            if (!parsed.ok()) {
+                std::string why;
+                for (const auto& d : parsed.diagnostics) why += d.format() + "; ";
+                return {{"ok", false}, {"error", why}, {"code", 3}};
+            }
+            auto rules = http::compile(parsed.value->http.value_or(profile::Http{}));
+            if (!rules) return {{"ok", false}, {"error", rules.error().message}, {"code", 3}};
+            proxy_.switch_rules(*rules);
+            name_ = req.value("name", parsed.value->name);
+            return {{"ok", true}, {"profile", name_}};
+        }
+        return {{"ok", false}, {"error", "unknown cmd \"" + cmd + "\" (load, clear, stats)"}};
+    }
+
+    http::Proxy& proxy_;
+    std::string name_;
+    std::string path_;
+    int fd_ = -1;
+};
+
 int run_http_proxy(int argc, char** argv) {
-    std::string listen, upstream, profile_file, client_timeout = "10s", idle_timeout = "60s", upstream_timeout = "30s",
+    std::string listen, upstream, profile_file, control, client_timeout = "10s", idle_timeout = "60s", upstream_timeout = "30s",
                                                  connect_timeout = "3s", max_header_delay = "10s";
     std::vector<std::string> allow, allow_paths;
     http::ProxyOptions o;
@@ -64,6 +170,7 @@ int run_http_proxy(int argc, char** argv) {
         ("listen,l", po::value(&listen), "address and port to serve on (required)")
         ("upstream,u", po::value(&upstream), "HOST:PORT requests are forwarded to (required)")
         ("profile,p", po::value(&profile_file), "profile with an [http] table")
+        ("control", po::value(&control), "UNIX socket (mode 0600) for live switching: netchaos apply/clear --backend http --control SOCK")
         ("header-control", po::bool_switch(&o.header_control), "honour X-Jitter and X-Fault-Abort (only from --header-allow sources)")
         ("header-allow", po::value(&allow)->composing(), "CIDR whose clients may use the control headers (repeatable)")
         ("max-active-faults", po::value(&o.max_active_faults)->default_value(o.max_active_faults), "header-requested faults in progress at once; beyond it the headers are ignored")
@@ -155,7 +262,14 @@ int run_http_proxy(int argc, char** argv) {
         std::fprintf(stderr, "netchaos http-proxy: listening on %s:%u, upstream %s:%u, %zu route(s), header control %s\n",
                      o.listen_host.c_str(), p.port(), o.upstream_host.c_str(), o.upstream_port, h.routes.size(),
                      o.header_control ? "on" : "off");
+    Control ctl(p, profile_file.empty() ? "passthrough" : h.routes.empty() && h == profile::Http{} ? "passthrough" : profile_file);
+    if (!control.empty())
+        if (auto r = ctl.open(control); !r) {
+            std::fprintf(stderr, "netchaos http-proxy: %s\n", r.error().message.c_str());
+            return r.error().code;
+        }
     std::thread watcher([&] {
+        if (!control.empty()) ctl.serve(stop);
         while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         p.stop();
     });

@@ -166,7 +166,9 @@ std::string describe(const Experiment& e, const Plan& plan) {
     o << "\n";
     if (!e.description.empty()) o << "  " << e.description << "\n";
     o << "target: ";
-    if (e.target.backend == Backend::dpdk)
+    if (e.target.backend == Backend::http)
+        o << "http proxy, control " << e.target.control.string();
+    else if (e.target.backend == Backend::dpdk)
         o << "dpdk forwarder, control " << (e.target.control.empty() ? "(default)" : e.target.control.string());
     else
         o << "netem on " << e.target.dev << (e.target.direction == Direction::ingress ? " ingress" : " egress")

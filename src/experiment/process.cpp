@@ -145,8 +145,8 @@ Argv in_netns(const std::string& ns, Argv argv) {
 }
 
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe) {
-    if (t.backend == profile::Backend::dpdk) {
-        Argv a{exe.string(), "clear", "--backend", "dpdk"};
+    if (t.backend != profile::Backend::netem) {
+        Argv a{exe.string(), "clear", "--backend", std::string(profile::to_string(t.backend))};
         if (!t.control.empty()) a.insert(a.end(), {"--control", t.control.string()});
         return {a};
     }
@@ -171,6 +171,16 @@ Result<void> preflight(const profile::Experiment& e, const std::filesystem::path
         if (!st) return st.error();
         if (*st != 0)
             return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out), 4);
+        return {};
+    }
+    if (e.target.backend == profile::Backend::http) {
+        // The proxy must answer, and with no faults in effect (they would be the "steady state").
+        auto r = fwdctl::request(e.target.control, nlohmann::json{{"cmd", "stats"}});
+        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message, 4);
+        const std::string active = r->value("profile", "");
+        if (!active.empty() && active != "passthrough")
+            return make_error("the http proxy already has a profile in effect (\"" + active +
+                                  "\"): clear it first: netchaos clear --backend http --control " + e.target.control.string(), 4);
         return {};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
@@ -225,6 +235,8 @@ Result<void> CliFaultTarget::apply(const profile::Profile& p) {
         f << profile::to_text(q);
         if (!f) return make_error("cannot write " + file.string());
     }
+    if (t_.backend == profile::Backend::http)
+        return run({exe_.string(), "apply", file.string(), "--backend", "http", "--control", t_.control.string()}, "apply");
     if (t_.backend == profile::Backend::dpdk) {
         Argv a{exe_.string(), "apply", file.string(), "--backend", "dpdk", "--direction", "both"};
         if (!t_.control.empty()) a.insert(a.end(), {"--control", t_.control.string()});
@@ -263,6 +275,7 @@ std::optional<EmulatorTruth> CliFaultTarget::truth() {
 }
 
 std::string CliFaultTarget::describe() const {
+    if (t_.backend == profile::Backend::http) return "http proxy, control " + t_.control.string();
     if (t_.backend == profile::Backend::dpdk)
         return "dpdk forwarder, control " + (t_.control.empty() ? std::string("(default)") : t_.control.string());
     return "netem " + t_.dev + (t_.direction == profile::Direction::ingress ? " ingress" : " egress") +

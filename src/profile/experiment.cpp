@@ -85,7 +85,7 @@ std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::strin
 void read_target(const toml::table& t, Target& tg, Reader& r) {
     const std::string path = "target";
     r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control"});
-    if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}})) tg.backend = *v;
+    if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}, {"http", Backend::http}})) tg.backend = *v;
     if (auto v = r.string(t, path, "dev")) tg.dev = *v;
     if (auto v = r.string(t, path, "netns")) tg.netns = *v;
     if (auto v = r.choice<Direction>(t, path, "direction", {{"egress", Direction::egress}, {"ingress", Direction::ingress}})) tg.direction = *v;
@@ -97,6 +97,14 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (tg.backend == Backend::netem && !tg.dev.empty())
         if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where("target.dev"), "target.dev", why);
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
+    if (tg.backend == Backend::http) {   // netchaos http-proxy --control SOCK: only the socket
+        if (tg.control.empty()) tg.control = "/run/netchaos/http.sock";
+        for (const char* k : {"dev", "netns", "direction"})
+            if (t.contains(k))
+                r.error(r.where("target." + std::string(k)), "target." + std::string(k),
+                        std::string("backend \"http\" does not use ") + k + " (the proxy is reached through control = \"SOCK\"); remove it");
+        return;
+    }
     // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
     if (tg.backend == Backend::dpdk) {
         for (const char* k : {"dev", "netns"})
@@ -199,7 +207,7 @@ std::optional<Profile> load_profile(const std::filesystem::path& file, const std
 
 void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
     const std::string path = "phase[" + std::to_string(index) + "]";
-    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "fidelity"});
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "http", "fidelity"});
     ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
     (void)r.string(t, path, "description");
     if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
@@ -212,7 +220,7 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
 
     auto profile_ref = r.string(t, path, "profile");
-    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match");
+    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match") || t.contains("http");
     if (const toml::node* rn = t.get("ramp")) {
         const std::string rp = path + ".ramp";
         const auto* rt = r.table(t, path, "ramp");

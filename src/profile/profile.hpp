@@ -245,7 +245,7 @@ struct Thresholds {
 };
 
 // ---------------------------------------------------------------- experiments
-enum class Backend { netem, dpdk };
+enum class Backend { netem, dpdk, http };
 enum class Direction { egress, ingress };
 
 struct Target {
@@ -253,7 +253,7 @@ struct Target {
     std::string dev;                       // netem: interface
     std::string netns;                     // netem: namespace of the interface ("" = current)
     Direction direction = Direction::egress;
-    std::filesystem::path control;         // dpdk: forwarder control socket
+    std::filesystem::path control;         // dpdk: forwarder control socket; http: netchaos http-proxy --control
     bool operator==(const Target&) const = default;
 };
 

@@ -301,7 +301,7 @@ std::string_view to_string(Protocol p) {
     return "?";
 }
 
-std::string_view to_string(Backend b) { return b == Backend::netem ? "netem" : "dpdk"; }
+std::string_view to_string(Backend b) { return b == Backend::netem ? "netem" : b == Backend::dpdk ? "dpdk" : "http"; }
 std::string_view to_string(Direction d) { return d == Direction::egress ? "egress" : "ingress"; }
 
 std::string_view to_string(ProbeMode m) {
