@@ -225,6 +225,7 @@ struct Proxy::Impl {
         std::optional<beast::tcp_stream> up;
         beast::flat_buffer ubuf;
         const bool may_control = header_allowed(peer);
+        std::vector<Header> hs;
 
         for (bool first = true;; first = false) {
             bh::request_parser<bh::string_body> parser;
@@ -273,8 +274,7 @@ struct Proxy::Impl {
             const unsigned version = req.version();
 
             // Decide (under the lock: one engine state for all connections).
-            std::vector<Header> hs;
-            hs.reserve(16);
+            hs.clear();   // reused across the connection's requests: no allocation per request
             for (const auto& f : req) hs.push_back({std::string_view(f.name_string().data(), f.name_string().size()),
                                                     std::string_view(f.value().data(), f.value().size())});
             const RequestMeta meta{std::string_view(req.method_string().data(), req.method_string().size()),
@@ -308,7 +308,8 @@ struct Proxy::Impl {
 
             // The request delay counts from the request's arrival (time spent reading its body
             // is part of it, as toxiproxy subtracts what a chunk already waited).
-            co_await sleep_until(arrived + std::chrono::nanoseconds(d.request_delay_ns));
+            // Only a real wait pays for a coroutine frame and a timer (zero-fault requests: none).
+            if (d.request_delay_ns > 0) co_await sleep_until(arrived + std::chrono::nanoseconds(d.request_delay_ns));
             if (d.abort == AbortKind::reset) {
                 ++stats.resets;
                 c.socket().set_option(net::socket_base::linger(true, 0), ec);   // RST, not FIN
@@ -336,7 +337,7 @@ struct Proxy::Impl {
                 }
             }
             const auto got = Clock::now();
-            co_await sleep_until(got + std::chrono::nanoseconds(d.response_delay_ns));
+            if (d.response_delay_ns > 0) co_await sleep_until(got + std::chrono::nanoseconds(d.response_delay_ns));
             if (!co_await write_response(c, *res, d.abort == AbortKind::none ? d.throttle_bps : 0)) co_return;
             if (!keep_alive) break;
         }
