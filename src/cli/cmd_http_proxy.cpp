@@ -154,11 +154,12 @@ private:
 int run_http_proxy(int argc, char** argv) {
     std::string listen, upstream, profile_file, control, client_timeout = "10s", idle_timeout = "60s", upstream_timeout = "30s",
                                                  connect_timeout = "3s", max_header_delay = "10s";
-    std::vector<std::string> allow, allow_paths;
+    std::vector<std::string> allow, allow_paths, forward_allow;
     http::ProxyOptions o;
     bool quiet = false;
     po::options_description opts(
-        "usage: netchaos http-proxy --listen ADDR:PORT --upstream HOST:PORT [--profile FILE] [options]\n\n"
+        "usage: netchaos http-proxy --listen ADDR:PORT --upstream HOST:PORT [--profile FILE] [options]\n"
+        "       netchaos http-proxy --listen ADDR:PORT --forward --forward-allow CIDR [--profile FILE] [options]\n\n"
         "A reverse HTTP/1.1 proxy that applies the profile's [http] faults per request: request delay,\n"
         "response delay (time to first byte), a throttle on the response body, aborts with a status or a\n"
         "connection reset, per route (method, path prefix, header). Keep-alive, pipelining, chunked and\n"
@@ -168,7 +169,9 @@ int run_http_proxy(int argc, char** argv) {
     opts.add_options()
         ("help,h", "this help")
         ("listen,l", po::value(&listen), "address and port to serve on (required)")
-        ("upstream,u", po::value(&upstream), "HOST:PORT requests are forwarded to (required)")
+        ("upstream,u", po::value(&upstream), "HOST:PORT requests are forwarded to (reverse mode)")
+        ("forward", po::bool_switch(&o.forward), "forward mode: a proxy for HTTP_PROXY (absolute URLs and CONNECT) instead of --upstream")
+        ("forward-allow", po::value(&forward_allow)->composing(), "forward mode: CIDR of destinations it may connect to (required, repeatable)")
         ("profile,p", po::value(&profile_file), "profile with an [http] table")
         ("control", po::value(&control), "UNIX socket (mode 0600) for live switching: netchaos apply/clear --backend http --control SOCK")
         ("header-control", po::bool_switch(&o.header_control), "honour X-Jitter and X-Fault-Abort (only from --header-allow sources)")
@@ -200,15 +203,27 @@ int run_http_proxy(int argc, char** argv) {
         return cli::exit_pass;
     }
     cli::use_allow_paths(allow_paths);
-    if (listen.empty() || upstream.empty()) {
-        std::fprintf(stderr, "netchaos http-proxy: --listen ADDR:PORT and --upstream HOST:PORT are required\n");
+    if (listen.empty() || upstream.empty() == !o.forward) {
+        std::fprintf(stderr, "netchaos http-proxy: --listen ADDR:PORT and one of --upstream HOST:PORT (reverse) or --forward are required\n");
+        return cli::exit_bad_input;
+    }
+    for (const auto& a : forward_allow) {
+        auto c = profile::parse_cidr(a);
+        if (!c) {
+            std::fprintf(stderr, "netchaos http-proxy: --forward-allow: %s\n", c.error().message.c_str());
+            return cli::exit_bad_input;
+        }
+        o.forward_allow.push_back(*c);
+    }
+    if (o.forward && o.forward_allow.empty()) {
+        std::fprintf(stderr, "netchaos http-proxy: --forward needs --forward-allow CIDR (the destinations it may reach, e.g. 127.0.0.0/8)\n");
         return cli::exit_bad_input;
     }
     if (!split_host_port(listen, o.listen_host, o.listen_port)) {
         std::fprintf(stderr, "netchaos http-proxy: --listen: expected ADDR:PORT like 127.0.0.1:8080, got \"%s\"\n", listen.c_str());
         return cli::exit_bad_input;
     }
-    if (!split_host_port(upstream, o.upstream_host, o.upstream_port) || o.upstream_port == 0) {
+    if (!o.forward && (!split_host_port(upstream, o.upstream_host, o.upstream_port) || o.upstream_port == 0)) {
         std::fprintf(stderr, "netchaos http-proxy: --upstream: expected HOST:PORT like 127.0.0.1:8081, got \"%s\"\n", upstream.c_str());
         return cli::exit_bad_input;
     }
@@ -259,9 +274,10 @@ int run_http_proxy(int argc, char** argv) {
     }
     auto& p = **proxy;
     if (!quiet)
-        std::fprintf(stderr, "netchaos http-proxy: listening on %s:%u, upstream %s:%u, %zu route(s), header control %s\n",
-                     o.listen_host.c_str(), p.port(), o.upstream_host.c_str(), o.upstream_port, h.routes.size(),
-                     o.header_control ? "on" : "off");
+        std::fprintf(stderr, "netchaos http-proxy: listening on %s:%u, %s, %zu route(s), header control %s\n",
+                     o.listen_host.c_str(), p.port(),
+                     o.forward ? "forward mode" : ("upstream " + o.upstream_host + ":" + std::to_string(o.upstream_port)).c_str(),
+                     h.routes.size(), o.header_control ? "on" : "off");
     Control ctl(p, profile_file.empty() ? "passthrough" : h.routes.empty() && h == profile::Http{} ? "passthrough" : profile_file);
     if (!control.empty())
         if (auto r = ctl.open(control); !r) {

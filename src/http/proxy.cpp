@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -86,7 +87,7 @@ struct Proxy::Impl {
     ProxyOptions opt;
     net::io_context ioc;
     tcp::acceptor acceptor{ioc};
-    tcp::resolver::results_type upstream;
+    std::vector<tcp::endpoint> upstream;   // reverse mode
     std::string upstream_name;
     std::mutex mu;                     // guards decider (sessions may run on several threads)
     Decider decider;
@@ -162,14 +163,15 @@ struct Proxy::Impl {
     // Forward one request; on success `res` holds the upstream's response. A stale kept-alive
     // upstream connection (closed by the upstream between requests) is retried once, fresh.
     net::awaitable<std::optional<Response>> forward(std::optional<beast::tcp_stream>& up, beast::flat_buffer& ubuf,
-                                                    Request& req, std::string& why, bh::status& fail_status) {
+                                                    Request& req, std::string& why, bh::status& fail_status,
+                                                    const std::vector<tcp::endpoint>& dest, const std::string& upstream_name) {
         for (int attempt = 0; attempt < 2; ++attempt) {
             const bool reused = up.has_value();
             beast::error_code ec;
             if (!up) {
                 up.emplace(co_await net::this_coro::executor);
                 up->expires_after(opt.connect_timeout);
-                co_await up->async_connect(upstream, net::redirect_error(aw, ec));
+                co_await up->async_connect(dest, net::redirect_error(aw, ec));
                 if (ec) {
                     up.reset();
                     why = "upstream " + upstream_name + " unreachable: " + (ec == beast::error::timeout ? std::string("connect timed out") : ec.message());
@@ -210,6 +212,94 @@ struct Proxy::Impl {
         co_return std::nullopt;
     }
 
+    // Forward mode: "host:port" resolved, and only addresses inside --forward-allow kept.
+    net::awaitable<std::vector<tcp::endpoint>> destination(const std::string& host, const std::string& port, std::string& why,
+                                                          bh::status& st) {
+        tcp::resolver r(co_await net::this_coro::executor);
+        beast::error_code ec;
+        auto res = co_await r.async_resolve(host, port, net::redirect_error(aw, ec));
+        std::vector<tcp::endpoint> out;
+        if (ec) {
+            why = "cannot resolve " + host + ": " + ec.message();
+            st = bh::status::bad_gateway;
+            co_return out;
+        }
+        for (const auto& e : res)
+            if (std::any_of(opt.forward_allow.begin(), opt.forward_allow.end(), [&](const auto& c) { return in_cidr(e.endpoint().address(), c); }))
+                out.push_back(e.endpoint());
+        if (out.empty()) {
+            why = "destination " + host + ":" + port + " is not inside --forward-allow";
+            st = bh::status::forbidden;
+        }
+        co_return out;
+    }
+
+    struct Tunnel {
+        tcp::socket a, b;
+        int done = 0;
+    };
+    // One direction of a CONNECT tunnel; the second to finish closes both sockets.
+    static net::awaitable<void> pump(std::shared_ptr<Tunnel> t, bool a_to_b) {
+        tcp::socket& from = a_to_b ? t->a : t->b;
+        tcp::socket& to = a_to_b ? t->b : t->a;
+        std::array<char, 16384> b;
+        beast::error_code ec;
+        for (;;) {
+            const std::size_t n = co_await from.async_read_some(net::buffer(b), net::redirect_error(aw, ec));
+            if (ec) break;
+            co_await net::async_write(to, net::buffer(b.data(), n), net::redirect_error(aw, ec));
+            if (ec) break;
+        }
+        const bool clean = ec == net::error::eof;
+        to.shutdown(tcp::socket::shutdown_send, ec);
+        if (++t->done == 2 || !clean) {   // both ends finished, or one failed: end the other too
+            t->a.close(ec);
+            t->b.close(ec);
+        }
+    }
+
+    // CONNECT host:port: a byte tunnel after "200 Connection Established".
+    net::awaitable<void> tunnel(beast::tcp_stream& c, beast::flat_buffer& buf, const Request& req, const Decision& d) {
+        beast::error_code ec;
+        const std::string target(req.target());
+        const auto colon = target.rfind(':');
+        std::string why;
+        bh::status st = bh::status::bad_request;
+        std::vector<tcp::endpoint> dest;
+        if (colon == std::string::npos || colon == 0) why = "CONNECT needs host:port, got \"" + target.substr(0, 100) + "\"";
+        else dest = co_await destination(target.substr(0, colon), target.substr(colon + 1), why, st);
+        if (d.abort == AbortKind::status) {
+            ++stats.aborted;
+            st = static_cast<bh::status>(d.status);
+            why = "injected fault: status " + std::to_string(d.status);
+        }
+        beast::tcp_stream up(co_await net::this_coro::executor);
+        if (why.empty()) {
+            up.expires_after(opt.connect_timeout);
+            co_await up.async_connect(dest, net::redirect_error(aw, ec));
+            if (ec) {
+                ++stats.upstream_errors;
+                st = bh::status::bad_gateway;
+                why = "upstream " + target + " unreachable: " + ec.message();
+            }
+        }
+        if (!why.empty()) {
+            Response res = answer(req.version(), st, why, false);
+            co_await write_response(c, res, 0);
+            c.socket().shutdown(tcp::socket::shutdown_send, ec);
+            co_return;
+        }
+        up.expires_never();
+        c.expires_never();
+        static constexpr std::string_view ok = "HTTP/1.1 200 Connection Established\r\n\r\n";
+        co_await net::async_write(c, net::buffer(ok.data(), ok.size()), net::redirect_error(aw, ec));
+        if (!ec && buf.size() > 0) co_await net::async_write(up, buf.data(), net::redirect_error(aw, ec));   // sent early (a TLS hello)
+        if (ec) co_return;
+        auto t = std::make_shared<Tunnel>(Tunnel{c.release_socket(), up.release_socket()});
+        net::co_spawn(co_await net::this_coro::executor, pump(t, false), net::detached);
+        co_await pump(t, true);
+    }
+
     net::awaitable<void> session(tcp::socket sock) {
         ++stats.active;
         struct Done {
@@ -224,6 +314,8 @@ struct Proxy::Impl {
         beast::flat_buffer buf;
         std::optional<beast::tcp_stream> up;
         beast::flat_buffer ubuf;
+        std::string up_key = opt.forward ? "" : upstream_name;   // where `up` is connected
+        std::vector<tcp::endpoint> dest = upstream;
         const bool may_control = header_allowed(peer);
         std::vector<Header> hs;
 
@@ -316,17 +408,53 @@ struct Proxy::Impl {
                 c.socket().close(ec);
                 co_return;
             }
+            if (opt.forward && req.method() == bh::verb::connect) {
+                co_await tunnel(c, buf, req, d);
+                co_return;
+            }
             std::optional<Response> res;
-            if (d.abort == AbortKind::status) {
+            std::string why;
+            bh::status fail = bh::status::bad_gateway;
+            if (opt.forward && d.abort == AbortKind::none) {
+                // Absolute-form "http://host[:port]/path": the upstream for this request.
+                const std::string t(req.target());
+                std::string host, port = "80", path = "/";
+                if (!t.starts_with("http://")) {
+                    why = "forward proxy: expected an absolute http:// URL or CONNECT, got \"" + t.substr(0, 100) + "\"";
+                    fail = bh::status::bad_request;
+                } else {
+                    const auto slash = t.find('/', 7);
+                    std::string auth = t.substr(7, slash == std::string::npos ? std::string::npos : slash - 7);
+                    if (slash != std::string::npos) path = t.substr(slash);
+                    const auto colon = auth.rfind(':');
+                    if (colon != std::string::npos && auth.find(']', colon) == std::string::npos) {
+                        port = auth.substr(colon + 1);
+                        auth.resize(colon);
+                    }
+                    if (auth.size() > 1 && auth.front() == '[' && auth.back() == ']') auth = auth.substr(1, auth.size() - 2);
+                    host = auth;
+                    const std::string key = host + ":" + port;
+                    if (key != up_key) {
+                        up.reset();
+                        dest = co_await destination(host, port, why, fail);
+                        up_key = why.empty() ? key : "";
+                    }
+                    req.target(path);
+                }
+                if (!why.empty()) {
+                    ++stats.client_errors;
+                    res = answer(version, fail, why, keep_alive);
+                }
+            }
+            if (res) {
+            } else if (d.abort == AbortKind::status) {
                 ++stats.aborted;
                 res = answer(version, static_cast<bh::status>(d.status), "injected fault: status " + std::to_string(d.status), keep_alive);
             } else {
                 strip_hop_by_hop(req);
                 if (req.chunked() || !req.body().empty()) req.prepare_payload();   // the body is whole: send its length
                 req.keep_alive(true);   // the upstream connection outlives this client's request
-                std::string why;
-                bh::status fail = bh::status::bad_gateway;
-                res = co_await forward(up, ubuf, req, why, fail);
+                res = co_await forward(up, ubuf, req, why, fail, dest, up_key);
                 if (!res) {
                     ++stats.upstream_errors;
                     res = answer(version, fail, why, keep_alive);
@@ -350,10 +478,13 @@ Result<std::unique_ptr<Proxy>> Proxy::create(ProxyOptions opts) {
     auto impl = std::make_unique<Impl>(std::move(opts));
     auto& o = impl->opt;
     beast::error_code ec;
-    tcp::resolver resolver(impl->ioc);
-    impl->upstream = resolver.resolve(o.upstream_host, std::to_string(o.upstream_port), ec);
-    if (ec) return make_error("upstream " + o.upstream_host + ": cannot resolve: " + ec.message(), 3);
-    impl->upstream_name = o.upstream_host + ":" + std::to_string(o.upstream_port);
+    if (!o.forward) {
+        tcp::resolver resolver(impl->ioc);
+        const auto res = resolver.resolve(o.upstream_host, std::to_string(o.upstream_port), ec);
+        if (ec) return make_error("upstream " + o.upstream_host + ": cannot resolve: " + ec.message(), 3);
+        for (const auto& e : res) impl->upstream.push_back(e.endpoint());
+        impl->upstream_name = o.upstream_host + ":" + std::to_string(o.upstream_port);
+    }
     const auto addr = net::ip::make_address(o.listen_host, ec);
     if (ec) return make_error("--listen " + o.listen_host + ": not an IP address", 3);
     const tcp::endpoint ep(addr, o.listen_port);

@@ -20,6 +20,12 @@ struct ProxyOptions {
     std::uint16_t listen_port = 0;          // 0: any free port (Proxy::port() says which)
     std::string upstream_host;
     std::uint16_t upstream_port = 0;
+    // Forward mode (HTTP_PROXY for clients): no fixed upstream; absolute-form requests
+    // ("GET http://h:p/x") and CONNECT tunnels go where they ask, but only to addresses inside
+    // forward_allow (an open proxy is nobody's intent). A CONNECT tunnel gets its faults once,
+    // at CONNECT: delay before it opens, abort instead of 200, reset.
+    bool forward = false;
+    std::vector<profile::Cidr> forward_allow;
     RulesPtr rules;                         // null = no faults
     std::uint64_t seed = 0x6e6574636861ULL;
     int threads = 1;
