@@ -207,14 +207,19 @@ int run_http_proxy(int argc, char** argv) {
         std::fprintf(stderr, "netchaos http-proxy: --listen ADDR:PORT and one of --upstream HOST:PORT (reverse) or --forward are required\n");
         return cli::exit_bad_input;
     }
-    for (const auto& a : forward_allow) {
-        auto c = profile::parse_cidr(a);
-        if (!c) {
-            std::fprintf(stderr, "netchaos http-proxy: --forward-allow: %s\n", c.error().message.c_str());
-            return cli::exit_bad_input;
+    // --header-allow and --forward-allow: CIDR lists, the first bad one named.
+    auto cidrs = [](const std::vector<std::string>& in, const char* flag, std::vector<profile::Cidr>& out) {
+        for (const auto& a : in) {
+            auto c = profile::parse_cidr(a);
+            if (!c) {
+                std::fprintf(stderr, "netchaos http-proxy: --%s: %s\n", flag, c.error().message.c_str());
+                return false;
+            }
+            out.push_back(*c);
         }
-        o.forward_allow.push_back(*c);
-    }
+        return true;
+    };
+    if (!cidrs(forward_allow, "forward-allow", o.forward_allow) || !cidrs(allow, "header-allow", o.header_allow)) return cli::exit_bad_input;
     if (o.forward && o.forward_allow.empty()) {
         std::fprintf(stderr, "netchaos http-proxy: --forward needs --forward-allow CIDR (the destinations it may reach, e.g. 127.0.0.0/8)\n");
         return cli::exit_bad_input;
@@ -234,14 +239,6 @@ int run_http_proxy(int argc, char** argv) {
     if (o.threads < 1 || o.threads > 64 || o.max_active_faults < 0 || o.max_connections < 1 || o.max_header_bytes < 256) {
         std::fprintf(stderr, "netchaos http-proxy: --threads is 1-64, --max-connections >= 1, --max-active-faults >= 0, --max-header-bytes >= 256\n");
         return cli::exit_bad_input;
-    }
-    for (const auto& a : allow) {
-        auto c = profile::parse_cidr(a);
-        if (!c) {
-            std::fprintf(stderr, "netchaos http-proxy: --header-allow: %s\n", c.error().message.c_str());
-            return cli::exit_bad_input;
-        }
-        o.header_allow.push_back(*c);
     }
     if (o.header_control && o.header_allow.empty()) {
         std::fprintf(stderr, "netchaos http-proxy: --header-control needs --header-allow CIDR (e.g. 127.0.0.1/32): "
