@@ -84,7 +84,7 @@ std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::strin
 
 void read_target(const toml::table& t, Target& tg, Reader& r) {
     const std::string path = "target";
-    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control"});
+    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control", "proxy"});
     if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}, {"http", Backend::http}})) tg.backend = *v;
     if (auto v = r.string(t, path, "dev")) tg.dev = *v;
     if (auto v = r.string(t, path, "netns")) tg.netns = *v;
@@ -97,6 +97,13 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (tg.backend == Backend::netem && !tg.dev.empty())
         if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where("target.dev"), "target.dev", why);
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
+    if (auto v = r.string(t, path, "proxy")) {
+        tg.proxy = *v;
+        if (tg.backend != Backend::http)
+            r.error(r.where("target.proxy"), "target.proxy", "proxy (exported as HTTP_PROXY) needs backend = \"http\"");
+        else if (!v->starts_with("http://"))
+            r.error(r.where("target.proxy"), "target.proxy", "expected the forward proxy's URL like \"http://127.0.0.1:3128\", got \"" + *v + "\"");
+    }
     if (tg.backend == Backend::http) {   // netchaos http-proxy --control SOCK: only the socket
         if (tg.control.empty()) tg.control = "/run/netchaos/http.sock";
         for (const char* k : {"dev", "netns", "direction"})

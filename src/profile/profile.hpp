@@ -254,6 +254,7 @@ struct Target {
     std::string netns;                     // netem: namespace of the interface ("" = current)
     Direction direction = Direction::egress;
     std::filesystem::path control;         // dpdk: forwarder control socket; http: netchaos http-proxy --control
+    std::string proxy;                     // http: "http://ADDR:PORT" of a --forward proxy, exported to COMMAND as HTTP_PROXY
     bool operator==(const Target&) const = default;
 };
 

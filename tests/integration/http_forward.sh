@@ -40,4 +40,30 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -x "http://$P" "$URL")
 nc_check "an injected 429 in forward mode" "$code == 429"
 for _ in $(seq 50); do fds_after=$(ls "/proc/$FWD/fd" | wc -l); [[ $fds_after == "$fds_before" ]] && break; sleep 0.1; done
 nc_check "file descriptors back to where they started ($fds_before)" "$fds_after == $fds_before"
-pass "forward mode: absolute URLs, CONNECT tunnels, --forward-allow, abort"
+
+# run with [target] proxy: the command under chaos gets HTTP_PROXY and goes through the proxy.
+"$NETCHAOS" clear --backend http --control "$W/ctl.sock" >/dev/null || fail "clear --backend http"
+cat >"$W/exp.toml" <<EOT
+name = "forward"
+baseline = "1s"
+fidelity = "off"
+[target]
+backend = "http"
+control = "$W/ctl.sock"
+proxy = "http://$P"
+[probe]
+mode = "http"
+target = "$URL"
+rate = 10
+[[phase]]
+name = "slow"
+duration = "2s"
+[phase.http.request_delay]
+mean = "100ms"
+EOT
+tmp=$W
+nc_expect 0 "command: 200" -- "$NETCHAOS" run "$W/exp.toml" -- sh -c "sleep 1.2; curl -s -o /dev/null -w 'command: %{http_code} %{time_total} end' $URL; echo"
+line=$(grep -o 'command: [0-9]* [0-9.]* end' "$NC_OUT") || { cat "$NC_OUT"; fail "the command's curl line is missing"; }
+echo "$line"
+nc_check "COMMAND went through the forward proxy (HTTP_PROXY) and got the phase's 100 ms" "$(cut -d' ' -f2 <<<"$line") == 200 && $(cut -d' ' -f3 <<<"$line") >= 0.1"
+pass "forward mode: absolute URLs, CONNECT tunnels, --forward-allow, abort, HTTP_PROXY for run's command"
