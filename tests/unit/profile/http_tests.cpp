@@ -128,3 +128,21 @@ path_prefix = "/static"
     CHECK(back.value->http == p.value->http);
     CHECK_THAT(to_json(*p.value), Catch::Matchers::Contains("\"path_prefix\": \"/checkout\""));
 }
+
+TEST_CASE("experiments: backend http, [target] proxy, [probe] mode http, inline [phase.http]") {
+    const std::string probe = "[probe]\nmode = \"http\"\ntarget = \"http://127.0.0.1:8080/x\"\n";
+    const std::string phase = "[[phase]]\nname = \"p\"\nduration = \"2s\"\n[phase.http.abort]\np = \"5%\"\nstatus = 429\n";
+    auto ok = parse_experiment_text("[target]\nbackend = \"http\"\nproxy = \"http://127.0.0.1:3128\"\n" + probe + phase, "e.toml");
+    INFO(nc_test::dump(ok.diagnostics));
+    REQUIRE(ok.ok());
+    CHECK(ok.value->target.backend == Backend::http);
+    CHECK(ok.value->target.control == "/run/netchaos/http.sock");
+    CHECK(ok.value->target.proxy == "http://127.0.0.1:3128");
+    CHECK(ok.value->probe.mode == ProbeMode::http);
+    REQUIRE(ok.value->phases.size() == 1);
+    REQUIRE(ok.value->phases[0].profile.http);
+    CHECK(ok.value->phases[0].profile.http->faults.abort->status == 429);
+    NC_EXPECT_ERROR(parse_experiment_text("[target]\nbackend = \"http\"\ndev = \"eth0\"\n" + probe + phase, "e.toml"), "target.dev", 3, 7, "does not use dev");
+    NC_EXPECT_ERROR(parse_experiment_text("[target]\nbackend = \"netem\"\ndev = \"eth0\"\nproxy = \"http://a:1\"\n" + probe + phase, "e.toml"), "target.proxy", 4, 9, "needs backend");
+    NC_EXPECT_ERROR(parse_experiment_text("[target]\nbackend = \"http\"\n[probe]\nmode = \"http\"\ntarget = \"127.0.0.1:80\"\n" + phase, "e.toml"), "probe.target", 5, 10, "http://HOST:PORT/PATH");
+}
