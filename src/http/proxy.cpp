@@ -334,8 +334,16 @@ struct Proxy::Impl {
             c.expires_after(opt.client_timeout);
             co_await bh::async_read_header(c, buf, parser, net::redirect_error(aw, ec));
             if (!ec && !parser.is_done()) {
+                // curl and others wait (curl: 1 s) for "100 Continue" before a large body: the
+                // body is read here whole, so say so at once; the Expect is not forwarded.
+                if (beast::iequals(parser.get()[bh::field::expect], "100-continue")) {
+                    static constexpr std::string_view go = "HTTP/1.1 100 Continue\r\n\r\n";
+                    c.expires_after(opt.client_timeout);
+                    co_await net::async_write(c, net::buffer(go.data(), go.size()), net::redirect_error(aw, ec));
+                    parser.get().erase(bh::field::expect);
+                }
                 c.expires_after(opt.client_timeout);
-                co_await bh::async_read(c, buf, parser, net::redirect_error(aw, ec));
+                if (!ec) co_await bh::async_read(c, buf, parser, net::redirect_error(aw, ec));
             }
             if (ec) {
                 if (ec == bh::error::end_of_stream && buf.size() == 0) co_return;

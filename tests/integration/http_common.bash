@@ -39,7 +39,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $W/nginx/html;
-    location = /len { return 200 "len=\$content_length\n"; }
+    location = /len { client_max_body_size 10m; return 200 "len=\$content_length\n"; }
   }
 }
 EOT

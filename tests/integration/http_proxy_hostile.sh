@@ -15,7 +15,7 @@ http_nginx_up
 curl -s -m 2 -o /dev/null --interface 127.0.0.2 "http://127.0.0.1:$NGINX_PORT/" || skip "cannot send from 127.0.0.2 (loopback without 127.0.0.0/8?)"
 
 http_proxy_up ctl --header-control --header-allow 127.0.0.1/32 --max-active-faults 2 \
-  --client-timeout 1s --max-header-bytes 4096 --max-body-bytes 100000
+  --client-timeout 1s --max-header-bytes 4096 --max-body-bytes 3000000
 CTL_PID=$PROXY_PID
 fds_before=$(ls "/proc/$CTL_PID/fd" | wc -l)
 
@@ -50,6 +50,13 @@ if grep -v 'jitter=- abort=-$' "$W/nginx/access.log" | grep -q .; then
   fail "a control header reached nginx"
 fi
 echo "ok: no X-Jitter / X-Fault-Abort in nginx's access log ($(wc -l <"$W/nginx/access.log") requests)"
+
+# A 2 MB POST: curl sends "Expect: 100-continue" and waits up to 1 s for it; the proxy answers
+# at once, and nginx gets the whole body with its length.
+head -c 2000000 /dev/zero >"$W/post.bin"
+read -r code t < <(curl -s -o "$W/post.out" -w '%{http_code} %{time_total}\n' --data-binary @"$W/post.bin" "http://$PROXY/len")
+nc_check "a 2 MB POST with Expect: 100-continue, no 1 s wait" "$code == 200 && $t < 0.9"
+grep -q 'len=2000000' "$W/post.out" || { cat "$W/post.out"; fail "nginx did not get the whole body"; }
 
 # ---- protocol and bad input, over raw sockets
 python3 - "${PROXY%:*}" "${PROXY#*:}" <<'PY' || fail "raw-socket checks failed"
@@ -107,7 +114,7 @@ def one(raw, expect, what):
 d = one(b"GARBAGE\r\n\r\n", b"HTTP/1.1 400", "malformed request line")
 check(b"malformed request" in d, "400 says why")
 one(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", b"HTTP/1.1 431", "header over --max-header-bytes")
-one(b"POST /len HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + b"y" * 200000, b"HTTP/1.1 413", "body over --max-body-bytes")
+one(b"POST /len HTTP/1.1\r\nHost: x\r\nContent-Length: 3000001\r\n\r\n" + b"y" * 1000, b"HTTP/1.1 413", "body over --max-body-bytes")
 one(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", b"HTTP/1.1 400", "negative Content-Length")
 
 # Slowloris: 50 clients trickle a header; each is closed after --client-timeout (1 s) while
