@@ -90,11 +90,24 @@ int print_dry_run(const netem::ApplyOptions& o, const netem::ApplyReport& r, boo
     return cli::exit_pass;
 }
 
+// The HTTP proxy's control socket (netchaos http-proxy --control) speaks the forwarder's
+// load/clear/stats lines; it takes the profile's [http] table and switches between requests.
+int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, bool lease) {
+    if (lease) return fail(make_error("--for is not supported by the http backend yet: clear it with netchaos clear --backend http", 3));
+    if (!p.http) return fail(make_error(file + ": no [http] table: nothing for the HTTP proxy to apply", 3));
+    auto r = fwdctl::request(control, {{"cmd", "load"}, {"toml", prof::to_text(prof::with_absolute_tables(p))}, {"name", p.name}});
+    if (!r) return fail(r.error());
+    if (!r->value("ok", false)) return fail(make_error("the http proxy refused the profile: " + r->value("error", r->dump()), 3));
+    std::cout << "applied " << p.name << " to the http proxy at " << control << " (" << p.http->routes.size() << " route(s))\n";
+    return cli::exit_pass;
+}
+
 int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
         "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION] [--takeover]\n"
-        "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n\n"
+        "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n"
+        "       netchaos apply PROFILE --backend http [--control SOCK]   (the [http] table, to netchaos http-proxy)\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
         "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
@@ -114,7 +127,7 @@ int run_apply(int argc, char** argv) {
         "dry-run", "send nothing, write nothing: print every netlink request apply would send (tc command, "
                    "decoded attributes, hex) and the ledger it would write")(
         "json,j", "with --dry-run: JSON")(
-        "backend", po::value(&backend), "netem (default) or dpdk")(
+        "backend", po::value(&backend), "netem (default), dpdk or http")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
     std::vector<std::string> allow;
@@ -126,7 +139,8 @@ int run_apply(int argc, char** argv) {
     po::variables_map vm;
     if (auto rc = cli::parse_args("apply", argc, argv, opts, vm, &hidden, &pos)) return *rc;
     if (file.empty()) return fail(make_error("no PROFILE given (see --help)", 3));
-    if (backend != "netem" && backend != "dpdk") return fail(make_error("--backend must be netem or dpdk", 3));
+    if (backend != "netem" && backend != "dpdk" && backend != "http") return fail(make_error("--backend must be netem, dpdk or http", 3));
+    if (backend == "http" && vm["control"].empty()) control = "/run/netchaos/http.sock";
 
     cli::use_allow_paths(allow);
     auto parsed = prof::parse_profile_file(file);
@@ -139,16 +153,17 @@ int run_apply(int argc, char** argv) {
         if (d->count() <= 0) return fail(make_error("--for must be positive", 3));
         lease = *d;
     }
-    if (backend == "dpdk" && vm.count("dry-run"))
-        return fail(make_error("--dry-run shows netlink requests: it is for the netem backend (the forwarder takes "
-                               "the profile as it is; `netchaos show-profile` prints it normalized)", 3));
+    if (backend != "netem" && vm.count("dry-run"))
+        return fail(make_error("--dry-run shows netlink requests: it is for the netem backend (the " + backend +
+                               " backend takes the profile as it is; `netchaos show-profile` prints it normalized)", 3));
     // Accepted and ignored would mislead: on the forwarder an apply replaces what is in effect
     // (a live switch), --for reverts to it, and `run --takeover` restores it after a run.
-    if (backend == "dpdk" && vm.count("takeover"))
-        return fail(make_error("--takeover is for the netem backend: on the forwarder apply replaces the profile in "
+    if (backend != "netem" && vm.count("takeover"))
+        return fail(make_error("--takeover is for the netem backend: on the forwarder or the http proxy apply replaces the profile in "
                                "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)",
                                3));
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
+    if (backend == "http") return apply_http(file, *parsed.value, control, lease.has_value());
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
     if (auto rc = cli::check_dev("apply", dev)) return *rc;

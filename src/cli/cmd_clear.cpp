@@ -33,11 +33,19 @@ int run_clear(int argc, char** argv) {
         "all", "every interface netchaos changed in this network namespace")(
         "discard", "with --dev: forget the ledger (even a corrupt one) without undoing anything")(
         "takeover", "with --dev: clear even if another live `netchaos run` holds IF")(
-        "backend", po::value(&backend), "netem (default) or dpdk")(
+        "backend", po::value(&backend), "netem (default), dpdk or http")(
         "control", po::value(&control), "forwarder control socket (dpdk)");
     po::variables_map vm;
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
+    if (backend == "http") {   // netchaos http-proxy --control: back to no faults
+        if (vm["control"].empty()) control = "/run/netchaos/http.sock";
+        auto r = fwdctl::request(control, {{"cmd", "clear"}});
+        if (!r) return fail(r.error());
+        if (!r->value("ok", false)) return fail(make_error("the http proxy refused: " + r->value("error", r->dump()), 4));
+        std::cout << "http proxy at " << control << " injects nothing now\n";
+        return cli::exit_pass;
+    }
     if (backend == "dpdk") {
         if (auto r = fwdctl::clear(control); !r) return fail(r.error());
         std::cout << "forwarder at " << control << " is back to pass-through\n";

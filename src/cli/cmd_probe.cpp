@@ -32,7 +32,7 @@ struct Flags {
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
     std::size_t size = 48;
-    bool json = false, quiet = false, alert = false, realtime = false;
+    bool json = false, quiet = false, alert = false, realtime = false, no_reuse = false;
 };
 
 // Collects the first bad flag; later parses are skipped.
@@ -54,7 +54,8 @@ int run_probe_cmd(int argc, char** argv) {
     po::options_description opts(
         "usage: netchaos probe TARGET [options]\n\n"
         "Sends probes on a fixed-rate grid to a `netchaos reflect` (udp, TARGET = HOST:PORT), or by\n"
-        "ICMP echo (TARGET = HOST) or TCP connect (HOST:PORT), and reports RTT percentiles, loss,\n"
+        "ICMP echo (TARGET = HOST) or TCP connect (HOST:PORT) or HTTP GET (TARGET = http://HOST:PORT/PATH,\n"
+        "status codes counted, status_ratio_max thresholds), and reports RTT percentiles, loss,\n"
         "duplicates, reordering, IPDV, RFC 3550 jitter, jitter_1s and the spike ratio.\n"
         "Exit: 0 pass, 1 a threshold missed (or no reply at all), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()
@@ -62,8 +63,9 @@ int run_probe_cmd(int argc, char** argv) {
         ("rate,r", po::value(&f.rate)->default_value(f.rate), "probes per second, 1-10000 (tcp: <= 1000)")
         ("duration,d", po::value(&f.duration)->default_value(f.duration), "how long to send; 0 = until SIGINT/SIGTERM")
         ("timeout,t", po::value(&f.timeout)->default_value(f.timeout), "a probe unanswered after this is lost")
-        ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp")
+        ("mode,m", po::value(&f.mode)->default_value(f.mode), "udp | icmp | tcp | http (implied by an http:// TARGET)")
         ("size", po::value(&f.size)->default_value(f.size), "udp/icmp payload bytes (48-1472)")
+        ("no-reuse", po::bool_switch(&f.no_reuse), "http: a new connection per request (its connect is in the RTT)")
         ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
         ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups,rx_ns")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
@@ -111,10 +113,16 @@ int run_probe_cmd(int argc, char** argv) {
     if (f.target.empty()) return bad("missing TARGET (see --help)");
 
     probe::ProbeOptions o;
+    if (f.target.starts_with("http://")) {
+        if (!vm["mode"].defaulted() && f.mode != "http") return bad("--mode " + f.mode + " with an http:// target");
+        f.mode = "http";
+    }
+    o.http_reuse = !f.no_reuse;
     if (f.mode == "udp") o.mode = profile::ProbeMode::udp;
     else if (f.mode == "icmp") o.mode = profile::ProbeMode::icmp;
     else if (f.mode == "tcp") o.mode = profile::ProbeMode::tcp;
-    else return bad("--mode: expected udp, icmp or tcp, got '" + f.mode + "'");
+    else if (f.mode == "http") o.mode = profile::ProbeMode::http;
+    else return bad("--mode: expected udp, icmp, tcp or http, got '" + f.mode + "'");
 
     profile::Thresholds th;
     if (!f.thresholds_file.empty()) {
@@ -169,9 +177,7 @@ int run_probe_cmd(int argc, char** argv) {
     }
     if (th.p99_drift_max && !baseline) return bad("--p99-drift-max needs --baseline-p99");
 
-    auto ep = probe::net::parse_endpoint(f.target, o.mode != profile::ProbeMode::icmp);
-    if (!ep) return bad(ep.error().message);
-    o.target = *ep;
+    if (auto t = probe::set_target(o, f.target); !t) return bad(t.error().message);
     o.rate_hz = *rate;
     o.duration = *duration;
     o.timeout = *timeout;
@@ -278,6 +284,11 @@ int run_probe_cmd(int argc, char** argv) {
                      s.jitter_rfc3550_ns / 1e6, s.jitter_1s_max_ns / 1e6, s.spike_ratio, run->timing.error_max_ns / 1e3,
                      run->timing.error_mean_ns / 1e3, (unsigned long long)run->kernel_tx,
                      (unsigned long long)run->kernel_rx, missed.empty() ? "PASS" : "FAIL");
+        if (!s.http_status.empty()) {
+            std::string codes;
+            for (const auto& [code, n] : s.http_status) codes += " " + std::to_string(code) + ":" + std::to_string(n);
+            std::fprintf(out, "http status%s\n", codes.c_str());
+        }
         for (const auto& m : missed) std::fprintf(out, "  missed %s\n", metrics::describe(m).c_str());
     }
     int rc = missed.empty() && run->unreachable.empty() ? cli::exit_pass : cli::exit_threshold;

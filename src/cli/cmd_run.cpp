@@ -306,6 +306,9 @@ int run_run(int argc, char** argv) {
     ex::Runner runner(target, probe, cmd, timer);
     ex::RunOptions ro;
     ro.command = command;
+    // [target] proxy (an http-proxy --forward): the command under chaos finds it as HTTP_PROXY.
+    if (!e.target.proxy.empty() && !command.empty())
+        ro.command.insert(ro.command.begin(), {"env", "HTTP_PROXY=" + e.target.proxy, "http_proxy=" + e.target.proxy});
     ro.on_tick = [&] {
         int none = 0;
         if (!dog->renew()) g_stop.compare_exchange_strong(none, ex::stop_lease_lost);

@@ -7,13 +7,12 @@
 #include "drive/netns.hpp"
 #include "probe/net.hpp"
 #include "probe/reflector.hpp"
+#include "profile/units.hpp"
 
 namespace netchaos::drive {
 
 namespace {
-const char* mode_name(profile::ProbeMode m) {
-    return m == profile::ProbeMode::udp ? "udp" : m == profile::ProbeMode::icmp ? "icmp" : "tcp";
-}
+std::string mode_name(profile::ProbeMode m) { return std::string(profile::to_string(m)); }
 }  // namespace
 
 ThreadProbe::~ThreadProbe() {
@@ -56,9 +55,7 @@ Result<void> ThreadProbe::start() {
             if (!r) return finish(r.error(), {});
         }
         // Resolved inside the namespace: a name means what it means there.
-        auto ep = probe::net::parse_endpoint(c_.target, c_.mode != profile::ProbeMode::icmp);
-        if (!ep) return finish(ep.error(), {});
-        o.target = *ep;
+        if (auto t = probe::set_target(o, c_.target); !t) return finish(t.error(), {});
         probe::ProbeCallbacks cb;
         cb.record = [this](const metrics::Record& r) {
             std::lock_guard lk(mu_);
@@ -86,7 +83,7 @@ std::optional<std::string> ThreadProbe::failure() {
     if (!done_ || stop_) return std::nullopt;
     std::lock_guard lk(mu_);
     std::string why = error_ ? error_->message : ended_why_;
-    return "the probe (" + std::string(mode_name(c_.mode)) + " " + c_.target +
+    return "the probe (" + mode_name(c_.mode) + " " + c_.target +
            (c_.netns.empty() ? "" : " from netns " + c_.netns) + ") stopped: " + (why.empty() ? "(no reason)" : why);
 }
 
@@ -104,7 +101,7 @@ Result<std::vector<experiment::Record>> ThreadProbe::stop() {
 std::string ThreadProbe::describe() const {
     char b[64];
     std::snprintf(b, sizeof b, " at %g Hz", c_.rate_hz);
-    return std::string(mode_name(c_.mode)) + " " + c_.target + b + (c_.netns.empty() ? "" : " from netns " + c_.netns);
+    return mode_name(c_.mode) + " " + c_.target + b + (c_.netns.empty() ? "" : " from netns " + c_.netns);
 }
 
 }  // namespace netchaos::drive

@@ -25,9 +25,10 @@ std::filesystem::path InProcessTarget::control() const {
 Result<void> InProcessTarget::apply(const profile::Profile& p) {
     const std::int64_t t0 = mono_ns();
     Result<void> r;
-    if (t_.backend == profile::Backend::dpdk) {
-        // Table paths absolute: the forwarder has another working directory. The experiment's
-        // parse already checked where its tables may come from.
+    if (t_.backend != profile::Backend::netem) {
+        // The forwarder and the HTTP proxy take the normalized profile on their control socket.
+        // Table paths absolute: they have another working directory. The experiment's parse
+        // already checked where its tables may come from.
         r = fwdctl::load(control(), {profile::to_text(profile::with_absolute_tables(p)), p.name, "both", std::nullopt});
     } else {
         r = within_netns(t_.netns, [&]() -> Result<void> {
@@ -42,7 +43,7 @@ Result<void> InProcessTarget::apply(const profile::Profile& p) {
 }
 
 Result<void> InProcessTarget::clear() {
-    if (t_.backend == profile::Backend::dpdk) return fwdctl::clear(control());
+    if (t_.backend != profile::Backend::netem) return fwdctl::clear(control());
     return within_netns(t_.netns, [&]() -> Result<void> {
         auto c = netem::clear(t_.dev);
         if (!c) return c.error();
@@ -74,6 +75,7 @@ std::optional<experiment::EmulatorTruth> InProcessTarget::truth() {
 }
 
 std::string InProcessTarget::describe() const {
+    if (t_.backend == profile::Backend::http) return "http proxy, control " + t_.control.string();
     if (t_.backend == profile::Backend::dpdk)
         return "dpdk forwarder, control " + (t_.control.empty() ? std::string("(default)") : t_.control.string());
     return "netem " + t_.dev + (t_.direction == profile::Direction::ingress ? " ingress" : " egress") +
@@ -88,7 +90,9 @@ std::string InProcessTarget::switch_summary() const {
     const double med = double(metrics::percentile_sorted(v, 50).count()) / 1e6, mx = double(v.back().count()) / 1e6;
     char b[200];
     std::snprintf(b, sizeof b, "phase switches: %zu, decision to ack median %.3f ms, max %.3f ms (%s, in process)", v.size(), med, mx,
-                  t_.backend == profile::Backend::dpdk ? "forwarder control socket" : "netem over netlink");
+                  t_.backend == profile::Backend::dpdk   ? "forwarder control socket"
+                  : t_.backend == profile::Backend::http ? "http proxy control socket"
+                                                         : "netem over netlink");
     return b;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The run's fault target, in process: each step goes to the netem backend's API (inside
-// [target] netns, src/drive/netns.hpp) or to the forwarder's client as one normalized
-// profile. No step file, no child `netchaos apply`. Each switch is timed from the decision
+// [target] netns, src/drive/netns.hpp), or as one normalized profile to the control socket
+// of the forwarder or of the HTTP proxy. No step file, no child `netchaos apply`. Each switch is timed from the decision
 // to the kernel's or the forwarder's acknowledgement (docs/performance.md).
 #include <cstdint>
 #include <filesystem>

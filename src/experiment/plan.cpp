@@ -167,12 +167,14 @@ std::string describe(const Experiment& e, const Plan& plan) {
     o << "\n";
     if (!e.description.empty()) o << "  " << e.description << "\n";
     o << "target: ";
-    if (e.target.backend == Backend::dpdk)
+    if (e.target.backend == Backend::http)
+        o << "http proxy, control " << e.target.control.string();
+    else if (e.target.backend == Backend::dpdk)
         o << "dpdk forwarder, control " << (e.target.control.empty() ? "(default)" : e.target.control.string());
     else
         o << "netem on " << e.target.dev << (e.target.direction == Direction::ingress ? " ingress" : " egress")
           << (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
-    o << "\nprobe: " << (e.probe.mode == ProbeMode::udp ? "udp" : e.probe.mode == ProbeMode::icmp ? "icmp" : "tcp")
+    o << "\nprobe: " << to_string(e.probe.mode)
       << " " << e.probe.target << " at " << e.probe.rate_hz << " Hz"
       << (e.probe.netns.empty() ? "" : " in netns " + e.probe.netns) << ", one probe for the whole run\n";
     o << "timeline (total " << format_duration(plan.total) << "):\n";

@@ -1,5 +1,7 @@
 #include "experiment/process.hpp"
 
+#include "profile/units.hpp"
+
 #include "fwdctl/client.hpp"
 
 #include <fcntl.h>
@@ -143,8 +145,8 @@ Argv in_netns(const std::string& ns, Argv argv) {
 }
 
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe) {
-    if (t.backend == profile::Backend::dpdk) {
-        Argv a{exe.string(), "clear", "--backend", "dpdk"};
+    if (t.backend != profile::Backend::netem) {
+        Argv a{exe.string(), "clear", "--backend", std::string(profile::to_string(t.backend))};
         if (!t.control.empty()) a.insert(a.end(), {"--control", t.control.string()});
         return {a};
     }
@@ -227,6 +229,16 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
             (*r)->restore.push_back(in_netns(e.target.netns, a_apply));
             return r;
         }
+        return std::optional<InEffect>{};
+    }
+    if (e.target.backend == profile::Backend::http) {
+        // The proxy must answer, and with no faults in effect (they would be the "steady state").
+        auto r = fwdctl::request(e.target.control, nlohmann::json{{"cmd", "stats"}});
+        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message, 4);
+        const std::string active = r->value("profile", "");
+        if (!active.empty() && active != "passthrough")
+            return make_error("the http proxy already has a profile in effect (\"" + active +
+                                  "\"): clear it first: netchaos clear --backend http --control " + e.target.control.string(), 4);
         return std::optional<InEffect>{};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};

@@ -10,7 +10,8 @@ void write_csv_header(std::ostream& out) { out << csv_header << '\n'; }
 void write_csv_row(std::ostream& out, const Record& r) {
     out << r.seq << ',' << r.send.count() << ',';
     if (r.rtt) out << r.rtt->count();
-    out << (r.rtt ? ",ok," : ",lost,") << r.dups << ',';
+    if (r.rtt && r.http_status) out << ',' << r.http_status << ',' << r.dups << ',';
+    else out << (r.rtt ? ",ok," : ",lost,") << r.dups << ',';
     if (r.arrival) out << r.arrival->count();
     out << '\n';
 }
@@ -50,7 +51,10 @@ Result<std::vector<Record>> read_csv(std::istream& in) {
         std::int64_t send = 0, rtt = 0;
         if (!number(f[0], r.seq) || !number(f[1], send) || !number(f[4], r.dups)) return bad("not a number");
         r.send = Nanos{send};
-        if (f[3] == "ok") {
+        std::uint16_t http = 0;
+        const bool http_ok = f[3].size() == 3 && number(f[3], http) && http >= 100 && http <= 599;
+        if (f[3] == "ok" || http_ok) {
+            r.http_status = http_ok ? http : 0;
             if (!number(f[2], rtt) || rtt < 0) return bad("ok needs an rtt_ns >= 0");
             r.rtt = Nanos{rtt};
             if (!f[5].empty()) {
@@ -59,7 +63,7 @@ Result<std::vector<Record>> read_csv(std::istream& in) {
                 r.arrival = Nanos{rx};
             }
         } else if (f[3] != "lost" || !f[2].empty()) {
-            return bad("status must be ok (with rtt_ns) or lost (without)");
+            return bad("status must be ok or an HTTP status 100-599 (with rtt_ns), or lost (without)");
         }
         out.push_back(r);
     }

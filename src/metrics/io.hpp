@@ -1,7 +1,8 @@
 #pragma once
 // The two formats that carry metrics between processes, each written and read here only:
 //  - the per-probe records CSV (`probe --csv`, read back by `run`):
-//        seq,send_ns,rtt_ns,status,dups,rx_ns   status ok|lost, rtt_ns and rx_ns empty when lost
+//        seq,send_ns,rtt_ns,status,dups,rx_ns   status ok|lost, or the HTTP status of an http probe's
+//                                              response; rtt_ns and rx_ns empty when lost
 //    one row per probe sent, in seq order; duplicates are a count on their probe's row;
 //  - the window JSON line (`probe -j`, one per closed window, read live by `run`).
 #include <cstdint>

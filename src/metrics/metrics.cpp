@@ -126,6 +126,7 @@ Added Accumulator::add(const Record& r) {
     }
     prev_ = r;
     if (!r.rtt) return out;
+    if (r.http_status) ++s_.http_status[r.http_status];
     const Nanos rtt = *r.rtt;
     out.rtt = rtt;
     win_rtts_.push_back(rtt);
@@ -283,10 +284,24 @@ std::vector<Outcome> evaluate(const Summary& s, const profile::Thresholds& t, st
         const double drift = static_cast<double>((s.p99 - *baseline_p99).count()) / static_cast<double>(reference.count());
         out.push_back({"p99_drift_max", drift, *t.p99_drift_max, drift < *t.p99_drift_max});
     }
+    for (const auto& [key, limit] : t.status_ratio_max) {
+        const double v = status_ratio(s, key);
+        out.push_back({"status_ratio_max." + key, v, limit, !(v > limit + 1e-12)});
+    }
     if (t.alert)
         out.push_back({"alert", static_cast<double>(s.alert_max_consecutive), static_cast<double>(t.alert->periods),
                        !s.alert_fired});
     return out;
+}
+
+double status_ratio(const Summary& s, const std::string& key) {
+    std::uint64_t all = 0, hit = 0;
+    for (const auto& [code, n] : s.http_status) {
+        all += n;
+        const std::string c = std::to_string(code);
+        if (c == key || (key.size() == 3 && key.substr(1) == "xx" && c[0] == key[0])) hit += n;
+    }
+    return all ? static_cast<double>(hit) / static_cast<double>(all) : 0.0;
 }
 
 std::vector<Outcome> misses(const std::vector<Outcome>& all) {
@@ -309,6 +324,8 @@ std::string describe(const Outcome& o) {
                       o.limit * 100);
     else if (o.name == "loss_max")
         std::snprintf(buf, sizeof buf, "loss_max: %.4g%% %s %.4g%%", o.value * 100, cmp, o.limit * 100);
+    else if (o.name.starts_with("status_ratio_max."))
+        std::snprintf(buf, sizeof buf, "%s: %.4g%% of responses %s %.4g%%", o.name.c_str(), o.value * 100, cmp, o.limit * 100);
     else if (o.name == "spike_ratio_max")
         std::snprintf(buf, sizeof buf, "spike_ratio_max: %.3f %s %.3f", o.value, cmp, o.limit);
     else

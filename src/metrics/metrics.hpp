@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <queue>
 #include <span>
@@ -38,6 +39,7 @@ struct Record {
     // send + rtt (with the reflector's processing time taken out) swaps such neighbours by a
     // few microseconds (300 of 800 "reordered" in the qemu order test where none were).
     std::optional<Nanos> arrival{};
+    std::uint16_t http_status = 0;   // HTTP probes: the response's status (0: not HTTP)
     bool operator==(const Record&) const = default;
 };
 
@@ -128,6 +130,7 @@ struct Summary {
     std::uint64_t report_points = 0;
     bool alert_fired = false;
     int alert_max_consecutive = 0;
+    std::map<std::uint16_t, std::uint64_t> http_status;   // HTTP probes: responses by status
     bool operator==(const Summary&) const = default;
 };
 
@@ -235,6 +238,10 @@ struct Outcome {
 // t.p99_drift_floor).
 std::vector<Outcome> evaluate(const Summary& s, const profile::Thresholds& t, std::optional<Nanos> baseline_p99);
 std::vector<Outcome> misses(const std::vector<Outcome>& all);
+
+// The share of HTTP responses whose status is `key` ("429") or in its class ("5xx"); 0 with no
+// HTTP response.
+double status_ratio(const Summary& s, const std::string& key);
 
 // "p99_rtt_max: 312.400 ms > 200.000 ms" (or <= when it passed).
 std::string describe(const Outcome& o);

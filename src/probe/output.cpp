@@ -56,6 +56,11 @@ nlohmann::ordered_json summary_json(const metrics::Summary& s, const ProbeRun& r
     auto m = nlohmann::ordered_json::array();
     for (const metrics::Outcome& x : missed) m.push_back({{"name", x.name}, {"value", x.value}, {"limit", x.limit}});
     j["missed"] = m;
+    if (!s.http_status.empty()) {
+        auto codes = nlohmann::ordered_json::object();
+        for (const auto& [code, n] : s.http_status) codes[std::to_string(code)] = n;
+        j["http_status"] = codes;
+    }
     // Beyond the contract: context for people and plots.
     j["rtt_min_ms"] = ms(s.rtt_min);
     j["rtt_max_ms"] = ms(s.rtt_max);

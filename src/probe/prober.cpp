@@ -33,6 +33,7 @@ struct Slot {
     std::int64_t rx_mono = 0;
     std::optional<std::int64_t> rx_kernel;
     std::int64_t server = 0;
+    std::uint16_t http_status = 0;
 };
 
 // CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few bracketed reads.
@@ -81,6 +82,7 @@ public:
         s.rx_mono = r.rx_mono_ns;
         s.rx_kernel = r.rx_kernel_rt_ns;
         s.server = r.server_ns;
+        s.http_status = r.http_status;
     }
     void tx_stamp(std::uint64_t tx_index, std::int64_t kernel_rt_ns) override {
         std::lock_guard lk(m_);
@@ -200,6 +202,7 @@ private:
                     if (r.rtt) {
                         r.arrival = Nanos{rx_of(s)};
                         r.dups = s.dups;
+                        r.http_status = s.http_status;
                         run_.kernel_tx += s.tx_kernel.has_value();
                         run_.kernel_rx += s.rx_kernel.has_value();
                     }
@@ -274,7 +277,9 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, const std::atomic<bool>& stop,
     if (auto total = check_options(o); !total) return total.error();
     std::random_device rd;
     const std::uint64_t session = (std::uint64_t(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(net::mono_ns());
-    auto transport = make_transport(o.mode, o.target, session, o.size, o.key);
+    auto transport = o.mode == profile::ProbeMode::http
+                         ? make_http_transport(o.target, o.http_host.empty() ? o.target.text : o.http_host, o.http_path, o.http_reuse)
+                         : make_transport(o.mode, o.target, session, o.size, o.key);
     if (!transport) return transport.error();
     SteadyClock clock(o.spin);
     return run_probe(o, **transport, clock, stop, cb);
@@ -339,6 +344,24 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, Transport& t, Clock& clock, co
     e.finish();
     rx.join();
     return e.take(std::move(base));
+}
+
+Result<void> set_target(ProbeOptions& o, std::string_view text) {
+    std::string endpoint(text);
+    if (o.mode == profile::ProbeMode::http) {
+        if (!text.starts_with("http://")) return make_error("--mode http needs TARGET = http://HOST:PORT/PATH", 3);
+        const std::string rest(text.substr(7));
+        const auto slash = rest.find('/');
+        endpoint = rest.substr(0, slash);
+        o.http_path = slash == std::string::npos ? "/" : rest.substr(slash);
+        if (endpoint.find('@') != std::string::npos) return make_error("http target: no user@ part, please", 3);
+        o.http_host = endpoint;
+        if (endpoint.find(':') == std::string::npos || endpoint.back() == ']') endpoint += ":80";
+    }
+    auto ep = net::parse_endpoint(endpoint, o.mode != profile::ProbeMode::icmp);
+    if (!ep) return ep.error();
+    o.target = *ep;
+    return {};
 }
 
 }  // namespace netchaos::probe

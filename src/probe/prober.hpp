@@ -34,6 +34,9 @@ struct ProbeOptions {
     Nanos spin{std::chrono::microseconds(50)};   // the production clock busy-waits this much before each deadline
     bool realtime = false;                        // SCHED_FIFO for the sender thread (needs CAP_SYS_NICE)
     std::vector<std::uint8_t> key;                // udp: shared HMAC key with the reflector (empty: none)
+    std::string http_host;                        // http: Host header ("" = the target's address)
+    std::string http_path = "/";                  // http: the path requested
+    bool http_reuse = true;                       // http: keep connections alive between probes
 };
 
 // Where the sends landed against the grid.
@@ -77,6 +80,12 @@ struct ProbeCallbacks {
 // earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
 // Errors: bad options (3), sockets (4).
 Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);
+
+// TARGET as `probe` and `run` read it, for o.mode: HOST:PORT (udp, tcp), HOST (icmp),
+// http://HOST[:PORT]/PATH (http; no userinfo, no https: the probe measures, it does not
+// browse). Sets o.target and, for http, o.http_host and o.http_path. Names resolve in the
+// caller's network namespace. Errors carry code 3.
+Result<void> set_target(ProbeOptions& o, std::string_view text);
 
 // The same on an injected transport and clock: every send time, grid slot and window
 // deadline is read from `clock` (its time base is the one replies are stamped in). A

@@ -19,6 +19,7 @@ struct Reply {
     std::int64_t rx_mono_ns = 0;                  // user-space CLOCK_MONOTONIC at read
     std::optional<std::int64_t> rx_kernel_rt_ns;  // SO_TIMESTAMPING, CLOCK_REALTIME
     std::int64_t server_ns = 0;                   // reflector processing time to subtract
+    std::uint16_t http_status{};                  // http: the response's status
 };
 
 class Sink {
@@ -53,5 +54,12 @@ public:
 Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const net::Endpoint& target,
                                                   std::uint64_t session, std::size_t size,
                                                   std::vector<std::uint8_t> key = {});
+
+// HTTP: one GET of `path` per probe to `target` (Host: `host`); the RTT is request start to
+// the whole response (user-space CLOCK_MONOTONIC). reuse: kept-alive connections are reused
+// (a new one opens when all are busy); otherwise a new connection per probe (with connect in
+// its RTT). A response of any status is a reply carrying it; a failed connection is lost.
+Result<std::unique_ptr<Transport>> make_http_transport(const net::Endpoint& target, std::string host, std::string path,
+                                                       bool reuse);
 
 }  // namespace netchaos::probe

@@ -1,6 +1,7 @@
 // TOML -> Experiment: target, probe, thresholds and phases. A phase's profile file is
 // resolved relative to the experiment file, its inline [phase.egress...] tables are applied
 // over it key by key, and the rules run once on the result.
+#include <cctype>
 #include <algorithm>
 
 #include "profile/parse.hpp"
@@ -26,7 +27,7 @@ void positive(Reader& r, const std::string& key, Duration d) {
 
 void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std::string& path) {
     r.check_keys(t, path, {"jitter_1s_max", "spike_ratio_max", "p99_rtt_max", "loss_max", "p99_drift_max", "p99_drift_floor", "fidelity_tolerance",
-                           "spike_level", "window", "spike_windows", "alert"});
+                           "spike_level", "window", "spike_windows", "alert", "status_ratio_max"});
     if (auto v = r.duration(t, path, "jitter_1s_max")) th.jitter_1s_max = *v;
     if (auto v = ratio(t, path, "spike_ratio_max", r)) th.spike_ratio_max = *v;
     if (auto v = r.duration(t, path, "p99_rtt_max")) th.p99_rtt_max = *v;
@@ -40,6 +41,22 @@ void read_thresholds(const toml::table& t, Thresholds& th, Reader& r, const std:
         positive(r, path + ".window", *v);
     }
     if (auto v = r.integer(t, path, "spike_windows", 1, 1'000'000)) th.spike_windows = static_cast<int>(*v);
+    if (const auto* s = r.table(t, path, "status_ratio_max")) {
+        // Keys are a status ("429") or a class ("5xx"); values a share of responses.
+        const std::string sp = path + ".status_ratio_max";
+        for (const auto& [k, node] : *s) {
+            const std::string key(k.str());
+            const bool code = key.size() == 3 && key[0] >= '1' && key[0] <= '5' && std::isdigit(static_cast<unsigned char>(key[1])) &&
+                              std::isdigit(static_cast<unsigned char>(key[2]));
+            const bool cls = key.size() == 3 && key[0] >= '1' && key[0] <= '5' && key.substr(1) == "xx";
+            if (!code && !cls) {
+                r.error(r.pos_of(k), Reader::join(sp, key), "expected an HTTP status like \"429\" or a class like \"5xx\"");
+                continue;
+            }
+            // A number is a fraction (0.01) as in spike_ratio_max; a string may say "1%".
+            if (auto v = node.is_string() ? r.probability(*s, sp, key) : r.number(*s, sp, key, 0.0, 1.0)) th.status_ratio_max[key] = *v;
+        }
+    }
     if (const auto* a = r.table(t, path, "alert")) {
         const std::string ap = path + ".alert";
         r.check_keys(*a, ap, {"spike_ratio", "jitter", "periods", "period"});
@@ -67,8 +84,8 @@ std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::strin
 
 void read_target(const toml::table& t, Target& tg, Reader& r) {
     const std::string path = "target";
-    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control"});
-    if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}})) tg.backend = *v;
+    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control", "proxy"});
+    if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}, {"http", Backend::http}})) tg.backend = *v;
     if (auto v = r.string(t, path, "dev")) tg.dev = *v;
     if (auto v = r.string(t, path, "netns")) tg.netns = *v;
     if (auto v = r.choice<Direction>(t, path, "direction", {{"egress", Direction::egress}, {"ingress", Direction::ingress}})) tg.direction = *v;
@@ -80,6 +97,21 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (tg.backend == Backend::netem && !tg.dev.empty())
         if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where("target.dev"), "target.dev", why);
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
+    if (auto v = r.string(t, path, "proxy")) {
+        tg.proxy = *v;
+        if (tg.backend != Backend::http)
+            r.error(r.where("target.proxy"), "target.proxy", "proxy (exported as HTTP_PROXY) needs backend = \"http\"");
+        else if (!v->starts_with("http://"))
+            r.error(r.where("target.proxy"), "target.proxy", "expected the forward proxy's URL like \"http://127.0.0.1:3128\", got \"" + *v + "\"");
+    }
+    if (tg.backend == Backend::http) {   // netchaos http-proxy --control SOCK: only the socket
+        if (tg.control.empty()) tg.control = "/run/netchaos/http.sock";
+        for (const char* k : {"dev", "netns", "direction"})
+            if (t.contains(k))
+                r.error(r.where("target." + std::string(k)), "target." + std::string(k),
+                        std::string("backend \"http\" does not use ") + k + " (the proxy is reached through control = \"SOCK\"); remove it");
+        return;
+    }
     // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
     if (tg.backend == Backend::dpdk) {
         for (const char* k : {"dev", "netns"})
@@ -120,11 +152,11 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
             r.error(r.pos_of(*n), "probe.rate", "expected probes per second like 100 or \"100/s\", got " + Reader::describe(*n));
         }
     }
-    if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}})) pc.mode = *v;
+    if (auto v = r.choice<ProbeMode>(t, path, "mode", {{"udp", ProbeMode::udp}, {"icmp", ProbeMode::icmp}, {"tcp", ProbeMode::tcp}, {"http", ProbeMode::http}})) pc.mode = *v;
     if (rate) {
         if (auto ok = check_probe_rate(*rate, pc.mode)) pc.rate_hz = *ok;
         else r.error(r.where("probe.rate"), "probe.rate", ok.error().message);
-    } else if (pc.mode == ProbeMode::tcp && !r.errored("probe.rate")) {
+    } else if ((pc.mode == ProbeMode::tcp || pc.mode == ProbeMode::http) && !r.errored("probe.rate")) {
         if (auto ok = check_probe_rate(pc.rate_hz, pc.mode); !ok) r.error(r.where("probe.mode"), "probe.rate", ok.error().message);
     }
     if (auto v = r.duration(t, path, "timeout")) {
@@ -138,6 +170,9 @@ void read_probe(const toml::table& t, ProbeConfig& pc, Reader& r) {
     }
     if (pc.target.empty()) {
         r.error(r.where("probe"), "probe.target", "expected target = \"HOST:PORT\" (a reflector) or \"HOST\" for icmp");
+    } else if (pc.mode == ProbeMode::http) {
+        if (!pc.target.starts_with("http://"))
+            r.error(r.where("probe.target"), "probe.target", "mode \"http\" needs target = \"http://HOST:PORT/PATH\", got \"" + pc.target + "\"");
     } else if (pc.mode != ProbeMode::icmp) {
         auto colon = pc.target.rfind(':');
         std::string port = colon == std::string::npos ? "" : pc.target.substr(colon + 1);
@@ -179,7 +214,7 @@ std::optional<Profile> load_profile(const std::filesystem::path& file, const std
 
 void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
     const std::string path = "phase[" + std::to_string(index) + "]";
-    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "fidelity"});
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "http", "fidelity"});
     ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
     (void)r.string(t, path, "description");
     if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
@@ -192,7 +227,7 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
 
     auto profile_ref = r.string(t, path, "profile");
-    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match");
+    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match") || t.contains("http");
     if (const toml::node* rn = t.get("ramp")) {
         const std::string rp = path + ".ramp";
         const auto* rt = r.table(t, path, "ramp");

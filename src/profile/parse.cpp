@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <charconv>
 #include <cmath>
+#include <cctype>
 #include <cstring>
 #include <cstdio>
 #include <numeric>
@@ -487,6 +488,112 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
     }
 }
 
+// ------------------------------------------------------------------ [http]
+// The HTTP proxy's faults. Delays are read by read_delay (the same keys and rules as a
+// direction's delay), so a request delay is any distribution the network backends take.
+void read_http_faults(const toml::table& t, HttpFaults& f, Reader& r, const std::string& path) {
+    for (auto key : {"request_delay", "response_delay"}) {
+        if (const auto* s = r.table(t, path, key)) {
+            auto& d = std::string_view(key) == "request_delay" ? f.request_delay : f.response_delay;
+            const std::string dp = Reader::join(path, key);
+            if (const toml::node* n = s->get("reorder"))
+                r.error(r.pos_of(*n), dp + ".reorder", "reorder does not apply to HTTP delays: each request waits on its own");
+            read_delay(*s, d ? *d : d.emplace(), r, dp);
+        }
+    }
+    if (auto v = r.rate(t, path, "throttle")) f.throttle = *v;
+    if (const auto* s = r.table(t, path, "abort")) {
+        const std::string ap = Reader::join(path, "abort");
+        r.check_keys(*s, ap, {"p", "correlation", "status", "reset"});
+        auto& a = f.abort ? *f.abort : f.abort.emplace();
+        read_p_corr(*s, a, r, ap);
+        if (auto v = r.integer(*s, ap, "status", 400, 599)) a.status = static_cast<std::uint16_t>(*v);
+        if (auto v = r.boolean(*s, ap, "reset")) a.reset = *v;
+    }
+}
+
+bool is_token(std::string_view s) {   // RFC 9110 token: method and header names
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+void read_http_route(const toml::table& t, HttpRoute& rt, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"name", "method", "path_prefix", "header", "request_delay", "response_delay", "throttle", "abort"});
+    if (auto v = r.string(t, path, "name")) rt.name = *v;
+    if (auto v = r.string(t, path, "method")) {
+        if (!is_token(*v))
+            r.error(r.where(path + ".method"), path + ".method", "expected an HTTP method like \"POST\", got \"" + *v + "\"");
+        rt.match.method = *v;
+    }
+    if (auto v = r.string(t, path, "path_prefix")) {
+        if (v->empty() || (*v)[0] != '/')
+            r.error(r.where(path + ".path_prefix"), path + ".path_prefix", "expected a path starting with \"/\" like \"/checkout\", got \"" + *v + "\"");
+        rt.match.path_prefix = *v;
+    }
+    if (auto v = r.string(t, path, "header")) {
+        // "Name" (present) or "Name: value" (exact value, spaces around it ignored).
+        const auto colon = v->find(':');
+        std::string name = v->substr(0, colon), value;
+        if (colon != std::string::npos) value = v->substr(colon + 1);
+        auto trim = [](std::string& x) {
+            x.erase(0, x.find_first_not_of(" \t"));
+            x.erase(x.find_last_not_of(" \t") + 1);
+        };
+        trim(name);
+        trim(value);
+        if (!is_token(name))
+            r.error(r.where(path + ".header"), path + ".header", "expected \"Name\" or \"Name: value\" like \"X-Tier: gold\", got \"" + *v + "\"");
+        rt.match.header = name;
+        rt.match.header_value = value;
+    }
+    read_http_faults(t, rt.faults, r, path);
+}
+
+void read_http(const toml::table& t, Http& h, Reader& r) {
+    const std::string path = "http";
+    r.check_keys(t, path, {"seed", "route", "request_delay", "response_delay", "throttle", "abort"});
+    if (auto v = r.integer(t, path, "seed", 0, INT64_MAX)) h.seed = static_cast<std::uint64_t>(*v);
+    read_http_faults(t, h.faults, r, path);
+    if (const toml::node* n = t.get("route")) {
+        r.seen("http.route", r.pos_of(*n));
+        const auto* arr = n->as_array();
+        if (!arr || !arr->is_array_of_tables()) {
+            r.error(r.pos_of(*n), "http.route", "expected [[http.route]] tables, got " + Reader::describe(*n));
+            return;
+        }
+        h.routes.clear();
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            const std::string rp = "http.route[" + std::to_string(i) + "]";
+            r.seen(rp, r.pos_of(*arr->get(i)));
+            read_http_route(*arr->get(i)->as_table(), h.routes.emplace_back(), r, rp);
+        }
+    }
+}
+
+void finish_http_faults(HttpFaults& f, Reader& r, const std::string& path, const Profile& p) {
+    if (f.request_delay) finish_delay(*f.request_delay, r, path + ".request_delay", p);
+    if (f.response_delay) finish_delay(*f.response_delay, r, path + ".response_delay", p);
+    if (f.throttle && *f.throttle == 0) r.error(r.where(path + ".throttle"), path + ".throttle", "throttle needs a rate > 0 like \"1mbit\"");
+    if (f.abort) {
+        const std::string ap = path + ".abort";
+        need_p(r, ap, "abort");
+        if (f.abort->reset && r.has(ap + ".status"))
+            r.error(r.where(ap + ".status"), ap + ".status", "set either status (answer with it) or reset = true (reset the connection), not both");
+    }
+}
+
+void finish_http(Http& h, Reader& r, const Profile& p) {
+    finish_http_faults(h.faults, r, "http", p);
+    for (std::size_t i = 0; i < h.routes.size(); ++i) {
+        const std::string rp = "http.route[" + std::to_string(i) + "]";
+        auto& rt = h.routes[i];
+        if (rt.match == HttpMatch{} && !r.had_unknown(rp))
+            r.warning(r.where(rp), rp, "a route without method, path_prefix or header matches every request: the routes after it never apply");
+        finish_http_faults(rt.faults, r, rp, p);
+    }
+}
+
 }  // namespace
 
 void read_sections(const toml::table& t, Profile& p, Reader& r) {
@@ -497,10 +604,11 @@ void read_sections(const toml::table& t, Profile& p, Reader& r) {
         }
     }
     if (const auto* s = r.table(t, "", "match")) read_match(*s, p.match ? *p.match : p.match.emplace(), r);
+    if (const auto* s = r.table(t, "", "http")) read_http(*s, p.http ? *p.http : p.http.emplace(), r);
 }
 
 void read_profile(const toml::table& t, Profile& p, Reader& r) {
-    r.check_keys(t, "", {"name", "description", "egress", "ingress", "match"});
+    r.check_keys(t, "", {"name", "description", "egress", "ingress", "match", "http"});
     if (auto v = r.string(t, "", "name")) p.name = *v;
     if (auto v = r.string(t, "", "description")) p.description = *v;
     read_sections(t, p, r);
@@ -510,6 +618,7 @@ void finish_profile(Profile& p, Reader& r) {
     if (p.name.empty()) p.name = p.source.stem().string();
     if (p.egress) finish_impairment(*p.egress, r, "egress", p);
     if (p.ingress) finish_impairment(*p.ingress, r, "ingress", p);
+    if (p.http) finish_http(*p.http, r, p);
     if (p.match) {
         auto& m = *p.match;
         if ((m.sport || m.dport) && m.protocol != Protocol::tcp && m.protocol != Protocol::udp)
@@ -529,8 +638,8 @@ Parsed<Profile> parse_profile_text(std::string_view toml, const std::filesystem:
         p.source = name;
         detail::read_profile(*t, p, r);
         detail::finish_profile(p, r);
-        if (!p.egress && !p.ingress)
-            r.warning(detail::Pos{name, 0, 0}, "", "no [egress] or [ingress] section: this profile impairs nothing");
+        if (!p.egress && !p.ingress && !p.http)
+            r.warning(detail::Pos{name, 0, 0}, "", "no [egress], [ingress] or [http] section: this profile impairs nothing");
         if (!r.failed()) out.value = std::move(p);
     }
     detail::sort_diagnostics(out.diagnostics);
@@ -562,6 +671,14 @@ Profile with_absolute_tables(const Profile& p) {
             imp->delay->table->file.is_relative() && !p.source.empty())
             imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
     return q;
+}
+
+Result<Cidr> parse_cidr(std::string_view s) {
+    std::string why;
+    bool host_bits = false;
+    auto c = detail::parse_cidr(std::string(s), why, host_bits);
+    if (!c) return make_error(why, 3);
+    return *c;
 }
 
 std::string Diagnostic::format() const {

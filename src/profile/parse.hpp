@@ -61,6 +61,7 @@ Result<Duration> parse_duration(std::string_view s);       // "50ms" "30us" "1.5
 Result<double> parse_probability(std::string_view s);      // "0.1%" -> 0.001 ; "1" is rejected (ambiguous)
 Result<std::uint64_t> parse_rate(std::string_view s);      // "100mbit" "1gbit" "64kbps" -> bytes/s
 Result<std::uint64_t> parse_size(std::string_view s);      // "64kb" "1500b" "1mb" -> bytes
+Result<Cidr> parse_cidr(std::string_view s);               // "10.0.0.0/8" "::1" (host bits cleared)
 
 // Normalized rendering, every default explicit.
 std::string to_text(const Profile& p);

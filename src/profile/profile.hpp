@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -159,6 +160,51 @@ struct FlowMatch {
     bool operator==(const FlowMatch&) const = default;
 };
 
+// ---------------------------------------------------------------- http (the proxy)
+// Faults the HTTP proxy (src/http) applies per request. Each is drawn by src/fault's engine:
+// the delays are Delay samplers (same distributions, same correlation), the abort is a
+// random-loss Chance, the throttle is the engine's rate link over the response body.
+struct HttpAbort {
+    double p = 0.0;
+    double correlation = 0.0;
+    std::uint16_t status = 503;   // the status sent back (400-599)
+    bool reset = false;           // true: reset the client's connection instead (no response)
+    bool operator==(const HttpAbort&) const = default;
+};
+
+struct HttpFaults {
+    std::optional<Delay> request_delay;    // before the request is forwarded
+    std::optional<Delay> response_delay;   // before the response's first byte (TTFB)
+    std::optional<std::uint64_t> throttle; // response body, bytes per second
+    std::optional<HttpAbort> abort;
+    bool operator==(const HttpFaults&) const = default;
+};
+
+// Empty fields match anything. header_value empty = the header only has to be present.
+struct HttpMatch {
+    std::string method;        // "POST" (exact, case-sensitive as in RFC 9110)
+    std::string path_prefix;   // "/checkout" matches "/checkout" and "/checkout/pay?x=1"
+    std::string header;        // header name, case-insensitive
+    std::string header_value;  // exact value
+    bool operator==(const HttpMatch&) const = default;
+};
+
+// The first route whose match fits a request applies its faults; a request no route
+// matches gets the [http] table's own faults.
+struct HttpRoute {
+    std::string name;
+    HttpMatch match;
+    HttpFaults faults;
+    bool operator==(const HttpRoute&) const = default;
+};
+
+struct Http {
+    HttpFaults faults;
+    std::vector<HttpRoute> routes;
+    std::optional<std::uint64_t> seed;
+    bool operator==(const Http&) const = default;
+};
+
 // ---------------------------------------------------------------- profile
 struct Profile {
     std::string name;
@@ -166,6 +212,7 @@ struct Profile {
     std::optional<Impairment> egress;
     std::optional<Impairment> ingress;
     std::optional<FlowMatch> match;
+    std::optional<Http> http;      // the HTTP proxy's faults ([http]); the network backends ignore it
     std::filesystem::path source;   // file it came from, for messages
     bool operator==(const Profile&) const = default;
 };
@@ -192,6 +239,9 @@ struct Thresholds {
     std::optional<Duration> p99_drift_floor;
     std::optional<double> fidelity_tolerance;  // 0.1 = 10%
     std::optional<AlertRule> alert;
+    // HTTP probes: the largest share of responses with a status, by code ("429") or class
+    // ("5xx"), e.g. { "429" = 0.01, "5xx" = 0.001 }.
+    std::map<std::string, double> status_ratio_max;
     Duration spike_level{std::chrono::milliseconds(50)};
     Duration window{std::chrono::seconds(1)};
     int spike_windows = 60;
@@ -199,7 +249,7 @@ struct Thresholds {
 };
 
 // ---------------------------------------------------------------- experiments
-enum class Backend { netem, dpdk };
+enum class Backend { netem, dpdk, http };
 enum class Direction { egress, ingress };
 
 struct Target {
@@ -207,14 +257,15 @@ struct Target {
     std::string dev;                       // netem: interface
     std::string netns;                     // netem: namespace of the interface ("" = current)
     Direction direction = Direction::egress;
-    std::filesystem::path control;         // dpdk: forwarder control socket
+    std::filesystem::path control;         // dpdk: forwarder control socket; http: netchaos http-proxy --control
+    std::string proxy;                     // http: "http://ADDR:PORT" of a --forward proxy, exported to COMMAND as HTTP_PROXY
     bool operator==(const Target&) const = default;
 };
 
-enum class ProbeMode { udp, icmp, tcp };
+enum class ProbeMode { udp, icmp, tcp, http };
 
 struct ProbeConfig {
-    std::string target;                    // host:port of a reflector (udp), host (icmp), host:port (tcp)
+    std::string target;                    // host:port of a reflector (udp), host (icmp), host:port (tcp), http://host:port/path (http)
     std::string netns;                     // run the probe inside this namespace ("" = current)
     double rate_hz = 100.0;
     ProbeMode mode = ProbeMode::udp;

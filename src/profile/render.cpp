@@ -56,13 +56,9 @@ struct TextOut {
     void i(std::string_view k, long long v) { kv(k, std::to_string(v)); }
 };
 
-void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) {
-    t.section(dir);
-    t.i("limit", imp.limit);
-    if (imp.seed) t.kv("seed", std::to_string(*imp.seed));
-    if (imp.delay) {
-        const auto& d = *imp.delay;
-        t.section(dir + ".delay");
+// A delay table's keys; `order`: the key reorder (HTTP delays have none).
+void text_delay(TextOut& t, const std::string& section, const Delay& d, bool order) {
+        t.section(section);
         t.d("mean", d.mean);
         t.d("jitter", d.jitter);
         // Without jitter there is no distribution (and naming one is an error on input).
@@ -75,9 +71,15 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
             t.kv("samples", arr + "]");
         }
         t.p("correlation", d.correlation);
-        if (d.order == JitterOrder::flow) t.s("reorder", "flow");
-        else t.b("reorder", d.order == JitterOrder::reorder);
-    }
+        if (order && d.order == JitterOrder::flow) t.s("reorder", "flow");
+        else if (order) t.b("reorder", d.order == JitterOrder::reorder);
+}
+
+void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) {
+    t.section(dir);
+    t.i("limit", imp.limit);
+    if (imp.seed) t.kv("seed", std::to_string(*imp.seed));
+    if (imp.delay) text_delay(t, dir + ".delay", *imp.delay, true);
     if (imp.loss) {
         t.section(dir + ".loss");
         if (const auto* m = std::get_if<RandomLoss>(&imp.loss->model)) {
@@ -146,22 +148,81 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
 
 
 
+// The faults of [http] or of one route; `self`: the table's own header (already written for
+// [[http.route]]), then its sub-tables.
+void text_http_faults(TextOut& t, const std::string& path, const HttpFaults& f) {
+    if (f.throttle) t.s("throttle", format_rate(*f.throttle)); else t.o << "# throttle: none\n";
+    if (f.request_delay) text_delay(t, path + ".request_delay", *f.request_delay, false);
+    if (f.response_delay) text_delay(t, path + ".response_delay", *f.response_delay, false);
+    if (f.abort) {
+        t.section(path + ".abort");
+        t.p("p", f.abort->p);
+        t.p("correlation", f.abort->correlation);
+        if (f.abort->reset) t.b("reset", true); else t.i("status", f.abort->status);
+    }
+}
+
+void text_http(TextOut& t, const Http& h) {
+    t.section("http");
+    if (h.seed) t.kv("seed", std::to_string(*h.seed));
+    text_http_faults(t, "http", h.faults);
+    for (const auto& r : h.routes) {
+        t.o << "\n[[http.route]]\n";
+        if (!r.name.empty()) t.s("name", r.name);
+        if (!r.match.method.empty()) t.s("method", r.match.method);
+        if (!r.match.path_prefix.empty()) t.s("path_prefix", r.match.path_prefix);
+        if (!r.match.header.empty()) t.s("header", r.match.header + (r.match.header_value.empty() ? "" : ": " + r.match.header_value));
+        text_http_faults(t, "http.route", r.faults);
+    }
+}
+
+nlohmann::ordered_json json_delay(const Delay& d) {
+    nlohmann::ordered_json jd;
+    jd["mean_ns"] = d.mean.count();
+    jd["jitter_ns"] = d.jitter.count();
+    jd["distribution"] = to_string(d.distribution);
+    if (d.table && !d.table->file.empty()) jd["table"] = d.table->file.string();
+    if (d.table && !d.table->samples_ms.empty()) jd["samples_ms"] = d.table->samples_ms;
+    jd["correlation"] = d.correlation;
+    return jd;
+}
+
+nlohmann::ordered_json json_http_faults(const HttpFaults& f) {
+    nlohmann::ordered_json j;
+    j["request_delay"] = f.request_delay ? json_delay(*f.request_delay) : nlohmann::ordered_json(nullptr);
+    j["response_delay"] = f.response_delay ? json_delay(*f.response_delay) : nlohmann::ordered_json(nullptr);
+    j["throttle_bytes_per_sec"] = f.throttle ? nlohmann::ordered_json(*f.throttle) : nlohmann::ordered_json(nullptr);
+    if (f.abort)
+        j["abort"] = {{"p", f.abort->p}, {"correlation", f.abort->correlation}, {"status", f.abort->reset ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.abort->status)}, {"reset", f.abort->reset}};
+    else
+        j["abort"] = nullptr;
+    return j;
+}
+
+nlohmann::ordered_json json_http(const Http& h) {
+    nlohmann::ordered_json j = json_http_faults(h.faults);
+    j["seed"] = h.seed ? nlohmann::ordered_json(*h.seed) : nlohmann::ordered_json(nullptr);
+    auto routes = nlohmann::ordered_json::array();
+    for (const auto& r : h.routes) {
+        nlohmann::ordered_json jr = json_http_faults(r.faults);
+        jr["name"] = r.name;
+        jr["match"] = {{"method", r.match.method}, {"path_prefix", r.match.path_prefix}, {"header", r.match.header}, {"header_value", r.match.header_value}};
+        routes.push_back(jr);
+    }
+    j["routes"] = routes;
+    return j;
+}
+
 nlohmann::ordered_json json_impairment(const Impairment& imp) {
     nlohmann::ordered_json j;
     j["limit"] = imp.limit;
     j["seed"] = imp.seed ? nlohmann::ordered_json(*imp.seed) : nlohmann::ordered_json(nullptr);
     auto pc = [](double p, double c) { return nlohmann::ordered_json{{"p", p}, {"correlation", c}}; };
     if (imp.delay) {
-        const auto& d = *imp.delay;
         auto& jd = j["delay"];
-        jd["mean_ns"] = d.mean.count();
-        jd["jitter_ns"] = d.jitter.count();
-        jd["distribution"] = to_string(d.distribution);
-        if (d.table && !d.table->file.empty()) jd["table"] = d.table->file.string();
-        if (d.table && !d.table->samples_ms.empty()) jd["samples_ms"] = d.table->samples_ms;
-        jd["correlation"] = d.correlation;
-        if (d.order == JitterOrder::flow) jd["reorder"] = "flow";
-        else jd["reorder"] = d.order == JitterOrder::reorder;
+        jd = json_delay(*imp.delay);
+        if (imp.delay->order == JitterOrder::flow) jd["reorder"] = "flow";
+        else jd["reorder"] = imp.delay->order == JitterOrder::reorder;
     }
     if (imp.loss) {
         auto& jl = j["loss"];
@@ -222,6 +283,7 @@ std::string to_text(const Profile& p) {
         if (m.sport) t.i("sport", *m.sport); else t.o << "# sport: any\n";
         if (m.dport) t.i("dport", *m.dport); else t.o << "# dport: any\n";
     }
+    if (p.http) text_http(t, *p.http);
     return t.o.str();
 }
 
@@ -245,6 +307,7 @@ std::string to_json(const Profile& p) {
     } else {
         j["match"] = nullptr;
     }
+    if (p.http) j["http"] = json_http(*p.http);
     return j.dump(2) + "\n";
 }
 

@@ -215,8 +215,9 @@ Result<double> check_probe_rate(double hz, ProbeMode mode) {
         std::snprintf(buf, sizeof buf, "probe rate %g/s is outside %g-%g probes/s", hz, probe_rate_min_hz, probe_rate_max_hz);
         return make_error(buf, 3);
     }
-    if (mode == ProbeMode::tcp && hz > probe_rate_max_tcp_hz) {
-        std::snprintf(buf, sizeof buf, "probe rate %g/s: tcp mode allows at most %g probes/s (one connection per probe)", hz, probe_rate_max_tcp_hz);
+    if ((mode == ProbeMode::tcp || mode == ProbeMode::http) && hz > probe_rate_max_tcp_hz) {
+        std::snprintf(buf, sizeof buf, "probe rate %g/s: %s mode allows at most %g probes/s (a connection per probe in flight)",
+                      hz, mode == ProbeMode::tcp ? "tcp" : "http", probe_rate_max_tcp_hz);
         return make_error(buf, 3);
     }
     return hz;
@@ -300,7 +301,7 @@ std::string_view to_string(Protocol p) {
     return "?";
 }
 
-std::string_view to_string(Backend b) { return b == Backend::netem ? "netem" : "dpdk"; }
+std::string_view to_string(Backend b) { return b == Backend::netem ? "netem" : b == Backend::dpdk ? "dpdk" : "http"; }
 std::string_view to_string(Direction d) { return d == Direction::egress ? "egress" : "ingress"; }
 
 std::string_view to_string(ProbeMode m) {
@@ -308,6 +309,7 @@ std::string_view to_string(ProbeMode m) {
         case ProbeMode::udp: return "udp";
         case ProbeMode::icmp: return "icmp";
         case ProbeMode::tcp: return "tcp";
+        case ProbeMode::http: return "http";
     }
     return "?";
 }

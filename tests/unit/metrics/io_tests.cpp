@@ -68,3 +68,45 @@ TEST_CASE("window line: round trip; no jitter_1s is null, not 0; other lines ign
     CHECK_FALSE(parse_window_json(R"({"type":"summary","sent":1})"));
     CHECK_FALSE(parse_window_json("not json"));
 }
+
+TEST_CASE("records csv: an http probe's status is the status column, and reads back") {
+    Record r{0, 100ns, 2ms, 0, Nanos{2000150}};
+    r.http_status = 429;
+    std::stringstream io;
+    write_csv_header(io);
+    write_csv_row(io, r);
+    CHECK(io.str() == "seq,send_ns,rtt_ns,status,dups,rx_ns\n0,100,2000000,429,0,2000150\n");
+    auto back = read_csv(io);
+    REQUIRE(back);
+    REQUIRE(back->size() == 1);
+    CHECK((*back)[0] == r);
+    std::stringstream bad("seq,send_ns,rtt_ns,status,dups,rx_ns\n0,100,2000000,700,0,\n");
+    CHECK_FALSE(read_csv(bad));
+}
+
+TEST_CASE("status counts and status_ratio_max: by code and by class, over responses") {
+    std::vector<Record> recs;
+    for (std::uint64_t i = 0; i < 1000; ++i) {
+        Record r{i, Nanos{static_cast<std::int64_t>(i) * 10'000'000}, 1ms, 0};
+        r.http_status = i % 50 == 0 ? 429 : i % 250 == 1 ? 503 : 200;   // 20 x 429, 4 x 503
+        if (i % 100 == 99) r.rtt.reset();                                // 10 lost: no status
+        recs.push_back(r);
+    }
+    Config cfg;
+    const Summary s = summarize(recs, 0ns, 10s, cfg);
+    CHECK(s.http_status.at(200) == 966);
+    CHECK(s.http_status.at(429) == 20);
+    CHECK(s.http_status.at(503) == 4);
+    CHECK(status_ratio(s, "429") == Approx(20.0 / 990));
+    CHECK(status_ratio(s, "5xx") == Approx(4.0 / 990));
+    CHECK(status_ratio(s, "404") == 0.0);
+    netchaos::profile::Thresholds t;
+    t.status_ratio_max = {{"429", 0.01}, {"5xx", 0.01}};
+    const auto out = evaluate(s, t, std::nullopt);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].name == "status_ratio_max.429");
+    CHECK_FALSE(out[0].pass);
+    CHECK(out[1].name == "status_ratio_max.5xx");
+    CHECK(out[1].pass);
+    CHECK(describe(out[0]) == "status_ratio_max.429: 2.02% of responses > 1%");
+}

@@ -100,3 +100,19 @@ mean = "5ms"
     CHECK(*t.value == e.value->thresholds);
     CHECK(t.value->alert->periods == 2);
 }
+
+TEST_CASE("[thresholds] status_ratio_max: codes and classes, fractions or percentages; bad keys located") {
+    auto t = parse_thresholds_text("[thresholds]\nstatus_ratio_max = { \"429\" = 0.01, \"5xx\" = \"0.1%\" }\n", "t.toml");
+    REQUIRE(t.ok());
+    CHECK(t.diagnostics.empty());
+    CHECK(t.value->status_ratio_max.at("429") == Approx(0.01));
+    CHECK(t.value->status_ratio_max.at("5xx") == Approx(0.001));
+    auto bad = parse_thresholds_text("[thresholds]\nstatus_ratio_max = { \"42\" = 0.01, \"6xx\" = 0.1, \"500\" = 2 }\n", "t.toml");
+    REQUIRE_FALSE(bad.ok());
+    int errors = 0;
+    for (const auto& d : bad.diagnostics) {
+        errors += d.severity == Diagnostic::Severity::error;
+        CHECK(d.line == 2);
+    }
+    CHECK(errors == 3);
+}
