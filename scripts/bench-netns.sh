@@ -33,6 +33,7 @@ while (($#)); do
   esac
 done
 ((${#P} <= 11)) || { echo "bench-netns: prefix '$P' too long (interface names max 15 chars)" >&2; exit 3; }
+[[ $P =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || { echo "bench-netns: prefix '$P': letters, digits, '-' and '_' only" >&2; exit 3; }
 state=/run/netchaos/$P.bench
 sock=/run/netchaos/$P-fwd.sock
 
@@ -54,6 +55,7 @@ down() {
   fi
   for n in "$P-cli" "$P-fwd" "$P-srv"; do ip netns del "$n" 2>/dev/null; done
   rm -f "$sock"; rm -rf "$state"
+  rm -rf "/var/run/dpdk/$P"   # EAL's runtime directory (--file-prefix P), left even by a clean exit
   return 0
 }
 
