@@ -95,9 +95,8 @@ int print_dry_run(const netem::ApplyOptions& o, const netem::ApplyReport& r, boo
 int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, bool lease) {
     if (lease) return fail(make_error("--for is not supported by the http backend yet: clear it with netchaos clear --backend http", 3));
     if (!p.http) return fail(make_error(file + ": no [http] table: nothing for the HTTP proxy to apply", 3));
-    auto r = fwdctl::request(control, {{"cmd", "load"}, {"toml", prof::to_text(prof::with_absolute_tables(p))}, {"name", p.name}});
-    if (!r) return fail(r.error());
-    if (!r->value("ok", false)) return fail(make_error("the http proxy refused the profile: " + r->value("error", r->dump()), 3));
+    if (auto r = fwdctl::load(control, {prof::to_text(prof::with_absolute_tables(p)), p.name, "both", std::nullopt}, "http proxy"); !r)
+        return fail(r.error());
     std::cout << "applied " << p.name << " to the http proxy at " << control << " (" << p.http->routes.size() << " route(s))\n";
     return cli::exit_pass;
 }

@@ -40,9 +40,7 @@ int run_clear(int argc, char** argv) {
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
     if (backend == "http") {   // netchaos http-proxy --control: back to no faults
         if (vm["control"].empty()) control = "/run/netchaos/http.sock";
-        auto r = fwdctl::request(control, {{"cmd", "clear"}});
-        if (!r) return fail(r.error());
-        if (!r->value("ok", false)) return fail(make_error("the http proxy refused: " + r->value("error", r->dump()), 4));
+        if (auto r = fwdctl::clear(control, "http proxy"); !r) return fail(r.error());
         std::cout << "http proxy at " << control << " injects nothing now\n";
         return cli::exit_pass;
     }

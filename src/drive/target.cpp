@@ -22,6 +22,10 @@ std::filesystem::path InProcessTarget::control() const {
     return t_.control.empty() ? std::filesystem::path(fwdctl::default_socket) : t_.control;
 }
 
+std::string_view InProcessTarget::peer() const {
+    return t_.backend == profile::Backend::http ? "http proxy" : "forwarder";
+}
+
 Result<void> InProcessTarget::apply(const profile::Profile& p) {
     const std::int64_t t0 = mono_ns();
     Result<void> r;
@@ -29,7 +33,7 @@ Result<void> InProcessTarget::apply(const profile::Profile& p) {
         // The forwarder and the HTTP proxy take the normalized profile on their control socket.
         // Table paths absolute: they have another working directory. The experiment's parse
         // already checked where its tables may come from.
-        r = fwdctl::load(control(), {profile::to_text(profile::with_absolute_tables(p)), p.name, "both", std::nullopt});
+        r = fwdctl::load(control(), {profile::to_text(profile::with_absolute_tables(p)), p.name, "both", std::nullopt}, peer());
     } else {
         r = within_netns(t_.netns, [&]() -> Result<void> {
             netem::ApplyOptions o{p, t_.dev, t_.direction == profile::Direction::ingress, std::nullopt, false};
@@ -43,7 +47,7 @@ Result<void> InProcessTarget::apply(const profile::Profile& p) {
 }
 
 Result<void> InProcessTarget::clear() {
-    if (t_.backend != profile::Backend::netem) return fwdctl::clear(control());
+    if (t_.backend != profile::Backend::netem) return fwdctl::clear(control(), peer());
     return within_netns(t_.netns, [&]() -> Result<void> {
         auto c = netem::clear(t_.dev);
         if (!c) return c.error();

@@ -31,6 +31,7 @@ public:
 
 private:
     std::filesystem::path control() const;
+    std::string_view peer() const;   // who answers on control(), for errors
     profile::Target t_;
     std::vector<std::int64_t> switch_ns_;
 };

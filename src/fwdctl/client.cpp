@@ -86,22 +86,22 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
 }
 
 namespace {
-Result<void> expect_ok(Result<nlohmann::json> r, const char* what) {
+Result<void> expect_ok(Result<nlohmann::json> r, const std::string& what) {
     if (!r) return r.error();
     if (r->value("ok", false)) return {};
     const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
-    return make_error(std::string(what) + r->value("error", r->dump()), code == 3 ? 3 : 4);
+    return make_error(what + r->value("error", r->dump()), code == 3 ? 3 : 4);
 }
 }  // namespace
 
-Result<void> load(const std::filesystem::path& sock, const Load& l) {
+Result<void> load(const std::filesystem::path& sock, const Load& l, std::string_view peer) {
     nlohmann::json req{{"cmd", "load"}, {"direction", l.direction}, {"toml", l.toml}, {"name", l.name}};
     if (l.lease) req["lease_ms"] = std::max<std::int64_t>(1, l.lease->count());
-    return expect_ok(request(sock, req), "forwarder refused the profile: ");
+    return expect_ok(request(sock, req), "the " + std::string(peer) + " refused the profile: ");
 }
 
-Result<void> clear(const std::filesystem::path& sock) {
-    return expect_ok(request(sock, {{"cmd", "clear"}}), "forwarder: ");
+Result<void> clear(const std::filesystem::path& sock, std::string_view peer) {
+    return expect_ok(request(sock, {{"cmd", "clear"}}), "the " + std::string(peer) + " refused to clear: ");
 }
 
 }  // namespace netchaos::fwdctl

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
@@ -23,16 +24,17 @@ inline constexpr const char* default_socket = "/run/netchaos/fwd.sock";
 Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann::json& req,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
-// The two state-changing requests, shared by `apply`/`clear --backend dpdk` and `run`: a reply
-// of {"ok":false} becomes an Error with the forwarder's reason (code 3 when it says the
-// profile is bad input, else 4).
+// The two state-changing requests, shared by `apply`/`clear --backend dpdk|http` and `run`
+// (`netchaos http-proxy --control` speaks the same lines): a reply of {"ok":false} becomes an
+// Error with the peer's reason (code 3 when it says the profile is bad input, else 4).
 struct Load {
     std::string toml;                 // the normalized profile, table paths absolute
     std::string name;
     std::string direction = "both";   // both, 0to1, 1to0
     std::optional<std::chrono::milliseconds> lease;   // the forwarder reverts after it by itself
 };
-Result<void> load(const std::filesystem::path& sock, const Load& l);
-Result<void> clear(const std::filesystem::path& sock);
+// `peer` names who answers, in the error: "forwarder" or "http proxy".
+Result<void> load(const std::filesystem::path& sock, const Load& l, std::string_view peer = "forwarder");
+Result<void> clear(const std::filesystem::path& sock, std::string_view peer = "forwarder");
 
 }  // namespace netchaos::fwdctl
