@@ -140,6 +140,14 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         else if (drift_ref && first.kind == Step::Kind::fault) ref = &*drift_ref;
         for (const auto& o : metrics::evaluate(ph.stats, th, ref ? std::optional(ref->p99) : std::nullopt))
             ph.checks.push_back(to_check(o));
+        // A steady state (or recovery) with probes sent and none answered shows nothing: a
+        // row that passes on 100% loss would hide a dead probe or reflector. A fault phase
+        // may ask for total loss, so it is not held to this.
+        if (first.kind != Step::Kind::fault && ph.stats.sent > 0 && ph.stats.received == 0)
+            ph.checks.push_back({report::Check::Kind::slo, "replies", 0, 1, "", false,
+                                 std::to_string(ph.stats.sent) + " probes sent, none answered: the " +
+                                     std::string(first.kind == Step::Kind::baseline ? "steady state" : "recovery") +
+                                     " could not be measured"});
         if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
 
         std::vector<std::pair<Profile, double>> mixture;

@@ -279,6 +279,16 @@ TEST_CASE("runner: no reply in the steady state stops before the first fault (ex
     CHECK(has_note(out, "no reply in the steady state"));
     // It waited one window + one timeout + 1 s past the 3 s baseline, not the 21 s plan.
     CHECK(double(b.timer.t - 1'000'000'000'000) / 1e9 < 7.0);
+    // The steady-state row does not pass on 100% loss: it failed, and says why.
+    REQUIRE_FALSE(out.report.phases.empty());
+    const auto& steady = out.report.phases.front();
+    CHECK(steady.kind == "baseline");
+    CHECK(steady.stats.sent > 0);
+    CHECK(steady.stats.received == 0);
+    CHECK_FALSE(steady.pass());
+    CHECK(std::any_of(steady.checks.begin(), steady.checks.end(), [](const auto& c) {
+        return c.name == "replies" && !c.pass && c.detail.find("none answered") != std::string::npos;
+    }));
 }
 
 TEST_CASE("runner: a probe that dies during a phase rolls back and exits 4 with its reason") {
