@@ -29,21 +29,9 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP=$(port)
 mkdir -p "$W/html" && echo ok >"$W/html/n" && echo ok >"$W/html/c"
-cat >"$W/nginx.conf" <<EOT
-daemon off;
-worker_processes 1;
-pid $W/nginx.pid;
-error_log $W/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $W/body; proxy_temp_path $W/proxy; fastcgi_temp_path $W/fcgi;
-  uwsgi_temp_path $W/uwsgi; scgi_temp_path $W/scgi;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; root $W/html; default_type text/plain; }
-}
-EOT
-nginx -e "$W/error.log" -c "$W/nginx.conf" -p "$W" & pids+=($!)
+source "$(dirname "$0")/../../tests/lib/nginx.bash"
+nginx_conf "$W/nginx.conf" "$W" 1 "server { listen 127.0.0.1:$UP; root $W/html; }"
+nginx -e "$W/nginx.error.log" -c "$W/nginx.conf" -p "$W" & pids+=($!)
 cat >"$W/p.toml" <<'EOT'
 name = "accuracy"
 [[http.route]]

@@ -30,21 +30,9 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 UP=$(port) NX=$(port)
 mkdir -p "$W/html" && head -c 612 /dev/zero | tr '\0' x >"$W/html/index.html"
 # Two nginx instances, so each one's CPU is its own: the upstream, and nginx as the proxy.
-conf() {  # conf NAME SERVER-BLOCK
-  cat >"$W/$1.conf" <<EOT
-daemon off;
-worker_processes $THREADS;
-pid $W/$1.pid;
-error_log $W/$1.error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $W/body; proxy_temp_path $W/proxy; fastcgi_temp_path $W/fcgi;
-  uwsgi_temp_path $W/uwsgi; scgi_temp_path $W/scgi;
-  keepalive_requests 1000000;
-  $2
-}
-EOT
+source "$(dirname "$0")/../../tests/lib/nginx.bash"
+conf() {  # conf NAME BLOCKS: write NAME.conf and start that nginx
+  nginx_conf "$W/$1.conf" "$W" "$THREADS" "$2"
   nginx -e "$W/$1.error.log" -c "$W/$1.conf" -p "$W" & pids+=($!)
 }
 conf upstream "server { listen 127.0.0.1:$UP; root $W/html; }"
