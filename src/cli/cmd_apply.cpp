@@ -182,4 +182,4 @@ int run_apply(int argc, char** argv) {
 
 }  // namespace
 
-NETCHAOS_COMMAND(apply, "apply a profile (netem qdiscs, or the DPDK forwarder)", run_apply);
+NETCHAOS_COMMAND(apply, "apply a profile (netem qdiscs, the DPDK forwarder, or the http proxy)", run_apply);

@@ -156,4 +156,4 @@ int run_show(int argc, char** argv) {
 
 }  // namespace
 
-NETCHAOS_COMMAND(show, "show netem qdiscs (or forwarder stats) with parameters and counters", run_show);
+NETCHAOS_COMMAND(show, "show netem qdiscs, or the forwarder's or http proxy's profile and counters", run_show);
