@@ -133,7 +133,14 @@ down_one() {
   prev=$(recorded "$pci") || { err "$pci: no record in $state (fwd-bind up never bound it); not touching it"; return 3; }
   [[ -d $d ]] || { err "no PCI device $pci"; return 3; }
   cur=$(driver_of "$pci")
-  if [[ $cur == "$prev" ]]; then echo "$pci: on $cur, as before up"; record "$pci" ""; return 0; fi
+  if [[ $cur == "$prev" ]]; then
+    echo "$pci: on $cur, as before up"
+    # A bind that failed half way may have left the override behind: it would steer the next
+    # probe of the device (a reboot, a hotplug) to vfio-pci.
+    local ov; ov=$(cat "$d/driver_override" 2>/dev/null)   # "(null)" when unset
+    if [[ $prev != vfio-pci && -n $ov && $ov != "(null)" ]]; then wr "" "$d/driver_override" || return 4; fi
+    record "$pci" ""; return 0
+  fi
   echo "$pci: $cur -> $prev"
   [[ $cur == - ]] || wr "$pci" "$sysfs/bus/pci/drivers/$cur/unbind" || return 4
   # An empty driver_override ("\n") lets the device's own driver match it again.

@@ -45,7 +45,8 @@ kernel() {
       a=$(head -n1 "$f"); drv=$(basename "$(dirname "$f")"); d=$S/bus/pci/devices/$a
       case $(basename "$f") in
         unbind)
-          if [[ $(basename "$(readlink "$d/driver" 2>/dev/null)") == "$drv" ]]; then rm -f "$d/driver"; echo "unbind $drv $a"
+          if [[ -e $d/stuck ]]; then echo "unbind refused $drv $a (stuck)"
+          elif [[ $(basename "$(readlink "$d/driver" 2>/dev/null)") == "$drv" ]]; then rm -f "$d/driver"; echo "unbind $drv $a"
           else echo "unbind refused $drv $a"; fi
           : >"$f" ;;
         bind)
@@ -127,6 +128,20 @@ grep -qx "unbind vfio-pci $B" "$tmp/kernel.log" && grep -qx "bind ixgbe $A" "$tm
 ! grep -q refused "$tmp/kernel.log" || fail "the kernel refused a write: $(cat "$tmp/kernel.log")"
 nc_expect 0 "nothing to restore" -- "$bind" down --apply
 pass "down --apply: $A back on ixgbe, $B unbound again, override cleared, record gone"
+
+# ---- a port that will not let go: the ports this run bound are given back, nothing is left
+E=0000:3b:00.3
+dev $E ixgbe 43
+touch "$S/bus/pci/devices/$E/stuck"
+nc_expect 4 "$E: still on ixgbe after binding to vfio-pci" -- "$bind" up --apply $A $E
+nc_has "rolling back $A"
+[[ $(drv $A) == ixgbe && $(drv $E) == ixgbe ]] || fail "after the rollback: $A on $(drv $A), $E on $(drv $E)"
+for p in $A $E; do
+  [[ -z $(cat "$S/bus/pci/devices/$p/driver_override") ]] || fail "$p keeps driver_override '$(cat "$S/bus/pci/devices/$p/driver_override")'"
+done
+[[ ! -s $NETCHAOS_BIND_STATE ]] || fail "state file after the rollback: $(cat "$NETCHAOS_BIND_STATE")"
+rm "$S/bus/pci/devices/$E/stuck"
+pass "a port that cannot be unbound: exit 4, the other port rolled back, no override or record left"
 
 # ---- a port already on vfio-pci before us stays there
 dev 0000:d8:00.0 vfio-pci 50
