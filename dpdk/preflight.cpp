@@ -119,6 +119,12 @@ std::vector<Finding> check_port(const PortFacts& p, std::size_t max_frame) {
     // Link: a vdev's link is whatever its driver reports (net_null: always up at 10 Gb/s).
     if (!p.link_known)
         out.push_back(warn(id + ".link", port_label(p) + ": the driver does not report link status", "check the link on the peer (ethtool)"));
+    else if (!p.physical && !p.kernel_if.empty())
+        out.push_back(p.kernel_if_up ? na(id + ".link", fmt("%s has no physical link: speed and duplex do not apply; its interface %s is up",
+                                                           p.driver.c_str(), p.kernel_if.c_str()))
+                                     : warn(id + ".link", fmt("%s's interface %s is down (or has no carrier): nothing arrives",
+                                                              p.driver.c_str(), p.kernel_if.c_str()),
+                                            fmt("ip link set %s up, and its peer", p.kernel_if.c_str())));
     else if (!p.physical)
         out.push_back(p.link_up ? na(id + ".link", fmt("%s has no physical link: speed and duplex do not apply (it reports %u Mb/s, up)",
                                                       p.driver.c_str(), p.speed_mbps))
@@ -137,20 +143,23 @@ std::vector<Finding> check_port(const PortFacts& p, std::size_t max_frame) {
     // forwarder calls anything above --max-frame oversize. They should agree: a larger
     // --max-frame counts nothing the NIC already dropped (those show up as port ierrors), a
     // smaller one calls ordinary frames oversize (and drops them with --malformed drop).
-    if (p.mtu == 0) {
+    const std::uint16_t mtu = p.kernel_mtu ? p.kernel_mtu : p.mtu;
+    const std::string whose = p.kernel_mtu ? p.kernel_if + " MTU" : "MTU";
+    const std::string raise = p.kernel_mtu ? "ip link set " + p.kernel_if + " mtu" : "raise the port's MTU to";
+    if (mtu == 0) {
         out.push_back(na(id + ".mtu", p.driver + " does not report an MTU: --max-frame cannot be checked against it"));
     } else {
-        const std::size_t takes = std::size_t{p.mtu} + 18;
+        const std::size_t takes = std::size_t{mtu} + 18;
         if (takes < max_frame)
-            out.push_back(warn(id + ".mtu", fmt("MTU %u takes frames up to %zu B, below --max-frame %zu: frames in between are dropped by the port, "
-                                                "not counted as oversize", p.mtu, takes, max_frame),
-                               fmt("--max-frame %zu, or raise the port's MTU to %zu", takes, max_frame - 18)));
+            out.push_back(warn(id + ".mtu", fmt("%s %u takes frames up to %zu B, below --max-frame %zu: frames in between are dropped by the port, "
+                                                "not counted as oversize", whose.c_str(), mtu, takes, max_frame),
+                               fmt("--max-frame %zu, or %s %zu", takes, raise.c_str(), max_frame - 18)));
         else if (takes > max_frame)
-            out.push_back(warn(id + ".mtu", fmt("MTU %u takes frames up to %zu B, above --max-frame %zu: ordinary frames count as oversize",
-                                                p.mtu, takes, max_frame),
+            out.push_back(warn(id + ".mtu", fmt("%s %u takes frames up to %zu B, above --max-frame %zu: ordinary frames count as oversize",
+                                                whose.c_str(), mtu, takes, max_frame),
                                fmt("--max-frame %zu", takes)));
         else
-            out.push_back(ok(id + ".mtu", fmt("MTU %u = --max-frame %zu - 18", p.mtu, max_frame)));
+            out.push_back(ok(id + ".mtu", fmt("%s %u = --max-frame %zu - 18", whose.c_str(), mtu, max_frame)));
     }
 
     if (p.promiscuous)

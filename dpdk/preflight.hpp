@@ -58,6 +58,11 @@ struct PortFacts {
     std::uint16_t mtu = 0;          // 0: unknown
     bool promiscuous = false;
     int numa = -1;                  // -1: not reported
+    // A vdev over a kernel interface (net_af_xdp, net_af_packet: dev_info.if_index): that
+    // interface's state and MTU are what frames really meet, not the vdev's fixed report.
+    std::string kernel_if;          // "" when none
+    bool kernel_if_up = false;      // IFF_UP and IFF_RUNNING
+    std::uint16_t kernel_mtu = 0;
     bool rx_timestamp = false;      // RTE_ETH_RX_OFFLOAD_TIMESTAMP offered
     bool nic_clock = false;         // rte_eth_read_clock works (so NIC time maps to TSC)
 };

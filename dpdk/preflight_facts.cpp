@@ -1,6 +1,10 @@
 #include "preflight_facts.hpp"
 
 #include <cpuid.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -8,6 +12,7 @@
 #include <rte_lcore.h>
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -126,6 +131,18 @@ PortFacts port_facts(std::uint16_t port, const HwRx& hw) {
     if (rte_eth_dev_get_mtu(port, &mtu) == 0) p.mtu = mtu;
     p.promiscuous = rte_eth_promiscuous_get(port) == 1;
     p.numa = rte_eth_dev_socket_id(port);
+    // The kernel interface under an af_xdp/af_packet vdev, asked in this netns.
+    char ifname[IF_NAMESIZE] = {};
+    if (!p.physical && info.if_index && if_indextoname(info.if_index, ifname)) {
+        p.kernel_if = ifname;
+        if (const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); s >= 0) {
+            ifreq r{};
+            std::snprintf(r.ifr_name, sizeof r.ifr_name, "%s", ifname);
+            if (::ioctl(s, SIOCGIFFLAGS, &r) == 0) p.kernel_if_up = (r.ifr_flags & IFF_UP) && (r.ifr_flags & IFF_RUNNING);
+            if (::ioctl(s, SIOCGIFMTU, &r) == 0 && r.ifr_mtu > 0 && r.ifr_mtu <= 65535) p.kernel_mtu = static_cast<std::uint16_t>(r.ifr_mtu);
+            ::close(s);
+        }
+    }
     p.rx_timestamp = hw.offered;
     p.nic_clock = hw.on;
     return p;

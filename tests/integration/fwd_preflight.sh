@@ -80,16 +80,19 @@ fi
 # ---- veths (net_af_xdp): --preflight on a spare pair, then the report at a normal start
 fwd_up
 ip -n "$FWDNS" link add "$P-x0" type veth peer name "$P-x1" || fail "spare veth pair"
-ip -n "$FWDNS" link set "$P-x0" up && ip -n "$FWDNS" link set "$P-x1" up
-nc_expect $want_rc "  n/a   port0.link           net_af_xdp has no physical link" -- ip netns exec "$FWDNS" \
+ip -n "$FWDNS" link set "$P-x0" up && ip -n "$FWDNS" link set "$P-x1" mtu 3000 up
+nc_expect $want_rc "  n/a   port0.link           net_af_xdp has no physical link: speed and duplex do not apply; its interface $P-x0 is up" -- \
+  ip netns exec "$FWDNS" \
   "$NETCHAOS_FWD" --no-huge $(eal xdp) --vdev="net_af_xdp0,iface=$P-x0" --vdev="net_af_xdp1,iface=$P-x1" -- --preflight
 nc_has "  ok    port1.driver         port 1 (net_af_xdp1, net_af_xdp), virtual device"
-nc_has "  ok    port1.mtu            MTU 1500 = --max-frame 1518 - 18"
+nc_has "  ok    port0.mtu            $P-x0 MTU 1500 = --max-frame 1518 - 18"
+nc_has "  WARN  port1.mtu            $P-x1 MTU 3000 takes frames up to 3018 B, above --max-frame 1518"
+nc_has "        fix: --max-frame 3018"
 nc_has "  ok    port0.promiscuous    promiscuous"
 nc_has "  n/a   port1.rx_clock       net_af_xdp offers no rx timestamp offload: rx times are the TSC at the rx burst (fallback)"
 nc_has "  n/a   pool.line_rate       net_af_xdp has no link speed"
 ip -n "$FWDNS" link del "$P-x0"
-pass "net_af_xdp --preflight on veths: exit $want_rc, link/rx clock/line rate n/a with the reason"
+pass "net_af_xdp --preflight on veths: exit $want_rc, the veths' state and MTU checked, link speed/rx clock/line rate n/a with the reason"
 
 # The running bench's forwarder printed the same report before forwarding.
 NC_OUT=$FWD_LOG

@@ -183,6 +183,25 @@ TEST_CASE("port MTU against --max-frame: either mismatch warns with the flag tha
     CHECK(find(check_port(p, 1518), "port0.mtu").level == Level::na);
 }
 
+TEST_CASE("a vdev over a kernel interface: that interface's state and MTU are checked") {
+    auto p = null_port(0);
+    p.driver = "net_af_xdp";
+    p.kernel_if = "veth0";
+    p.kernel_if_up = true;
+    p.kernel_mtu = 9000;   // the vdev itself reports 1500
+    auto fs = check_port(p, 1518);
+    CHECK(find(fs, "port0.link").level == Level::na);
+    CHECK(has(find(fs, "port0.link").what, "its interface veth0 is up"));
+    CHECK(find(fs, "port0.mtu").level == Level::warn);
+    CHECK(has(find(fs, "port0.mtu").what, "veth0 MTU 9000 takes frames up to 9018 B, above --max-frame 1518"));
+    CHECK(find(check_port(p, 9018), "port0.mtu").level == Level::ok);
+    CHECK(has(find(check_port(p, 9100), "port0.mtu").fix, "--max-frame 9018, or ip link set veth0 mtu 9082"));
+    p.kernel_if_up = false;
+    fs = check_port(p, 9018);
+    CHECK(find(fs, "port0.link").level == Level::warn);
+    CHECK(find(fs, "port0.link").fix == "ip link set veth0 up, and its peer");
+}
+
 TEST_CASE("promiscuous off blocks") {
     auto p = nic(1);
     p.promiscuous = false;
