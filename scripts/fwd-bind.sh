@@ -20,14 +20,14 @@ set -u
 sysfs=${NETCHAOS_SYSFS:-/sys}
 state=${NETCHAOS_BIND_STATE:-/run/netchaos/fwd-bind.state}
 cmd=${1:-}; shift || true
-case $cmd in -h|--help|help) sed -n '2,17p' "$0"; exit 0 ;; esac
+case $cmd in -h|--help|help) sed -n '2,18p' "$0"; exit 0 ;; esac
 apply=0; force=0; target=vfio-pci; pcis=()
 while (($#)); do
   case $1 in
     --apply) apply=1; shift ;;
     --force) force=1; shift ;;
     --driver) target=${2:-}; shift 2 || { echo "fwd-bind: --driver needs a value" >&2; exit 3; } ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "fwd-bind: unknown option $1 (see --help)" >&2; exit 3 ;;
     *) pcis+=("$1"); shift ;;
   esac
@@ -184,6 +184,7 @@ case $cmd in
     exit $rc ;;
   status)
     if ((${#pcis[@]} == 0)) && [[ -f $state ]]; then mapfile -t pcis < <(awk '{print $1}' "$state"); fi
+    ((${#pcis[@]})) || echo "fwd-bind: nothing recorded in $state"
     for p in "${pcis[@]}"; do echo "$p driver $(driver_of "$p") recorded $(recorded "$p" || echo none)"; done ;;
   *) echo "usage: $0 up|down|status [--apply] [--force] PCI...  (--help: more)" >&2; exit 3 ;;
 esac
