@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/exit_codes.hpp"
 #include "control.hpp"
 #include "export/fwd_exporter.hpp"
 #include "export/server.hpp"
@@ -185,7 +186,7 @@ int main(int argc, char** argv) {
         if (parse_options(static_cast<int>(av.size()), av.data(), opt) != 0) return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "netchaos-fwd: %s (see --help)\n", e.what());
-        return 3;
+        return cli::exit_bad_input;
     }
 
     // Table paths are confined by the CLI that sends profiles here (the socket is root-only);
@@ -197,9 +198,9 @@ int main(int argc, char** argv) {
     if (!opt.profile.empty()) {
         bool ok = false;
         const std::string text = read_file(opt.profile, ok);
-        if (!ok) { std::fprintf(stderr, "netchaos-fwd: cannot read %s\n", opt.profile.c_str()); return 3; }
+        if (!ok) { std::fprintf(stderr, "netchaos-fwd: cannot read %s\n", opt.profile.c_str()); return cli::exit_bad_input; }
         auto m = build_models(text, opt.profile, "both", opt.queue_capacity);
-        if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return m.error().code; }
+        if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return netchaos::cli::exit_code(m.error()); }
         start_models = *m;
         auto p = profile::parse_profile_text(text, opt.profile);
         if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
@@ -222,7 +223,7 @@ int main(int argc, char** argv) {
         const std::string why = rte_strerror(rte_errno);
         std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", why.c_str());
         eal_blocked("EAL init failed: " + why, "read EAL's message above: hugepages (or --no-huge), -a PCI / --vdev arguments, vfio-pci binding, root");
-        return 4;
+        return cli::exit_system;
     }
     int rc = 0;
     {
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
             eal_blocked("EAL found " + std::to_string(rte_eth_dev_count_avail()) + " ports, the forwarder needs 2",
                         "-a PCI for each port bound to vfio-pci (scripts/fwd-bind.sh), or --vdev=net_af_xdp0,iface=IF");
             rte_eal_cleanup();
-            return 4;
+            return cli::exit_system;
         }
         double nominal = 0;
         // Other threads' cpu time is sampled around the calibration: who else ran on our core.
@@ -273,7 +274,7 @@ int main(int argc, char** argv) {
         if (!pool) {
             std::fprintf(stderr, "netchaos-fwd: mbuf pool: %s\n", rte_strerror(rte_errno));
             rte_eal_cleanup();
-            return 4;
+            return cli::exit_system;
         }
         ForwarderConfig cfg;
         std::uint16_t pid = 0, n = 0;
@@ -302,10 +303,10 @@ int main(int argc, char** argv) {
             std::fputs(preflight::render(findings).c_str(), stdout);
             std::fflush(stdout);
             if (opt.preflight) {
-                rc = preflight::exit_code(findings);
-            } else if (preflight::exit_code(findings) != 0 && !opt.ignore_preflight) {
+                rc = preflight::blocks(findings) ? cli::exit_system : cli::exit_pass;
+            } else if (preflight::blocks(findings) && !opt.ignore_preflight) {
                 std::fprintf(stderr, "netchaos-fwd: a preflight check blocks (BLOCK above); fix it, or --ignore-preflight to start anyway\n");
-                rc = 4;
+                rc = cli::exit_system;
             }
         }
         if (rc == 0 && !opt.preflight) {
@@ -340,12 +341,12 @@ int main(int argc, char** argv) {
             std::unique_ptr<exporter::Server> metrics;
             if (auto r = control.start(cpu); !r) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
-                rc = r.error().code;
+                rc = netchaos::cli::exit_code(r.error());
             } else if (auto m = collector ? serve_off_core(opt.metrics_listen, collector, cpu)
                                           : Result<std::unique_ptr<exporter::Server>>(nullptr);
                        !m) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str());
-                rc = m.error().code;
+                rc = netchaos::cli::exit_code(m.error());
                 control.stop();
             } else {
                 metrics = std::move(*m);

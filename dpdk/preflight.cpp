@@ -291,8 +291,8 @@ std::vector<Finding> check(const Facts& f) {
     return out;
 }
 
-int exit_code(const std::vector<Finding>& fs) {
-    return std::any_of(fs.begin(), fs.end(), [](const Finding& x) { return x.level == Level::block; }) ? 4 : 0;
+bool blocks(const std::vector<Finding>& fs) {
+    return std::any_of(fs.begin(), fs.end(), [](const Finding& x) { return x.level == Level::block; });
 }
 
 std::string render(const std::vector<Finding>& fs) {

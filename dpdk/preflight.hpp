@@ -3,7 +3,7 @@
 // Facts in (gathered by preflight_facts.cpp from CPUID, /proc, /sys and ethdev), findings out.
 // Pure, no DPDK, so every check has unit tests with synthetic facts
 // (tests/unit/fwd_preflight/). netchaos-fwd prints the findings at start and, with
-// --preflight, exits on them: 0 = nothing blocking, 4 = something blocks.
+// --preflight, exits on them (main.cpp maps blocks() to exit 4, otherwise 0).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -120,7 +120,7 @@ std::vector<Finding> check_isolation(const HostFacts& h, const LcoreFacts& l, co
 std::vector<Finding> check_pool(const PoolFacts& p, const std::vector<PortFacts>& ports);
 std::vector<Finding> check_clock(const std::vector<PortFacts>& ports);
 
-int exit_code(const std::vector<Finding>& fs);   // 4 when anything blocks, else 0
+bool blocks(const std::vector<Finding>& fs);     // anything at Level::block (main.cpp exits 4)
 const char* level_name(Level l);                 // "ok", "n/a", "WARN", "BLOCK"
 // The report: a header, one line per finding, an indented "fix:" line under each warning or
 // block, and a summary line.
