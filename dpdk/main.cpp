@@ -56,7 +56,7 @@ struct Options {
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
     std::uint16_t burst = 32;
     bool preflight = false;          // check, report, exit 0 or 4; no forwarding
-    bool ignore_preflight = false;   // start even when a check blocks
+    bool ignore_preflight = false;   // start even when a port check blocks
 };
 
 void usage() {
@@ -64,8 +64,9 @@ void usage() {
         "usage: netchaos-fwd EAL-ARGS -- [options]\n"
         "  --preflight             check the machine and ports (TSC, hugepages, link, MTU, NUMA, core isolation,\n"
         "                          mbuf pool), print the findings with a fix each, exit 0 (ok) or 4 (blocking);\n"
-        "                          the same report is printed at every start, which refuses to run on a blocking one\n"
-        "  --ignore-preflight      start even when a preflight check blocks\n"
+        "                          the same report is printed at every start, which refuses to run when a port\n"
+        "                          finding blocks (link down, promiscuous refused)\n"
+        "  --ignore-preflight      start even when a port finding blocks\n"
         "  --profile FILE          profile applied at start (egress -> 0to1, ingress -> 1to0)\n"
         "  --control SOCK          control socket (default /run/netchaos/fwd.sock, mode 0600)\n"
         "  --control-idle D        close a control client idle (or not reading) for D (default 10s)\n"
@@ -304,9 +305,12 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             if (opt.preflight) {
                 rc = preflight::blocks(findings) ? cli::exit_system : cli::exit_pass;
-            } else if (preflight::blocks(findings) && !opt.ignore_preflight) {
-                std::fprintf(stderr, "netchaos-fwd: a preflight check blocks (BLOCK above); fix it, or --ignore-preflight to start anyway\n");
+            } else if (preflight::blocks_start(findings) && !opt.ignore_preflight) {
+                std::fprintf(stderr, "netchaos-fwd: a port cannot forward (BLOCK above); fix it, or --ignore-preflight to start anyway\n");
                 rc = cli::exit_system;
+            } else if (preflight::blocks(findings)) {
+                std::printf("netchaos-fwd: WARNING: a preflight check blocks (BLOCK above); forwarding anyway, at a precision "
+                            "it does not vouch for (--preflight exits 4 on it)\n");
             }
         }
         if (rc == 0 && !opt.preflight) {

@@ -60,10 +60,15 @@ std::vector<Finding> check_tsc(const TscFacts& t) {
     if (!t.cpuid_known)
         out.push_back(block("tsc.invariant", "CPUID has no leaf 0x80000007: cannot tell whether the TSC is invariant",
                             "run on an x86 CPU that reports invariant TSC (grep nonstop_tsc /proc/cpuinfo)"));
+    // In a guest the bit is the hypervisor's CPU model, not the TSC's behaviour (many hosts
+    // with a steady TSC do not pass it on), so there the measured stability decides and a
+    // missing bit warns; on bare metal a TSC without it follows frequency scaling: it blocks.
+    else if (!t.invariant && t.hypervisor)
+        out.push_back(warn("tsc.invariant", "the guest's CPUID does not report an invariant TSC (0x80000007 EDX[8]): tsc.stable below is what was measured",
+                           "expose it to the guest (qemu/KVM: -cpu host,+invtsc; pin the VM, no live migration)"));
     else if (!t.invariant)
-        out.push_back(block("tsc.invariant", "the TSC is not invariant (CPUID 0x80000007 EDX[8] clear): its rate follows frequency scaling, so delays drift" + vm,
-                            t.hypervisor ? "expose an invariant TSC to the guest (qemu/KVM: -cpu host,+invtsc; pin the VM, no live migration)"
-                                         : "use a CPU with an invariant TSC (grep nonstop_tsc /proc/cpuinfo)"));
+        out.push_back(block("tsc.invariant", "the TSC is not invariant (CPUID 0x80000007 EDX[8] clear): its rate follows frequency scaling, so delays drift",
+                            "use a CPU with an invariant TSC (grep nonstop_tsc /proc/cpuinfo)"));
     else
         out.push_back(ok("tsc.invariant", "invariant TSC (CPUID 0x80000007 EDX[8])" + vm));
 
@@ -293,6 +298,10 @@ std::vector<Finding> check(const Facts& f) {
 
 bool blocks(const std::vector<Finding>& fs) {
     return std::any_of(fs.begin(), fs.end(), [](const Finding& x) { return x.level == Level::block; });
+}
+
+bool blocks_start(const std::vector<Finding>& fs) {
+    return std::any_of(fs.begin(), fs.end(), [](const Finding& x) { return x.level == Level::block && x.check.rfind("port", 0) == 0; });
 }
 
 std::string render(const std::vector<Finding>& fs) {

@@ -121,6 +121,10 @@ std::vector<Finding> check_pool(const PoolFacts& p, const std::vector<PortFacts>
 std::vector<Finding> check_clock(const std::vector<PortFacts>& ports);
 
 bool blocks(const std::vector<Finding>& fs);     // anything at Level::block (main.cpp exits 4)
+// What stops a normal start (not --preflight): a blocking port finding (a link down, a
+// refused promiscuous mode), with which nothing would cross. A blocking TSC finding costs
+// precision, not the bench: the start prints it and forwards; --preflight gates on it.
+bool blocks_start(const std::vector<Finding>& fs);
 const char* level_name(Level l);                 // "ok", "n/a", "WARN", "BLOCK"
 // The report: a header, one line per finding, an indented "fix:" line under each warning or
 // block, and a summary line.
