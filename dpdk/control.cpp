@@ -275,14 +275,15 @@ Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next)
 }
 
 void ControlServer::expire_lease() {
-    if (!lease_ || std::chrono::steady_clock::now() < lease_->deadline) return;
-    if (auto r = publish(lease_->revert); !r) {
+    const auto* revert = lease_.due(std::chrono::steady_clock::now());
+    if (!revert) return;
+    if (auto r = publish(*revert); !r) {
         std::cerr << "netchaos-fwd: lease expired but the revert failed (retrying): " << r.error().message << std::endl;
         return;
     }
     std::cout << "netchaos-fwd: lease expired; reverted to 0to1=" << current_[0].name << " 1to0=" << current_[1].name
               << std::endl;
-    lease_.reset();
+    lease_.end();
 }
 
 nlohmann::json ControlServer::handle(const nlohmann::json& req) {
@@ -300,7 +301,7 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
         std::array<std::optional<DirModel>, 2> next;
         for (auto& n : next) n = DirModel{fault::passthrough(), opt_.queue_capacity, "passthrough", ""};
         if (auto r = publish(next); !r) return {{"ok", false}, {"error", r.error().message}};
-        lease_.reset();
+        lease_.end();
         return {{"ok", true}, {"applied", {{"0to1", "passthrough"}, {"1to0", "passthrough"}}}};
     }
     if (cmd == "load") return load(req);
@@ -315,41 +316,27 @@ nlohmann::json ControlServer::load(const nlohmann::json& req) {
     const std::string dir = req.value("direction", "both");
     const std::string name = req.value("name", "");
     if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"kind", kind_name(ErrorKind::bad_input)}};
-    std::optional<std::chrono::milliseconds> lease;
-    if (req.contains("lease_ms")) {
-        const auto& l = req["lease_ms"];
-        if (!l.is_number_integer() || l.get<std::int64_t>() <= 0 || l.get<std::int64_t>() > 366LL * 86'400'000)
-            return {{"ok", false}, {"error", "lease_ms must be a positive integer (milliseconds, at most a year)"}, {"kind", kind_name(ErrorKind::bad_input)}};
-        lease = std::chrono::milliseconds(l.get<std::int64_t>());
-    }
+    const auto lease = fwdctl::parse_lease(req);
+    if (!lease) return {{"ok", false}, {"error", lease.error().message}, {"kind", kind_name(lease.error().kind)}};
     auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
     if (!models) return {{"ok", false}, {"error", models.error().message}, {"kind", kind_name(models.error().kind)}};
     const auto before = current_;
     if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
-    if (!lease) {
-        lease_.reset();
-    } else {
-        if (!lease_) {
-            Lease l;
-            for (std::size_t d = 0; d < 2; ++d) l.revert[d] = before[d];
-            lease_ = std::move(l);
-        }
-        lease_->deadline = std::chrono::steady_clock::now() + *lease;
-    }
+    std::array<std::optional<DirModel>, 2> was{before[0], before[1]};
+    lease_.loaded(was, *lease, std::chrono::steady_clock::now());
     // Wall-clock times of the request and of the lcore's ack, for tests that line the
     // switch up with a probe's own timestamps.
     nlohmann::json out{{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}},
                        {"requested_ns", t_req}, {"applied_ns", realtime_ns()}};
-    if (lease_) out["lease"] = lease_json();
+    if (lease_.active()) out["lease"] = lease_json();
     return out;
 }
 
 nlohmann::json ControlServer::lease_json() const {
-    if (!lease_) return nullptr;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lease_->deadline - std::chrono::steady_clock::now());
-    return {{"remaining_ms", std::max<std::int64_t>(0, left.count())},
-            {"reverts_to", {{"0to1", lease_->revert[0] ? lease_->revert[0]->name : ""},
-                            {"1to0", lease_->revert[1] ? lease_->revert[1]->name : ""}}}};
+    const auto* r = lease_.reverts_to();
+    if (!r) return nullptr;
+    return {{"remaining_ms", lease_.remaining(std::chrono::steady_clock::now()).count()},
+            {"reverts_to", {{"0to1", (*r)[0] ? (*r)[0]->name : ""}, {"1to0", (*r)[1] ? (*r)[1]->name : ""}}}};
 }
 
 nlohmann::json ControlServer::stats() {

@@ -92,12 +92,14 @@ int print_dry_run(const netem::ApplyOptions& o, const netem::ApplyReport& r, boo
 
 // The HTTP proxy's control socket (netchaos http-proxy --control) speaks the forwarder's
 // load/clear/stats lines; it takes the profile's [http] table and switches between requests.
-int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, bool lease) {
-    if (lease) return fail(make_error("--for is not supported by the http backend yet: clear it with netchaos clear --backend http", ErrorKind::bad_input));
+int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, std::optional<prof::Duration> lease) {
     if (!p.http) return fail(make_error(file + ": no [http] table: nothing for the HTTP proxy to apply", ErrorKind::bad_input));
-    if (auto r = fwdctl::load(control, {prof::to_text(prof::with_absolute_tables(p)), p.name, "both", std::nullopt}, "http proxy"); !r)
-        return fail(r.error());
+    fwdctl::Load req{prof::to_text(prof::with_absolute_tables(p)), p.name, "both", std::nullopt};
+    // The proxy keeps the lease itself (src/fwdctl/lease.hpp), as the forwarder does.
+    if (lease) req.lease = std::chrono::duration_cast<std::chrono::milliseconds>(*lease);
+    if (auto r = fwdctl::load(control, req, "http proxy"); !r) return fail(r.error());
     std::cout << "applied " << p.name << " to the http proxy at " << control << " (" << p.http->routes.size() << " route(s))\n";
+    if (lease) std::cout << "  the proxy reverts to its previous profile after " << prof::format_duration(*lease) << "\n";
     return cli::exit_pass;
 }
 
@@ -106,7 +108,7 @@ int run_apply(int argc, char** argv) {
     po::options_description opts(
         "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION] [--takeover]\n"
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n"
-        "       netchaos apply PROFILE --backend http [--control SOCK]   (the [http] table, to netchaos http-proxy)\n\n"
+        "       netchaos apply PROFILE --backend http [--control SOCK] [--for DURATION]   (the [http] table, to netchaos http-proxy)\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
         "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
@@ -116,8 +118,8 @@ int run_apply(int argc, char** argv) {
         "held by another live controller (a `netchaos run`, or the watchdog of `apply --for`) is\n"
         "refused with exit 4 unless --takeover. --dry-run reads the device and its ledger, then prints\n"
         "the netlink requests apply would send and the ledger it would write, changing nothing.\n"
-        "dpdk: --for is a lease the forwarder keeps: it reverts to its previous profile when the\n"
-        "lease ends, even if this process is gone; [match] is refused (no per-flow classes yet).\n"
+        "dpdk and http: --for is a lease the forwarder (or the proxy) keeps: it reverts to its previous\n"
+        "profile when the lease ends, even if this process is gone; [match] is refused by dpdk.\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface (netem backend)")(
         "ingress", "impair traffic arriving on IF (through an IFB device)")(
@@ -161,7 +163,7 @@ int run_apply(int argc, char** argv) {
         return fail(make_error("--takeover is for the netem backend: on the forwarder or the http proxy apply replaces the profile in "
                                "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)", ErrorKind::bad_input));
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
-    if (backend == "http") return apply_http(file, *parsed.value, control, lease.has_value());
+    if (backend == "http") return apply_http(file, *parsed.value, control, lease);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", ErrorKind::bad_input));
     if (auto rc = cli::check_dev("apply", dev)) return *rc;

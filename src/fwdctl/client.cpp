@@ -46,8 +46,8 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
     if (s.fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
     if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (errno != EINPROGRESS && errno != EAGAIN)
-            return make_error("no forwarder on " + path + ": " + std::strerror(errno) +
-                              (errno == ENOENT ? " (is netchaos-fwd running? see --control)" : ""));
+            return make_error("nothing answers on " + path + ": " + std::strerror(errno) +
+                              (errno == ENOENT ? " (is netchaos-fwd, or netchaos http-proxy --control, running there? see --control)" : ""));
         if (!wait_for(s.fd, POLLOUT, deadline)) return make_error("timed out connecting to " + path);
     }
     const std::string out = req.dump() + "\n";
