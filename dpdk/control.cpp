@@ -343,6 +343,8 @@ nlohmann::json ControlServer::stats() {
     nlohmann::json dirs;
     for (std::size_t d = 0; d < 2; ++d) {
         auto j = to_json(minus(snapshot(sh_.dir[d]), base_[d]));
+        // Release error = the TSC at the tx call minus the scheduled TSC, whatever stamped rx.
+        j["release_error_ns"]["clock"] = "tsc";
         j["profile"] = current_[d].name;
         j["limit"] = current_[d].limit;
         j["params"] = current_[d].params;
@@ -366,6 +368,8 @@ nlohmann::json ControlServer::stats() {
             {"ports", ports},
             {"engine", opt_.engine_kind},
             {"tsc_hz", sh_.clock.hz()},
+            {"clock", "tsc"},
+            {"rx_clock", opt_.rx_clock},
             {"pool", pool},
             {"queue_capacity", opt_.queue_capacity},
             {"stalls", {{"count", sh_.loop.stalls.load() - base_stalls_},

@@ -57,6 +57,7 @@ struct ControlOptions {
     // Told the models in force at start() and after every switch (on the control thread):
     // the exporter's profile info and requested-delay gauges.
     std::function<void(const std::array<DirModel, 2>&)> on_models;
+    std::string rx_clock = "tsc";   // rx times from "tsc" (at the rx burst), "nic" (hw stamps) or "nic+tsc"
 };
 
 class ControlServer {

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -41,6 +42,8 @@ public:
             tx_[d].port = cfg.port[1 - d];
         }
         stall_ticks_ = sh.clock.ticks(cfg.stall_ns);
+        for (int d = 0; d < 2; ++d) { hw_[d] = cfg.hw[d]; any_hw_ = any_hw_ || hw_[d].on; }
+        remap_ticks_ = sh.clock.ticks(1'000'000'000);
     }
 
     void run() {
@@ -49,6 +52,7 @@ public:
         while (!sh_.stop.load(std::memory_order_relaxed)) {
             const std::uint64_t now = tick();
             if ((++iters & 0xff) == 0) bump(sh_.loop.iterations, 256);
+            if (any_hw_ && now >= next_remap_) remap(now);
             poll_control();
             for (int d = 0; d < 2; ++d) receive(d);
             for (int d = 0; d < 2; ++d) release(d, rte_rdtsc(), now);
@@ -72,6 +76,19 @@ private:
         }
         prev_ = now;
         return now;
+    }
+
+    // NIC clock -> TSC, re-anchored once a second from a fresh pair (4 register reads per
+    // port, a few us, once a second: the price of keeping NIC-stamped rx times within ~1 us).
+    void remap(std::uint64_t now) {
+        next_remap_ = now + remap_ticks_;
+        for (int d = 0; d < 2; ++d) {
+            if (!hw_[d].on) continue;
+            NicClockPair p;
+            if (!read_nic_pair(cfg_.port[d], p, 4)) continue;
+            if (const NicToTsc m = map_nic_clock(hw_[d].last, p); m.valid()) hw_[d].map = m;
+            hw_[d].last = p;
+        }
     }
 
     void poll_control() {
@@ -104,9 +121,16 @@ private:
         // classify() reads each frame's first line, which is cold (the NIC or PMD wrote it):
         // ask for the whole burst first so the misses overlap instead of queueing one by one.
         for (std::uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        const HwRx& hw = hw_[d];
         for (std::uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
             auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+            // With NIC stamps, the packet's own arrival (mapped to TSC) starts its delay, not
+            // the burst read: time waiting in the rx ring counts against the delay.
+            std::int64_t pkt_ns = rx_ns;
+            // A stamp cannot be later than the burst read; one that maps later is mapping error.
+            if (hw.on && (m->ol_flags & hw.flag))
+                pkt_ns = sh_.clock.to_ns(std::min(rx_tsc, hw.map.to_tsc(*RTE_MBUF_DYNFIELD(m, hw.offset, const std::uint64_t*))));
             const std::size_t seg_len = rte_pktmbuf_data_len(m);
             const FrameInfo info = classify(data, seg_len, cfg_.max_frame);
             if (rte_pktmbuf_pkt_len(m) > cfg_.max_frame && info.kind != FrameKind::oversize) {
@@ -121,7 +145,7 @@ private:
             }
             // The flow is hashed only for reorder = "flow": other profiles pay nothing for it.
             const std::uint32_t flow = engine_[d]->per_flow() ? flow_hash(data, seg_len, info) : 0;
-            const fault::Decision dec = engine_[d]->decide(rx_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
+            const fault::Decision dec = engine_[d]->decide(pkt_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
             if (dec.drop) { bump(st.dropped_fault); rte_pktmbuf_free(m); continue; }
             if (dec.ecn_mark && set_ce(data, seg_len, info)) bump(st.ecn_marked);
             rte_mbuf* copy = nullptr;
@@ -132,7 +156,7 @@ private:
                 if (copy) bump(st.duplicated);
             }
             if (dec.corrupt) { flip_bit(data, seg_len, dec.corrupt_bit); bump(st.corrupted); }
-            st.record_hold(dec.drawn_ns, dec.release_ns - rx_ns, dec.pushed);
+            st.record_hold(dec.drawn_ns, dec.release_ns - pkt_ns, dec.pushed);
             const std::uint64_t due = sh_.clock.to_tsc(dec.release_ns);
             enqueue(d, wheel, st, due, m, rx_tsc);
             if (copy) enqueue(d, wheel, st, due, copy, rx_tsc);
@@ -223,6 +247,10 @@ private:
     std::uint64_t stall_ticks_ = 0;
     std::uint64_t stalled_since_ = 0;
     std::uint32_t seen_reset_ = 0;
+    HwRx hw_[2];
+    bool any_hw_ = false;
+    std::uint64_t remap_ticks_ = 0;
+    std::uint64_t next_remap_ = 0;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fault/engine.hpp"
+#include "hw_rx.hpp"
 #include "mailbox.hpp"
 #include "stats.hpp"
 #include "tsc_clock.hpp"
@@ -59,6 +60,7 @@ struct ForwarderConfig {
     std::int64_t drain_max_ns = 10'000'000'000;
     std::array<DirModel, 2> initial;
     std::array<std::uint64_t, 2> seed{1, 2};
+    std::array<HwRx, 2> hw{};   // per port: NIC rx timestamps, or off (the TSC at rx burst)
 };
 
 // Runs until shared.stop, then drains or drops the queues. Returns 0.

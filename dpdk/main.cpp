@@ -3,6 +3,7 @@
 //   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
 //                [--stats-interval D] [--malformed forward|drop] [--max-frame N]
 //                [--pool N] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
+//                [--preflight] [--ignore-preflight]
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -26,6 +27,8 @@
 #include "export/fwd_exporter.hpp"
 #include "export/server.hpp"
 #include "forwarder.hpp"
+#include "hw_rx.hpp"
+#include "preflight_facts.hpp"
 #include "profile/parse.hpp"
 #include "sizing.hpp"
 #include "tsc_clock.hpp"
@@ -52,11 +55,18 @@ struct Options {
     double rate_hint = 200000;
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
     std::uint16_t burst = 32;
+    bool preflight = false;          // check, report, exit 0 or 4; no forwarding
+    bool ignore_preflight = false;   // start even when a port check blocks
 };
 
 void usage() {
     std::puts(
         "usage: netchaos-fwd EAL-ARGS -- [options]\n"
+        "  --preflight             check the machine and ports (TSC, hugepages, link, MTU, NUMA, core isolation,\n"
+        "                          mbuf pool), print the findings with a fix each, exit 0 (ok) or 4 (blocking);\n"
+        "                          the same report is printed at every start, which refuses to run when a port\n"
+        "                          finding blocks (link down, promiscuous refused)\n"
+        "  --ignore-preflight      start even when a port finding blocks\n"
         "  --profile FILE          profile applied at start (egress -> 0to1, ingress -> 1to0)\n"
         "  --control SOCK          control socket (default /run/netchaos/fwd.sock, mode 0600)\n"
         "  --control-idle D        close a control client idle (or not reading) for D (default 10s)\n"
@@ -69,7 +79,9 @@ void usage() {
         "  --mbuf-size N           mbuf data room in bytes (default 2176; >= the PMD's frame)\n"
         "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
         "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
-        "  --burst N               rx burst size (default 32, max 64)");
+        "  --burst N               rx burst size (default 32, max 64)\n"
+        "On a physical test bench (binding NICs to vfio-pci with scripts/fwd-bind.sh, hugepages, EAL\n"
+        "arguments for PCI ports, core pinning and isolation, NUMA, systemd): docs/forwarder.md");
 }
 
 std::int64_t parse_ms(const std::string& s) {
@@ -111,16 +123,19 @@ int parse_options(int argc, char** argv, Options& o) {
         else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
         else if (a == "--rate-hint") o.rate_hint = std::stod(val());
         else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
+        else if (a == "--preflight") o.preflight = true;
+        else if (a == "--ignore-preflight") o.ignore_preflight = true;
         else if (a == "--burst") o.burst = static_cast<std::uint16_t>(std::min(64ul, std::stoul(val())));
         else throw std::invalid_argument("unknown option " + a);
     }
     return 0;
 }
 
-int setup_port(std::uint16_t port, rte_mempool* pool) {
+int setup_port(std::uint16_t port, rte_mempool* pool, HwRx& hw) {
     rte_eth_conf conf{};
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) return -1;
+    request_hw_rx(port, conf, hw);   // rx timestamps where the PMD has them
     if (int rc = rte_eth_dev_configure(port, 1, 1, &conf); rc < 0) return rc;
     std::uint16_t nrx = 1024, ntx = 1024;
     rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
@@ -130,6 +145,7 @@ int setup_port(std::uint16_t port, rte_mempool* pool) {
     if (int rc = rte_eth_tx_queue_setup(port, 0, ntx, sock, nullptr); rc < 0) return rc;
     if (int rc = rte_eth_dev_start(port); rc < 0) return rc;
     rte_eth_promiscuous_enable(port);   // a bump in the wire takes every frame
+    setup_hw_rx(port, hw);
     return 0;
 }
 
@@ -191,8 +207,25 @@ int main(int argc, char** argv) {
         if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
     }
 
+    // Facts the preflight needs that EAL does not: gathered first, so a failing EAL still
+    // gets a report (no hugepages is the usual reason).
+    bool no_huge = false;
+    for (int i = 1; i < app; ++i) if (std::strcmp(argv[i], "--no-huge") == 0) no_huge = true;
+    const preflight::MemoryFacts memory = preflight::memory_facts(no_huge);
+    const auto eal_blocked = [&](const std::string& what, const std::string& fix) {
+        if (!opt.preflight) return;
+        auto fs = preflight::check_memory(memory, {});
+        fs.push_back({"eal", preflight::Level::block, what, fix});
+        std::fputs(preflight::render(fs).c_str(), stdout);
+    };
+
     const int eal = rte_eal_init(app, argv);
-    if (eal < 0) { std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", rte_strerror(rte_errno)); return cli::exit_system; }
+    if (eal < 0) {
+        const std::string why = rte_strerror(rte_errno);
+        std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", why.c_str());
+        eal_blocked("EAL init failed: " + why, "read EAL's message above: hugepages (or --no-huge), -a PCI / --vdev arguments, vfio-pci binding, root");
+        return cli::exit_system;
+    }
     int rc = 0;
     {
         Shared shared;
@@ -202,11 +235,19 @@ int main(int argc, char** argv) {
 
         if (rte_eth_dev_count_avail() < 2) {
             std::fprintf(stderr, "netchaos-fwd: need 2 ports, have %u (add --vdev=...)\n", rte_eth_dev_count_avail());
+            eal_blocked("EAL found " + std::to_string(rte_eth_dev_count_avail()) + " ports, the forwarder needs 2",
+                        "-a PCI for each port bound to vfio-pci (scripts/fwd-bind.sh), or --vdev=net_af_xdp0,iface=IF");
             rte_eal_cleanup();
             return cli::exit_system;
         }
         double nominal = 0;
-        shared.clock = calibrate_tsc(200, &nominal);
+        // Other threads' cpu time is sampled around the calibration: who else ran on our core.
+        const auto tasks_before = preflight::scan_tasks();
+        const auto cal_start = std::chrono::steady_clock::now();
+        const TscCalibration cal = calibrate_tsc(200, &nominal);
+        const double cal_window_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - cal_start).count();
+        const auto tasks_after = preflight::scan_tasks();
+        shared.clock = cal.clock;
         std::printf("netchaos-fwd: TSC %.6f GHz measured against CLOCK_MONOTONIC (rte_get_tsc_hz %.6f GHz, %+.3f%%)\n",
                     shared.clock.hz() / 1e9, nominal / 1e9, (nominal / shared.clock.hz() - 1) * 100);
 
@@ -240,11 +281,39 @@ int main(int argc, char** argv) {
         std::uint16_t pid = 0, n = 0;
         RTE_ETH_FOREACH_DEV(pid) { if (n < 2) cfg.port[n++] = pid; }
         for (int i = 0; i < 2 && rc == 0; ++i)
-            if (int e = setup_port(cfg.port[i], pool); e < 0) {
+            if (int e = setup_port(cfg.port[i], pool, cfg.hw[i]); e < 0) {
                 std::fprintf(stderr, "netchaos-fwd: port %u: %s\n", cfg.port[i], rte_strerror(-e));
                 rc = 4;
             }
         if (rc == 0) {
+            preflight::Facts facts;
+            facts.tsc = preflight::cpuid_tsc();
+            facts.tsc.hz_first = cal.hz_first;
+            facts.tsc.hz_second = cal.hz_second;
+            facts.tsc.window_ms = 100;
+            facts.tsc.nominal_hz = nominal;
+            facts.memory = memory;
+            facts.host = preflight::host_facts();
+            facts.lcore = preflight::lcore_facts();
+            facts.busy = preflight::busy_on(tasks_before, tasks_after, cal_window_s, ::sysconf(_SC_CLK_TCK),
+                                            facts.lcore.cpu, static_cast<int>(::getpid()));
+            for (int i = 0; i < 2; ++i) facts.ports.push_back(preflight::port_facts(cfg.port[i], cfg.hw[i]));
+            facts.pool = preflight::PoolFacts{plan, opt.rate_hint, max_d, elt};
+            facts.max_frame = opt.max_frame;
+            const auto findings = preflight::check(facts);
+            std::fputs(preflight::render(findings).c_str(), stdout);
+            std::fflush(stdout);
+            if (opt.preflight) {
+                rc = preflight::blocks(findings) ? cli::exit_system : cli::exit_pass;
+            } else if (preflight::blocks_start(findings) && !opt.ignore_preflight) {
+                std::fprintf(stderr, "netchaos-fwd: a port cannot forward (BLOCK above); fix it, or --ignore-preflight to start anyway\n");
+                rc = cli::exit_system;
+            } else if (preflight::blocks(findings)) {
+                std::printf("netchaos-fwd: WARNING: a preflight check blocks (BLOCK above); forwarding anyway, at a precision "
+                            "it does not vouch for (--preflight exits 4 on it)\n");
+            }
+        }
+        if (rc == 0 && !opt.preflight) {
             cfg.pool = pool;
             cfg.queue_capacity = opt.queue_capacity;
             cfg.burst = opt.burst;
@@ -256,6 +325,8 @@ int main(int argc, char** argv) {
             for (std::size_t d = 0; d < 2; ++d)
                 cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough", ""};
             ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint, "fault"};
+            // Which clock the rx times come from: the NIC's (mapped to TSC) or the TSC fallback.
+            co.rx_clock = cfg.hw[0].on && cfg.hw[1].on ? "nic" : (cfg.hw[0].on || cfg.hw[1].on ? "nic+tsc" : "tsc");
             co.ports = {cfg.port[0], cfg.port[1]};
             co.idle_timeout = std::chrono::milliseconds(opt.control_idle_ms);
             // The exporter reads the lcore's counters on its own thread; the control thread

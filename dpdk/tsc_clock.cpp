@@ -26,12 +26,14 @@ ClockSample sample() {
 }
 }  // namespace
 
-TscClock calibrate_tsc(int window_ms, double* nominal_hz_out) {
+TscCalibration calibrate_tsc(int window_ms, double* nominal_hz_out) {
     if (nominal_hz_out) *nominal_hz_out = static_cast<double>(rte_get_tsc_hz());
     const ClockSample a = sample();
-    std::this_thread::sleep_for(std::chrono::milliseconds(window_ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(window_ms / 2));
+    const ClockSample m = sample();
+    std::this_thread::sleep_for(std::chrono::milliseconds(window_ms - window_ms / 2));
     const ClockSample b = sample();
-    return TscClock::from_rate(a.tsc, ticks_per_sec(a, b));
+    return {TscClock::from_rate(a.tsc, ticks_per_sec(a, b)), ticks_per_sec(a, m), ticks_per_sec(m, b)};
 }
 
 }  // namespace netchaos::fwd

@@ -39,6 +39,13 @@ inline double ticks_per_sec(const ClockSample& a, const ClockSample& b) {
 
 // Reads CLOCK_MONOTONIC and the TSC `window_ms` apart (sleeping in between) and
 // returns the measured rate; tsc0 is the first sample so ns 0 = calibration start.
-TscClock calibrate_tsc(int window_ms, double* nominal_hz_out = nullptr);
+// A third sample halfway gives two independent rates (first and second half), which the
+// preflight compares: a TSC that is stable gives the same rate twice (tsc.stable).
+struct TscCalibration {
+    TscClock clock;          // over the whole window
+    double hz_first = 0;     // first half
+    double hz_second = 0;    // second half
+};
+TscCalibration calibrate_tsc(int window_ms, double* nominal_hz_out = nullptr);
 
 }  // namespace netchaos::fwd

@@ -30,7 +30,10 @@ std::string forwarder_text(const nlohmann::json& s, const std::string& control) 
         return j.contains(k) && j[k].is_number() ? j[k].get<std::uint64_t>() : 0;
     };
     o << "forwarder " << control << ": engine " << s.value("engine", "?") << ", up "
-      << static_cast<long long>(s.value("uptime_s", 0.0)) << " s\n";
+      << static_cast<long long>(s.value("uptime_s", 0.0)) << " s";
+    // Which clock stamped rx: the NIC's (hardware timestamps) or the TSC (the fallback).
+    if (s.contains("rx_clock") && s["rx_clock"].is_string()) o << ", rx times from " << s["rx_clock"].get<std::string>();
+    o << "\n";
     if (s.contains("lease") && s["lease"].is_object()) {
         const auto& l = s["lease"];
         o << "lease: reverts in " << l.value("remaining_ms", 0) / 1000.0 << " s to 0to1="
@@ -45,7 +48,8 @@ std::string forwarder_text(const nlohmann::json& s, const std::string& control) 
         o << "  rx " << num(j, "rx") << "  tx " << num(j, "tx") << "  dropped " << dropped << "  in flight "
           << num(j, "in_flight");
         if (j.contains("release_error_ns") && j["release_error_ns"].is_object())
-            o << "  release error p99 " << num(j["release_error_ns"], "p99") / 1000.0 << " us";
+            o << "  release error p99 " << num(j["release_error_ns"], "p99") / 1000.0 << " us"
+              << (j["release_error_ns"].contains("clock") ? " (" + j["release_error_ns"].value("clock", "") + ")" : "");
         o << "\n";
         // The profile printer's sections, one line each: "delay: mean 80ms, jitter 10ms, ...".
         std::istringstream params(j.value("params", ""));
