@@ -42,7 +42,6 @@ using Executor = net::io_context::executor_type;
 template <class T>
 using Task = net::awaitable<T, Executor>;
 using Socket = tcp::socket::rebind_executor<Executor>::other;
-using Stream = beast::basic_stream<tcp, Executor>;
 using Acceptor = tcp::acceptor::rebind_executor<Executor>::other;
 using Resolver = tcp::resolver::rebind_executor<Executor>::other;
 using Timer = net::steady_timer::rebind_executor<Executor>::other;
@@ -50,6 +49,81 @@ using Timer = net::steady_timer::rebind_executor<Executor>::other;
 namespace {
 
 constexpr net::use_awaitable_t<Executor> aw;
+
+// A socket with a deadline, and one timer per connection instead of one per operation
+// (Beast's tcp_stream arms and cancels a timer around every read and write). Setting a
+// deadline is a store; a watcher coroutine sleeps until the deadline it last saw, sleeps
+// again if it moved later, and closes the socket once it has passed, so the pending
+// operation fails and expired() says why. A deadline moved earlier than the watcher's wakes
+// it (one cancel). The watcher runs on the socket's io_context, one thread per io_context,
+// so it never races the session.
+class Stream {
+public:
+    explicit Stream(Executor ex) : st_(std::make_shared<State>(ex)) { net::co_spawn(ex, watch(st_), net::detached); }
+    explicit Stream(Socket s) : Stream(s.get_executor()) { st_->sock = std::move(s); }
+    Stream(Stream&&) = default;
+    Stream& operator=(Stream&&) = delete;
+    ~Stream() {
+        if (!st_) return;
+        beast::error_code ec;
+        st_->done = true;
+        st_->sock.close(ec);
+        st_->timer.cancel();
+    }
+
+    using executor_type = Executor;
+    Executor get_executor() { return st_->sock.get_executor(); }
+    Socket& socket() { return st_->sock; }
+    // The socket, for a tunnel that has no deadline; this Stream is then empty.
+    Socket release_socket() {
+        st_->done = true;
+        st_->timer.cancel();
+        return std::move(st_->sock);
+    }
+    void close() {
+        beast::error_code ec;
+        st_->sock.close(ec);
+    }
+    void expires_after(Clock::duration d) {
+        st_->at = Clock::now() + d;
+        st_->expired = false;
+        if (st_->at < st_->armed) st_->timer.cancel();
+    }
+    void expires_never() { st_->at = Clock::time_point::max(); }
+    // The last operation failed because the deadline passed (the watcher closed the socket).
+    bool expired() const { return st_->expired; }
+
+    template <class Buffers, class Token>
+    auto async_read_some(const Buffers& b, Token&& t) { return st_->sock.async_read_some(b, std::forward<Token>(t)); }
+    template <class Buffers, class Token>
+    auto async_write_some(const Buffers& b, Token&& t) { return st_->sock.async_write_some(b, std::forward<Token>(t)); }
+
+private:
+    struct State {
+        explicit State(Executor ex) : sock(ex), timer(ex) {}
+        Socket sock;
+        Timer timer;
+        Clock::time_point at = Clock::time_point::max();      // the deadline
+        Clock::time_point armed = Clock::time_point::max();   // what the watcher waits for
+        bool expired = false;
+        bool done = false;
+    };
+    static Task<void> watch(std::shared_ptr<State> st) {
+        beast::error_code ec;
+        while (!st->done) {
+            st->armed = st->at;
+            st->timer.expires_at(st->at);
+            co_await st->timer.async_wait(net::redirect_error(aw, ec));
+            if (st->done) break;
+            if (Clock::now() >= st->at) {
+                st->expired = true;
+                st->at = Clock::time_point::max();
+                st->sock.close(ec);
+            }
+        }
+    }
+    std::shared_ptr<State> st_;
+};
 
 bool in_cidr(const net::ip::address& a, const profile::Cidr& c) {
     net::ip::address addr = a;
@@ -132,8 +206,13 @@ void strip_hop_by_hop(bh::fields& f) {
 
 struct Proxy::Impl {
     ProxyOptions opt;
-    net::io_context ioc{opt.threads};   // the concurrency hint: with 1, Asio skips cross-thread wake-ups
+    // One io_context per thread, as nginx has one event loop per worker: a connection lives on
+    // one thread (its Stream's watcher relies on that), and each loop runs with the
+    // single-thread concurrency hint (no cross-thread wake-ups).
+    std::vector<std::unique_ptr<net::io_context>> loops = make_loops(opt.threads);
+    net::io_context& ioc = *loops.front();   // accepts, resolves
     Acceptor acceptor{ioc};
+    std::size_t next_loop = 0;
     std::vector<tcp::endpoint> upstream;   // reverse mode
     std::string upstream_name;
     std::mutex mu;                     // guards decider (sessions may run on several threads)
@@ -142,6 +221,12 @@ struct Proxy::Impl {
     std::atomic<int> active_header_faults{0};
 
     explicit Impl(ProxyOptions o) : opt(std::move(o)), decider(opt.rules, opt.seed, opt.max_header_delay) {}
+
+    static std::vector<std::unique_ptr<net::io_context>> make_loops(int n) {
+        std::vector<std::unique_ptr<net::io_context>> v;
+        for (int i = 0; i < std::max(1, n); ++i) v.push_back(std::make_unique<net::io_context>(1));
+        return v;
+    }
 
     bool header_allowed(const tcp::endpoint& peer) const {
         if (!opt.header_control) return false;
@@ -159,7 +244,8 @@ struct Proxy::Impl {
     Task<void> accept_loop() {
         for (;;) {
             beast::error_code ec;
-            Socket s = co_await acceptor.async_accept(net::redirect_error(aw, ec));
+            net::io_context& loop = *loops[next_loop++ % loops.size()];   // round robin over the threads
+            Socket s = co_await acceptor.async_accept(loop.get_executor(), net::redirect_error(aw, ec));
             if (ec == net::error::operation_aborted) co_return;
             if (ec) {
                 // EMFILE and friends: back off instead of spinning on a full fd table.
@@ -173,7 +259,7 @@ struct Proxy::Impl {
                 s.close(ec);
                 continue;
             }
-            net::co_spawn(ioc, session(std::move(s)), net::detached);
+            net::co_spawn(loop, session(std::move(s)), net::detached);
         }
     }
 
@@ -218,10 +304,11 @@ struct Proxy::Impl {
             if (!up) {
                 up.emplace(co_await net::this_coro::executor);
                 up->expires_after(opt.connect_timeout);
-                co_await up->async_connect(dest, net::redirect_error(aw, ec));
+                co_await net::async_connect(up->socket(), dest, net::redirect_error(aw, ec));
                 if (ec) {
+                    const bool timed_out = up->expired();
                     up.reset();
-                    why = "upstream " + upstream_name + " unreachable: " + (ec == beast::error::timeout ? std::string("connect timed out") : ec.message());
+                    why = "upstream " + upstream_name + " unreachable: " + (timed_out ? std::string("connect timed out") : ec.message());
                     fail_status = bh::status::bad_gateway;
                     co_return std::nullopt;
                 }
@@ -249,9 +336,10 @@ struct Proxy::Impl {
                 up.reset();
                 continue;
             }
+            const bool timed_out = up->expired();
             up.reset();
-            fail_status = ec == beast::error::timeout ? bh::status::gateway_timeout : bh::status::bad_gateway;
-            why = "upstream " + upstream_name + ": " + (ec == beast::error::timeout ? std::string("no response within the upstream timeout") : ec.message());
+            fail_status = timed_out ? bh::status::gateway_timeout : bh::status::bad_gateway;
+            why = "upstream " + upstream_name + ": " + (timed_out ? std::string("no response within the upstream timeout") : ec.message());
             co_return std::nullopt;
         }
         why = "upstream " + upstream_name + " closed the connection twice";
@@ -324,11 +412,11 @@ struct Proxy::Impl {
         Stream up(co_await net::this_coro::executor);
         if (why.empty()) {
             up.expires_after(opt.connect_timeout);
-            co_await up.async_connect(dest, net::redirect_error(aw, ec));
+            co_await net::async_connect(up.socket(), dest, net::redirect_error(aw, ec));
             if (ec) {
                 ++stats.upstream_errors;
                 st = bh::status::bad_gateway;
-                why = "upstream " + target + " unreachable: " + ec.message();
+                why = "upstream " + target + " unreachable: " + (up.expired() ? std::string("connect timed out") : ec.message());
             }
         }
         if (!why.empty()) {
@@ -405,7 +493,7 @@ struct Proxy::Impl {
                 } else if (ec == bh::error::body_limit) {
                     st = bh::status::payload_too_large;
                     why = "request body over " + std::to_string(opt.max_request_body) + " bytes";
-                } else if (ec == beast::error::timeout) {
+                } else if (c.expired()) {
                     co_return;   // tcp_stream closed the socket at the deadline (nginx too closes without a 408)
                 } else if (ec == bh::error::end_of_stream || ec == net::error::connection_reset || ec == net::error::eof) {
                     co_return;   // the client went away mid-request
@@ -562,12 +650,18 @@ std::uint16_t Proxy::port() const { return impl_->acceptor.local_endpoint().port
 void Proxy::run() {
     net::co_spawn(impl_->ioc, impl_->accept_loop(), net::detached);
     std::vector<std::thread> more;
-    for (int i = 1; i < impl_->opt.threads; ++i) more.emplace_back([this] { impl_->ioc.run(); });
+    for (std::size_t i = 1; i < impl_->loops.size(); ++i)
+        more.emplace_back([loop = impl_->loops[i].get()] {
+            auto work = net::make_work_guard(*loop);   // idle until connections arrive, until stop()
+            loop->run();
+        });
     impl_->ioc.run();
     for (auto& t : more) t.join();
 }
 
-void Proxy::stop() { impl_->ioc.stop(); }
+void Proxy::stop() {
+    for (auto& l : impl_->loops) l->stop();
+}
 
 void Proxy::switch_rules(RulesPtr rules) {
     std::lock_guard lock(impl_->mu);
