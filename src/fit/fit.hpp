@@ -2,8 +2,9 @@
 // From a recorded trace to the profile that reproduces it (`netchaos fit`, docs/replay.md).
 // Pure: a trace in, value types out; the TOML is rendered by render() with profile's printer.
 //
-//  1. Segmentation: PELT (Killick et al. 2012) over the received RTTs with the Gaussian
-//     cost n log(sigma^2) (a change in mean, in sigma or both), a minimum piece length and a
+//  1. Segmentation: binary segmentation over the received RTTs with the Gaussian
+//     cost n log(sigma^2) (a change in mean, in sigma or both; O(n log n), where PELT is O(n^2)
+//     on a long stationary trace), a minimum piece length and a
 //     penalty; then neighbours that a two-sample KS cannot tell apart (D under ks_critical at
 //     merge_alpha, or under merge_ks) are merged: heavy tails and correlation make the
 //     Gaussian cost cut stationary stretches, the KS merge undoes that.
