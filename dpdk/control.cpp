@@ -40,7 +40,7 @@ Result<Assignment> assign(const profile::Profile& p, const std::string& directio
         return a;
     }
     const int d = direction == "0to1" ? 0 : direction == "1to0" ? 1 : -1;
-    if (d < 0) return make_error("direction must be both, 0to1 or 1to0, got \"" + direction + "\"", 3);
+    if (d < 0) return make_error("direction must be both, 0to1 or 1to0, got \"" + direction + "\"", ErrorKind::bad_input);
     a.imp[d] = p.egress ? p.egress : p.ingress;
     a.touch[d] = true;
     return a;
@@ -50,7 +50,7 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
                              const char* side, std::uint32_t capacity) {
     if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough", ""};
     auto m = fault::compile(*imp);
-    if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
+    if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().kind);
     // The section keeps its side: a direction load takes [egress], else [ingress], and names
     // the model after the section it took.
     profile::Profile whole;
@@ -73,13 +73,13 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
         std::string msg;
         for (const auto& dg : parsed.diagnostics)
             if (dg.severity == profile::Diagnostic::Severity::error) msg += (msg.empty() ? "" : "\n") + dg.format();
-        return make_error(msg.empty() ? "profile rejected" : msg, 3);
+        return make_error(msg.empty() ? "profile rejected" : msg, ErrorKind::bad_input);
     }
     // Until the forwarder has per-flow classes, a [match] would impair the whole direction
     // while the user believes one flow is: refuse it rather than accept and ignore it.
     if (parsed.value->match)
         return make_error("[match] (impair only one flow) is not supported by netchaos-fwd: it would impair every "
-                          "packet of the direction; remove [match], or use the netem backend for one flow", 3);
+                          "packet of the direction; remove [match], or use the netem backend for one flow", ErrorKind::bad_input);
     auto a = assign(*parsed.value, direction);
     if (!a) return a.error();
     std::array<std::optional<DirModel>, 2> out;
@@ -103,7 +103,7 @@ ControlServer::~ControlServer() { stop(); }
 Result<void> ControlServer::start(int forwarding_cpu) {
     sockaddr_un addr{};
     const std::string path = opt_.socket.string();
-    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, 3);
+    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, ErrorKind::bad_input);
     std::error_code ec;
     std::filesystem::create_directories(opt_.socket.parent_path(), ec);
     addr.sun_family = AF_UNIX;
@@ -114,7 +114,7 @@ Result<void> ControlServer::start(int forwarding_cpu) {
     struct stat st{};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
-            return make_error("--control " + path + " exists and is not a socket; refusing to replace it", 3);
+            return make_error("--control " + path + " exists and is not a socket; refusing to replace it", ErrorKind::bad_input);
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
         const int err = errno;
@@ -311,19 +311,19 @@ nlohmann::json ControlServer::load(const nlohmann::json& req) {
     const std::int64_t t_req = realtime_ns();
     for (const char* k : {"direction", "name", "toml"})
         if (req.contains(k) && !req[k].is_string())
-            return {{"ok", false}, {"error", std::string("load: \"") + k + "\" must be a string"}, {"code", 3}};
+            return {{"ok", false}, {"error", std::string("load: \"") + k + "\" must be a string"}, {"kind", kind_name(ErrorKind::bad_input)}};
     const std::string dir = req.value("direction", "both");
     const std::string name = req.value("name", "");
-    if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"code", 3}};
+    if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"kind", kind_name(ErrorKind::bad_input)}};
     std::optional<std::chrono::milliseconds> lease;
     if (req.contains("lease_ms")) {
         const auto& l = req["lease_ms"];
         if (!l.is_number_integer() || l.get<std::int64_t>() <= 0 || l.get<std::int64_t>() > 366LL * 86'400'000)
-            return {{"ok", false}, {"error", "lease_ms must be a positive integer (milliseconds, at most a year)"}, {"code", 3}};
+            return {{"ok", false}, {"error", "lease_ms must be a positive integer (milliseconds, at most a year)"}, {"kind", kind_name(ErrorKind::bad_input)}};
         lease = std::chrono::milliseconds(l.get<std::int64_t>());
     }
     auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
-    if (!models) return {{"ok", false}, {"error", models.error().message}, {"code", models.error().code}};
+    if (!models) return {{"ok", false}, {"error", models.error().message}, {"kind", kind_name(models.error().kind)}};
     const auto before = current_;
     if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
     if (!lease) {

@@ -22,6 +22,7 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "http/proxy.hpp"
 #include "probe/net.hpp"
 #include "profile/parse.hpp"
@@ -73,7 +74,7 @@ public:
     }
     Result<void> open(const std::string& path) {
         sockaddr_un a{};
-        if (path.size() >= sizeof a.sun_path) return make_error("--control: path too long", 3);
+        if (path.size() >= sizeof a.sun_path) return make_error("--control: path too long", ErrorKind::bad_input);
         std::error_code ec;
         std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
         a.sun_family = AF_UNIX;
@@ -81,13 +82,13 @@ public:
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const bool alive = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         if (probe >= 0) ::close(probe);
-        if (alive) return make_error("--control " + path + ": another process answers there", 4);
+        if (alive) return make_error("--control " + path + ": another process answers there");
         std::filesystem::remove(path, ec);   // a stale socket of a proxy that died
         fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const mode_t old = ::umask(077);
         const bool ok = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 8) == 0;
         ::umask(old);
-        if (!ok) return make_error("--control " + path + ": " + std::strerror(errno), 4);
+        if (!ok) return make_error("--control " + path + ": " + std::strerror(errno));
         path_ = path;
         return {};
     }
@@ -134,10 +135,10 @@ private:
             if (!parsed.ok()) {
                 std::string why;
                 for (const auto& d : parsed.diagnostics) why += d.format() + "; ";
-                return {{"ok", false}, {"error", why}, {"code", 3}};
+                return {{"ok", false}, {"error", why}, {"kind", kind_name(ErrorKind::bad_input)}};
             }
             auto rules = http::compile(parsed.value->http.value_or(profile::Http{}));
-            if (!rules) return {{"ok", false}, {"error", rules.error().message}, {"code", 3}};
+            if (!rules) return {{"ok", false}, {"error", rules.error().message}, {"kind", kind_name(ErrorKind::bad_input)}};
             proxy_.switch_rules(*rules);
             name_ = req.value("name", parsed.value->name);
             return {{"ok", true}, {"profile", name_}};
@@ -259,7 +260,7 @@ int run_http_proxy(int argc, char** argv) {
     auto rules = http::compile(h);
     if (!rules) {
         std::fprintf(stderr, "netchaos http-proxy: %s\n", rules.error().message.c_str());
-        return rules.error().code;
+        return netchaos::cli::exit_code(rules.error());
     }
     o.rules = *rules;
     probe::net::raise_fd_limit();
@@ -267,7 +268,7 @@ int run_http_proxy(int argc, char** argv) {
     auto proxy = http::Proxy::create(o);
     if (!proxy) {
         std::fprintf(stderr, "netchaos http-proxy: %s\n", proxy.error().message.c_str());
-        return proxy.error().code;
+        return netchaos::cli::exit_code(proxy.error());
     }
     auto& p = **proxy;
     if (!quiet)
@@ -279,7 +280,7 @@ int run_http_proxy(int argc, char** argv) {
     if (!control.empty())
         if (auto r = ctl.open(control); !r) {
             std::fprintf(stderr, "netchaos http-proxy: %s\n", r.error().message.c_str());
-            return r.error().code;
+            return netchaos::cli::exit_code(r.error());
         }
     std::thread watcher([&] {
         if (!control.empty()) ctl.serve(stop);

@@ -93,22 +93,22 @@ int run_show(int argc, char** argv) {
     if (backend == "dpdk") {
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());
-        if (!r->value("ok", false)) return fail(make_error("forwarder: " + r->value("error", r->dump()), 4));
+        if (!r->value("ok", false)) return fail(make_error("forwarder: " + r->value("error", r->dump())));
         if (json) std::cout << r->dump() << "\n";
         else std::cout << forwarder_text(*r, control);
         return cli::exit_pass;
     }
-    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
+    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", ErrorKind::bad_input));
     auto qs = netem::read_netem(dev.empty() ? std::nullopt : std::optional<std::string>(dev));
     if (!qs) return fail(qs.error());
     if (as_profile) {
-        if (dev.empty()) return fail(make_error("--profile needs --dev", 3));
+        if (dev.empty()) return fail(make_error("--profile needs --dev", ErrorKind::bad_input));
         auto l = netem::load_ledger(dev);
         if (!l) return fail(l.error());
-        if (!*l) return fail(make_error("netchaos applied nothing to " + dev, 3));
+        if (!*l) return fail(make_error("netchaos applied nothing to " + dev, ErrorKind::bad_input));
         auto p = netem::read_applied(dev, **l, *qs);
         if (!p) return fail(p.error());
-        if (!*p) return fail(make_error("the apply on " + dev + " is incomplete: run clear", 4));
+        if (!*p) return fail(make_error("the apply on " + dev + " is incomplete: run clear"));
         std::cout << (json ? profile::to_json(**p) : profile::to_text(**p));
         return cli::exit_pass;
     }

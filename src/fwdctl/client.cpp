@@ -38,7 +38,7 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::string path = sock.string();
     sockaddr_un addr{};
-    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, 3);
+    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, ErrorKind::bad_input);
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size());
 
@@ -89,8 +89,8 @@ namespace {
 Result<void> expect_ok(Result<nlohmann::json> r, const std::string& what) {
     if (!r) return r.error();
     if (r->value("ok", false)) return {};
-    const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
-    return make_error(what + r->value("error", r->dump()), code == 3 ? 3 : 4);
+    const bool bad_input = r->value("kind", "") == kind_name(ErrorKind::bad_input);
+    return make_error(what + r->value("error", r->dump()), bad_input ? ErrorKind::bad_input : ErrorKind::system);
 }
 }  // namespace
 

@@ -489,19 +489,19 @@ Result<std::unique_ptr<Proxy>> Proxy::create(ProxyOptions opts) {
     if (!o.forward) {
         tcp::resolver resolver(impl->ioc);
         const auto res = resolver.resolve(o.upstream_host, std::to_string(o.upstream_port), ec);
-        if (ec) return make_error("upstream " + o.upstream_host + ": cannot resolve: " + ec.message(), 3);
+        if (ec) return make_error("upstream " + o.upstream_host + ": cannot resolve: " + ec.message(), ErrorKind::bad_input);
         for (const auto& e : res) impl->upstream.push_back(e.endpoint());
         impl->upstream_name = o.upstream_host + ":" + std::to_string(o.upstream_port);
     }
     const auto addr = net::ip::make_address(o.listen_host, ec);
-    if (ec) return make_error("--listen " + o.listen_host + ": not an IP address", 3);
+    if (ec) return make_error("--listen " + o.listen_host + ": not an IP address", ErrorKind::bad_input);
     const tcp::endpoint ep(addr, o.listen_port);
     const std::string where = "listen " + o.listen_host + ":" + std::to_string(o.listen_port) + ": ";
     impl->acceptor.open(ep.protocol(), ec);
     if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) impl->acceptor.bind(ep, ec);
     if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return make_error(where + ec.message(), 4);
+    if (ec) return make_error(where + ec.message());
     return std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
 }
 

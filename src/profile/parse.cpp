@@ -677,7 +677,7 @@ Result<Cidr> parse_cidr(std::string_view s) {
     std::string why;
     bool host_bits = false;
     auto c = detail::parse_cidr(std::string(s), why, host_bits);
-    if (!c) return make_error(why, 3);
+    if (!c) return make_error(why, ErrorKind::bad_input);
     return *c;
 }
 
