@@ -9,6 +9,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "fit/fit.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
@@ -21,7 +22,7 @@ namespace {
 
 int fail(const Error& e) {
     std::fprintf(stderr, "netchaos fit: %s\n", e.message.c_str());
-    return e.code == 3 ? cli::exit_bad_input : cli::exit_system;
+    return cli::exit_code(e);
 }
 
 int run_fit(int argc, char** argv) {

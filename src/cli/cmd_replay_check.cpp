@@ -8,6 +8,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "profile/parse.hpp"
 #include "replay/check.hpp"
 #include "trace/trace.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 int fail(const Error& e) {
     std::fprintf(stderr, "netchaos replay-check: %s\n", e.message.c_str());
-    return e.code == 3 ? cli::exit_bad_input : cli::exit_system;
+    return cli::exit_code(e);
 }
 
 int run_replay_check(int argc, char** argv) {

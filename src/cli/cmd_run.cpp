@@ -27,12 +27,38 @@
 #include "experiment/watchdog.hpp"
 #include "profile/parse.hpp"
 #include "report/report.hpp"
+#include "trace/trace.hpp"
 
 namespace po = boost::program_options;
 namespace ex = netchaos::experiment;
 namespace prof = netchaos::profile;
 
 namespace {
+
+// --record FILE: the probe's records, every one of the run, written as a trace when the probe
+// stops (the runner reads them back at that moment anyway).
+class RecordingProbe final : public ex::ProbeSource {
+public:
+    RecordingProbe(ex::ProbeSource& inner, std::string file) : inner_(inner), file_(std::move(file)) {}
+    netchaos::Result<void> start() override { return inner_.start(); }
+    std::vector<ex::Window> poll() override { return inner_.poll(); }
+    netchaos::Result<std::vector<ex::Record>> stop() override {
+        auto r = inner_.stop();
+        if (r && !r->empty()) {
+            netchaos::trace::Trace t;
+            t.records = *r;
+            t.source = "run";
+            if (auto w = netchaos::trace::write(file_, t); !w) std::cerr << "netchaos run: --record: " << w.error().message << "\n";
+            else std::cerr << "netchaos run: " << r->size() << " probe records -> " << file_ << "\n";
+        }
+        return r;
+    }
+    std::string describe() const override { return inner_.describe(); }
+    std::optional<std::string> failure() override { return inner_.failure(); }
+private:
+    ex::ProbeSource& inner_;
+    std::string file_;
+};
 
 // --metrics-listen: the profile each phase applies, published as it is applied (and "none"
 // after rollback), so a dashboard plots requested against what the probe delivers.
@@ -132,7 +158,7 @@ int run_run(int argc, char** argv) {
             command.assign(argv + i + 1, argv + argc);
             break;
         }
-    std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen;
+    std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen, record;
     bool dry = false, quiet = false, takeover = false;
     po::options_description opts(
         "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
@@ -148,6 +174,7 @@ int run_run(int argc, char** argv) {
         "json", po::value(&json), "write the JSON report to FILE")("junit", po::value(&junit),
                                                                    "write JUnit XML (one testcase per phase x threshold)")(
         "html", po::value(&html), "write a self-contained HTML report with SVG plots")(
+        "record", po::value(&record), "write every probe of the run as a trace (.ncr) for fit / replay-check (docs/replay.md)")(
         "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
@@ -301,7 +328,9 @@ int run_run(int argc, char** argv) {
     netchaos::drive::InProcessTarget inproc(e.target);
     ExportingTarget exporting(inproc, *requested);
     ex::FaultTarget& target = metrics_listen.empty() ? static_cast<ex::FaultTarget&>(inproc) : exporting;
-    netchaos::drive::ThreadProbe probe(e.probe, plan.total);
+    netchaos::drive::ThreadProbe thread_probe(e.probe, plan.total);
+    RecordingProbe recording(thread_probe, record);
+    ex::ProbeSource& probe = record.empty() ? static_cast<ex::ProbeSource&>(thread_probe) : recording;
     ex::ProcessCommand cmd;
     ex::SystemTimer timer;
     ex::Runner runner(target, probe, cmd, timer);

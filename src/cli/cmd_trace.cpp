@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "metrics/metrics.hpp"
 #include "trace/trace.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 
 int fail(const Error& e) {
     std::fprintf(stderr, "netchaos trace: %s\n", e.message.c_str());
-    return e.code == 3 ? cli::exit_bad_input : cli::exit_system;
+    return cli::exit_code(e);
 }
 
 int run_trace(int argc, char** argv) {

@@ -85,6 +85,8 @@ Result<CheckResult> check(const trace::Trace& original, const trace::Trace& repl
     for (std::size_t i = 0; i < std::min(ja.size(), jb.size()); ++i)
         if (!std::isnan(ja[i]) && !std::isnan(jb[i])) xa.push_back(ja[i]), xb.push_back(jb[i]);
     if (xa.size() >= 3) out.jitter_r = metrics::pearson(xa, xb);
+    out.jitter_original_ns = ja;
+    out.jitter_replayed_ns = jb;
     out.jitter_gated = f->pieces.size() > 1;
     if (out.jitter_gated) {
         out.jitter_pass = out.jitter_r && *out.jitter_r >= o.r_min;

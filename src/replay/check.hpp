@@ -44,6 +44,7 @@ struct PieceCheck {
 
 struct CheckResult {
     std::vector<PieceCheck> pieces;
+    std::vector<double> jitter_original_ns, jitter_replayed_ns;   // the two series (NaN: no jitter_1s)
     std::optional<double> jitter_r;     // none: fewer than 3 windows with jitter_1s on both sides
     bool jitter_gated = false;          // the original has more than one piece
     bool jitter_pass = true;

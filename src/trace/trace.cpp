@@ -50,7 +50,7 @@ std::array<char, record_size> encode(const Record& r) {
 
 }  // namespace
 
-Error bad_input(std::string msg) { return make_error(std::move(msg), 3); }
+Error bad_input(std::string msg) { return make_error(std::move(msg), ErrorKind::bad_input); }
 
 Result<Writer> Writer::open(const std::filesystem::path& file, std::int64_t wall_ns) {
     Writer w;

@@ -51,7 +51,7 @@ struct Trace {
     std::string source;            // where it came from ("probe", "csv", "irtt", "pcap"), not stored
 };
 
-// Bad input (code 3) names the file and where: "FILE: byte 64: ..." / "FILE:3:7: ...".
+// Bad input (ErrorKind::bad_input) names the file and where: "FILE: byte 64: ..." / "FILE:3:7: ...".
 Error bad_input(std::string msg);
 
 // Streams records as the probe resolves them; finish() writes the count into the header.

@@ -134,5 +134,5 @@ TEST_CASE("fit: fewer than 10 answered probes is bad input") {
     t.records[3].rtt = std::chrono::milliseconds(5);
     auto f = fit::fit(t);
     REQUIRE_FALSE(f);
-    CHECK(f.error().code == 3);
+    CHECK(f.error().kind == ErrorKind::bad_input);
 }

@@ -7,11 +7,11 @@
 
 namespace trace_test {
 
-// The message of a bad-input error (code 3); fails the test if the result is not one.
+// The message of a bad-input error; fails the test if the result is not one.
 template <class R>
 std::string bad_input_message(const R& r) {
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == 3);
+    CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     return r.error().message;
 }
 
