@@ -35,30 +35,30 @@ namespace prof = netchaos::profile;
 
 namespace {
 
-// --record FILE: the probe's records, every one of the run, written as a trace when the probe
-// stops (the runner reads them back at that moment anyway).
-class RecordingProbe final : public ex::ProbeSource {
-public:
-    RecordingProbe(ex::ProbeSource& inner, std::string file) : inner_(inner), file_(std::move(file)) {}
-    netchaos::Result<void> start() override { return inner_.start(); }
-    std::vector<ex::Window> poll() override { return inner_.poll(); }
-    netchaos::Result<std::vector<ex::Record>> stop() override {
-        auto r = inner_.stop();
-        if (r && !r->empty()) {
-            netchaos::trace::Trace t;
-            t.records = *r;
-            t.source = "run";
-            if (auto w = netchaos::trace::write(file_, t); !w) std::cerr << "netchaos run: --record: " << w.error().message << "\n";
-            else std::cerr << "netchaos run: " << r->size() << " probe records -> " << file_ << "\n";
+// --record FILE: the probes sent during the fault phases (the first phase's start to the last
+// one's end; not the steady-state baseline and recovery around them), as a trace: what `fit`
+// turns back into phases, and what replay-check compares with the run that replays them.
+netchaos::Result<std::size_t> record_phases(const std::string& file, const netchaos::report::Report& r) {
+    double from = -1, to = -1;
+    for (const auto& p : r.phases)
+        if (p.kind == "phase") {
+            if (from < 0) from = p.start_s;
+            to = p.end_s;
         }
-        return r;
+    netchaos::trace::Trace t;
+    t.source = "run";
+    for (const auto& pt : r.timeline) {
+        if (from < 0 || pt.t_s < from || pt.t_s >= to) continue;
+        netchaos::trace::Record rec;
+        rec.seq = t.records.size();
+        rec.send = std::chrono::nanoseconds(std::llround(pt.t_s * 1e9));
+        if (!pt.lost) rec.rtt = std::chrono::nanoseconds(std::llround(pt.rtt_ms * 1e6));
+        t.records.push_back(rec);
     }
-    std::string describe() const override { return inner_.describe(); }
-    std::optional<std::string> failure() override { return inner_.failure(); }
-private:
-    ex::ProbeSource& inner_;
-    std::string file_;
-};
+    if (t.records.empty()) return netchaos::make_error("--record: no probe was sent during the phases");
+    if (auto w = netchaos::trace::write(file, t); !w) return w.error();
+    return t.records.size();
+}
 
 // --metrics-listen: the profile each phase applies, published as it is applied (and "none"
 // after rollback), so a dashboard plots requested against what the probe delivers.
@@ -174,7 +174,7 @@ int run_run(int argc, char** argv) {
         "json", po::value(&json), "write the JSON report to FILE")("junit", po::value(&junit),
                                                                    "write JUnit XML (one testcase per phase x threshold)")(
         "html", po::value(&html), "write a self-contained HTML report with SVG plots")(
-        "record", po::value(&record), "write every probe of the run as a trace (.ncr) for fit / replay-check (docs/replay.md)")(
+        "record", po::value(&record), "write the probes of the fault phases as a trace (.ncr) for fit / replay-check (docs/replay.md)")(
         "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
@@ -328,9 +328,7 @@ int run_run(int argc, char** argv) {
     netchaos::drive::InProcessTarget inproc(e.target);
     ExportingTarget exporting(inproc, *requested);
     ex::FaultTarget& target = metrics_listen.empty() ? static_cast<ex::FaultTarget&>(inproc) : exporting;
-    netchaos::drive::ThreadProbe thread_probe(e.probe, plan.total);
-    RecordingProbe recording(thread_probe, record);
-    ex::ProbeSource& probe = record.empty() ? static_cast<ex::ProbeSource&>(thread_probe) : recording;
+    netchaos::drive::ThreadProbe probe(e.probe, plan.total);
     ex::ProcessCommand cmd;
     ex::SystemTimer timer;
     ex::Runner runner(target, probe, cmd, timer);
@@ -356,6 +354,14 @@ int run_run(int argc, char** argv) {
         out.report.notes.push_back("taken over and restored: " + (*in_effect)->what);
     }
     dog->done();   // the runner rolled back (or reported why it could not), and restored
+    if (!record.empty()) {
+        if (auto n = record_phases(record, out.report); !n) {
+            std::cerr << "netchaos run: " << n.error().message << "\n";
+            if (code == 0) code = netchaos::cli::exit_code(n.error());
+        } else if (!quiet) {
+            std::cout << "trace: " << *n << " probes of the phases -> " << record << "\n";
+        }
+    }
     if (auto s = inproc.switch_summary(); !s.empty()) out.report.notes.push_back(s);
     out.report.exit_code = code;   // the reports show the exit code the process ends with
 
