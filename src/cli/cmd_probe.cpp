@@ -2,6 +2,7 @@
 // echo / TCP connect) and gate on thresholds. Output: docs/metrics.md (figures), metrics/io.hpp (window lines, CSV).
 #include <boost/program_options.hpp>
 
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include "probe/reflector.hpp"
 #include "profile/parse.hpp"
 #include "profile/units.hpp"
+#include "trace/trace.hpp"
 
 namespace po = boost::program_options;
 using namespace netchaos;
@@ -28,7 +30,7 @@ namespace {
 
 struct Flags {
     std::string target, mode = "udp", rate = "100", duration = "10s", timeout = "1s";
-    std::string csv, junit, thresholds_file, key_file, metrics_listen;
+    std::string csv, junit, thresholds_file, key_file, metrics_listen, record;
     std::string jitter_1s_max, spike_ratio_max, p99_rtt_max, loss_max, spike_level, p99_drift_max, baseline_p99;
     std::string window, alert_jitter, alert_period, alert_spike_ratio;
     int spike_windows = 0, alert_periods = 0;
@@ -69,6 +71,7 @@ int run_probe_cmd(int argc, char** argv) {
         ("no-reuse", po::bool_switch(&f.no_reuse), "http: a new connection per request (its connect is in the RTT)")
         ("json,j", po::bool_switch(&f.json), "JSON lines on stdout: one per window, then a summary")
         ("csv", po::value(&f.csv), "per-probe records, streamed: seq,send_ns,rtt_ns,status,dups,rx_ns")
+        ("record", po::value(&f.record), "per-probe trace for fit / replay-check / replay (.ncr, docs/replay.md)")
         ("junit", po::value(&f.junit), "JUnit XML verdict for CI")
         ("metrics-listen", po::value(&f.metrics_listen), "serve Prometheus metrics on ADDR:PORT/metrics (docs/monitoring.md); port 0 = any free one")
         ("quiet,q", po::bool_switch(&f.quiet), "no progress lines on stderr")
@@ -202,6 +205,21 @@ int run_probe_cmd(int argc, char** argv) {
         }
         metrics::write_csv_header(csv);
     }
+    // The trace is streamed too; its header gets the count when the run ends.
+    std::optional<trace::Writer> rec;
+    if (!f.record.empty()) {
+        timespec wall{}, mono{};
+        clock_gettime(CLOCK_REALTIME, &wall);
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        // The records' send times are CLOCK_MONOTONIC: the header's wall time is of 0 on it.
+        const std::int64_t wall0 = (wall.tv_sec - mono.tv_sec) * 1'000'000'000LL + (wall.tv_nsec - mono.tv_nsec);
+        auto w = trace::Writer::open(f.record, wall0);
+        if (!w) {
+            std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
+            return cli::exit_system;
+        }
+        rec = std::move(*w);
+    }
     if (!f.metrics_listen.empty())
         if (auto l = exporter::check_listen(f.metrics_listen); !l) return bad(l.error().message);
 
@@ -223,7 +241,11 @@ int run_probe_cmd(int argc, char** argv) {
         cb.added = [&](const metrics::Added& a) { prom->added(a); };
         cb.totals = [&](const metrics::Totals& t) { prom->totals(t); };
     }
-    if (csv.is_open()) cb.record = [&](const metrics::Record& r) { metrics::write_csv_row(csv, r); };
+    if (csv.is_open() || rec)
+        cb.record = [&](const metrics::Record& r) {
+            if (csv.is_open()) metrics::write_csv_row(csv, r);
+            if (rec) rec->add(r);
+        };
     cb.window = [&](const metrics::Window& w, std::int64_t t_end) {
         if (prom) prom->window(w);
         if (f.json) {
@@ -303,6 +325,11 @@ int run_probe_cmd(int argc, char** argv) {
             rc = cli::exit_system;
         }
     }
+    if (rec)
+        if (auto w = rec->finish(); !w) {
+            std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());
+            rc = cli::exit_system;
+        }
     if (!f.junit.empty())
         if (auto w = probe::write_junit(f.junit, s, verdict, elapsed, o.target.text); !w) {
             std::fprintf(stderr, "netchaos probe: %s\n", w.error().message.c_str());

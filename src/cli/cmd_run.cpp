@@ -27,12 +27,38 @@
 #include "experiment/watchdog.hpp"
 #include "profile/parse.hpp"
 #include "report/report.hpp"
+#include "trace/trace.hpp"
 
 namespace po = boost::program_options;
 namespace ex = netchaos::experiment;
 namespace prof = netchaos::profile;
 
 namespace {
+
+// --record FILE: the probes sent during the fault phases (the first phase's start to the last
+// one's end; not the steady-state baseline and recovery around them), as a trace: what `fit`
+// turns back into phases, and what replay-check compares with the run that replays them.
+netchaos::Result<std::size_t> record_phases(const std::string& file, const netchaos::report::Report& r) {
+    double from = -1, to = -1;
+    for (const auto& p : r.phases)
+        if (p.kind == "phase") {
+            if (from < 0) from = p.start_s;
+            to = p.end_s;
+        }
+    netchaos::trace::Trace t;
+    t.source = "run";
+    for (const auto& pt : r.timeline) {
+        if (from < 0 || pt.t_s < from || pt.t_s >= to) continue;
+        netchaos::trace::Record rec;
+        rec.seq = t.records.size();
+        rec.send = std::chrono::nanoseconds(std::llround(pt.t_s * 1e9));
+        if (!pt.lost) rec.rtt = std::chrono::nanoseconds(std::llround(pt.rtt_ms * 1e6));
+        t.records.push_back(rec);
+    }
+    if (t.records.empty()) return netchaos::make_error("--record: no probe was sent during the phases");
+    if (auto w = netchaos::trace::write(file, t); !w) return w.error();
+    return t.records.size();
+}
 
 // --metrics-listen: the profile each phase applies, published as it is applied (and "none"
 // after rollback), so a dashboard plots requested against what the probe delivers.
@@ -132,7 +158,7 @@ int run_run(int argc, char** argv) {
             command.assign(argv + i + 1, argv + argc);
             break;
         }
-    std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen;
+    std::string file, json, junit, html, lease_text = "10s", control, probe_netns, metrics_listen, record;
     bool dry = false, quiet = false, takeover = false;
     po::options_description opts(
         "usage: netchaos run EXPERIMENT.toml [options] [-- COMMAND ARGS...]\n\n"
@@ -148,6 +174,7 @@ int run_run(int argc, char** argv) {
         "json", po::value(&json), "write the JSON report to FILE")("junit", po::value(&junit),
                                                                    "write JUnit XML (one testcase per phase x threshold)")(
         "html", po::value(&html), "write a self-contained HTML report with SVG plots")(
+        "record", po::value(&record), "write the probes of the fault phases as a trace (.ncr) for fit / replay-check (docs/replay.md)")(
         "quiet,q", po::bool_switch(&quiet), "no progress lines (summary only)")(
         "lease", po::value(&lease_text), "watchdog lease: roll back if the controller stops renewing (default 10s)")(
         "control", po::value(&control), "override [target] control: the forwarder's control socket (dpdk)")(
@@ -327,6 +354,14 @@ int run_run(int argc, char** argv) {
         out.report.notes.push_back("taken over and restored: " + (*in_effect)->what);
     }
     dog->done();   // the runner rolled back (or reported why it could not), and restored
+    if (!record.empty()) {
+        if (auto n = record_phases(record, out.report); !n) {
+            std::cerr << "netchaos run: " << n.error().message << "\n";
+            if (code == 0) code = netchaos::cli::exit_code(n.error());
+        } else if (!quiet) {
+            std::cout << "trace: " << *n << " probes of the phases -> " << record << "\n";
+        }
+    }
     if (auto s = inproc.switch_summary(); !s.empty()) out.report.notes.push_back(s);
     out.report.exit_code = code;   // the reports show the exit code the process ends with
 

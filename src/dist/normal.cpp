@@ -5,12 +5,36 @@ namespace netchaos::dist {
 double normal_quantile(double p) {
     if (p <= 0.0) return -INFINITY;
     if (p >= 1.0) return INFINITY;
-    double lo = -40.0, hi = 40.0;
-    for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        (normal_cdf(mid) < p ? lo : hi) = mid;
+    // Acklam's rational approximation (relative error < 1.2e-9), then two Halley steps on
+    // normal_cdf: full double precision at ~1/50 of the cost of the bisection this replaced
+    // (fit computes a normal score per RTT sample: 360,000 of them for an hour at 100/s).
+    static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                                   1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+    static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                   6.680131188771972e+01,  -1.328068155288572e+01};
+    static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                   -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+    static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                   3.754408661907416e+00};
+    constexpr double p_low = 0.02425;
+    double x = 0.0;
+    if (p < p_low || p > 1.0 - p_low) {
+        const double q = std::sqrt(-2.0 * std::log(p < p_low ? p : 1.0 - p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
+        if (p > 1.0 - p_low) x = -x;
+    } else {
+        const double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
     }
-    return 0.5 * (lo + hi);
+    for (int i = 0; i < 2; ++i) {
+        const double e = normal_cdf(x) - p;
+        const double u = e * std::sqrt(2.0 * M_PI) * std::exp(0.5 * x * x);
+        if (!std::isfinite(u)) break;
+        x -= u / (1.0 + 0.5 * x * u);
+    }
+    return x;
 }
 
 }  // namespace netchaos::dist

@@ -10,8 +10,8 @@ namespace netchaos::dist {
 // 0.5 + 0.5 * erf(z / sqrt 2) would round to 0: loss probabilities of 1e-9 live there.
 inline double normal_cdf(double z) { return 0.5 * std::erfc(-z * M_SQRT1_2); }
 
-// Inverse of normal_cdf by bisection, to ~1e-15: not for hot paths (compile and table
-// generation only). -inf for p <= 0, +inf for p >= 1.
+// Inverse of normal_cdf to full double precision (rational start, Halley steps; ~0.2 us).
+// -inf for p <= 0, +inf for p >= 1.
 double normal_quantile(double p);
 
 }  // namespace netchaos::dist

@@ -5,6 +5,8 @@
 
 #include "experiment/fidelity.hpp"
 #include "profile/loss.hpp"
+#include "replay/check.hpp"
+#include "trace/trace.hpp"
 
 namespace netchaos::experiment {
 
@@ -90,6 +92,44 @@ std::string model_text(const Plan& plan, const std::vector<StepSpan>& spans, con
 }
 }  // namespace
 
+namespace {
+// [phase] replay_check: the phase's records against the trace it replays (src/replay). The
+// one file read in evaluate(): the trace, which the parser has seen exists.
+void check_replay(const profile::ReplayCheckSpec& spec, std::span<const Record> records, report::Phase& ph) {
+    report::Check c{report::Check::Kind::slo, "replay_check", 1.0, spec.ks_max, "", false, ""};
+    auto original = trace::load(spec.trace);
+    trace::Trace replayed;
+    replayed.records.assign(records.begin(), records.end());
+    if (!original) {
+        c.detail = "replay_check: " + original.error().message;
+    } else if (replayed.records.empty()) {
+        c.detail = "replay_check: the phase has no probe records";
+    } else {
+        replay::CheckOptions o;
+        o.ks_max = spec.ks_max;
+        o.r_min = spec.r_min;
+        auto r = replay::check(*original, replayed, o);
+        if (!r) {
+            c.detail = "replay_check: " + r.error().message;
+        } else {
+            c.value = 0;
+            for (const auto& p : r->pieces) c.value = std::max(c.value, p.ks);
+            c.pass = r->pass;
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "replay_check %s: %zu pieces, worst KS D %.4f (max %.3f), jitter_1s r %s",
+                          spec.trace.filename().c_str(), r->pieces.size(), c.value, spec.ks_max,
+                          r->jitter_r ? std::to_string(*r->jitter_r).substr(0, 5).c_str() : "n/a");
+            c.detail = buf;
+            for (const auto& m : r->misses) c.detail += "; " + m;
+            ph.replay_trace = spec.trace.string();
+            for (double v : r->jitter_original_ns) ph.replay_jitter_original_ms.push_back(v / 1e6);
+            for (double v : r->jitter_replayed_ns) ph.replay_jitter_replayed_ms.push_back(v / 1e6);
+        }
+    }
+    ph.checks.push_back(std::move(c));
+}
+}  // namespace
+
 report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
                         const std::vector<Record>& samples, std::int64_t t0_ns) {
     report::Report r;
@@ -149,6 +189,8 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
                                      std::string(first.kind == Step::Kind::baseline ? "steady state" : "recovery") +
                                      " could not be measured"});
         if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
+        if (first.kind == Step::Kind::fault && e.phases[std::size_t(first.phase_index)].replay_check)
+            check_replay(*e.phases[std::size_t(first.phase_index)].replay_check, records, ph);
 
         std::vector<std::pair<Profile, double>> mixture;
         std::array<Arrivals, 2> mix_arrivals = arrivals_of(e, std::nullopt);

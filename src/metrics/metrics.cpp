@@ -333,4 +333,83 @@ std::string describe(const Outcome& o) {
     return buf;
 }
 
+// ---------------------------------------------------------------- comparing series
+double ks_two_sample(std::span<const double> a, std::span<const double> b) {
+    if (a.empty() || b.empty()) return 1.0;
+    std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const double n = static_cast<double>(x.size()), m = static_cast<double>(y.size());
+    std::size_t i = 0, j = 0;
+    double d = 0.0;
+    while (i < x.size() && j < y.size()) {
+        // Step past every copy of the smaller value on both sides before comparing: ties
+        // move both CDFs at once.
+        const double v = std::min(x[i], y[j]);
+        while (i < x.size() && x[i] == v) ++i;
+        while (j < y.size() && y[j] == v) ++j;
+        d = std::max(d, std::abs(static_cast<double>(i) / n - static_cast<double>(j) / m));
+    }
+    return d;
+}
+
+double ks_one_sample(std::span<const double> sorted, const std::function<double(double)>& cdf) {
+    if (sorted.empty()) return 1.0;
+    const double n = static_cast<double>(sorted.size());
+    double d = 0.0;
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        const double f = cdf(sorted[i]);
+        d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
+    }
+    return d;
+}
+
+double ks_critical(std::size_t n, std::size_t m, double alpha) {
+    const double c = std::sqrt(-std::log(alpha / 2.0) / 2.0);
+    if (n == 0) return 1.0;
+    if (m == 0) return c / std::sqrt(static_cast<double>(n));
+    const double dn = static_cast<double>(n), dm = static_cast<double>(m);
+    return c * std::sqrt((dn + dm) / (dn * dm));
+}
+
+double pearson(std::span<const double> x, std::span<const double> y) {
+    const std::size_t n = std::min(x.size(), y.size());
+    if (n < 2) return 0.0;
+    double mx = 0, my = 0;
+    for (std::size_t i = 0; i < n; ++i) mx += x[i], my += y[i];
+    mx /= static_cast<double>(n);
+    my /= static_cast<double>(n);
+    double sxy = 0, sxx = 0, syy = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    if (sxx <= 0 || syy <= 0) return 0.0;
+    return sxy / std::sqrt(sxx * syy);
+}
+
+std::vector<double> jitter_series(std::span<const Record> records, Nanos origin, Nanos end, const Config& cfg) {
+    std::vector<Window> windows;
+    summarize(records, origin, end, cfg, &windows);
+    std::vector<double> out;
+    out.reserve(windows.size());
+    for (const auto& w : windows) out.push_back(w.jitter_ns ? *w.jitter_ns : std::nan(""));
+    return out;
+}
+
+std::vector<std::uint64_t> loss_runs(std::span<const Record> by_seq) {
+    std::vector<std::uint64_t> runs;
+    std::uint64_t run = 0;
+    for (std::size_t i = 0; i < by_seq.size(); ++i) {
+        const bool lost = !by_seq[i].rtt;
+        if (lost) ++run;
+        if ((!lost || i + 1 == by_seq.size()) && run > 0) {
+            runs.push_back(run);
+            run = 0;
+        }
+    }
+    return runs;
+}
+
 }  // namespace netchaos::metrics

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <queue>
@@ -245,5 +246,22 @@ double status_ratio(const Summary& s, const std::string& key);
 
 // "p99_rtt_max: 312.400 ms > 200.000 ms" (or <= when it passed).
 std::string describe(const Outcome& o);
+
+// ---------------------------------------------------------------- comparing series (fit, replay-check)
+// Kolmogorov-Smirnov distance sup |F1 - F2| between the empirical CDFs of two samples (any
+// order; copied and sorted here). 1 when either is empty.
+double ks_two_sample(std::span<const double> a, std::span<const double> b);
+// sup |F_n - cdf| of one sample against a model CDF. `sorted` ascending.
+double ks_one_sample(std::span<const double> sorted, const std::function<double(double)>& cdf);
+// The distance above which two samples of n and m differ at level alpha (asymptotic
+// Smirnov: c(alpha) sqrt((n + m) / (n m)), c = sqrt(-ln(alpha / 2) / 2)); one sample: m = 0.
+double ks_critical(std::size_t n, std::size_t m, double alpha);
+// Pearson's r of paired values; 0 when fewer than 2 pairs or either side is constant.
+double pearson(std::span<const double> x, std::span<const double> y);
+// The jitter_1s series of a span of records (sorted by send): one value per window from
+// `origin` up to `end`, NaN where a window has fewer than two replies. From summarize().
+std::vector<double> jitter_series(std::span<const Record> records, Nanos origin, Nanos end, const Config& cfg);
+// Lengths of the runs of consecutive lost probes, in seq order (a gap in seq is not a loss).
+std::vector<std::uint64_t> loss_runs(std::span<const Record> by_seq);
 
 }  // namespace netchaos::metrics

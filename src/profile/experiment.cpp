@@ -214,7 +214,7 @@ std::optional<Profile> load_profile(const std::filesystem::path& file, const std
 
 void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
     const std::string path = "phase[" + std::to_string(index) + "]";
-    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "http", "fidelity"});
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "http", "fidelity", "replay_check"});
     ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
     (void)r.string(t, path, "description");
     if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
@@ -225,6 +225,20 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     ph.thresholds = ex.thresholds;
     if (auto v = fidelity_mode(t, path, r)) ph.fidelity = *v;
     if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
+    if (const auto* rc = r.table(t, path, "replay_check")) {
+        const std::string rp = path + ".replay_check";
+        r.check_keys(*rc, rp, {"trace", "ks_max", "r_min"});
+        ReplayCheckSpec spec;
+        if (auto v = r.number(*rc, rp, "ks_max", 0.0, 1.0)) spec.ks_max = *v;
+        if (auto v = r.number(*rc, rp, "r_min", -1.0, 1.0)) spec.r_min = *v;
+        auto tr = r.string(*rc, rp, "trace");
+        std::error_code ec;
+        if (!tr) r.error(r.where(rp), rp, "replay_check needs trace = \"FILE\" (the recording the phase replays)");
+        else if (spec.trace = relative_to(ex.source, *tr); !std::filesystem::is_regular_file(spec.trace, ec))
+            r.error(r.where(rp + ".trace"), rp + ".trace", "trace \"" + *tr + "\" not found: looked for " +
+                    std::filesystem::absolute(spec.trace, ec).lexically_normal().string());
+        ph.replay_check = spec;
+    }
 
     auto profile_ref = r.string(t, path, "profile");
     bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match") || t.contains("http");

@@ -287,6 +287,15 @@ struct Ramp {
 // What a fidelity miss does: gate = exit 2, warn = reported only, off = not checked.
 enum class FidelityMode { gate, warn, off };
 
+// [phase] replay_check = { trace = "morning.ncr", ks_max = 0.05, r_min = 0.9 }: the phase's
+// probe records must reproduce the recorded trace (src/replay/check.hpp; docs/replay.md).
+struct ReplayCheckSpec {
+    std::filesystem::path trace;   // resolved against the experiment's directory
+    double ks_max = 0.05;
+    double r_min = 0.9;
+    bool operator==(const ReplayCheckSpec&) const = default;
+};
+
 struct Phase {
     std::string name;
     Duration duration{0};
@@ -294,6 +303,7 @@ struct Phase {
     std::optional<Ramp> ramp;    // if set, `profile` is the ramp's start
     Thresholds thresholds;       // phase-specific (merged over the experiment's)
     std::optional<FidelityMode> fidelity;   // overrides the experiment's
+    std::optional<ReplayCheckSpec> replay_check;
     bool operator==(const Phase&) const = default;
 };
 

@@ -87,6 +87,10 @@ struct Phase {
     std::vector<Fidelity> fidelity;
     std::vector<double> rtt_ms;                         // received RTTs, for the histogram
     std::vector<std::pair<double, double>> density;     // requested RTT density (x ms, per ms)
+    // [phase] replay_check: the recorded and the replayed jitter_1s series (ms, NaN where a
+    // window has none), for the original-vs-replayed plot.
+    std::string replay_trace;
+    std::vector<double> replay_jitter_original_ms, replay_jitter_replayed_ms;
     bool pass() const;
 };
 
@@ -141,6 +145,8 @@ std::string junit_xml(const std::string& name, double time_s, const std::vector<
 // SVG plots, exposed for tests.
 std::string svg_timeline(const Report& r, int width = 960, int height = 320);
 std::string svg_histogram(const Phase& p, int width = 460, int height = 240);
+// [phase] replay_check: the recorded and the replayed jitter_1s series against window index.
+std::string svg_replay_jitter(const Phase& p, int width = 960, int height = 260);
 
 // Escapes &<>"' for XML and HTML text and attributes (invalid UTF-8 replaced first).
 std::string xml_escape(const std::string& s);

@@ -6,6 +6,10 @@
 
 #include "cli/exit_codes.hpp"
 #include "fakes.hpp"
+#include "trace/trace.hpp"
+
+#include <filesystem>
+#include <unistd.h>
 
 using namespace fakes;
 using namespace netchaos::profile;
@@ -336,4 +340,48 @@ TEST_CASE("runner: recovery statistics leave out a settle time, written in the r
     CHECK(out.report.phases[1].settle_s == 0);
     CHECK(rec.stats.sent == 250);   // 3 s at 100/s, less the first 0.5 s
     CHECK_THAT(netchaos::report::summary_table(out.report), Catch::Matchers::Contains("steady-state-after: the first 0.50 s are left out"));
+}
+
+TEST_CASE("runner: [phase] replay_check passes a replay of the recorded phase and misses a different one") {
+    // Record the morning phase of one run as a trace ...
+    Bench first;
+    auto rec = first.run(two_phases());
+    const auto& morning = rec.report.phases[1];
+    netchaos::trace::Trace t;
+    std::uint64_t seq = 0;
+    for (const auto& p : rec.report.timeline)
+        if (p.t_s >= morning.start_s && p.t_s < morning.end_s)
+            t.records.push_back({seq++, std::chrono::nanoseconds(std::llround(p.t_s * 1e9)),
+                                 p.lost ? std::nullopt : std::optional(std::chrono::nanoseconds(std::llround(p.rtt_ms * 1e6)))});
+    const auto file = std::filesystem::temp_directory_path() / ("nc-replay-gate-" + std::to_string(::getpid()) + ".ncr");
+    REQUIRE(netchaos::trace::write(file, t));
+    // ... and gate a second run's morning on it: ~1000 probes a side, so D's 0.1% critical value
+    // is 0.087; the limit here is 0.1.
+    Bench same;
+    auto e = two_phases();
+    e.phases[0].replay_check = ReplayCheckSpec{file, 0.1, 0.9};
+    auto ok = same.run(e);
+    const auto* c = [&]() -> const netchaos::report::Check* {
+        for (const auto& x : ok.report.phases[1].checks)
+            if (x.name == "replay_check") return &x;
+        return nullptr;
+    }();
+    REQUIRE(c);
+    INFO(c->detail);
+    CHECK(c->pass);
+    CHECK(c->value < 0.1);
+    CHECK_FALSE(ok.report.phases[1].replay_jitter_original_ms.empty());
+    CHECK(code(ok) == 0);
+    CHECK(netchaos::report::to_html(ok.report).find("class=\"plot replay-jitter\"") != std::string::npos);
+
+    Bench other;
+    auto slower = two_phases();
+    slower.phases[0].profile.egress->delay->mean = 55ms;
+    slower.phases[0].replay_check = ReplayCheckSpec{file, 0.1, 0.9};
+    auto miss = other.run(slower);
+    CHECK(code(miss) == 1);
+    bool missed = false;
+    for (const auto& x : miss.report.phases[1].checks) missed |= x.name == "replay_check" && !x.pass && x.value > 0.5;
+    CHECK(missed);
+    std::filesystem::remove(file);
 }

@@ -1,0 +1,107 @@
+#pragma once
+// From a recorded trace to the profile that reproduces it (`netchaos fit`, docs/replay.md).
+// Pure: a trace in, value types out; the TOML is rendered by render() with profile's printer.
+//
+//  1. Segmentation: binary segmentation over the received RTTs with the Gaussian
+//     cost n log(sigma^2) (a change in mean, in sigma or both; O(n log n), where PELT is O(n^2)
+//     on a long stationary trace), a minimum piece length and a
+//     penalty; then neighbours that a two-sample KS cannot tell apart (D under ks_critical at
+//     merge_alpha, or under merge_ks) are merged: heavy tails and correlation make the
+//     Gaussian cost cut stationary stretches, the KS merge undoes that.
+//  2. Delay per piece: maximum likelihood of each law in dist/shapes.hpp (normal: closed
+//     form; pareto: the profile likelihood in its location, scale = min - location; paretonormal:
+//     Nelder-Mead on (mean, log sigma)). The highest likelihood wins (equal parameter counts,
+//     so AIC agrees); when even that law's KS distance to the data exceeds custom_ks, the piece
+//     gets an empirical `custom` table (its quantiles as samples).
+//  3. Correlation per piece: lag-1 Pearson r of the normal scores of consecutive answered
+//     probes: the fault engine's correlation is a Gaussian copula, so this is its parameter.
+//  4. Loss per piece, from the loss runs: random (p = lost / sent) or Gilbert-Elliott (p from
+//     received->lost, r from lost->received transitions), the latter when its likelihood gain
+//     passes BIC (log n / 2 for the extra parameter).
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "profile/profile.hpp"
+#include "trace/trace.hpp"
+
+namespace netchaos::fit {
+
+using Nanos = std::chrono::nanoseconds;
+using profile::Distribution;
+
+struct Options {
+    Nanos min_segment{std::chrono::seconds(10)};
+    double penalty = 0.0;          // PELT penalty per change point; 0: 10 log n
+    double merge_alpha = 0.001;    // merge neighbours whose KS D is under the critical value at this level
+    double merge_ks = 0.05;        // ... or under this distance (the replay-check gate's default)
+    double custom_ks = 0.03;       // best law's KS D above this: an empirical table instead
+    std::size_t mle_samples = 20000;   // the paretonormal optimiser sees at most this many (evenly strided)
+    std::size_t custom_points = 500;   // quantiles kept for a custom table
+};
+
+// One law fitted to a piece's RTTs (ms).
+struct LawFit {
+    Distribution law = Distribution::normal;
+    double mean_ms = 0, jitter_ms = 0;   // netem's parameters: delay = mean + jitter * X
+    double loglik = 0;                   // per sample
+    double ks = 1;                       // KS distance of the fitted law to the data
+};
+
+LawFit fit_normal(std::span<const double> sorted_ms);
+LawFit fit_pareto(std::span<const double> sorted_ms);
+LawFit fit_paretonormal(std::span<const double> sorted_ms, std::size_t max_samples = 20000);
+
+// Change points (indices into x, ascending, each piece >= min_len long) of the series x.
+std::vector<std::size_t> segment(std::span<const double> x, std::size_t min_len, double penalty);
+
+struct LossFit {
+    std::uint64_t sent = 0, lost = 0;
+    std::optional<profile::Loss> loss;   // none when nothing was lost
+    std::string why;                     // the choice and its evidence, for the comment
+};
+LossFit fit_loss(std::span<const trace::Record> by_seq);
+
+// Lag-1 correlation of normal scores over consecutive answered seqs, clamped to [0, 0.99].
+double copula_correlation(std::span<const trace::Record> by_seq);
+
+struct Piece {
+    std::size_t begin = 0, end = 0;   // records [begin, end) of the trace
+    Nanos start{0}, duration{0};      // on the trace's clock, from the first record
+    std::vector<LawFit> laws;         // every law tried, best first
+    profile::Delay delay;             // what the profile gets (a law, or custom)
+    double ks = 1;                    // its KS distance to the data (custom: of the quantile table)
+    std::uint64_t received = 0;
+    double rtt_mean_ms = 0, rtt_sd_ms = 0;
+    LossFit loss;
+};
+
+struct Fit {
+    std::vector<Piece> pieces;
+    bool one_way = false;   // the source had one-way times (v1 still attributes delay to egress)
+    std::size_t records = 0;
+};
+
+// Errors: fewer than 10 answered probes (bad input, 3).
+Result<Fit> fit(const trace::Trace& t, const Options& o = {});
+
+struct RenderOptions {
+    std::string name = "fitted";
+    std::string source;               // the trace's path, for the header comment
+    // Experiment only (more than one piece): where the replay runs.
+    std::string backend = "dpdk";
+    std::string control = "/run/netchaos/nc-fwd.sock";
+    std::string probe_target = "10.213.0.2:7777";
+    std::string probe_netns = "nc-cli";
+    double probe_rate = 100;
+    bool force_experiment = false;
+};
+// A profile (one piece) or an experiment (one phase per piece), commented with each fit's
+// goodness. Round-trips through the profile/experiment parsers.
+std::string render(const Fit& f, const RenderOptions& o);
+
+}  // namespace netchaos::fit

@@ -1,0 +1,92 @@
+// fit's TOML: the profile printer (profile::to_text) for the impairments, comments around it
+// with each fit's evidence.
+#include <cstdio>
+#include <sstream>
+
+#include "fit/fit.hpp"
+#include "profile/parse.hpp"
+#include "profile/units.hpp"
+
+namespace netchaos::fit {
+
+namespace {
+
+std::string fmt(const char* f, auto... args) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, f, args...);
+    return buf;
+}
+
+std::string law_name(Distribution d) { return std::string(profile::to_string(d)); }
+
+std::string duration_text(Nanos d) { return std::to_string(std::max<std::int64_t>(1, d.count() / 1'000'000)) + "ms"; }
+
+// The goodness comment of one piece.
+std::string evidence(const Piece& p, std::size_t index) {
+    std::ostringstream o;
+    o << fmt("# piece %zu: t = %.1f s .. %.1f s, %llu answered, RTT mean %.3f ms sd %.3f ms\n", index + 1,
+             std::chrono::duration<double>(p.start).count(), std::chrono::duration<double>(p.start + p.duration).count(),
+             (unsigned long long)p.received, p.rtt_mean_ms, p.rtt_sd_ms);
+    o << "#   delay fits (maximum likelihood, best first; KS D against the piece's RTTs):\n";
+    for (const auto& l : p.laws)
+        o << fmt("#     %-12s mean %.3f ms jitter %.3f ms  log-likelihood/sample %.4f  KS D %.4f\n", law_name(l.law).c_str(),
+                 l.mean_ms, l.jitter_ms, l.loglik, l.ks);
+    if (p.delay.distribution == Distribution::custom)
+        o << fmt("#   chosen: custom (no law within the KS limit), %zu quantiles, KS D %.4f\n",
+                 p.delay.table ? p.delay.table->samples_ms.size() : 0, p.ks);
+    else
+        o << fmt("#   chosen: %s, KS D %.4f\n", law_name(p.delay.distribution).c_str(), p.ks);
+    o << fmt("#   correlation: lag-1 r of normal scores %.3f\n", p.delay.correlation);
+    o << "#   loss: " << p.loss.why << "\n";
+    return o.str();
+}
+
+profile::Impairment impairment_of(const Piece& p) {
+    profile::Impairment imp;
+    imp.delay = p.delay;
+    if (p.loss.loss) imp.loss = *p.loss.loss;
+    return imp;
+}
+
+std::string attribution(const Fit& f) {
+    return f.one_way ? "# The source had one-way times, but this trace format keeps RTTs: the whole RTT is\n"
+                       "# attributed to the path's egress delay.\n"
+                     : "# The trace has RTTs only (no one-way times): the whole delay is attributed to the path\n"
+                       "# and put on egress; the replay bench's own RTT adds to it.\n";
+}
+
+}  // namespace
+
+std::string render(const Fit& f, const RenderOptions& o) {
+    std::ostringstream out;
+    out << "# Fitted by `netchaos fit` from " << (o.source.empty() ? "a trace" : o.source) << " ("
+        << f.records << " probes, " << f.pieces.size() << (f.pieces.size() == 1 ? " piece" : " pieces") << ").\n"
+        << attribution(f)
+        << "# reorder = true: each probe's RTT was an independent draw of the path, as the fitted law is.\n";
+    if (f.pieces.size() == 1 && !o.force_experiment) {
+        out << evidence(f.pieces[0], 0);
+        profile::Profile p;
+        p.name = o.name;
+        p.description = "fitted from " + (o.source.empty() ? std::string("a trace") : o.source);
+        p.egress = impairment_of(f.pieces[0]);
+        out << profile::to_text(p);
+        return out.str();
+    }
+    out << "name = \"" << o.name << "\"\n";
+    out << "description = \"fitted from " << o.source << ": " << f.pieces.size() << " phases\"\n\n";
+    out << "# Where the replay runs: edit for your bench (these are scripts/bench-netns.sh's defaults).\n";
+    out << "[target]\nbackend = \"" << o.backend << "\"\n";
+    if (o.backend == "dpdk") out << "control = \"" << o.control << "\"\n";
+    out << "\n[probe]\ntarget = \"" << o.probe_target << "\"\n";
+    if (!o.probe_netns.empty()) out << "netns = \"" << o.probe_netns << "\"\n";
+    out << "rate = " << o.probe_rate << "\n";
+    for (std::size_t i = 0; i < f.pieces.size(); ++i) {
+        const auto& p = f.pieces[i];
+        out << "\n" << evidence(p, i);
+        out << "[[phase]]\nname = \"piece-" << (i + 1) << "\"\nduration = \"" << duration_text(p.duration) << "\"\n";
+        out << profile::to_text(impairment_of(p), "phase.egress");
+    }
+    return out.str();
+}
+
+}  // namespace netchaos::fit

@@ -1,0 +1,177 @@
+#include "trace/trace.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+#include "trace/import.hpp"
+
+namespace netchaos::trace {
+
+namespace {
+
+void put_u32(char* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void put_u64(char* p, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+std::uint32_t get_u32(const unsigned char* p) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+std::uint64_t get_u64(const unsigned char* p) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+std::array<char, header_size> header(std::uint64_t count, std::int64_t wall_ns, std::uint32_t flags) {
+    std::array<char, header_size> h{};
+    std::memcpy(h.data(), magic, sizeof magic);
+    put_u32(h.data() + 8, version);
+    put_u32(h.data() + 12, flags);
+    put_u64(h.data() + 16, count);
+    put_u64(h.data() + 24, static_cast<std::uint64_t>(wall_ns));
+    return h;
+}
+
+std::array<char, record_size> encode(const Record& r) {
+    std::array<char, record_size> b{};
+    put_u64(b.data(), r.seq);
+    put_u64(b.data() + 8, static_cast<std::uint64_t>(r.send.count()));
+    put_u64(b.data() + 16, static_cast<std::uint64_t>(r.rtt ? r.rtt->count() : -1));
+    return b;
+}
+
+}  // namespace
+
+Error bad_input(std::string msg) { return make_error(std::move(msg), ErrorKind::bad_input); }
+
+Result<Writer> Writer::open(const std::filesystem::path& file, std::int64_t wall_ns) {
+    Writer w;
+    w.file_ = file;
+    w.out_ = std::make_shared<std::ofstream>(file, std::ios::binary | std::ios::trunc);
+    if (!*w.out_) return make_error("cannot write " + file.string() + ": " + std::generic_category().message(errno));
+    const auto h = header(0, wall_ns, 0);
+    w.out_->write(h.data(), h.size());
+    return w;
+}
+
+void Writer::add(const Record& r) {
+    const auto b = encode(r);
+    out_->write(b.data(), b.size());
+    ++count_;
+}
+
+Result<void> Writer::finish() {
+    // The count goes in last: a recording cut short (killed probe, full disk) keeps count 0
+    // or fewer records than its size says, and readers refuse it as truncated.
+    char c[8];
+    put_u64(c, count_);
+    out_->seekp(16);
+    out_->write(c, 8);
+    out_->close();
+    if (!*out_) return make_error("error writing " + file_.string());
+    return {};
+}
+
+void write(std::ostream& out, const Trace& t) {
+    const auto h = header(t.records.size(), t.wall_ns, t.flags);
+    out.write(h.data(), h.size());
+    for (const auto& r : t.records) {
+        const auto b = encode(r);
+        out.write(b.data(), b.size());
+    }
+}
+
+Result<void> write(const std::filesystem::path& file, const Trace& t) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    if (!out) return make_error("cannot write " + file.string() + ": " + std::generic_category().message(errno));
+    write(out, t);
+    out.close();
+    if (!out) return make_error("error writing " + file.string());
+    return {};
+}
+
+Result<Trace> read(std::istream& in, const std::string& name) {
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return make_error(name + ": read error");
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    auto at = [&](std::size_t off) { return name + ": byte " + std::to_string(off) + ": "; };
+    if (bytes.size() < sizeof magic || std::memcmp(p, magic, sizeof magic) != 0)
+        return bad_input(at(0) + "not a netchaos trace (no NCTRACE magic)");
+    if (bytes.size() < header_size)
+        return bad_input(at(bytes.size()) + "truncated header (" + std::to_string(bytes.size()) + " of " +
+                         std::to_string(header_size) + " bytes)");
+    if (const auto v = get_u32(p + 8); v != version)
+        return bad_input(at(8) + "trace version " + std::to_string(v) + ", this netchaos reads version " +
+                         std::to_string(version));
+    Trace t;
+    t.flags = get_u32(p + 12);
+    const std::uint64_t count = get_u64(p + 16);
+    t.wall_ns = static_cast<std::int64_t>(get_u64(p + 24));
+    t.source = "ncr";
+    const std::size_t body = bytes.size() - header_size;
+    const std::uint64_t have = body / record_size;
+    if (count == 0 && body == 0) return bad_input(at(header_size) + "empty trace: no records");
+    if (count == 0)
+        return bad_input(at(16) + "record count 0 with " + std::to_string(have) +
+                         " records after it: the recording was not finished (probe killed?)");
+    if (have < count)
+        return bad_input(at(header_size + have * record_size) + "truncated: the header announces " +
+                         std::to_string(count) + " records, the file holds " + std::to_string(have) +
+                         (body % record_size ? " and a partial one" : ""));
+    if (have > count || body % record_size != 0)
+        return bad_input(at(header_size + count * record_size) + "trailing bytes after the " + std::to_string(count) +
+                         " announced records");
+    t.records.resize(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const unsigned char* r = p + header_size + i * record_size;
+        Record& rec = t.records[i];
+        rec.seq = get_u64(r);
+        rec.send = Nanos{static_cast<std::int64_t>(get_u64(r + 8))};
+        const auto rtt = static_cast<std::int64_t>(get_u64(r + 16));
+        if (rtt < -1) return bad_input(at(header_size + i * record_size + 16) + "negative rtt_ns");
+        if (rtt >= 0) rec.rtt = Nanos{rtt};
+    }
+    if (auto c = check(t.records, [&](std::size_t i) { return at(header_size + i * record_size); }); !c) return c.error();
+    return t;
+}
+
+Result<Trace> read(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return bad_input("cannot open " + file.string() + ": " + std::generic_category().message(errno));
+    return read(in, file.string());
+}
+
+Result<Trace> load(const std::filesystem::path& file, const std::string& format) {
+    std::string fmt = format;
+    if (fmt.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return bad_input("cannot open " + file.string() + ": " + std::generic_category().message(errno));
+        unsigned char head[8] = {};
+        in.read(reinterpret_cast<char*>(head), sizeof head);
+        const auto n = static_cast<std::size_t>(in.gcount());
+        const std::uint32_t m = n >= 4 ? get_u32(head) : 0;
+        std::size_t i = 0;
+        while (i < n && std::isspace(head[i])) ++i;
+        if (n >= 8 && std::memcmp(head, magic, sizeof magic) == 0) fmt = "ncr";
+        else if (m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1 || m == 0x0a0d0d0a) fmt = "pcap";
+        else if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+            return bad_input(file.string() + ": byte 0: gzip-compressed (irtt's .json.gz?): gunzip it first");
+        else if (i < n && head[i] == '{') fmt = "irtt";
+        else fmt = "csv";
+    }
+    if (fmt == "ncr") return read(file);
+    if (fmt == "pcap") return import_pcap(file);
+    if (fmt == "irtt") return import_irtt(file);
+    if (fmt == "csv") return import_csv(file);
+    return bad_input("unknown trace format '" + fmt + "' (ncr, csv, irtt, pcap)");
+}
+
+}  // namespace netchaos::trace

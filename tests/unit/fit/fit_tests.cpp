@@ -1,0 +1,138 @@
+// fit on traces drawn from known models (seeded): parameters within 5%, change points
+// within 2 s, and the TOML it writes parses back.
+#include <catch2/catch.hpp>
+
+#include "fit/fit.hpp"
+#include "profile/parse.hpp"
+#include "synth.hpp"
+
+using namespace netchaos;
+using namespace fit_test;
+
+namespace {
+
+const fit::Piece& only_piece(const Result<fit::Fit>& f) {
+    REQUIRE(f);
+    REQUIRE(f->pieces.size() == 1);
+    return f->pieces[0];
+}
+
+double ms(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
+
+}  // namespace
+
+TEST_CASE("fit: normal 40/10 is recovered as normal, within 5%") {
+    const auto f = fit::fit(draw({{Distribution::normal, 40, 10, 120}}, 1));
+    const auto& p = only_piece(f);
+    CHECK(p.delay.distribution == Distribution::normal);
+    CHECK(ms(p.delay.mean) == Approx(40).epsilon(0.05));
+    CHECK(ms(p.delay.jitter) == Approx(10).epsilon(0.05));
+    CHECK(p.ks < 0.02);
+    CHECK(p.delay.correlation < 0.05);
+    CHECK_FALSE(p.loss.loss);
+}
+
+TEST_CASE("fit: pareto 20/5 is recovered as pareto, within 5%") {
+    const auto f = fit::fit(draw({{Distribution::pareto, 20, 5, 120}}, 2));
+    const auto& p = only_piece(f);
+    CHECK(p.delay.distribution == Distribution::pareto);
+    CHECK(ms(p.delay.mean) == Approx(20).epsilon(0.05));
+    CHECK(ms(p.delay.jitter) == Approx(5).epsilon(0.05));
+}
+
+TEST_CASE("fit: paretonormal 30/8 is recovered as paretonormal, within 5%") {
+    const auto f = fit::fit(draw({{Distribution::paretonormal, 30, 8, 120}}, 3));
+    const auto& p = only_piece(f);
+    CHECK(p.delay.distribution == Distribution::paretonormal);
+    CHECK(ms(p.delay.mean) == Approx(30).epsilon(0.05));
+    CHECK(ms(p.delay.jitter) == Approx(8).epsilon(0.05));
+}
+
+TEST_CASE("fit: the lag-1 correlation is the copula's rho") {
+    const auto f = fit::fit(draw({{Distribution::normal, 40, 10, 120, 0.6}}, 4));
+    const auto& p = only_piece(f);
+    // n = 12000: the sd of r is (1 - rho^2) / sqrt(n) = 0.006
+    CHECK(p.delay.correlation == Approx(0.6).margin(0.03));
+}
+
+TEST_CASE("fit: Gilbert-Elliott p = 1%, r = 30% is recovered within 5%") {
+    // 4,000 s at 100/s: ~3,900 good->bad transitions, so p's relative sd is 1.6% (5% is 3 sd).
+    const auto f = fit::fit(draw({{Distribution::normal, 40, 10, 4000}}, 5, 0.01, 0.30));
+    const auto& p = only_piece(f);
+    REQUIRE(p.loss.loss);
+    const auto* ge = std::get_if<profile::GilbertElliott>(&p.loss.loss->model);
+    REQUIRE(ge);
+    CHECK(ge->p == Approx(0.01).epsilon(0.05));
+    CHECK(ge->r == Approx(0.30).epsilon(0.05));
+    CHECK(ge->one_minus_h == 1.0);
+    CHECK(ge->one_minus_k == 0.0);
+}
+
+TEST_CASE("fit: independent loss stays random") {
+    // A Gilbert chain with r = 1 - p is Bernoulli(p).
+    const auto f = fit::fit(draw({{Distribution::normal, 40, 10, 600}}, 6, 0.02, 0.98));
+    const auto& p = only_piece(f);
+    REQUIRE(p.loss.loss);
+    const auto* rl = std::get_if<profile::RandomLoss>(&p.loss.loss->model);
+    REQUIRE(rl);
+    CHECK(rl->p == Approx(0.02).epsilon(0.1));
+}
+
+TEST_CASE("fit: a 3-segment trace splits within 2 s of the true boundaries, each piece recovered") {
+    const auto t = draw({{Distribution::normal, 12, 1, 60}, {Distribution::normal, 83, 41, 90}, {Distribution::pareto, 20, 5, 60}}, 7);
+    auto f = fit::fit(t);
+    REQUIRE(f);
+    REQUIRE(f->pieces.size() == 3);
+    CHECK(std::abs(ms(f->pieces[1].start) - 60'000) <= 2'000);
+    CHECK(std::abs(ms(f->pieces[2].start) - 150'000) <= 2'000);
+    CHECK(ms(f->pieces[0].delay.mean) == Approx(12).epsilon(0.05));
+    CHECK(ms(f->pieces[0].delay.jitter) == Approx(1).epsilon(0.05));
+    CHECK(ms(f->pieces[1].delay.mean) == Approx(83).epsilon(0.05));
+    CHECK(ms(f->pieces[1].delay.jitter) == Approx(41).epsilon(0.05));
+    CHECK(f->pieces[2].delay.distribution == Distribution::pareto);
+    CHECK(ms(f->pieces[2].delay.mean) == Approx(20).epsilon(0.05));
+    CHECK(ms(f->pieces[2].delay.jitter) == Approx(5).epsilon(0.05));
+    double total = 0;
+    for (const auto& p : f->pieces) total += ms(p.duration);
+    CHECK(total == Approx(210'000).margin(1));
+
+    // The experiment it writes parses, with a phase per piece and the fitted delays.
+    fit::RenderOptions r;
+    r.name = "three";
+    r.source = "synthetic";
+    const std::string text = fit::render(*f, r);
+    CHECK(text.find("RTTs only") != std::string::npos);   // says where the delay went
+    auto e = profile::parse_experiment_text(text, "three.toml");
+    for (const auto& d : e.diagnostics) INFO(d.format());
+    REQUIRE(e.ok());
+    REQUIRE(e.value->phases.size() == 3);
+}
+
+TEST_CASE("fit: a shape no law fits becomes a custom table; one piece renders as a profile") {
+    // Bimodal: half 10 ms, half 50 ms (sd 1): no single law is within KS 0.03.
+    auto t = draw({{Distribution::normal, 10, 1, 60}}, 8);
+    const auto other = draw({{Distribution::normal, 50, 1, 60}}, 9);
+    for (std::size_t i = 1; i < t.records.size(); i += 2) t.records[i].rtt = other.records[i].rtt;
+    const auto f = fit::fit(t);
+    const auto& p = only_piece(f);
+    CHECK(p.delay.distribution == Distribution::custom);
+    REQUIRE(p.delay.table);
+    CHECK(p.delay.table->samples_ms.size() == 500);
+    CHECK(p.ks < 0.01);
+    fit::RenderOptions r;
+    r.name = "bimodal";
+    auto prof = profile::parse_profile_text(fit::render(f.value(), r), "bimodal.toml");
+    for (const auto& d : prof.diagnostics) INFO(d.format());
+    REQUIRE(prof.ok());
+    REQUIRE(prof.value->egress);
+    CHECK(prof.value->egress->delay->distribution == Distribution::custom);
+}
+
+TEST_CASE("fit: fewer than 10 answered probes is bad input") {
+    trace::Trace t;
+    for (std::uint64_t i = 0; i < 50; ++i) t.records.push_back({i, std::chrono::milliseconds(10 * i), std::nullopt});
+    t.records[3].rtt = std::chrono::milliseconds(5);
+    auto f = fit::fit(t);
+    REQUIRE_FALSE(f);
+    CHECK(f.error().kind == ErrorKind::bad_input);
+}

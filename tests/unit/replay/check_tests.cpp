@@ -1,0 +1,56 @@
+// replay-check on seeded synthetic traces: two draws of one model pass; a wider sigma, more
+// loss, bursty loss against random loss, or a flat replay of a varying original each miss.
+#include <catch2/catch.hpp>
+
+#include "replay/check.hpp"
+#include "synth.hpp"
+
+using namespace netchaos;
+using namespace fit_test;
+
+namespace {
+const std::vector<Piece> morning{{Distribution::normal, 12, 1, 40}, {Distribution::normal, 83, 41, 60}, {Distribution::normal, 12, 1, 40}};
+}
+
+TEST_CASE("replay-check: two draws of the same 3-piece model pass every gate") {
+    auto r = replay::check(draw(morning, 1, 0.002, 0.998), draw(morning, 2, 0.002, 0.998));
+    REQUIRE(r);
+    CHECK(r->pieces.size() == 3);
+    for (const auto& p : r->pieces) CHECK(p.ks < 0.05);
+    REQUIRE(r->jitter_r);
+    CHECK(r->jitter_gated);
+    CHECK(*r->jitter_r > 0.9);
+    CHECK(r->pass);
+    CHECK(r->misses.empty());
+}
+
+TEST_CASE("replay-check: a wider sigma in one piece misses that piece's KS") {
+    auto wide = morning;
+    wide[1].jitter_ms = 55;
+    auto r = replay::check(draw(morning, 1), draw(wide, 2));
+    REQUIRE(r);
+    CHECK(r->pieces[0].ks_pass);
+    CHECK_FALSE(r->pieces[1].ks_pass);
+    CHECK(r->pieces[2].ks_pass);
+    CHECK_FALSE(r->pass);
+}
+
+TEST_CASE("replay-check: loss 4x the original misses; bursts against random loss miss the run lengths") {
+    auto r = replay::check(draw(morning, 1, 0.005, 0.995), draw(morning, 2, 0.02, 0.98));
+    REQUIRE(r);
+    CHECK_FALSE(r->pieces[1].loss_pass);
+    CHECK_FALSE(r->pass);
+    // Same mean loss (p / (p + r) = 3.2%), runs of mean 1/r = 3.3 against 1.03.
+    auto b = replay::check(draw(morning, 1, 0.0323, 0.9677), draw(morning, 2, 0.01, 0.30));
+    REQUIRE(b);
+    CHECK(b->runs_gated);
+    CHECK_FALSE(b->runs_pass);
+}
+
+TEST_CASE("replay-check: a stationary replay of a varying original misses the jitter_1s correlation") {
+    const std::vector<Piece> flat{{Distribution::normal, 50, 30, 140}};
+    auto r = replay::check(draw(morning, 1), draw(flat, 2));
+    REQUIRE(r);
+    CHECK(r->jitter_gated);
+    CHECK_FALSE(r->jitter_pass);
+}
