@@ -49,15 +49,15 @@ int run_clear(int argc, char** argv) {
         std::cout << "forwarder at " << control << " is back to pass-through\n";
         return cli::exit_pass;
     }
-    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
+    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", ErrorKind::bad_input));
     const bool all = vm.count("all") > 0;
-    if (all == !dev.empty()) return fail(make_error("give exactly one of --dev IF and --all", 3));
+    if (all == !dev.empty()) return fail(make_error("give exactly one of --dev IF and --all", ErrorKind::bad_input));
     auto warn = [](const std::vector<std::string>& w) {
         for (const auto& s : w) std::cerr << "netchaos clear: warning: " << s << "\n";
     };
     const bool discard = vm.count("discard") > 0;
     if (all) {
-        if (discard) return fail(make_error("--discard goes with --dev IF, not --all", 3));
+        if (discard) return fail(make_error("--discard goes with --dev IF, not --all", ErrorKind::bad_input));
         auto r = netem::clear_all();
         warn(r.warnings);
         if (r.cleared.empty() && r.failed.empty()) std::cout << "nothing to clear\n";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "export/probe_exporter.hpp"
 #include "export/server.hpp"
 #include "metrics/io.hpp"
@@ -214,7 +215,7 @@ int run_probe_cmd(int argc, char** argv) {
         auto srv = exporter::Server::start(f.metrics_listen, prom->registry());
         if (!srv) {
             std::fprintf(stderr, "netchaos probe: %s\n", srv.error().message.c_str());
-            return srv.error().code;
+            return netchaos::cli::exit_code(srv.error());
         }
         server = std::move(*srv);
         // Always printed (also with -q): with port 0 it is the only way to learn the port.
@@ -246,7 +247,7 @@ int run_probe_cmd(int argc, char** argv) {
     auto run = probe::run_probe(o, stop, cb);
     if (!run) {
         std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());
-        return run.error().code;
+        return netchaos::cli::exit_code(run.error());
     }
     const metrics::Summary& s = run->summary;
     const auto verdict = probe::outcomes(s, th, baseline);

@@ -14,16 +14,16 @@ Result<int> open_netns(const std::string& name) {
     // The name was checked when the experiment was parsed; refuse path tricks here as well,
     // since this opens a file by it.
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-        return make_error("netns name \"" + name + "\" is not a plain name", 3);
+        return make_error("netns name \"" + name + "\" is not a plain name", ErrorKind::bad_input);
     const std::string path = "/run/netns/" + name;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return make_error("netns \"" + name + "\": open " + path + ": " + std::strerror(errno), 4);
+    if (fd < 0) return make_error("netns \"" + name + "\": open " + path + ": " + std::strerror(errno));
     return fd;
 }
 
 Result<void> enter_netns(int fd, const std::string& name) {
     if (::setns(fd, CLONE_NEWNET) != 0)
-        return make_error("netns \"" + name + "\": setns: " + std::strerror(errno), 4);
+        return make_error("netns \"" + name + "\": setns: " + std::strerror(errno));
     return {};
 }
 

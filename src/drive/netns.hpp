@@ -10,7 +10,7 @@
 
 namespace netchaos::drive {
 
-// Opens /run/netns/NAME; an Error (4) names the namespace when it cannot.
+// Opens /run/netns/NAME; a system Error names the namespace when it cannot.
 Result<int> open_netns(const std::string& name);
 // Joins the namespace behind `fd` (from open_netns) on the calling thread.
 Result<void> enter_netns(int fd, const std::string& name);

@@ -42,7 +42,7 @@ std::string join(const Argv& a) {
 }
 
 Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
-    if (argv.empty()) return make_error("empty command", 3);
+    if (argv.empty()) return make_error("empty command", ErrorKind::bad_input);
     int p[2] = {-1, -1};
     if (o.capture_stdout && pipe2(p, O_CLOEXEC) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
     int ex[2];  // exec-status pipe: the child writes errno if execvp fails
@@ -84,7 +84,7 @@ Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
     if (n == sizeof e) {
         waitpid(pid, nullptr, 0);
         if (o.capture_stdout) close(p[0]);
-        return make_error("cannot run " + argv[0] + ": " + std::strerror(e), 4);
+        return make_error("cannot run " + argv[0] + ": " + std::strerror(e));
     }
     return Child{pid, o.capture_stdout ? p[0] : -1};
 }
@@ -159,7 +159,7 @@ Result<std::filesystem::path> write_restore_file(const std::filesystem::path& di
     auto file = dir / name;
     std::ofstream f(file);
     f << text;
-    if (!f) return make_error("cannot write " + file.string(), 4);
+    if (!f) return make_error("cannot write " + file.string());
     return file;
 }
 }  // namespace
@@ -169,7 +169,7 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
     auto netns = [](const std::string& ns, const char* what) -> Result<void> {
         std::error_code ec;
         if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
-        return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)", 4);
+        return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)");
     };
     if (auto r = netns(e.probe.netns, "[probe]"); !r) return r.error();
     auto trimmed = [](std::string s) {
@@ -181,8 +181,7 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
         if (takeover) return std::optional<InEffect>(InEffect{what, {}});
         return make_error(what + ": the steady state would measure it and rollback would not "
                               "restore it. Clear it first (" + clear_cmd + "), or pass --takeover: the run clears it "
-                              "before its steady state and restores it at its end",
-                          4);
+                              "before its steady state and restores it at its end");
     };
     std::string out;
     if (e.target.backend == profile::Backend::netem) {
@@ -190,14 +189,14 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
         auto st = run_capture(in_netns(e.target.netns, {"ip", "link", "show", "dev", e.target.dev}), out, std::chrono::seconds(5));
         if (!st) return st.error();
         if (*st != 0)
-            return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out), 4);
+            return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out));
         // A profile netchaos applied earlier (its ledger): `show -j` names it.
         st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "-j"}), out, std::chrono::seconds(10));
         if (!st) return st.error();
-        if (*st != 0) return make_error("reading what is applied to " + e.target.dev + ": " + trimmed(out), 4);
+        if (*st != 0) return make_error("reading what is applied to " + e.target.dev + ": " + trimmed(out));
         auto j = nlohmann::json::parse(out, nullptr, false);
         if (!j.is_object() || !j.contains("applied") || !j["applied"].is_array())
-            return make_error("reading what is applied to " + e.target.dev + ": unexpected output: " + trimmed(out), 4);
+            return make_error("reading what is applied to " + e.target.dev + ": unexpected output: " + trimmed(out));
         for (const auto& a : j["applied"]) {
             if (!a.is_object() || a.value("dev", "") != e.target.dev) continue;
             const std::string where = e.target.dev + (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
@@ -205,12 +204,11 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
             const std::string clear_cmd = (e.target.netns.empty() ? "" : "ip netns exec " + e.target.netns + " ") +
                                           "netchaos clear --dev " + e.target.dev;
             if (!a.value("complete", false))
-                return make_error(what + " is an apply that died midway: " + clear_cmd + " first", 4);
+                return make_error(what + " is an apply that died midway: " + clear_cmd + " first");
             // (Another live run's hold is refused by the clear that takes it over.)
             if (a.value("watchdog_pid", 0))
                 return make_error(what + " under an `apply --for` watchdog that reverts it by itself: it is not taken "
-                                         "over; wait for it to end, or " + clear_cmd,
-                                  4);
+                                         "over; wait for it to end, or " + clear_cmd);
             // Another run's faults (a live run's hold makes the takeover's clear refuse; a dead
             // one's are leftovers): cleared, never restored.
             const int holder = a.value("holder_pid", 0);
@@ -220,7 +218,7 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
             st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "--profile"}), out,
                              std::chrono::seconds(10));
             if (!st) return st.error();
-            if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out), 4);
+            if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out));
             auto file = write_restore_file(workdir, "restore.toml", out);
             if (!file) return file.error();
             Argv a_apply{exe.string(), "apply", file->string(), "--dev", e.target.dev};
@@ -234,18 +232,18 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
     if (e.target.backend == profile::Backend::http) {
         // The proxy must answer, and with no faults in effect (they would be the "steady state").
         auto r = fwdctl::request(e.target.control, nlohmann::json{{"cmd", "stats"}});
-        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message, 4);
+        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message);
         const std::string active = r->value("profile", "");
         if (!active.empty() && active != "passthrough")
             return make_error("the http proxy already has a profile in effect (\"" + active +
-                                  "\"): clear it first: netchaos clear --backend http --control " + e.target.control.string(), 4);
+                                  "\"): clear it first: netchaos clear --backend http --control " + e.target.control.string());
         return std::optional<InEffect>{};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
     if (!e.target.control.empty()) show.insert(show.end(), {"--control", e.target.control.string()});
     auto st = run_capture(show, out, std::chrono::seconds(5));
     if (!st) return st.error();
-    if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out), 4);
+    if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out));
     auto j = nlohmann::json::parse(out, nullptr, false);
     std::string active;
     std::vector<std::pair<std::string, std::string>> texts;   // direction, profile to load
@@ -262,15 +260,13 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
     if (j.contains("lease") && j["lease"].is_object())
         return make_error(what + " under a lease (apply --for: it reverts by itself in " +
                               std::to_string(j["lease"].value("remaining_ms", 0) / 1000) +
-                              " s): it is not taken over; wait for it to end, or netchaos clear --backend dpdk" + control,
-                          4);
+                              " s): it is not taken over; wait for it to end, or netchaos clear --backend dpdk" + control);
     auto r = found(what, "netchaos clear --backend dpdk" + control);
     if (!r || !takeover) return r;
     for (const auto& [dir, text] : texts) {
         if (text.empty())
             return make_error(what + ": this forwarder does not report the profile's text (an older netchaos-fwd): "
-                                     "it cannot be restored, so it is not taken over",
-                              4);
+                                     "it cannot be restored, so it is not taken over");
         auto file = write_restore_file(workdir, "restore-" + dir + ".toml", text);
         if (!file) return file.error();
         Argv a{exe.string(), "apply", file->string(), "--backend", "dpdk", "--direction", dir};

@@ -173,7 +173,7 @@ Result<std::vector<NetemInfo>> read_netem(const std::optional<std::string>& dev)
     std::vector<int> wanted;
     if (dev) {
         int idx = static_cast<int>(if_nametoindex(dev->c_str()));
-        if (!idx) return make_error("no such interface: " + *dev, 4);
+        if (!idx) return make_error("no such interface: " + *dev);
         wanted.push_back(idx);
         if (int ifb = static_cast<int>(if_nametoindex(ifb_name_for(*dev).c_str()))) wanted.push_back(ifb);
     }
@@ -236,7 +236,7 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
     if (!rec.ok()) {
         std::string why;
         for (const auto& d : rec.diagnostics) why += "\n  " + d.format();
-        return make_error("ledger of " + dev + ": the recorded profile does not parse:" + why, 4);
+        return make_error("ledger of " + dev + ": the recorded profile does not parse:" + why);
     }
     profile::Profile p = *rec.value;
     for (const auto& s : l.steps) {
@@ -247,15 +247,14 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
         });
         if (q == qdiscs.end())
             return make_error("ledger of " + dev + " records a netem under " + handle_str(s.parent) + " on " + s.dev +
-                                  " that the kernel does not have",
-                              4);
+                                  " that the kernel does not have");
         // Where apply put each section (place()): [egress] on the device, the IFB holds
         // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
         // A one-class profile ([match]) keeps its directions in that class (single_match()).
         auto& egress = single_match(p) ? p.classes[0].egress : p.egress;
         auto& ingress = single_match(p) ? p.classes[0].ingress : p.ingress;
         auto& section = s.side == "ingress" && ingress ? ingress : egress;
-        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks", 4);
+        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks");
         profile::Impairment back = q->imp;
         // What netem does not dump comes from the record: tables (a distribution's kind, file,
         // samples) and, before Linux 6.4, the seed.

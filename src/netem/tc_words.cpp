@@ -189,7 +189,7 @@ Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bo
     const profile::FlowMatch* flow = single_match(p);
     if (flow) {
         if (places->size() != 1)
-            return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", 3);
+            return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
         if (auto m = u32_match(*flow); !m) return m.error();
     }
     TcScript out;

@@ -185,12 +185,12 @@ TOML
 hostile=$((hostile + 1))
 req=$(python3 -c 'import json,sys; print(json.dumps({"cmd":"load","toml":open(sys.argv[1]).read()}))' "$T/badclass.toml")
 ctl ask "$req" >"$T/r.json" && fail "the forwarder accepted a class with an unreadable table: $(cat "$T/r.json")"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("code")==3 else 1)' "$T/r.json" ||
-  fail "forwarder's refusal of a bad class has no code 3: $(cat "$T/r.json")"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("kind")=="bad_input" else 1)' "$T/r.json" ||
+  fail "forwarder's refusal of a bad class is not kind bad_input: $(cat "$T/r.json")"
 ctl ask '{"cmd":"stats"}' | python3 -c 'import json,sys; d=json.load(sys.stdin)["directions"]; assert d["0to1"]["profile"]=="one-flow (egress, 1 class)", d["0to1"]["profile"]' ||
   fail "a refused profile changed the forwarder"
 ctl ask '{"cmd":"clear"}' >/dev/null || fail "clear after the [match] load"
-pass "[match] loads as one class (stats per class); a bad class is refused (code 3) and changes nothing"
+pass "[match] loads as one class (stats per class); a bad class is refused (kind bad_input) and changes nothing"
 
 # --- apply --for: a lease the forwarder enforces, back to the previous profile ---------------
 cat >"$T/base.toml" <<'TOML'
