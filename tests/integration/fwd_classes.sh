@@ -66,7 +66,8 @@ fwd_ctl '{"cmd":"reset"}' >/dev/null
 run_clients cls 6s 10.213.0.2:9000 10.213.0.2:9001 10.213.0.2:2112 "[fd00:213::2]:9000" "[fd00:213::2]:9001" "[fd00:213::2]:2112"
 
 late=$(fwd_stat "s['directions']['0to1']['release_error_ns']['p90'] / 1e6")
-echo "forwarder release lateness p90 over the run: $late ms (added to the 3% tolerance)"
+stalls=$(fwd_stat "s['stalls']['count']")
+echo "forwarder release lateness p90 over the run: $late ms (added to the 3% tolerance); loop stalls: $stalls"
 for fam in 4 6; do
   o=0; [[ $fam == 6 ]] && o=3
   read -r slow n1 <<<"$(median_ms "$T/cls-$o.json")"
@@ -74,6 +75,13 @@ for fam in 4 6; do
   read -r none n3 <<<"$(median_ms "$T/cls-$((o + 2)).json")"
   base=$base4; [[ $fam == 6 ]] && base=$base6
   echo "IPv$fam medians: port 9000 $slow ms (n=$n1), port 9001 $fast ms (n=$n2), unmatched $none ms (n=$n3), base $base ms"
+  # A forwarder the host does not let run (another busy-polling DPDK process on its core, qemu)
+  # releases tens of ms late and irtt gives up on the replies: nothing can be measured. Only
+  # when the forwarder itself counted stalls and late releases is that the host's doing, and
+  # the test skips, saying so; lost replies without them fail the check below.
+  if awk "BEGIN{exit !(($n1 < 450 || $n2 < 450 || $n3 < 450) && $late > 1 && $stalls > 0)}"; then
+    skip "the host starved the forwarder: replies lost, releases p90 $late ms late, $stalls loop stalls (load: $(cut -d' ' -f1-3 /proc/loadavg)); rerun on a quieter host"
+  fi
   nc_check "IPv$fam: enough RTTs" "$n1 >= 450 && $n2 >= 450 && $n3 >= 450"
   nc_check "IPv$fam: port 9000 adds 30 ms within 3% (+ lateness)" "($slow - $none) > 30 * 0.97 && ($slow - $none) < 30 * 1.03 + $late"
   nc_check "IPv$fam: port 9001 adds 5 ms within 3% (+ lateness)" "($fast - $none) > 5 * 0.97 && ($fast - $none) < 5 * 1.03 + $late"
