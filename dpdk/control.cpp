@@ -36,12 +36,17 @@ Result<Assignment> assign(const profile::Profile& p, const std::string& directio
     if (direction.empty() || direction == "both") {
         a.imp[0] = p.egress;
         a.imp[1] = p.ingress;
+        for (const auto& c : p.classes) {
+            a.cls[0].push_back(c.egress);
+            a.cls[1].push_back(c.ingress);
+        }
         a.touch[0] = a.touch[1] = true;
         return a;
     }
     const int d = direction == "0to1" ? 0 : direction == "1to0" ? 1 : -1;
     if (d < 0) return make_error("direction must be both, 0to1 or 1to0, got \"" + direction + "\"", ErrorKind::bad_input);
     a.imp[d] = p.egress ? p.egress : p.ingress;
+    for (const auto& c : p.classes) a.cls[d].push_back(c.egress ? c.egress : c.ingress);
     a.touch[d] = true;
     return a;
 }
@@ -66,6 +71,49 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
     return out;
 }
 
+namespace {
+// The classes of one direction onto its compiled model: each class's rule and model, the
+// queue limit their sum (each part may hold its own limit, the wheel holds them all), and
+// a whole profile (unmatched part plus the classes) for show and `run --takeover`.
+Result<void> add_classes(DirModel& m, const std::vector<profile::FlowClass>& classes,
+                         const std::vector<std::optional<profile::Impairment>>& imps, const std::string& pname,
+                         const char* side, std::uint32_t capacity) {
+    if (classes.empty()) return {};
+    // Nothing for this direction in any class, nor for the rest: the direction passes (no
+    // per-packet lookup for classes that would all pass).
+    if (m.name == "passthrough" && std::none_of(imps.begin(), imps.end(), [](const auto& i) { return i.has_value(); }))
+        return {};
+    std::uint64_t limit = m.model == nullptr || m.name == "passthrough" ? capacity : m.limit;
+    profile::Profile whole;
+    if (!m.profile_toml.empty()) {
+        auto back = profile::parse_profile_text(m.profile_toml, "<direction>");
+        if (back.ok()) whole = *back.value;
+    }
+    whole.name = pname;
+    for (std::size_t k = 0; k < classes.size(); ++k) {
+        const auto& imp = imps[k];
+        ClassModel cm{classes[k].name, compile_rule(classes[k].match), fault::passthrough()};
+        profile::FlowClass wc{classes[k].name, classes[k].match, std::nullopt, std::nullopt};
+        if (imp) {
+            auto c = fault::compile(*imp);
+            if (!c) return make_error(std::string(side) + " of class \"" + classes[k].name + "\": " + c.error().message, c.error().kind);
+            cm.model = *c;
+            limit += imp->limit;
+            (std::string(side) == "egress" ? wc.egress : wc.ingress) = *imp;
+        } else {
+            limit += capacity;   // its packets pass: only the wheel bounds them
+        }
+        m.classes.push_back(std::move(cm));
+        whole.classes.push_back(std::move(wc));
+    }
+    m.limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(limit, capacity));
+    m.name = pname + " (" + side + ", " + std::to_string(classes.size()) + (classes.size() == 1 ? " class)" : " classes)");
+    m.profile_toml = profile::to_text(whole);
+    m.params = m.profile_toml;
+    return {};
+}
+}  // namespace
+
 Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& toml, const std::string& name,
                                                             const std::string& direction, std::uint32_t capacity) {
     auto parsed = profile::parse_profile_text(toml, name.empty() ? std::string("<control>") : name);
@@ -75,11 +123,6 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
             if (dg.severity == profile::Diagnostic::Severity::error) msg += (msg.empty() ? "" : "\n") + dg.format();
         return make_error(msg.empty() ? "profile rejected" : msg, ErrorKind::bad_input);
     }
-    // Until the forwarder has per-flow classes, a [match] would impair the whole direction
-    // while the user believes one flow is: refuse it rather than accept and ignore it.
-    if (parsed.value->match)
-        return make_error("[match] (impair only one flow) is not supported by netchaos-fwd: it would impair every "
-                          "packet of the direction; remove [match], or use the netem backend for one flow", ErrorKind::bad_input);
     auto a = assign(*parsed.value, direction);
     if (!a) return a.error();
     std::array<std::optional<DirModel>, 2> out;
@@ -90,6 +133,7 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
                                                                     : (parsed.value->egress ? "egress" : "ingress");
         auto m = compile_dir(a->imp[d], pname, side, capacity);
         if (!m) return m.error();
+        if (auto r = add_classes(*m, parsed.value->classes, a->cls[d], pname, side, capacity); !r) return r.error();
         out[static_cast<std::size_t>(d)] = std::move(*m);
     }
     return out;
@@ -268,10 +312,23 @@ Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next)
     }
     // The lcore now holds the new models; ours (the old ones) are released here, off the hot path.
     for (std::size_t d = 0; d < 2; ++d)
-        if (next[d]) current_[d] = *next[d];
+        if (next[d]) {
+            current_[d] = *next[d];
+            cls_base_[d] = class_counts(d);   // the new classes count from their switch on
+        }
     sh_.mailbox.next() = {};
     if (opt_.on_models) opt_.on_models(current_);
     return {};
+}
+
+ControlServer::ClassCounts ControlServer::class_counts(std::size_t d) const {
+    ClassCounts out{};
+    for (std::size_t k = 0; k < out.size(); ++k) {
+        const auto& c = sh_.cls[d][k];
+        out[k] = {c.rx.load(std::memory_order_relaxed), c.dropped_fault.load(std::memory_order_relaxed),
+                  c.held.load(std::memory_order_relaxed), c.held_sum_us.load(std::memory_order_relaxed)};
+    }
+    return out;
 }
 
 void ControlServer::expire_lease() {
@@ -291,7 +348,10 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
     const std::string cmd = req.contains("cmd") && req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
     if (cmd == "stats") return stats();
     if (cmd == "reset") {
-        for (std::size_t d = 0; d < 2; ++d) base_[d] = snapshot(sh_.dir[d]);
+        for (std::size_t d = 0; d < 2; ++d) {
+            base_[d] = snapshot(sh_.dir[d]);
+            cls_base_[d] = class_counts(d);
+        }
         base_stalls_ = sh_.loop.stalls.load();
         base_stall_ns_ = sh_.loop.stall_ns_total.load();
         sh_.reset_gen.fetch_add(1);
@@ -349,6 +409,22 @@ nlohmann::json ControlServer::stats() {
         j["limit"] = current_[d].limit;
         j["params"] = current_[d].params;
         j["profile_toml"] = current_[d].profile_toml;
+        // Per class, [0] the unmatched traffic: present only when the direction has classes.
+        if (!current_[d].classes.empty()) {
+            const auto now = class_counts(d);
+            auto cls = nlohmann::json::array();
+            for (std::size_t k = 0; k <= current_[d].classes.size(); ++k) {
+                const auto& c = now[k];
+                const auto& b = cls_base_[d][k];
+                const std::uint64_t held = c[2] - b[2];
+                cls.push_back({{"name", k == 0 ? std::string("unmatched") : current_[d].classes[k - 1].name},
+                               {"rx", c[0] - b[0]},
+                               {"dropped_fault", c[1] - b[1]},
+                               {"held", held},
+                               {"held_mean_us", held ? double(c[3] - b[3]) / double(held) : 0.0}});
+            }
+            j["classes"] = cls;
+        }
         dirs[dir_name(static_cast<int>(d))] = j;
     }
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

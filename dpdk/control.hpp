@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +25,11 @@ namespace netchaos::fwd {
 // Which impairment goes to which direction. direction "both" (or absent): egress -> 0to1,
 // ingress -> 1to0, a missing side is pass-through. "0to1"/"1to0": the profile's egress (or,
 // lacking one, ingress) impairment on that direction only; the other keeps its model.
+// Each [[class]] likewise: its egress on 0to1 and ingress on 1to0, or for one direction its
+// egress (lacking one, its ingress); a class with nothing there passes on that direction.
 struct Assignment {
     std::optional<profile::Impairment> imp[2];
+    std::vector<std::optional<profile::Impairment>> cls[2];   // per class, in p.classes order
     bool touch[2] = {false, false};
 };
 Result<Assignment> assign(const profile::Profile& p, const std::string& direction);
@@ -82,6 +86,11 @@ private:
     ControlOptions opt_;
     std::array<DirModel, 2> current_;
     std::array<Snapshot, 2> base_{};
+    // Per-class counters (rx, dropped_fault, held, held_sum_us) at the last reset or at the
+    // last load of that direction: a new profile's classes start from zero.
+    using ClassCounts = std::array<std::array<std::uint64_t, 4>, profile::max_classes + 1>;
+    std::array<ClassCounts, 2> cls_base_{};
+    ClassCounts class_counts(std::size_t d) const;
     std::uint64_t base_stalls_ = 0, base_stall_ns_ = 0;
     int listen_fd_ = -1;
     std::thread thread_;

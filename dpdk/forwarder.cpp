@@ -37,7 +37,12 @@ public:
         while ((2.0 * static_cast<double>(1ull << shift)) <= slot_ticks) ++shift;
         for (int d = 0; d < 2; ++d) {
             wheel_[d] = std::make_unique<ReleaseWheel<rte_mbuf*>>(cfg.queue_capacity, shift, 18);
-            engine_[d].emplace(cfg.initial[d].model, cfg.seed[d]);
+            // Every class's engine exists from the start (pass-through until a profile has that
+            // many classes): a load only switches models, it never allocates on the lcore.
+            engine_[d][0].emplace(cfg.initial[d].model, cfg.seed[d]);
+            for (std::size_t k = 1; k < n_engines; ++k)
+                engine_[d][k].emplace(fault::passthrough(), cfg.seed[d] + 0x9e3779b97f4a7c15ull * k);
+            set_classes(d, cfg.initial[d]);
             limit_[d] = cfg.initial[d].limit ? cfg.initial[d].limit : cfg.queue_capacity;
             tx_[d].port = cfg.port[1 - d];
         }
@@ -96,7 +101,8 @@ private:
             for (int d = 0; d < 2; ++d) {
                 const auto& m = (*next)[static_cast<std::size_t>(d)];
                 if (!m) continue;
-                engine_[d]->switch_model(m->model);
+                engine_[d][0]->switch_model(m->model);
+                set_classes(d, *m);
                 limit_[d] = m->limit ? m->limit : cfg_.queue_capacity;
             }
             sh_.mailbox.done();
@@ -106,6 +112,15 @@ private:
             seen_reset_ = rg;
             for (auto& s : sh_.dir) s.err_max_ns.store(0, std::memory_order_relaxed);
             sh_.loop.stall_max_ns.store(0, std::memory_order_relaxed);
+        }
+    }
+
+    // The rules into the lcore's own array (a small copy), each class's model into its engine.
+    void set_classes(int d, const DirModel& m) {
+        nrules_[d] = static_cast<unsigned>(std::min(m.classes.size(), profile::max_classes));
+        for (unsigned k = 0; k < nrules_[d]; ++k) {
+            rules_[d][k] = m.classes[k].rule;
+            engine_[d][k + 1]->switch_model(m.classes[k].model);
         }
     }
 
@@ -143,10 +158,20 @@ private:
             } else if (info.kind == FrameKind::non_ip) {
                 bump(st.non_ip);
             }
-            // The flow is hashed only for reorder = "flow": other profiles pay nothing for it.
-            const std::uint32_t flow = engine_[d]->per_flow() ? flow_hash(data, seg_len, info) : 0;
-            const fault::Decision dec = engine_[d]->decide(pkt_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
-            if (dec.drop) { bump(st.dropped_fault); rte_pktmbuf_free(m); continue; }
+            // The class is looked up only when the direction has classes, and the flow hashed
+            // only for reorder = "flow": other profiles pay nothing for either.
+            const unsigned k = nrules_[d] ? flow_class_of(data, seg_len, info, rules_[d], nrules_[d]) : 0;
+            fault::Engine& engine = *engine_[d][k];
+            ClassStats* cs = nrules_[d] ? &sh_.cls[static_cast<std::size_t>(d)][k] : nullptr;
+            if (cs) bump(cs->rx);
+            const std::uint32_t flow = engine.per_flow() ? flow_hash(data, seg_len, info) : 0;
+            const fault::Decision dec = engine.decide(pkt_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
+            if (dec.drop) {
+                bump(st.dropped_fault);
+                if (cs) bump(cs->dropped_fault);
+                rte_pktmbuf_free(m);
+                continue;
+            }
             if (dec.ecn_mark && set_ce(data, seg_len, info)) bump(st.ecn_marked);
             rte_mbuf* copy = nullptr;
             if (dec.copies > 1) {
@@ -157,6 +182,11 @@ private:
             }
             if (dec.corrupt) { flip_bit(data, seg_len, dec.corrupt_bit); bump(st.corrupted); }
             st.record_hold(dec.drawn_ns, dec.release_ns - pkt_ns, dec.pushed);
+            if (cs) {
+                const std::int64_t held_ns = dec.release_ns - pkt_ns;
+                bump(cs->held);
+                bump(cs->held_sum_us, static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0));
+            }
             const std::uint64_t due = sh_.clock.to_tsc(dec.release_ns);
             enqueue(d, wheel, st, due, m, rx_tsc);
             if (copy) enqueue(d, wheel, st, due, copy, rx_tsc);
@@ -240,7 +270,10 @@ private:
     const ForwarderConfig& cfg_;
     Shared& sh_;
     std::unique_ptr<ReleaseWheel<rte_mbuf*>> wheel_[2];
-    std::optional<fault::Engine> engine_[2];
+    static constexpr std::size_t n_engines = profile::max_classes + 1;
+    std::optional<fault::Engine> engine_[2][n_engines];   // [d][0] = unmatched, [d][k] = class k
+    ClassRule rules_[2][profile::max_classes];
+    unsigned nrules_[2] = {0, 0};
     std::uint32_t limit_[2] = {0, 0};
     TxBuf tx_[2];
     std::uint64_t prev_ = 0;

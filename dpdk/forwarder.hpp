@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fault/engine.hpp"
 #include "hw_rx.hpp"
+#include "flow_class.hpp"
 #include "mailbox.hpp"
 #include "stats.hpp"
 #include "tsc_clock.hpp"
@@ -18,6 +20,14 @@ namespace netchaos::fwd {
 
 enum class MalformedPolicy { forward, drop };
 enum class ExitPolicy { drain, drop };
+
+// One [[class]] of a direction: its rule and its model (pass-through for a class that has
+// nothing for this direction: its packets pass while the unmatched ones are impaired).
+struct ClassModel {
+    std::string name;
+    ClassRule rule;
+    fault::ModelPtr model;
+};
 
 // One direction's compiled model as the control thread hands it over.
 struct DirModel {
@@ -32,7 +42,19 @@ struct DirModel {
     // requested-vs-delivered gauges; none when it cannot say (a table it cannot read).
     std::optional<double> requested_mean_s{0.0};
     std::optional<double> requested_sigma_s{0.0};
+    // The profile's classes, in match order; `model` is then the unmatched traffic's.
+    std::vector<ClassModel> classes{};
 };
+
+// Per-class counters of one direction ([0] = unmatched), written by the lcore only when the
+// direction has classes. One cache line each: the lcore writes them per packet.
+struct alignas(64) ClassStats {
+    std::atomic<std::uint64_t> rx{0};
+    std::atomic<std::uint64_t> dropped_fault{0};
+    std::atomic<std::uint64_t> held{0};
+    std::atomic<std::uint64_t> held_sum_us{0};
+};
+using ClassStatsArray = std::array<ClassStats, profile::max_classes + 1>;
 
 // The control thread hands both directions' next models to the lcore through this
 // (claim/withdraw protocol in mailbox.hpp); an empty optional leaves that direction alone.
@@ -41,6 +63,7 @@ using ModelMailbox = Mailbox<std::array<std::optional<DirModel>, 2>>;
 struct Shared {
     TscClock clock;
     std::array<DirStats, 2> dir;   // [0] = "0to1" (rx on port 0), [1] = "1to0"
+    std::array<ClassStatsArray, 2> cls;
     LoopStats loop;
     ModelMailbox mailbox;
     std::atomic<bool> stop{false};

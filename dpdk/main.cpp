@@ -204,7 +204,12 @@ int main(int argc, char** argv) {
         if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return netchaos::cli::exit_code(m.error()); }
         start_models = *m;
         auto p = profile::parse_profile_text(text, opt.profile);
-        if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
+        if (p.ok()) {
+            for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
+            // The classes' delays size the pool too: their packets sit in the same wheel.
+            for (const auto& c : p.value->classes)
+                for (const auto& imp : {c.egress, c.ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
+        }
     }
 
     // Facts the preflight needs that EAL does not: gathered first, so a failing EAL still

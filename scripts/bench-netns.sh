@@ -3,8 +3,8 @@
 #   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L]
 #                               [--testpmd] [--reflector] [-- FWD-APP-ARGS...]
 #   scripts/bench-netns.sh down [--prefix P]
-# up builds P-cli (10.213.0.1/24 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
-# <-> P-srv (10.213.0.2/24 on P-s0), turns veth offloads off (a user-space forwarder passes
+# up builds P-cli (10.213.0.1/24 and fd00:213::1/64 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
+# <-> P-srv (10.213.0.2/24 and fd00:213::2/64 on P-s0), turns veth offloads off (a user-space forwarder passes
 # frames with partial checksums otherwise), sets static ARP (so a loss profile cannot eat
 # ARP), starts the forwarder ($NETCHAOS_FWD or build/dpdk/netchaos-fwd) with its control
 # socket at /run/netchaos/P-fwd.sock, waits until a ping crosses, and prints what it built.
@@ -81,6 +81,11 @@ up() {
   done
   ip -n "$P-cli" neigh replace 10.213.0.2 lladdr "$(mac "$P-srv" "$P-s0")" dev "$P-c0" nud permanent
   ip -n "$P-srv" neigh replace 10.213.0.1 lladdr "$(mac "$P-cli" "$P-c0")" dev "$P-s0" nud permanent
+  # IPv6 too (per-flow class tests): fd00:213::1 <-> fd00:213::2, no DAD, static neighbours.
+  ip -n "$P-cli" addr add fd00:213::1/64 dev "$P-c0" nodad
+  ip -n "$P-srv" addr add fd00:213::2/64 dev "$P-s0" nodad
+  ip -n "$P-cli" neigh replace fd00:213::2 lladdr "$(mac "$P-srv" "$P-s0")" dev "$P-c0" nud permanent
+  ip -n "$P-srv" neigh replace fd00:213::1 lladdr "$(mac "$P-cli" "$P-c0")" dev "$P-s0" nud permanent
   set +e
   local vdev
   case $pmd in

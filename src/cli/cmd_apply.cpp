@@ -32,9 +32,6 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
     if (direction != "both" && direction != "0to1" && direction != "1to0")
         return fail(make_error("--direction must be both, 0to1 or 1to0 (got '" + direction + "')", ErrorKind::bad_input));
     // The forwarder refuses it too; saying so here costs no round trip.
-    if (p.match)
-        return fail(make_error(file + ": [match] (impair only one flow) is not supported by the dpdk backend; "
-                               "remove [match], or use the netem backend", ErrorKind::bad_input));
     // The normalized profile, table paths absolute: the forwarder has another working
     // directory, and this process has already checked where the tables may come from.
     fwdctl::Load req{prof::to_text(prof::with_absolute_tables(p)), p.name, direction, std::nullopt};
@@ -52,6 +49,14 @@ int apply_dpdk(const std::string& file, const prof::Profile& p, const std::strin
         const int d = direction == "0to1" ? 0 : 1;
         dirs[d] = impairs(p.egress) ? "impaired by [egress]" : impairs(p.ingress) ? "impaired by [ingress]" : "passes through (nothing to apply)";
         dirs[1 - d] = "unchanged";
+    }
+    if (!p.classes.empty()) {
+        // The classes ride along on each direction loaded; the text above is then about the
+        // traffic no class takes.
+        const std::string c = " (unmatched traffic), plus " + std::to_string(p.classes.size()) +
+                              (p.classes.size() == 1 ? " class" : " classes");
+        for (auto& s : dirs)
+            if (s != "unchanged") s += c;
     }
     std::cout << "applied " << p.name << " to the forwarder at " << control << ": 0to1 " << dirs[0] << ", 1to0 " << dirs[1] << "\n";
     if (lease) std::cout << "  the forwarder reverts to its previous profile after " << prof::format_duration(*lease) << "\n";

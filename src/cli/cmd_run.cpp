@@ -70,7 +70,7 @@ public:
         if (!r) return r;
         const std::filesystem::path dir = p.source.empty() ? std::filesystem::path{} : p.source.parent_path();
         int d = 0;
-        for (const auto& [imp, side] : {std::pair{&p.egress, "egress"}, {&p.ingress, "ingress"}}) {
+        for (const auto& [imp, side] : {std::pair{&netchaos::profile::main_egress(p), "egress"}, {&netchaos::profile::main_ingress(p), "ingress"}}) {
             netchaos::exporter::ActiveProfile a{"none", "", 0.0, 0.0};
             if (*imp) {
                 a = {p.name + " (" + side + ")", netchaos::profile::to_text(**imp, side), 0.0, 0.0};

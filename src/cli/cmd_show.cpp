@@ -1,4 +1,5 @@
 // netchaos show [--dev IF] [-j]     and     netchaos show --backend dpdk|http [--control SOCK] [-j]
+#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -72,6 +73,14 @@ std::string forwarder_text(const nlohmann::json& s, const std::string& control) 
             items += (items.empty() ? "" : ", ") + kv;
         }
         flush();
+        // Per class (the forwarder lists them when the direction has classes): what each took.
+        if (j.contains("classes") && j["classes"].is_array())
+            for (const auto& c : j["classes"]) {
+                char mean[32];
+                std::snprintf(mean, sizeof mean, "%.3g", c.value("held_mean_us", 0.0) / 1000.0);
+                o << "  class " << c.value("name", "?") << ": rx " << num(c, "rx") << "  dropped " << num(c, "dropped_fault")
+                  << "  held mean " << mean << " ms\n";
+            }
     }
     return o.str();
 }

@@ -23,7 +23,7 @@ namespace {
 // with the moments that will be delivered, so `run` holds no surprise.
 void undeliverable(const prof::Profile& p, const std::string& prefix, std::vector<prof::Diagnostic>& diags) {
     const std::filesystem::path dir = p.source.empty() ? std::filesystem::path{} : p.source.parent_path();
-    for (const auto& [side, imp] : {std::pair{"egress", &p.egress}, std::pair{"ingress", &p.ingress}}) {
+    for (const auto& [side, imp] : {std::pair{"egress", &prof::main_egress(p)}, std::pair{"ingress", &prof::main_ingress(p)}}) {
         if (!*imp || !(*imp)->delay || (*imp)->delay->jitter.count() == 0) continue;
         auto want = netchaos::experiment::delay_moments(*(*imp)->delay, dir);
         prof::Impairment only;

@@ -102,7 +102,7 @@ Prediction predict(const Profile& p, const Moments& base, const std::array<Arriv
     Prediction out;
     std::array<DelayMoments, 2> req{}, drawn{}, held{};
     out.fault = false;
-    const std::array<const Impairment*, 2> imps{p.egress ? &*p.egress : nullptr, p.ingress ? &*p.ingress : nullptr};
+    const std::array<const Impairment*, 2> imps{main_egress(p) ? &*main_egress(p) : nullptr, main_ingress(p) ? &*main_ingress(p) : nullptr};
     for (std::size_t d = 0; d < 2; ++d) {
         if (!imps[d] || !requests_fault(*imps[d])) continue;
         out.fault = true;
@@ -328,7 +328,7 @@ std::vector<std::pair<double, double>> predicted_density(const std::vector<std::
         // Each direction's holding times from the engine (a long run, subsampled evenly so
         // the FIFO's slow swings are all represented).
         std::vector<std::vector<double>> dirs;
-        const std::array<const Impairment*, 2> imps{p.egress ? &*p.egress : nullptr, p.ingress ? &*p.ingress : nullptr};
+        const std::array<const Impairment*, 2> imps{main_egress(p) ? &*main_egress(p) : nullptr, main_ingress(p) ? &*main_ingress(p) : nullptr};
         for (std::size_t d = 0; d < 2; ++d) {
             if (!imps[d] || !requests_fault(*imps[d])) continue;
             std::vector<double> held;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "experiment/plan.hpp"
 
 #include "profile/units.hpp"
@@ -72,6 +73,17 @@ Profile interpolate(const Profile& a, const Profile& b, double t) {
     Profile p = t < 0.5 ? a : b;
     p.egress = lerp_imp(a.egress, b.egress, t);
     p.ingress = lerp_imp(a.ingress, b.ingress, t);
+    // Classes are interpolated pairwise when both ends have the same classes (same names and
+    // matches, e.g. one [match] ramped); otherwise the nearer end's classes apply as they are.
+    const bool same = a.classes.size() == b.classes.size() &&
+                      std::equal(a.classes.begin(), a.classes.end(), b.classes.begin(), [](const FlowClass& x, const FlowClass& y) {
+                          return x.name == y.name && x.match == y.match;
+                      });
+    if (same)
+        for (std::size_t i = 0; i < p.classes.size(); ++i) {
+            p.classes[i].egress = lerp_imp(a.classes[i].egress, b.classes[i].egress, t);
+            p.classes[i].ingress = lerp_imp(a.classes[i].ingress, b.classes[i].ingress, t);
+        }
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.0f%%", t * 100);
     p.name = a.name + " -> " + b.name + " @" + pct;
@@ -151,12 +163,15 @@ void describe_imp(std::ostringstream& o, const char* dir, const Impairment& imp)
 
 std::string describe(const Profile& p) {
     std::ostringstream o;
-    if (p.egress) describe_imp(o, "egress", *p.egress);
-    if (p.ingress) {
-        if (p.egress) o << " | ";
-        describe_imp(o, "ingress", *p.ingress);
+    const auto& egress = main_egress(p);
+    const auto& ingress = main_ingress(p);
+    if (egress) describe_imp(o, "egress", *egress);
+    if (ingress) {
+        if (egress) o << " | ";
+        describe_imp(o, "ingress", *ingress);
     }
-    if (!p.egress && !p.ingress) o << "no fault";
+    if (!egress && !ingress) o << "no fault";
+    if (!p.classes.empty()) o << " (" << p.classes.size() << (p.classes.size() == 1 ? " flow class" : " flow classes") << ")";
     return o.str();
 }
 

@@ -288,7 +288,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         if (max_silence <= 0) return;
         bool drops_all = false;   // a blackhole phase is silent on purpose
         if (s.kind == Step::Kind::fault)
-            for (const auto* imp : {&s.profile.egress, &s.profile.ingress})
+            for (const auto* imp : {&main_egress(s.profile), &main_ingress(s.profile)})
                 drops_all |= *imp && (*imp)->loss && summarize((*imp)->loss->model).mean_loss >= 0.99;
         const std::int64_t since = std::max(last_reply_ns, spans.empty() ? t0 : spans.back().start_ns);
         char buf[160];

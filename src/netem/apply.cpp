@@ -40,14 +40,26 @@ std::string absolute_source(const profile::Profile& p) {
 }
 }  // namespace
 
+const profile::FlowMatch* single_match(const profile::Profile& p) {
+    return p.classes.size() == 1 && !p.egress && !p.ingress ? &p.classes[0].match : nullptr;
+}
+
 Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_flag) {
+    if (!p.classes.empty() && !single_match(p))
+        return make_error(p.source.string() + ": " + std::to_string(p.classes.size()) + " [[class]] entries" +
+                              (p.egress || p.ingress ? " plus [egress]/[ingress] for the unmatched traffic" : "") +
+                              ": the netem backend applies one flow class ([match], or one [[class]] with the rest "
+                              "passing); use the dpdk backend for several",
+                          ErrorKind::bad_input);
+    const auto& egress = p.classes.empty() ? p.egress : p.classes[0].egress;
+    const auto& ingress = p.classes.empty() ? p.ingress : p.classes[0].ingress;
     std::vector<Placement> out;
     if (ingress_flag) {
-        const profile::Impairment* imp = p.ingress ? &*p.ingress : p.egress ? &*p.egress : nullptr;
+        const profile::Impairment* imp = ingress ? &*ingress : egress ? &*egress : nullptr;
         if (imp) out.push_back({true, imp});
     } else {
-        if (p.egress) out.push_back({false, &*p.egress});
-        if (p.ingress) out.push_back({true, &*p.ingress});
+        if (egress) out.push_back({false, &*egress});
+        if (ingress) out.push_back({true, &*ingress});
     }
     if (out.empty())
         return make_error(p.source.string() + ": profile has no [egress] or [ingress] section", ErrorKind::bad_input);
@@ -55,7 +67,7 @@ Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_fla
     // flows pass each other while keeping each in order. Refused, never approximated.
     for (const auto& pl : out)
         if (pl.imp->delay && pl.imp->delay->order == profile::JitterOrder::flow)
-            return make_error(p.source.string() + ": [" + (p.egress && pl.imp == &*p.egress ? "egress" : "ingress") +
+            return make_error(p.source.string() + ": [" + (egress && pl.imp == &*egress ? "egress" : "ingress") +
                                   ".delay] reorder = \"flow\" needs per-flow order, which one netem qdisc cannot keep: "
                                   "use the dpdk backend, or [match] to give one flow its own netem (order kept within "
                                   "it, reorder = false); see docs/profiles.md", ErrorKind::bad_input);
@@ -65,8 +77,8 @@ Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_fla
 std::string layout_of(const std::vector<Placement>& places, const profile::Profile& p) {
     std::ostringstream s;
     for (const auto& pl : places) s << (pl.ingress ? "ingress;" : "egress;");
-    if (p.match) {
-        const auto& m = *p.match;
+    if (const auto* mp = single_match(p)) {
+        const auto& m = *mp;
         s << "match:" << (m.src ? m.src->address + "/" + std::to_string(m.src->prefix) : "*") << ","
           << (m.dst ? m.dst->address + "/" + std::to_string(m.dst->prefix) : "*") << ","
           << static_cast<int>(m.protocol) << "," << (m.sport ? std::to_string(*m.sport) : "*") << ","
@@ -426,7 +438,8 @@ Result<void> build_tree(Sender& nl, Txn& txn, const std::string& tree_dev, int i
     auto in = make_encode_input(*pl.imp, p.source.parent_path());
     if (!in) return in.error();
     const std::string side = pl.ingress ? "ingress" : "egress";
-    if (!p.match) {
+    const profile::FlowMatch* flow = single_match(p);
+    if (!flow) {
         auto msg = encode_qdisc(*in, QdiscTarget{idx, root_parent, own_root_handle}, Op::replace, nl.next_seq());
         if (!msg) return msg.error();
         Step s = make_step(StepKind::root_qdisc, tree_dev, root_parent, own_root_handle);
@@ -437,7 +450,7 @@ Result<void> build_tree(Sender& nl, Txn& txn, const std::string& tree_dev, int i
         actions.push_back("netem " + hex_handle(own_root_handle) + " root on " + tree_dev + " (" + side + ")");
         return {};
     }
-    auto match = u32_match(*p.match);
+    auto match = u32_match(*flow);
     if (!match) return match.error();
     Step root = make_step(StepKind::root_qdisc, tree_dev, root_parent, match_root_handle);
     root.prev = prev;
@@ -677,7 +690,7 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
     if (auto v = validate_dev(o.dev); !v) return v.error();
     auto places = place(o.profile, o.ingress);
     if (!places) return places.error();
-    if (o.profile.match && places->size() > 1)
+    if (single_match(o.profile) && places->size() > 1)
         return make_error(o.profile.source.string() +
                               ": a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
     const int idx = nl.ifindex(o.dev);

@@ -22,7 +22,11 @@ struct Placement {
     bool ingress = false;                 // false = root of the device, true = via IFB
     const profile::Impairment* imp = nullptr;
 };
+// Refuses what one netem tree cannot do (several classes; per-flow order).
 Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_flag);
+// The one flow a profile of a single class and no unmatched impairment ([match], or one
+// [[class]]) impairs: netem under an htb class with a u32 filter. nullptr: every packet.
+const profile::FlowMatch* single_match(const profile::Profile& p);
 // A stable description of the qdisc tree a profile needs; equal layouts switch atomically.
 std::string layout_of(const std::vector<Placement>& places, const profile::Profile& p);
 

@@ -1,5 +1,7 @@
 #include "netem/show.hpp"
 
+#include "netem/apply.hpp"
+
 #include <libmnl/libmnl.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -248,7 +250,10 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
                                   " that the kernel does not have");
         // Where apply put each section (place()): [egress] on the device, the IFB holds
         // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
-        auto& section = s.side == "ingress" && p.ingress ? p.ingress : p.egress;
+        // A one-class profile ([match]) keeps its directions in that class (single_match()).
+        auto& egress = single_match(p) ? p.classes[0].egress : p.egress;
+        auto& ingress = single_match(p) ? p.classes[0].ingress : p.ingress;
+        auto& section = s.side == "ingress" && ingress ? ingress : egress;
         if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks");
         profile::Impairment back = q->imp;
         // What netem does not dump comes from the record: tables (a distribution's kind, file,

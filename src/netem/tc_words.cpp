@@ -174,6 +174,7 @@ std::string match_words(const profile::FlowMatch& m) {
         if (m.protocol == profile::Protocol::udp) p = 17;
         s += " match " + ip + " protocol " + std::to_string(p) + " 0xff";
     }
+    if (m.dscp) s += " match " + ip + (v6 ? " priority " : " dsfield ") + std::to_string(*m.dscp << 2) + " 0xfc";
     if (m.sport) s += " match " + ip + " sport " + std::to_string(*m.sport) + " 0xffff";
     if (m.dport) s += " match " + ip + " dport " + std::to_string(*m.dport) + " 0xffff";
     if (s.empty()) s = " match u32 0 0";
@@ -185,10 +186,11 @@ std::string match_words(const profile::FlowMatch& m) {
 Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bool ingress_flag) {
     auto places = place(p, ingress_flag);
     if (!places) return places.error();
-    if (p.match) {
+    const profile::FlowMatch* flow = single_match(p);
+    if (flow) {
         if (places->size() != 1)
             return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
-        if (auto m = u32_match(*p.match); !m) return m.error();
+        if (auto m = u32_match(*flow); !m) return m.error();
     }
     TcScript out;
     const std::string ifb = ifb_name_for(dev);
@@ -200,7 +202,7 @@ Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bo
             out.commands.push_back("ip link add " + ifb + " type ifb");
             out.commands.push_back("ip link set " + ifb + " up");
         }
-        if (!p.match) {
+        if (!flow) {
             out.commands.push_back("tc qdisc add dev " + tree + " root netem " + words.words);
         } else {
             out.commands.push_back("tc qdisc add dev " + tree + " root handle " + handle_text(match_root_handle) + " htb");
@@ -210,7 +212,7 @@ Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bo
                                    " quantum " + std::to_string(match_class_quantum));
             out.commands.push_back("tc qdisc add dev " + tree + " parent " + handle_text(match_class) + " handle " +
                                    handle_text(match_netem_handle) + " netem " + words.words);
-            out.commands.push_back("tc filter add dev " + tree + " parent " + handle_text(match_root_handle) + match_words(*p.match) +
+            out.commands.push_back("tc filter add dev " + tree + " parent " + handle_text(match_root_handle) + match_words(*flow) +
                                    " flowid " + handle_text(match_class));
         }
         if (pl.ingress) {

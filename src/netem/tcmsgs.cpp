@@ -170,6 +170,12 @@ Result<U32Match> u32_match(const profile::FlowMatch& m) {
     if ((m.sport || m.dport) && m.protocol != profile::Protocol::tcp &&
         m.protocol != profile::Protocol::udp)
         return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", ErrorKind::bad_input);
+    // DSCP: the upper six bits of IPv4's TOS (byte 1) or of IPv6's traffic class (bits 20-27
+    // of the first word), as tc's "match ip dsfield" / "match ip6 priority" with mask 0xfc.
+    if (m.dscp) {
+        if (v6) out.keys.push_back({std::uint32_t(*m.dscp) << 22, 0x0FC00000u, 0});
+        else out.keys.push_back({std::uint32_t(*m.dscp) << 18, 0x00FC0000u, 0});
+    }
     if (m.sport) out.keys.push_back({std::uint32_t(*m.sport) << 16, 0xFFFF0000u, l4});
     // sport and dport share one 32-bit word: two keys with disjoint masks, as tc sends them.
     if (m.dport) out.keys.push_back({std::uint32_t(*m.dport), 0x0000FFFFu, l4});

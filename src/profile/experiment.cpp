@@ -214,7 +214,7 @@ std::optional<Profile> load_profile(const std::filesystem::path& file, const std
 
 void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Reader& r, std::vector<Diagnostic>& diags) {
     const std::string path = "phase[" + std::to_string(index) + "]";
-    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "http", "fidelity", "replay_check"});
+    r.check_keys(t, path, {"name", "description", "duration", "profile", "ramp", "thresholds", "egress", "ingress", "match", "class", "http", "fidelity", "replay_check"});
     ph.name = r.string(t, path, "name").value_or("phase-" + std::to_string(index));
     (void)r.string(t, path, "description");
     if (auto v = r.duration(t, path, "duration")) ph.duration = *v;
@@ -241,7 +241,7 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     }
 
     auto profile_ref = r.string(t, path, "profile");
-    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match") || t.contains("http");
+    bool overrides = t.contains("egress") || t.contains("ingress") || t.contains("match") || t.contains("class") || t.contains("http");
     if (const toml::node* rn = t.get("ramp")) {
         const std::string rp = path + ".ramp";
         const auto* rt = r.table(t, path, "ramp");
@@ -336,13 +336,6 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
             r.seen("phase[" + std::to_string(index) + "]", r.pos_of(node));
             Phase ph;
             read_phase(*node.as_table(), ph, ex, index, r, out.diagnostics);
-            // netchaos-fwd has no per-flow classes yet: it would impair the whole direction.
-            const bool matched = ph.profile.match.has_value() || (ph.ramp && (ph.ramp->from.match || ph.ramp->to.match));
-            if (ex.target.backend == Backend::dpdk && matched) {
-                const std::string pp = "phase[" + std::to_string(index) + "]";
-                r.error(r.where(pp), pp, "phase \"" + ph.name + "\" has a [match] (one flow), which backend \"dpdk\" "
-                        "does not support (it would impair every packet); remove it or use backend \"netem\"");
-            }
             ex.phases.push_back(std::move(ph));
         }
     }

@@ -263,9 +263,9 @@ std::optional<Cidr> parse_cidr(const std::string& text, std::string& why, bool& 
     return c;
 }
 
-void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
-    const std::string path = "match";
-    r.check_keys(t, path, {"src", "dst", "protocol", "sport", "dport"});
+// A flow match, at `path` ("match" or "class[2].match").
+void read_match(const toml::table& t, FlowMatch& m, Reader& r, const std::string& path) {
+    r.check_keys(t, path, {"src", "dst", "protocol", "sport", "dport", "dscp"});
     for (auto key : {"src", "dst"}) {
         auto s = r.string(t, path, key);
         if (!s) continue;
@@ -285,6 +285,51 @@ void read_match(const toml::table& t, FlowMatch& m, Reader& r) {
         m.protocol = *v;
     if (auto v = r.integer(t, path, "sport", 1, 65535)) m.sport = static_cast<std::uint16_t>(*v);
     if (auto v = r.integer(t, path, "dport", 1, 65535)) m.dport = static_cast<std::uint16_t>(*v);
+    if (auto v = r.integer(t, path, "dscp", 0, 63)) m.dscp = static_cast<std::uint8_t>(*v);
+}
+
+// [[class]]: name, match, egress, ingress. A later list (a phase's override) replaces the
+// earlier one whole: classes are ordered, and merging two lists by position would mix them.
+void read_classes(const toml::node& n, Profile& p, Reader& r) {
+    r.seen("class", r.pos_of(n));
+    const auto* arr = n.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        r.error(r.pos_of(n), "class", "expected [[class]] tables (one per flow class), got " + Reader::describe(n));
+        return;
+    }
+    p.classes.clear();
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const std::string cp = "class[" + std::to_string(i + 1) + "]";
+        const auto& t = *arr->get(i)->as_table();
+        r.seen(cp, r.pos_of(*arr->get(i)));
+        auto& c = p.classes.emplace_back();
+        c.name = "class" + std::to_string(i + 1);
+        r.check_keys(t, cp, {"name", "match", "egress", "ingress"});
+        if (auto v = r.string(t, cp, "name")) {
+            // Names label stats lines and metrics: keep them to a safe, short alphabet.
+            const bool safe = !v->empty() && v->size() <= 32 && std::all_of(v->begin(), v->end(), [](unsigned char ch) {
+                return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+            });
+            if (!safe)
+                r.error(r.where(cp + ".name"), cp + ".name", "expected a name of 1-32 letters, digits, '_', '-' or '.' like \"voice\", got \"" + *v + "\"");
+            else
+                c.name = *v;
+        }
+        if (const auto* s = r.table(t, cp, "match")) read_match(*s, c.match, r, cp + ".match");
+        for (auto dir : {"egress", "ingress"})
+            if (const auto* s = r.table(t, cp, dir)) {
+                auto& imp = std::string_view(dir) == "egress" ? c.egress : c.ingress;
+                read_impairment(*s, imp.emplace(), r, Reader::join(cp, dir));
+            }
+    }
+}
+
+// Rules of one match, at `path`.
+void finish_match(const FlowMatch& m, Reader& r, const std::string& path) {
+    if ((m.sport || m.dport) && m.protocol != Protocol::tcp && m.protocol != Protocol::udp)
+        r.error(r.where_any({path + ".sport", path + ".dport"}), path + ".protocol", "sport/dport need protocol = \"tcp\" or \"udp\"");
+    if (m.src && m.dst && m.src->v6 != m.dst->v6)
+        r.error(r.where(path + ".dst"), path + ".dst", "src and dst mix IPv4 and IPv6");
 }
 
 // ------------------------------------------------------------------ rules
@@ -603,12 +648,16 @@ void read_sections(const toml::table& t, Profile& p, Reader& r) {
             read_impairment(*s, imp ? *imp : imp.emplace(), r, dir);
         }
     }
-    if (const auto* s = r.table(t, "", "match")) read_match(*s, p.match ? *p.match : p.match.emplace(), r);
+    if (const auto* s = r.table(t, "", "match")) {
+        if (!r.match_shorthand) r.match_shorthand.emplace();
+        read_match(*s, *r.match_shorthand, r, "match");
+    }
+    if (const toml::node* n = t.get("class")) read_classes(*n, p, r);
     if (const auto* s = r.table(t, "", "http")) read_http(*s, p.http ? *p.http : p.http.emplace(), r);
 }
 
 void read_profile(const toml::table& t, Profile& p, Reader& r) {
-    r.check_keys(t, "", {"name", "description", "egress", "ingress", "match", "http"});
+    r.check_keys(t, "", {"name", "description", "egress", "ingress", "match", "class", "http"});
     if (auto v = r.string(t, "", "name")) p.name = *v;
     if (auto v = r.string(t, "", "description")) p.description = *v;
     read_sections(t, p, r);
@@ -619,13 +668,33 @@ void finish_profile(Profile& p, Reader& r) {
     if (p.egress) finish_impairment(*p.egress, r, "egress", p);
     if (p.ingress) finish_impairment(*p.ingress, r, "ingress", p);
     if (p.http) finish_http(*p.http, r, p);
-    if (p.match) {
-        auto& m = *p.match;
-        if ((m.sport || m.dport) && m.protocol != Protocol::tcp && m.protocol != Protocol::udp)
-            r.error(r.where_any({"match.sport", "match.dport"}), "match.protocol", "sport/dport need protocol = \"tcp\" or \"udp\"");
-        if (m.src && m.dst && m.src->v6 != m.dst->v6)
-            r.error(r.where("match.dst"), "match.dst", "src and dst mix IPv4 and IPv6");
+    if (r.match_shorthand) {
+        finish_match(*r.match_shorthand, r, "match");
+        if (!p.classes.empty())
+            r.error(r.where("match"), "match", "set either [match] (one flow gets [egress]/[ingress], the rest passes) or "
+                                               "[[class]] entries (each with its own match and impairment), not both");
+        // The shorthand is one class holding the directions; the unmatched traffic passes.
+        FlowClass c{"match", *r.match_shorthand, std::move(p.egress), std::move(p.ingress)};
+        p.egress.reset();
+        p.ingress.reset();
+        p.classes.insert(p.classes.begin(), std::move(c));
+        r.match_shorthand.reset();
+        return;   // its impairments were checked above, as [egress]/[ingress]
     }
+    for (std::size_t i = 0; i < p.classes.size(); ++i) {
+        auto& c = p.classes[i];
+        const std::string cp = "class[" + std::to_string(i + 1) + "]";
+        finish_match(c.match, r, cp + ".match");
+        if (c.egress) finish_impairment(*c.egress, r, cp + ".egress", p);
+        if (c.ingress) finish_impairment(*c.ingress, r, cp + ".ingress", p);
+        for (std::size_t j = 0; j < i; ++j)
+            if (p.classes[j].name == c.name)
+                r.error(r.where(cp + ".name"), cp + ".name", "class name \"" + c.name + "\" is used twice (names label the stats)");
+        if (c.match == FlowMatch{} && i + 1 < p.classes.size())
+            r.warning(r.where(cp), cp, "class \"" + c.name + "\" has no match: it takes every packet, so the classes after it never apply");
+    }
+    if (p.classes.size() > max_classes)
+        r.error(r.where("class"), "class", std::to_string(p.classes.size()) + " classes: at most " + std::to_string(max_classes));
 }
 
 }  // namespace detail
@@ -638,7 +707,9 @@ Parsed<Profile> parse_profile_text(std::string_view toml, const std::filesystem:
         p.source = name;
         detail::read_profile(*t, p, r);
         detail::finish_profile(p, r);
-        if (!p.egress && !p.ingress && !p.http)
+        // A class without directions is legal: its packets pass while the rest is impaired.
+        const bool classes_impair = std::any_of(p.classes.begin(), p.classes.end(), [](const FlowClass& c) { return c.egress || c.ingress; });
+        if (!p.egress && !p.ingress && !classes_impair && !p.http)
             r.warning(detail::Pos{name, 0, 0}, "", "no [egress], [ingress] or [http] section: this profile impairs nothing");
         if (!r.failed()) out.value = std::move(p);
     }
@@ -673,6 +744,9 @@ Profile with_absolute_tables(const Profile& p) {
     };
     for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
         if (imp) fix(imp->delay);
+    for (auto& c : q.classes)
+        for (auto* imp : {c.egress ? &*c.egress : nullptr, c.ingress ? &*c.ingress : nullptr})
+            if (imp) fix(imp->delay);
     // Every delay of the [http] table too: the proxy's working directory is not the profile's.
     if (q.http) {
         fix(q.http->faults.request_delay), fix(q.http->faults.response_delay);

@@ -151,13 +151,33 @@ struct Cidr {
 
 enum class Protocol { any, tcp, udp, icmp };
 
+// Empty fields match anything. A match with src or dst matches only packets of that IP
+// version; one without (ports, protocol, DSCP only) matches IPv4 and IPv6 alike.
 struct FlowMatch {
     std::optional<Cidr> src;
     std::optional<Cidr> dst;
     Protocol protocol = Protocol::any;
     std::optional<std::uint16_t> sport;
     std::optional<std::uint16_t> dport;
+    std::optional<std::uint8_t> dscp;   // 0-63: the upper six bits of IPv4 TOS / IPv6 traffic class
     bool operator==(const FlowMatch&) const = default;
+};
+
+// One per-flow class ([[class]]): packets its match takes get its own impairment, with its
+// own state (delay correlation, loss bursts, rate, order). The first class whose match fits
+// a packet takes it; a packet no class takes gets the profile's [egress]/[ingress], or passes
+// when the profile has none. The old single [match] is read as one class named "match"
+// holding the profile's [egress]/[ingress] (then the unmatched traffic passes).
+// At most this many classes: the forwarder keeps per-class engines and stats in fixed
+// arrays, and the netem backend numbers its htb classes from them.
+inline constexpr std::size_t max_classes = 16;
+
+struct FlowClass {
+    std::string name;
+    FlowMatch match;
+    std::optional<Impairment> egress;
+    std::optional<Impairment> ingress;
+    bool operator==(const FlowClass&) const = default;
 };
 
 // ---------------------------------------------------------------- http (the proxy)
@@ -209,13 +229,25 @@ struct Http {
 struct Profile {
     std::string name;
     std::string description;
-    std::optional<Impairment> egress;
+    std::optional<Impairment> egress;    // the traffic no class takes (all of it without classes)
     std::optional<Impairment> ingress;
-    std::optional<FlowMatch> match;
+    std::vector<FlowClass> classes;   // in match order; empty: every packet gets egress/ingress
     std::optional<Http> http;      // the HTTP proxy's faults ([http]); the network backends ignore it
     std::filesystem::path source;   // file it came from, for messages
     bool operator==(const Profile&) const = default;
 };
+
+// What whole-path consumers (the fidelity gate, run's exporter, validate's delay warnings,
+// plan descriptions) take as a profile's egress/ingress: for a profile of one class and no
+// unmatched impairment (the [match] shape) that class's, since its flow is the one the probe
+// is meant to measure, as before classes existed; otherwise the top level's (the traffic no
+// class takes, all of it without classes).
+inline const std::optional<Impairment>& main_egress(const Profile& p) {
+    return p.classes.size() == 1 && !p.egress && !p.ingress ? p.classes[0].egress : p.egress;
+}
+inline const std::optional<Impairment>& main_ingress(const Profile& p) {
+    return p.classes.size() == 1 && !p.egress && !p.ingress ? p.classes[0].ingress : p.ingress;
+}
 
 // ---------------------------------------------------------------- thresholds
 // The ops alert rule: spike_ratio > ratio AND jitter_1s > jitter for `periods`

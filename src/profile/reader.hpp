@@ -61,6 +61,10 @@ public:
     // The prefix shown in messages before the key path ("phase[2]." in experiments).
     std::string display_prefix;
 
+    // The single [match] as read so far (a file, then a phase's overrides). finish_profile
+    // turns it into the one class it stands for, so a Profile holds classes only.
+    std::optional<FlowMatch> match_shorthand;
+
     // A table that had an unknown key (a typo): rules about keys missing from it would
     // only repeat that error ("jiter" must not also say "distribution without jitter").
     bool had_unknown(const std::string& path) const { return unknown_in_.count(path) != 0; }

@@ -274,14 +274,20 @@ std::string to_text(const Profile& p) {
     t.s("description", p.description);
     if (p.egress) text_impairment(t, "egress", *p.egress);
     if (p.ingress) text_impairment(t, "ingress", *p.ingress);
-    if (p.match) {
-        const auto& m = *p.match;
-        t.section("match");
+    // Classes after the directions: a [class.egress] header must follow its [[class]].
+    for (const auto& c : p.classes) {
+        t.o << "\n[[class]]\n";
+        t.s("name", c.name);
+        const auto& m = c.match;
+        t.section("class.match");
         if (m.src) t.s("src", m.src->address + "/" + std::to_string(m.src->prefix)); else t.o << "# src: any\n";
         if (m.dst) t.s("dst", m.dst->address + "/" + std::to_string(m.dst->prefix)); else t.o << "# dst: any\n";
         t.s("protocol", to_string(m.protocol));
         if (m.sport) t.i("sport", *m.sport); else t.o << "# sport: any\n";
         if (m.dport) t.i("dport", *m.dport); else t.o << "# dport: any\n";
+        if (m.dscp) t.i("dscp", *m.dscp); else t.o << "# dscp: any\n";
+        if (c.egress) text_impairment(t, "class.egress", *c.egress);
+        if (c.ingress) text_impairment(t, "class.ingress", *c.ingress);
     }
     if (p.http) text_http(t, *p.http);
     return t.o.str();
@@ -299,13 +305,15 @@ std::string to_json(const Profile& p) {
     j["description"] = p.description;
     j["egress"] = p.egress ? json_impairment(*p.egress) : nlohmann::ordered_json(nullptr);
     j["ingress"] = p.ingress ? json_impairment(*p.ingress) : nlohmann::ordered_json(nullptr);
-    if (p.match) {
-        const auto& m = *p.match;
-        j["match"] = {{"src", json_cidr(m.src)}, {"dst", json_cidr(m.dst)}, {"protocol", to_string(m.protocol)},
-                      {"sport", m.sport ? nlohmann::ordered_json(*m.sport) : nlohmann::ordered_json(nullptr)},
-                      {"dport", m.dport ? nlohmann::ordered_json(*m.dport) : nlohmann::ordered_json(nullptr)}};
-    } else {
-        j["match"] = nullptr;
+    auto& jc = j["classes"] = nlohmann::ordered_json::array();
+    for (const auto& c : p.classes) {
+        const auto& m = c.match;
+        auto opt = [](const auto& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };
+        jc.push_back({{"name", c.name},
+                      {"match", {{"src", json_cidr(m.src)}, {"dst", json_cidr(m.dst)}, {"protocol", to_string(m.protocol)},
+                                 {"sport", opt(m.sport)}, {"dport", opt(m.dport)}, {"dscp", opt(m.dscp)}}},
+                      {"egress", c.egress ? json_impairment(*c.egress) : nlohmann::ordered_json(nullptr)},
+                      {"ingress", c.ingress ? json_impairment(*c.ingress) : nlohmann::ordered_json(nullptr)}});
     }
     if (p.http) j["http"] = json_http(*p.http);
     return j.dump(2) + "\n";

@@ -3,7 +3,7 @@
 # dpdk backend accepts (issue 18): a regular file at --control survives; 20 idle clients
 # lock nobody out; a client that sends but never reads freezes nothing and SIGTERM still
 # stops the forwarder; oversized and malformed requests get an error or a closed socket;
-# [match] is refused with exit 3; `apply --for` is a lease the forwarder itself ends;
+# [match] loads as one class and a bad class is refused (exit 3); `apply --for` is a lease the forwarder itself ends;
 # `show --backend dpdk` is a short readable summary. Ports are net_null (no-rx): no
 # namespaces, only the control plane.
 source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
@@ -155,7 +155,7 @@ hostile=$((hostile + 1)); ctl oversize || fail "a 6 MiB request line was not cut
 hostile=$((hostile + 10)); ctl garbage || fail "a malformed request was not refused with a reason"
 ctl ask '{"cmd":"stats"}' >/dev/null || fail "forwarder stopped answering after the hostile clients"
 
-# --- [match] is refused (exit 3), nothing changes ---------------------------------------------
+# --- [match] is one class (issue 14); a bad class is refused (exit 3), nothing changes -------
 cat >"$T/match.toml" <<'TOML'
 name = "one-flow"
 [egress.delay]
@@ -165,18 +165,32 @@ dst = "10.0.0.0/24"
 protocol = "udp"
 dport = 9000
 TOML
+"$NETCHAOS" apply "$T/match.toml" --backend dpdk --control "$SOCK" >"$T/out" 2>"$T/err" ||
+  fail "apply of a [match] profile on the forwarder: $(cat "$T/err")"
+grep -q "1 class" "$T/out" || fail "apply does not say the class rides along: $(cat "$T/out")"
+ctl ask '{"cmd":"stats"}' | python3 -c 'import json,sys
+d=json.load(sys.stdin)["directions"]["0to1"]
+assert [c["name"] for c in d["classes"]]==["unmatched","match"], d.get("classes")
+assert "[[class]]" in d["profile_toml"] and "dport = 9000" in d["profile_toml"]' ||
+  fail "the forwarder does not report the [match] class per direction"
+cat >"$T/badclass.toml" <<'TOML'
+name = "bad-class"
+[[class]]
+match = { protocol = "udp", dport = 9000 }
+[class.egress.delay]
+mean = "1ms"
+jitter = "2ms"
+table = "/nonexistent/x.dist"
+TOML
 hostile=$((hostile + 1))
-"$NETCHAOS" apply "$T/match.toml" --backend dpdk --control "$SOCK" 2>"$T/err"; rc=$?
-[[ $rc == 3 ]] || fail "apply of a [match] profile on the forwarder: exit $rc, expected 3"
-grep -q "match" "$T/err" || fail "no reason for the [match] refusal: $(cat "$T/err")"
-hostile=$((hostile + 1))
-req=$(python3 -c 'import json,sys; print(json.dumps({"cmd":"load","toml":open(sys.argv[1]).read()}))' "$T/match.toml")
-ctl ask "$req" >"$T/r.json" && fail "the forwarder itself accepted a [match] profile: $(cat "$T/r.json")"
+req=$(python3 -c 'import json,sys; print(json.dumps({"cmd":"load","toml":open(sys.argv[1]).read()}))' "$T/badclass.toml")
+ctl ask "$req" >"$T/r.json" && fail "the forwarder accepted a class with an unreadable table: $(cat "$T/r.json")"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("kind")=="bad_input" else 1)' "$T/r.json" ||
-  fail "forwarder's [match] refusal has no code 3: $(cat "$T/r.json")"
-ctl ask '{"cmd":"stats"}' | python3 -c 'import json,sys; d=json.load(sys.stdin)["directions"]; assert d["0to1"]["profile"]=="passthrough"' ||
+  fail "forwarder's refusal of a bad class is not kind bad_input: $(cat "$T/r.json")"
+ctl ask '{"cmd":"stats"}' | python3 -c 'import json,sys; d=json.load(sys.stdin)["directions"]; assert d["0to1"]["profile"]=="one-flow (egress, 1 class)", d["0to1"]["profile"]' ||
   fail "a refused profile changed the forwarder"
-pass "[match] refused by apply (exit 3: $(head -1 "$T/err" | cut -c1-90)...) and by the forwarder (code 3)"
+ctl ask '{"cmd":"clear"}' >/dev/null || fail "clear after the [match] load"
+pass "[match] loads as one class (stats per class); a bad class is refused (kind bad_input) and changes nothing"
 
 # --- apply --for: a lease the forwarder enforces, back to the previous profile ---------------
 cat >"$T/base.toml" <<'TOML'

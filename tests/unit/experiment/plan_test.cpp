@@ -103,3 +103,20 @@ TEST_CASE("format_duration is exact") {
     CHECK(format_duration(250us) == "250us");
     CHECK(format_duration(Duration(1234)) == "1234ns");
 }
+
+TEST_CASE("interpolate: a ramped [match] (one class) interpolates inside the class") {
+    auto a = parse_profile_text("[egress.delay]\nmean = \"10ms\"\n[match]\nprotocol = \"udp\"\ndport = 9000\n", "a.toml");
+    auto b = parse_profile_text("[egress.delay]\nmean = \"50ms\"\n[match]\nprotocol = \"udp\"\ndport = 9000\n", "b.toml");
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    auto p = interpolate(*a.value, *b.value, 0.25);
+    REQUIRE(p.classes.size() == 1);
+    CHECK(p.classes[0].egress->delay->mean == 20ms);
+    CHECK_FALSE(p.egress);
+    // Different classes at the two ends: the nearer end's, as they are.
+    auto c = parse_profile_text("[egress.delay]\nmean = \"50ms\"\n[match]\nprotocol = \"udp\"\ndport = 9001\n", "c.toml");
+    REQUIRE(c.ok());
+    auto q = interpolate(*a.value, *c.value, 0.25);
+    CHECK(q.classes[0].match.dport == 9000);
+    CHECK(q.classes[0].egress->delay->mean == 10ms);
+}

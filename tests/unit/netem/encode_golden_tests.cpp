@@ -416,7 +416,8 @@ profile::Profile golden_profile(const std::string& name, const Case& c, bool mat
         m.dst = profile::Cidr{"10.0.0.0", 24, false};
         m.protocol = profile::Protocol::udp;
         m.dport = 9000;
-        p.match = m;
+        p.classes.push_back({"match", m, std::move(p.egress), std::nullopt});
+        p.egress.reset();
     }
     return p;
 }

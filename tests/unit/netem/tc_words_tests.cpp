@@ -103,10 +103,12 @@ TEST_CASE("tc_script: qdisc, IFB and mirred, [match] htb + u32") {
     CHECK(s->commands[5].find("action mirred egress redirect dev " + ifb) != std::string::npos);
 
     p.ingress.reset();
-    p.match = profile::FlowMatch{};
-    p.match->dst = profile::Cidr{"10.0.0.0", 8, false};
-    p.match->protocol = profile::Protocol::udp;
-    p.match->dport = 53;
+    profile::FlowMatch m;
+    m.dst = profile::Cidr{"10.0.0.0", 8, false};
+    m.protocol = profile::Protocol::udp;
+    m.dport = 53;
+    p.classes.push_back({"match", m, std::move(p.egress), std::nullopt});
+    p.egress.reset();
     s = netem::tc_script(p, "eth0");
     REQUIRE(s.ok());
     REQUIRE(s->commands.size() == 4);

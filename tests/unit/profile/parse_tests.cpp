@@ -53,7 +53,12 @@ dport = 9000
 )", "full.toml");
     INFO(nc_test::dump(p.diagnostics));
     REQUIRE(p.ok());
-    const auto& e = *p.value->egress;
+    // [match] is one class holding the directions; nothing is left for unmatched traffic.
+    REQUIRE(p.value->classes.size() == 1);
+    CHECK(p.value->classes[0].name == "match");
+    CHECK_FALSE(p.value->egress);
+    CHECK_FALSE(p.value->ingress);
+    const auto& e = *p.value->classes[0].egress;
     CHECK(p.value->name == "full");
     CHECK(e.limit == 2000);
     CHECK(e.seed == 7u);
@@ -77,13 +82,13 @@ dport = 9000
     CHECK(e.rate->packet_overhead == -4);
     CHECK(e.rate->cell_size == 53u);
     CHECK(e.rate->cell_overhead == 5);
-    const auto& s = *p.value->ingress->slot;
+    const auto& s = *p.value->classes[0].ingress->slot;
     CHECK(s.min_delay == 1ms);
     CHECK(s.max_delay == 5ms);
     CHECK(s.max_packets == 10);
     CHECK(s.max_bytes == 65536);
-    CHECK(p.value->ingress->limit == 1000);   // netem default
-    const auto& m = *p.value->match;
+    CHECK(p.value->classes[0].ingress->limit == 1000);   // netem default
+    const auto& m = p.value->classes[0].match;
     CHECK(m.src->address == "10.0.0.0");
     CHECK(m.src->prefix == 24);
     CHECK_FALSE(m.dst->v6);
@@ -97,10 +102,11 @@ TEST_CASE("IPv6 matches are canonical") {
     auto p = parse_profile_text("[egress.delay]\nmean = \"1ms\"\n[match]\ndst = \"FD00:0:0::1\"\nsrc = \"fd00::/8\"\n", "t.toml");
     INFO(nc_test::dump(p.diagnostics));
     REQUIRE(p.ok());
-    CHECK(p.value->match->dst->v6);
-    CHECK(p.value->match->dst->address == "fd00::1");
-    CHECK(p.value->match->dst->prefix == 128);
-    CHECK(p.value->match->src->prefix == 8);
+    const auto& m = p.value->classes.at(0).match;
+    CHECK(m.dst->v6);
+    CHECK(m.dst->address == "fd00::1");
+    CHECK(m.dst->prefix == 128);
+    CHECK(m.src->prefix == 8);
 }
 
 TEST_CASE("tc's defaults: GE r = 1 - p, markov4 p31 = 1 - p13, name from the file") {

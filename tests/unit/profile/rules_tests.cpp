@@ -175,7 +175,7 @@ TEST_CASE("rule: ports need tcp or udp; address families must agree; host bits w
     NC_EXPECT_ERROR(mix, "match.dst", 3, 7, "mix IPv4 and IPv6");
     auto host = parse_profile_text("[egress.delay]\nmean = \"1ms\"\n[match]\ndst = \"10.1.2.3/16\"\n", "t.toml");
     REQUIRE(host.ok());
-    CHECK(host.value->match->dst->address == "10.1.0.0");
+    CHECK(host.value->classes.at(0).match.dst->address == "10.1.0.0");
     const auto* w = nc_test::find_diag(host.diagnostics, "match.dst", Sev::warning);
     REQUIRE(w);
     CHECK_THAT(w->message, Catch::Matchers::Contains("matching 10.1.0.0/16"));
