@@ -1,0 +1,45 @@
+#pragma once
+// --netns NAME|PATH, --pid PID (and --container ID) for apply, show, clear and probe: the
+// namespace is pinned once (drive::pin_netns) and the command's network work runs on a thread
+// inside it (drive::within). The process itself never leaves its namespace.
+#include <optional>
+#include <string>
+
+#include <boost/program_options.hpp>
+
+#include "common/result.hpp"
+#include "drive/netns.hpp"
+
+namespace netchaos::cli {
+
+struct TargetFlags {
+    std::string netns, pid;
+};
+
+inline void add_target_options(boost::program_options::options_description& opts, TargetFlags& f) {
+    opts.add_options()("netns", boost::program_options::value(&f.netns),
+                       "work in this network namespace: a name under /run/netns, or a path (/proc/PID/ns/net, a bind mount)")(
+        "pid", boost::program_options::value(&f.pid), "work in the network namespace of process PID");
+}
+
+// At most one of the flags; none = this process's own namespace.
+inline Result<drive::NetnsRef> target_ref(const TargetFlags& f) {
+    if (!f.netns.empty() + !f.pid.empty() > 1) return make_error("give at most one of --netns and --pid", 3);
+    if (!f.netns.empty()) return drive::netns_ref_of(f.netns);
+    if (!f.pid.empty()) return drive::pid_ref_of(f.pid);
+    return drive::NetnsRef{};
+}
+
+// f() -> Result<T>, run inside `ns`; its result, or why the namespace could not be entered.
+template <class F>
+auto in_target(const drive::PinnedNetns& ns, F&& f) -> decltype(f()) {
+    std::optional<decltype(f())> out;
+    auto r = drive::within(ns, [&]() -> Result<void> {
+        out.emplace(f());
+        return {};
+    });
+    if (!r) return r.error();
+    return std::move(*out);
+}
+
+}  // namespace netchaos::cli
