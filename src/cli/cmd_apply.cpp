@@ -105,7 +105,7 @@ int apply_http(const std::string& file, const prof::Profile& p, const std::strin
 int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
-        "usage: netchaos apply PROFILE --dev IF [--netns NAME|PATH | --pid PID] [--ingress] [--for DURATION] [--takeover]\n"
+        "usage: netchaos apply PROFILE --dev IF [--netns NAME|PATH | --pid PID | --container ID] [--ingress] [--for DURATION] [--takeover]\n"
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n"
         "       netchaos apply PROFILE --backend http [--control SOCK]   (the [http] table, to netchaos http-proxy)\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
@@ -119,7 +119,7 @@ int run_apply(int argc, char** argv) {
         "the netlink requests apply would send and the ledger it would write, changing nothing.\n"
         "dpdk: --for is a lease the forwarder keeps: it reverts to its previous profile when the\n"
         "lease ends, even if this process is gone; [match] is refused (no per-flow classes yet).\n"
-        "--netns/--pid: IF is in that network namespace (opened once, entered by a thread of this process;\n"
+        "--netns/--pid/--container: IF is in that network namespace (opened once, entered by a thread of this process;\n"
         "the ledger records the namespace's identity, so `clear` knows when it is gone).\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface (netem backend)")(

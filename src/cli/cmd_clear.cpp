@@ -21,7 +21,7 @@ int fail(const Error& e) { return cli::report_error("clear", e); }
 int run_clear(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
     po::options_description opts(
-        "usage: netchaos clear --dev IF [--discard] [--takeover] | --all   [--netns NAME|PATH | --pid PID]\n"
+        "usage: netchaos clear --dev IF [--discard] [--takeover] | --all   [--netns NAME|PATH | --pid PID | --container ID]\n"
         "       netchaos clear --backend dpdk [--control SOCK]\n\n"
         "Undo what netchaos applied, from the ledger under /run/netchaos/ledger/ (this network\n"
         "namespace): rebuilds the previous root qdisc tree exactly (every class, child qdisc and\n"
@@ -30,7 +30,7 @@ int run_clear(int argc, char** argv) {
         "its place is reported and left alone. A corrupt ledger is reported (--all skips it and\n"
         "clears the others); --discard forgets a device's ledger without undoing anything. A device\n"
         "held by another live `netchaos run` is refused (exit 4) unless --takeover.\n"
-        "--netns/--pid: in that network namespace. A target whose namespace is gone (netns deleted,\n"
+        "--netns/--pid/--container: in that network namespace. A target whose namespace is gone (netns deleted,\n"
         "process exited, pod recreated) is reported and its ledger discarded: its qdiscs went with\n"
         "it. If the namespace lives on under another holder (a restarted container's pod), it is\n"
         "found by its identity and restored there.\n"
@@ -47,6 +47,14 @@ int run_clear(int argc, char** argv) {
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
     auto ref = cli::target_ref(tf);
+    if (!ref && !tf.container.empty() && ref.error().code != cli::exit_bad_input) {
+        // The container is gone (or stopped): what its ledgers recorded is settled by the
+        // namespace's identity, restored where it lives on, discarded where it is gone.
+        auto settled = drive::settle_gone_target({drive::NetnsRef::Kind::pid, "", 0, "container " + tf.container}, nullptr);
+        for (const auto& n : settled.notes) std::cout << n << "\n";
+        for (const auto& e : settled.failed) std::cerr << "netchaos clear: " << e.message << "\n";
+        if (settled.any()) return settled.failed.empty() ? cli::exit_pass : cli::exit_system;
+    }
     if (!ref) return fail(ref.error());
     if (backend != "netem" && !ref->is_current())
         return fail(make_error("--netns/--pid say where netem works; the " + backend +

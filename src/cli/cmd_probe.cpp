@@ -58,7 +58,7 @@ int run_probe_cmd(int argc, char** argv) {
         "ICMP echo (TARGET = HOST) or TCP connect (HOST:PORT) or HTTP GET (TARGET = http://HOST:PORT/PATH,\n"
         "status codes counted, status_ratio_max thresholds), and reports RTT percentiles, loss,\n"
         "duplicates, reordering, IPDV, RFC 3550 jitter, jitter_1s and the spike ratio.\n"
-        "--netns/--pid: send from inside that network namespace (a thread of this process joins it;\n"
+        "--netns/--pid/--container: send from inside that network namespace (a thread of this process joins it;\n"
         "files and --metrics-listen stay in this one).\n"
         "Exit: 0 pass, 1 a threshold missed (or no reply at all), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()
@@ -117,8 +117,7 @@ int run_probe_cmd(int argc, char** argv) {
     };
     if (f.target.empty()) return bad("missing TARGET (see --help)");
     auto ref = cli::target_ref(tf);
-    if (!ref) return bad(ref.error().message);
-    auto ns = drive::pin_netns(*ref);
+    auto ns = ref ? drive::pin_netns(*ref) : Result<drive::PinnedNetns>(ref.error());
     if (!ns) {
         std::fprintf(stderr, "netchaos probe: %s\n", ns.error().message.c_str());
         return ns.error().code;

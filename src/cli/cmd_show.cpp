@@ -119,14 +119,14 @@ int run_show(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
     bool json = false, as_profile = false;
     po::options_description opts(
-        "usage: netchaos show [--dev IF] [--netns NAME|PATH | --pid PID] [-j]\n"
+        "usage: netchaos show [--dev IF] [--netns NAME|PATH | --pid PID | --container ID] [-j]\n"
         "       netchaos show --backend dpdk [--control SOCK] [-j]\n\n"
         "List the netem qdiscs of this network namespace (or of IF and its IFB) with decoded\n"
         "parameters and stats (sent, dropped, overlimits, backlog, requeues), read back from the\n"
         "kernel; or the forwarder's per-direction stats. -j prints one JSON object.\n"
         "--profile --dev IF: the profile netchaos applied to IF, read back from the kernel, printed\n"
         "as show-profile prints it (equal to it when the kernel holds what was applied).\n"
-        "--netns/--pid: the qdiscs and ledgers of that network namespace.\n\noptions");
+        "--netns/--pid/--container: the qdiscs and ledgers of that network namespace.\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "only this interface (and ifb-IF)")(
         "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default) or dpdk")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(

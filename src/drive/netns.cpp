@@ -31,6 +31,7 @@ std::string path_of(const NetnsRef& r) {
 }  // namespace
 
 std::string NetnsRef::label() const {
+    if (!via.empty()) return via;
     switch (kind) {
     case Kind::name:
     case Kind::path: return "netns " + value;
@@ -42,10 +43,10 @@ std::string NetnsRef::label() const {
 
 Result<NetnsRef> netns_ref_of(const std::string& text) {
     if (text.empty()) return make_error("--netns: empty name", 3);
-    if (text.find('/') != std::string::npos) return NetnsRef{NetnsRef::Kind::path, text, 0};
+    if (text.find('/') != std::string::npos) return NetnsRef{NetnsRef::Kind::path, text, 0, {}};
     // A plain name is a file under /run/netns: refuse what would climb out of it.
     if (text == "." || text == "..") return make_error("--netns: \"" + text + "\" is not a namespace name", 3);
-    return NetnsRef{NetnsRef::Kind::name, text, 0};
+    return NetnsRef{NetnsRef::Kind::name, text, 0, {}};
 }
 
 Result<NetnsRef> pid_ref_of(const std::string& text) {
@@ -53,7 +54,7 @@ Result<NetnsRef> pid_ref_of(const std::string& text) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
     if (ec != std::errc{} || end != text.data() + text.size() || pid <= 0)
         return make_error("--pid: \"" + text + "\" is not a process id (a positive number)", 3);
-    return NetnsRef{NetnsRef::Kind::pid, text, pid};
+    return NetnsRef{NetnsRef::Kind::pid, text, pid, {}};
 }
 
 PinnedNetns& PinnedNetns::operator=(PinnedNetns&& o) noexcept {
@@ -78,7 +79,7 @@ Result<PinnedNetns> pin_netns(const NetnsRef& ref) {
     if (fd < 0) {
         const int e = errno;
         std::string why = ref.label() + ": open " + path + ": " + std::strerror(e);
-        if (e == ENOENT && ref.kind == NetnsRef::Kind::pid) why += " (no such process)";
+        if (e == ENOENT && ref.kind == NetnsRef::Kind::pid) why += " (no such process" + (ref.via.empty() ? "" : ": pid " + std::to_string(ref.pid)) + ")";
         if (e == ENOENT && ref.kind == NetnsRef::Kind::name) why += " (no such namespace: see `ip netns list`)";
         return make_error(why, 4);
     }
@@ -101,7 +102,8 @@ Result<PinnedNetns> pin_netns(const NetnsRef& ref) {
 bool target_gone(const NetnsRef& ref) {
     if (ref.is_current()) return false;
     struct stat st {};
-    if (ref.kind == NetnsRef::Kind::pid) return ::stat(("/proc/" + std::to_string(ref.pid)).c_str(), &st) != 0 && errno == ENOENT;
+    if (ref.kind == NetnsRef::Kind::pid)
+        return ref.pid <= 0 || (::stat(("/proc/" + std::to_string(ref.pid)).c_str(), &st) != 0 && errno == ENOENT);
     return ::stat(path_of(ref).c_str(), &st) != 0 && errno == ENOENT;
 }
 
@@ -142,7 +144,7 @@ Result<void> within_netns(const std::string& name, const std::function<Result<vo
     if (name.empty()) return f();
     if (name.find('/') != std::string::npos || name == "." || name == "..")
         return make_error("netns name \"" + name + "\" is not a plain name", 3);
-    auto ns = pin_netns({NetnsRef::Kind::name, name, 0});
+    auto ns = pin_netns({NetnsRef::Kind::name, name, 0, {}});
     if (!ns) return ns.error();
     return within(*ns, f);
 }
@@ -167,7 +169,7 @@ std::optional<NetnsRef> find_holder(const NetnsIdentity& id) {
     // Named namespaces first: a bind mount outlives any one process in it.
     if (auto r = scan("/run/netns", [&](const std::string& n) -> std::optional<NetnsRef> {
             if (n == "." || n == ".." || !same("/run/netns/" + n)) return std::nullopt;
-            return NetnsRef{NetnsRef::Kind::name, n, 0};
+            return NetnsRef{NetnsRef::Kind::name, n, 0, {}};
         }))
         return r;
     return scan("/proc", [&](const std::string& n) -> std::optional<NetnsRef> {

@@ -23,6 +23,7 @@ struct NetnsRef {
     Kind kind = Kind::current;
     std::string value;   // name or path; for pid the decimal pid
     int pid = 0;
+    std::string via;   // "container 3f2a...": how the pid was found; then it is the label
     // "netns blue", "netns /proc/42/ns/net", "pid 42": what errors and the ledger call it.
     std::string label() const;
     bool is_current() const { return kind == Kind::current; }

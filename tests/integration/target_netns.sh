@@ -97,7 +97,7 @@ nc_expect 0 "target gone: netns $NS2" -- "$NETCHAOS" clear --all --netns "$NS2"
 [[ -z $(ls -A "$NETCHAOS_RUN_DIR/ledger") ]] || fail "the old namespace's ledger is still there"
 
 # 7. Bad targets are refused before anything is done.
-nc_expect 3 "at most one of --netns and --pid" -- "$NETCHAOS" show --netns "$NS" --pid $$
+nc_expect 3 "at most one of --netns, --pid and --container" -- "$NETCHAOS" show --netns "$NS" --pid $$
 nc_expect 3 "not a process id" -- "$NETCHAOS" show --pid 0x10
 nc_expect 3 "not a network namespace" -- "$NETCHAOS" show --netns /proc/self/ns/mnt
 nc_expect 3 "is not a namespace file" -- "$NETCHAOS" probe 127.0.0.1:$PORT --netns /etc/hostname
