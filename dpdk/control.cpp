@@ -40,7 +40,7 @@ Result<Assignment> assign(const profile::Profile& p, const std::string& directio
         return a;
     }
     const int d = direction == "0to1" ? 0 : direction == "1to0" ? 1 : -1;
-    if (d < 0) return make_error("direction must be both, 0to1 or 1to0, got \"" + direction + "\"", 3);
+    if (d < 0) return make_error("direction must be both, 0to1 or 1to0, got \"" + direction + "\"", ErrorKind::bad_input);
     a.imp[d] = p.egress ? p.egress : p.ingress;
     a.touch[d] = true;
     return a;
@@ -50,7 +50,7 @@ Result<DirModel> compile_dir(const std::optional<profile::Impairment>& imp, cons
                              const char* side, std::uint32_t capacity) {
     if (!imp) return DirModel{fault::passthrough(), capacity, "passthrough", ""};
     auto m = fault::compile(*imp);
-    if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().code);
+    if (!m) return make_error(std::string(side) + ": " + m.error().message, m.error().kind);
     // The section keeps its side: a direction load takes [egress], else [ingress], and names
     // the model after the section it took.
     profile::Profile whole;
@@ -73,13 +73,13 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
         std::string msg;
         for (const auto& dg : parsed.diagnostics)
             if (dg.severity == profile::Diagnostic::Severity::error) msg += (msg.empty() ? "" : "\n") + dg.format();
-        return make_error(msg.empty() ? "profile rejected" : msg, 3);
+        return make_error(msg.empty() ? "profile rejected" : msg, ErrorKind::bad_input);
     }
     // Until the forwarder has per-flow classes, a [match] would impair the whole direction
     // while the user believes one flow is: refuse it rather than accept and ignore it.
     if (parsed.value->match)
         return make_error("[match] (impair only one flow) is not supported by netchaos-fwd: it would impair every "
-                          "packet of the direction; remove [match], or use the netem backend for one flow", 3);
+                          "packet of the direction; remove [match], or use the netem backend for one flow", ErrorKind::bad_input);
     auto a = assign(*parsed.value, direction);
     if (!a) return a.error();
     std::array<std::optional<DirModel>, 2> out;
@@ -103,7 +103,7 @@ ControlServer::~ControlServer() { stop(); }
 Result<void> ControlServer::start(int forwarding_cpu) {
     sockaddr_un addr{};
     const std::string path = opt_.socket.string();
-    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, 3);
+    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, ErrorKind::bad_input);
     std::error_code ec;
     std::filesystem::create_directories(opt_.socket.parent_path(), ec);
     addr.sun_family = AF_UNIX;
@@ -114,7 +114,7 @@ Result<void> ControlServer::start(int forwarding_cpu) {
     struct stat st{};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
-            return make_error("--control " + path + " exists and is not a socket; refusing to replace it", 3);
+            return make_error("--control " + path + " exists and is not a socket; refusing to replace it", ErrorKind::bad_input);
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
         const int err = errno;
@@ -275,14 +275,15 @@ Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next)
 }
 
 void ControlServer::expire_lease() {
-    if (!lease_ || std::chrono::steady_clock::now() < lease_->deadline) return;
-    if (auto r = publish(lease_->revert); !r) {
+    const auto* revert = lease_.due(std::chrono::steady_clock::now());
+    if (!revert) return;
+    if (auto r = publish(*revert); !r) {
         std::cerr << "netchaos-fwd: lease expired but the revert failed (retrying): " << r.error().message << std::endl;
         return;
     }
     std::cout << "netchaos-fwd: lease expired; reverted to 0to1=" << current_[0].name << " 1to0=" << current_[1].name
               << std::endl;
-    lease_.reset();
+    lease_.end();
 }
 
 nlohmann::json ControlServer::handle(const nlohmann::json& req) {
@@ -300,7 +301,7 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
         std::array<std::optional<DirModel>, 2> next;
         for (auto& n : next) n = DirModel{fault::passthrough(), opt_.queue_capacity, "passthrough", ""};
         if (auto r = publish(next); !r) return {{"ok", false}, {"error", r.error().message}};
-        lease_.reset();
+        lease_.end();
         return {{"ok", true}, {"applied", {{"0to1", "passthrough"}, {"1to0", "passthrough"}}}};
     }
     if (cmd == "load") return load(req);
@@ -311,45 +312,31 @@ nlohmann::json ControlServer::load(const nlohmann::json& req) {
     const std::int64_t t_req = realtime_ns();
     for (const char* k : {"direction", "name", "toml"})
         if (req.contains(k) && !req[k].is_string())
-            return {{"ok", false}, {"error", std::string("load: \"") + k + "\" must be a string"}, {"code", 3}};
+            return {{"ok", false}, {"error", std::string("load: \"") + k + "\" must be a string"}, {"kind", kind_name(ErrorKind::bad_input)}};
     const std::string dir = req.value("direction", "both");
     const std::string name = req.value("name", "");
-    if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"code", 3}};
-    std::optional<std::chrono::milliseconds> lease;
-    if (req.contains("lease_ms")) {
-        const auto& l = req["lease_ms"];
-        if (!l.is_number_integer() || l.get<std::int64_t>() <= 0 || l.get<std::int64_t>() > 366LL * 86'400'000)
-            return {{"ok", false}, {"error", "lease_ms must be a positive integer (milliseconds, at most a year)"}, {"code", 3}};
-        lease = std::chrono::milliseconds(l.get<std::int64_t>());
-    }
+    if (!req.contains("toml") || !req["toml"].is_string()) return {{"ok", false}, {"error", "load needs \"toml\": profile text"}, {"kind", kind_name(ErrorKind::bad_input)}};
+    const auto lease = fwdctl::parse_lease(req);
+    if (!lease) return {{"ok", false}, {"error", lease.error().message}, {"kind", kind_name(lease.error().kind)}};
     auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
-    if (!models) return {{"ok", false}, {"error", models.error().message}, {"code", models.error().code}};
+    if (!models) return {{"ok", false}, {"error", models.error().message}, {"kind", kind_name(models.error().kind)}};
     const auto before = current_;
     if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
-    if (!lease) {
-        lease_.reset();
-    } else {
-        if (!lease_) {
-            Lease l;
-            for (std::size_t d = 0; d < 2; ++d) l.revert[d] = before[d];
-            lease_ = std::move(l);
-        }
-        lease_->deadline = std::chrono::steady_clock::now() + *lease;
-    }
+    std::array<std::optional<DirModel>, 2> was{before[0], before[1]};
+    lease_.loaded(was, *lease, std::chrono::steady_clock::now());
     // Wall-clock times of the request and of the lcore's ack, for tests that line the
     // switch up with a probe's own timestamps.
     nlohmann::json out{{"ok", true}, {"applied", {{"0to1", current_[0].name}, {"1to0", current_[1].name}}},
                        {"requested_ns", t_req}, {"applied_ns", realtime_ns()}};
-    if (lease_) out["lease"] = lease_json();
+    if (lease_.active()) out["lease"] = lease_json();
     return out;
 }
 
 nlohmann::json ControlServer::lease_json() const {
-    if (!lease_) return nullptr;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lease_->deadline - std::chrono::steady_clock::now());
-    return {{"remaining_ms", std::max<std::int64_t>(0, left.count())},
-            {"reverts_to", {{"0to1", lease_->revert[0] ? lease_->revert[0]->name : ""},
-                            {"1to0", lease_->revert[1] ? lease_->revert[1]->name : ""}}}};
+    const auto* r = lease_.reverts_to();
+    if (!r) return nullptr;
+    return {{"remaining_ms", lease_.remaining(std::chrono::steady_clock::now()).count()},
+            {"reverts_to", {{"0to1", (*r)[0] ? (*r)[0]->name : ""}, {"1to0", (*r)[1] ? (*r)[1]->name : ""}}}};
 }
 
 nlohmann::json ControlServer::stats() {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fwdctl/lease.hpp"
 #include "common/result.hpp"
 #include "forwarder.hpp"
 #include "profile/profile.hpp"
@@ -73,15 +74,7 @@ private:
     void expire_lease();
     nlohmann::json lease_json() const;
     nlohmann::json load(const nlohmann::json& req);
-    // A load with a lease reverts by itself: the forwarder, not the controller, keeps the
-    // deadline, so the revert happens even when the controller is killed. A later load
-    // with a lease keeps the first revert target (what was there before the leases); a
-    // load without one, or a clear, ends the lease.
-    struct Lease {
-        std::chrono::steady_clock::time_point deadline;
-        std::array<std::optional<DirModel>, 2> revert;
-    };
-    std::optional<Lease> lease_;
+    fwdctl::Lease<std::array<std::optional<DirModel>, 2>> lease_;   // apply --for (src/fwdctl/lease.hpp)
     dev_t sock_dev_ = 0;
     ino_t sock_ino_ = 0;
     Shared& sh_;

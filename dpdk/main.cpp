@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/exit_codes.hpp"
 #include "control.hpp"
 #include "export/fwd_exporter.hpp"
 #include "export/server.hpp"
@@ -170,7 +171,7 @@ int main(int argc, char** argv) {
         if (parse_options(static_cast<int>(av.size()), av.data(), opt) != 0) return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "netchaos-fwd: %s (see --help)\n", e.what());
-        return 3;
+        return cli::exit_bad_input;
     }
 
     // Table paths are confined by the CLI that sends profiles here (the socket is root-only);
@@ -182,16 +183,16 @@ int main(int argc, char** argv) {
     if (!opt.profile.empty()) {
         bool ok = false;
         const std::string text = read_file(opt.profile, ok);
-        if (!ok) { std::fprintf(stderr, "netchaos-fwd: cannot read %s\n", opt.profile.c_str()); return 3; }
+        if (!ok) { std::fprintf(stderr, "netchaos-fwd: cannot read %s\n", opt.profile.c_str()); return cli::exit_bad_input; }
         auto m = build_models(text, opt.profile, "both", opt.queue_capacity);
-        if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return m.error().code; }
+        if (!m) { std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str()); return netchaos::cli::exit_code(m.error()); }
         start_models = *m;
         auto p = profile::parse_profile_text(text, opt.profile);
         if (p.ok()) for (const auto& imp : {p.value->egress, p.value->ingress}) if (imp) max_d = std::max(max_d, max_delay(*imp));
     }
 
     const int eal = rte_eal_init(app, argv);
-    if (eal < 0) { std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", rte_strerror(rte_errno)); return 4; }
+    if (eal < 0) { std::fprintf(stderr, "netchaos-fwd: EAL init failed: %s\n", rte_strerror(rte_errno)); return cli::exit_system; }
     int rc = 0;
     {
         Shared shared;
@@ -202,7 +203,7 @@ int main(int argc, char** argv) {
         if (rte_eth_dev_count_avail() < 2) {
             std::fprintf(stderr, "netchaos-fwd: need 2 ports, have %u (add --vdev=...)\n", rte_eth_dev_count_avail());
             rte_eal_cleanup();
-            return 4;
+            return cli::exit_system;
         }
         double nominal = 0;
         shared.clock = calibrate_tsc(200, &nominal);
@@ -233,7 +234,7 @@ int main(int argc, char** argv) {
         if (!pool) {
             std::fprintf(stderr, "netchaos-fwd: mbuf pool: %s\n", rte_strerror(rte_errno));
             rte_eal_cleanup();
-            return 4;
+            return cli::exit_system;
         }
         ForwarderConfig cfg;
         std::uint16_t pid = 0, n = 0;
@@ -273,12 +274,12 @@ int main(int argc, char** argv) {
             std::unique_ptr<exporter::Server> metrics;
             if (auto r = control.start(cpu); !r) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
-                rc = r.error().code;
+                rc = netchaos::cli::exit_code(r.error());
             } else if (auto m = collector ? serve_off_core(opt.metrics_listen, collector, cpu)
                                           : Result<std::unique_ptr<exporter::Server>>(nullptr);
                        !m) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str());
-                rc = m.error().code;
+                rc = netchaos::cli::exit_code(m.error());
                 control.stop();
             } else {
                 metrics = std::move(*m);

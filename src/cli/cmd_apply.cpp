@@ -31,11 +31,11 @@ int fail(const Error& e) { return cli::report_error("apply", e); }
 int apply_dpdk(const std::string& file, const prof::Profile& p, const std::string& control,
                const std::string& direction, std::optional<prof::Duration> lease) {
     if (direction != "both" && direction != "0to1" && direction != "1to0")
-        return fail(make_error("--direction must be both, 0to1 or 1to0 (got '" + direction + "')", 3));
+        return fail(make_error("--direction must be both, 0to1 or 1to0 (got '" + direction + "')", ErrorKind::bad_input));
     // The forwarder refuses it too; saying so here costs no round trip.
     if (p.match)
         return fail(make_error(file + ": [match] (impair only one flow) is not supported by the dpdk backend; "
-                               "remove [match], or use the netem backend", 3));
+                               "remove [match], or use the netem backend", ErrorKind::bad_input));
     // The normalized profile, table paths absolute: the forwarder has another working
     // directory, and this process has already checked where the tables may come from.
     fwdctl::Load req{prof::to_text(prof::with_absolute_tables(p)), p.name, direction, std::nullopt};
@@ -93,12 +93,14 @@ int print_dry_run(const netem::ApplyOptions& o, const netem::ApplyReport& r, boo
 
 // The HTTP proxy's control socket (netchaos http-proxy --control) speaks the forwarder's
 // load/clear/stats lines; it takes the profile's [http] table and switches between requests.
-int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, bool lease) {
-    if (lease) return fail(make_error("--for is not supported by the http backend yet: clear it with netchaos clear --backend http", 3));
-    if (!p.http) return fail(make_error(file + ": no [http] table: nothing for the HTTP proxy to apply", 3));
-    if (auto r = fwdctl::load(control, {prof::to_text(prof::with_absolute_tables(p)), p.name, "both", std::nullopt}, "http proxy"); !r)
-        return fail(r.error());
+int apply_http(const std::string& file, const prof::Profile& p, const std::string& control, std::optional<prof::Duration> lease) {
+    if (!p.http) return fail(make_error(file + ": no [http] table: nothing for the HTTP proxy to apply", ErrorKind::bad_input));
+    fwdctl::Load req{prof::to_text(prof::with_absolute_tables(p)), p.name, "both", std::nullopt};
+    // The proxy keeps the lease itself (src/fwdctl/lease.hpp), as the forwarder does.
+    if (lease) req.lease = std::chrono::duration_cast<std::chrono::milliseconds>(*lease);
+    if (auto r = fwdctl::load(control, req, "http proxy"); !r) return fail(r.error());
     std::cout << "applied " << p.name << " to the http proxy at " << control << " (" << p.http->routes.size() << " route(s))\n";
+    if (lease) std::cout << "  the proxy reverts to its previous profile after " << prof::format_duration(*lease) << "\n";
     return cli::exit_pass;
 }
 
@@ -107,7 +109,7 @@ int run_apply(int argc, char** argv) {
     po::options_description opts(
         "usage: netchaos apply PROFILE --dev IF [--netns NAME|PATH | --pid PID | --container ID] [--ingress] [--for DURATION] [--takeover]\n"
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n"
-        "       netchaos apply PROFILE --backend http [--control SOCK]   (the [http] table, to netchaos http-proxy)\n\n"
+        "       netchaos apply PROFILE --backend http [--control SOCK] [--for DURATION]   (the [http] table, to netchaos http-proxy)\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
         "ifb-IF fed by a mirred redirect of IF's ingress; --ingress puts the profile (its [ingress],\n"
         "else its [egress]) on the ingress side only. A [match] table impairs only that flow (htb\n"
@@ -117,8 +119,8 @@ int run_apply(int argc, char** argv) {
         "held by another live controller (a `netchaos run`, or the watchdog of `apply --for`) is\n"
         "refused with exit 4 unless --takeover. --dry-run reads the device and its ledger, then prints\n"
         "the netlink requests apply would send and the ledger it would write, changing nothing.\n"
-        "dpdk: --for is a lease the forwarder keeps: it reverts to its previous profile when the\n"
-        "lease ends, even if this process is gone; [match] is refused (no per-flow classes yet).\n"
+        "dpdk and http: --for is a lease the forwarder (or the proxy) keeps: it reverts to its previous\n"
+        "profile when the lease ends, even if this process is gone; [match] is refused by dpdk.\n"
         "--netns/--pid/--container: IF is in that network namespace (opened once, entered by a thread of this process;\n"
         "the ledger records the namespace's identity, so `clear` knows when it is gone).\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
@@ -142,8 +144,8 @@ int run_apply(int argc, char** argv) {
     pos.add("profile", 1);
     po::variables_map vm;
     if (auto rc = cli::parse_args("apply", argc, argv, opts, vm, &hidden, &pos)) return *rc;
-    if (file.empty()) return fail(make_error("no PROFILE given (see --help)", 3));
-    if (backend != "netem" && backend != "dpdk" && backend != "http") return fail(make_error("--backend must be netem, dpdk or http", 3));
+    if (file.empty()) return fail(make_error("no PROFILE given (see --help)", ErrorKind::bad_input));
+    if (backend != "netem" && backend != "dpdk" && backend != "http") return fail(make_error("--backend must be netem, dpdk or http", ErrorKind::bad_input));
     if (backend == "http" && vm["control"].empty()) control = "/run/netchaos/http.sock";
 
     cli::use_allow_paths(allow);
@@ -153,31 +155,30 @@ int run_apply(int argc, char** argv) {
     std::optional<prof::Duration> lease;
     if (!for_s.empty()) {
         auto d = prof::parse_duration(for_s);
-        if (!d) return fail(make_error("--for: " + d.error().message, 3));
-        if (d->count() <= 0) return fail(make_error("--for must be positive", 3));
+        if (!d) return fail(make_error("--for: " + d.error().message, ErrorKind::bad_input));
+        if (d->count() <= 0) return fail(make_error("--for must be positive", ErrorKind::bad_input));
         lease = *d;
     }
     if (backend != "netem" && vm.count("dry-run"))
         return fail(make_error("--dry-run shows netlink requests: it is for the netem backend (the " + backend +
-                               " backend takes the profile as it is; `netchaos show-profile` prints it normalized)", 3));
+                               " backend takes the profile as it is; `netchaos show-profile` prints it normalized)", ErrorKind::bad_input));
     // Accepted and ignored would mislead: on the forwarder an apply replaces what is in effect
     // (a live switch), --for reverts to it, and `run --takeover` restores it after a run.
     if (backend != "netem" && vm.count("takeover"))
         return fail(make_error("--takeover is for the netem backend: on the forwarder or the http proxy apply replaces the profile in "
-                               "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)",
-                               3));
+                               "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)", ErrorKind::bad_input));
+    if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
     auto ref = cli::target_ref(tf);
     if (!ref) return fail(ref.error());
     if (backend != "netem" && !ref->is_current())
         return fail(make_error("--netns/--pid say where netem works; the " + backend +
-                                   " backend is reached through its control socket (--control)", 3));
-    if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
-    if (backend == "http") return apply_http(file, *parsed.value, control, lease.has_value());
+                                   " backend is reached through its control socket (--control)", ErrorKind::bad_input));
+    if (backend == "http") return apply_http(file, *parsed.value, control, lease);
 
-    if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", 3));
+    if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", ErrorKind::bad_input));
     if (auto rc = cli::check_dev("apply", dev)) return *rc;
     const bool dry = vm.count("dry-run") > 0;
-    if (vm.count("json") && !dry) return fail(make_error("-j goes with --dry-run", 3));
+    if (vm.count("json") && !dry) return fail(make_error("-j goes with --dry-run", ErrorKind::bad_input));
     netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0, dry,
                           ref->is_current() ? "" : ref->label()};
     auto ns = drive::pin_netns(*ref);

@@ -47,7 +47,7 @@ int run_clear(int argc, char** argv) {
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
     auto ref = cli::target_ref(tf);
-    if (!ref && !tf.container.empty() && ref.error().code != cli::exit_bad_input) {
+    if (!ref && !tf.container.empty() && ref.error().kind != ErrorKind::bad_input) {
         // The container is gone (or stopped): what its ledgers recorded is settled by the
         // namespace's identity, restored where it lives on, discarded where it is gone.
         auto settled = drive::settle_gone_target({drive::NetnsRef::Kind::pid, "", 0, "container " + tf.container}, nullptr);
@@ -58,7 +58,7 @@ int run_clear(int argc, char** argv) {
     if (!ref) return fail(ref.error());
     if (backend != "netem" && !ref->is_current())
         return fail(make_error("--netns/--pid say where netem works; the " + backend +
-                                   " backend is reached through its control socket (--control)", 3));
+                                   " backend is reached through its control socket (--control)", ErrorKind::bad_input));
     if (backend == "http") {   // netchaos http-proxy --control: back to no faults
         if (vm["control"].empty()) control = "/run/netchaos/http.sock";
         if (auto r = fwdctl::clear(control, "http proxy"); !r) return fail(r.error());
@@ -70,14 +70,14 @@ int run_clear(int argc, char** argv) {
         std::cout << "forwarder at " << control << " is back to pass-through\n";
         return cli::exit_pass;
     }
-    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
+    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", ErrorKind::bad_input));
     const bool all = vm.count("all") > 0;
-    if (all == !dev.empty()) return fail(make_error("give exactly one of --dev IF and --all", 3));
+    if (all == !dev.empty()) return fail(make_error("give exactly one of --dev IF and --all", ErrorKind::bad_input));
     auto warn = [](const std::vector<std::string>& w) {
         for (const auto& s : w) std::cerr << "netchaos clear: warning: " << s << "\n";
     };
     const bool discard = vm.count("discard") > 0;
-    if (all && discard) return fail(make_error("--discard goes with --dev IF, not --all", 3));
+    if (all && discard) return fail(make_error("--discard goes with --dev IF, not --all", ErrorKind::bad_input));
     // Ledgers this target left in a namespace it no longer names: restored where that
     // namespace lives on, discarded (with a note) where it is gone.
     auto ns = drive::pin_netns(*ref);
@@ -90,7 +90,7 @@ int run_clear(int argc, char** argv) {
     if (!ns) {
         if (gone && settled.any()) return settled.failed.empty() ? cli::exit_pass : cli::exit_system;
         return fail(make_error(ns.error().message + (gone ? "; netchaos has no ledger recorded for " + ref->label() : ""),
-                               ns.error().code));
+                               ns.error().kind));
     }
     const int settled_rc = settled.failed.empty() ? cli::exit_pass : cli::exit_system;
     if (all) {

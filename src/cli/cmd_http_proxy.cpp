@@ -22,6 +22,8 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "exit_codes.hpp"
+#include "fwdctl/lease.hpp"
 #include "http/proxy.hpp"
 #include "probe/net.hpp"
 #include "profile/parse.hpp"
@@ -59,11 +61,12 @@ bool ms_option(const std::string& text, const char* name, std::chrono::milliseco
 
 // The control socket: the forwarder's line protocol (fwdctl), so `netchaos apply/clear
 // --backend http` and `run` with [target] backend = "http" switch the proxy's profile live:
-//   {"cmd":"load","toml":"<profile>","name":"..."}   {"cmd":"clear"}   {"cmd":"stats"}
+//   {"cmd":"load","toml":"<profile>","name":"...","lease_ms":N}   {"cmd":"clear"}   {"cmd":"stats"}
+// A load with "lease_ms" reverts by itself (apply --for), kept here as netchaos-fwd keeps it.
 // Root-only (mode 0600), like the forwarder's: whoever may write it decides the faults.
 class Control {
 public:
-    Control(http::Proxy& p, std::string name) : proxy_(p), name_(std::move(name)) {}
+    Control(http::Proxy& p, http::RulesPtr rules, std::string name) : proxy_(p), current_{std::move(rules), std::move(name)} {}
     ~Control() {
         if (fd_ >= 0) {
             ::close(fd_);
@@ -73,7 +76,7 @@ public:
     }
     Result<void> open(const std::string& path) {
         sockaddr_un a{};
-        if (path.size() >= sizeof a.sun_path) return make_error("--control: path too long", 3);
+        if (path.size() >= sizeof a.sun_path) return make_error("--control: path too long", ErrorKind::bad_input);
         std::error_code ec;
         std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
         a.sun_family = AF_UNIX;
@@ -81,20 +84,22 @@ public:
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const bool alive = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         if (probe >= 0) ::close(probe);
-        if (alive) return make_error("--control " + path + ": another process answers there", 4);
+        if (alive) return make_error("--control " + path + ": another process answers there");
         std::filesystem::remove(path, ec);   // a stale socket of a proxy that died
         fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const mode_t old = ::umask(077);
         const bool ok = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 8) == 0;
         ::umask(old);
-        if (!ok) return make_error("--control " + path + ": " + std::strerror(errno), 4);
+        if (!ok) return make_error("--control " + path + ": " + std::strerror(errno));
         path_ = path;
         return {};
     }
     void serve(const std::atomic<bool>& stop) {
         while (!stop.load()) {
             pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
+            const int ready = ::poll(&p, 1, 100);
+            expire_lease();
+            if (ready <= 0) continue;
             const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
             timeval tv{2, 0};
@@ -113,40 +118,62 @@ public:
     }
 
 private:
+    struct InEffect {
+        http::RulesPtr rules;
+        std::string name;
+    };
+    void put(InEffect next) {
+        proxy_.switch_rules(next.rules);
+        current_ = std::move(next);
+    }
+    void expire_lease() {
+        const auto* revert = lease_.due(std::chrono::steady_clock::now());
+        if (!revert) return;
+        put(*revert);
+        lease_.end();
+        std::fprintf(stderr, "netchaos http-proxy: lease expired; reverted to %s\n", current_.name.c_str());
+    }
     nlohmann::json handle(const std::string& line) {
         auto req = nlohmann::json::parse(line, nullptr, false);
         if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) return {{"ok", false}, {"error", "expected {\"cmd\":...}"}};
         const std::string cmd = req["cmd"];
         if (cmd == "stats") {
             const auto& s = proxy_.stats();
-            return {{"ok", true}, {"profile", name_}, {"requests", s.requests.load()}, {"aborted", s.aborted.load()},
+            nlohmann::json lease = nullptr;
+            if (const auto* r = lease_.reverts_to())
+                lease = {{"remaining_ms", lease_.remaining(std::chrono::steady_clock::now()).count()}, {"reverts_to", r->name}};
+            return {{"ok", true}, {"profile", current_.name}, {"lease", lease}, {"requests", s.requests.load()}, {"aborted", s.aborted.load()},
                     {"resets", s.resets.load()}, {"header_faults", s.header_faults.load()},
                     {"upstream_errors", s.upstream_errors.load()}, {"client_errors", s.client_errors.load()},
                     {"connections", s.connections.load()}, {"active", s.active.load()}};
         }
         if (cmd == "clear") {
-            proxy_.switch_rules(*http::compile(profile::Http{}));
-            name_ = "passthrough";
+            put({*http::compile(profile::Http{}), "passthrough"});
+            lease_.end();
             return {{"ok", true}};
         }
         if (cmd == "load" && req.contains("toml") && req["toml"].is_string()) {
+            const auto lease = fwdctl::parse_lease(req);
+            if (!lease) return {{"ok", false}, {"error", lease.error().message}, {"kind", kind_name(lease.error().kind)}};
             auto parsed = profile::parse_profile_text(req["toml"].get<std::string>(), "control");
             if (!parsed.ok()) {
                 std::string why;
                 for (const auto& d : parsed.diagnostics) why += d.format() + "; ";
-                return {{"ok", false}, {"error", why}, {"code", 3}};
+                return {{"ok", false}, {"error", why}, {"kind", kind_name(ErrorKind::bad_input)}};
             }
             auto rules = http::compile(parsed.value->http.value_or(profile::Http{}));
-            if (!rules) return {{"ok", false}, {"error", rules.error().message}, {"code", 3}};
-            proxy_.switch_rules(*rules);
-            name_ = req.value("name", parsed.value->name);
-            return {{"ok", true}, {"profile", name_}};
+            if (!rules) return {{"ok", false}, {"error", rules.error().message}, {"kind", kind_name(ErrorKind::bad_input)}};
+            const InEffect before = current_;
+            put({*rules, req.value("name", parsed.value->name)});
+            lease_.loaded(before, *lease, std::chrono::steady_clock::now());
+            return {{"ok", true}, {"profile", current_.name}};
         }
         return {{"ok", false}, {"error", "unknown cmd \"" + cmd + "\" (load, clear, stats)"}};
     }
 
     http::Proxy& proxy_;
-    std::string name_;
+    InEffect current_;
+    fwdctl::Lease<InEffect> lease_;
     std::string path_;
     int fd_ = -1;
 };
@@ -259,7 +286,7 @@ int run_http_proxy(int argc, char** argv) {
     auto rules = http::compile(h);
     if (!rules) {
         std::fprintf(stderr, "netchaos http-proxy: %s\n", rules.error().message.c_str());
-        return rules.error().code;
+        return netchaos::cli::exit_code(rules.error());
     }
     o.rules = *rules;
     probe::net::raise_fd_limit();
@@ -267,7 +294,7 @@ int run_http_proxy(int argc, char** argv) {
     auto proxy = http::Proxy::create(o);
     if (!proxy) {
         std::fprintf(stderr, "netchaos http-proxy: %s\n", proxy.error().message.c_str());
-        return proxy.error().code;
+        return netchaos::cli::exit_code(proxy.error());
     }
     auto& p = **proxy;
     if (!quiet)
@@ -275,11 +302,11 @@ int run_http_proxy(int argc, char** argv) {
                      o.listen_host.c_str(), p.port(),
                      o.forward ? "forward mode" : ("upstream " + o.upstream_host + ":" + std::to_string(o.upstream_port)).c_str(),
                      h.routes.size(), o.header_control ? "on" : "off");
-    Control ctl(p, profile_file.empty() ? "passthrough" : h.routes.empty() && h == profile::Http{} ? "passthrough" : profile_file);
+    Control ctl(p, o.rules, profile_file.empty() ? "passthrough" : h.routes.empty() && h == profile::Http{} ? "passthrough" : profile_file);
     if (!control.empty())
         if (auto r = ctl.open(control); !r) {
             std::fprintf(stderr, "netchaos http-proxy: %s\n", r.error().message.c_str());
-            return r.error().code;
+            return netchaos::cli::exit_code(r.error());
         }
     std::thread watcher([&] {
         if (!control.empty()) ctl.serve(stop);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "netem_cli.hpp"
 #include "fault/grid.hpp"
 #include "profile/parse.hpp"
@@ -54,7 +55,7 @@ int run_predict(int argc, char** argv) {
     auto p = fault::predict_grid(*imp, g);
     if (!p) {
         std::cerr << "netchaos predict: " << p.error().message << "\n";
-        return p.error().code == 3 ? cli::exit_bad_input : cli::exit_system;
+        return cli::exit_code(p.error());
     }
     if (json) {
         std::cout << nlohmann::json{{"rate_hz", rate},          {"count", g.count},

@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "target_cli.hpp"
+#include "exit_codes.hpp"
 #include "export/probe_exporter.hpp"
 #include "export/server.hpp"
 #include "metrics/io.hpp"
@@ -120,7 +121,7 @@ int run_probe_cmd(int argc, char** argv) {
     auto ns = ref ? drive::pin_netns(*ref) : Result<drive::PinnedNetns>(ref.error());
     if (!ns) {
         std::fprintf(stderr, "netchaos probe: %s\n", ns.error().message.c_str());
-        return ns.error().code;
+        return cli::exit_code(ns.error());
     }
 
     probe::ProbeOptions o;
@@ -226,7 +227,7 @@ int run_probe_cmd(int argc, char** argv) {
         auto srv = exporter::Server::start(f.metrics_listen, prom->registry());
         if (!srv) {
             std::fprintf(stderr, "netchaos probe: %s\n", srv.error().message.c_str());
-            return srv.error().code;
+            return netchaos::cli::exit_code(srv.error());
         }
         server = std::move(*srv);
         // Always printed (also with -q): with port 0 it is the only way to learn the port.
@@ -258,7 +259,7 @@ int run_probe_cmd(int argc, char** argv) {
     auto run = cli::in_target(*ns, [&] { return probe::run_probe(o, stop, cb); });
     if (!run) {
         std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());
-        return run.error().code;
+        return netchaos::cli::exit_code(run.error());
     }
     const metrics::Summary& s = run->summary;
     const auto verdict = probe::outcomes(s, th, baseline);

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "probe/net.hpp"
 #include "probe/reflector.hpp"
 
@@ -71,14 +72,14 @@ int run_reflect(int argc, char** argv) {
         auto k = probe::read_key_file(key_file);
         if (!k) {
             std::fprintf(stderr, "netchaos reflect: %s\n", k.error().message.c_str());
-            return k.error().code;
+            return netchaos::cli::exit_code(k.error());
         }
         ro.key = std::move(*k);
     }
     auto ep = probe::net::parse_endpoint(listen, true);
     if (!ep) {
         std::fprintf(stderr, "netchaos reflect: %s\n", ep.error().message.c_str());
-        return ep.error().code;
+        return netchaos::cli::exit_code(ep.error());
     }
     const auto& stop = probe::net::stop_on_signals();
     const bool keyed = !ro.key.empty();
@@ -86,7 +87,7 @@ int run_reflect(int argc, char** argv) {
     auto r = probe::Reflector::open(*ep, std::move(ro));
     if (!r) {
         std::fprintf(stderr, "netchaos reflect: %s\n", r.error().message.c_str());
-        return r.error().code;
+        return netchaos::cli::exit_code(r.error());
     }
     if (!quiet)
         std::fprintf(stderr, "netchaos reflect: listening on %s (udp, %s timestamps, %s, %s)\n",
@@ -103,7 +104,7 @@ int run_reflect(int argc, char** argv) {
                  (unsigned long long)c.send_errors, (unsigned long long)c.clients);
     if (!done) {
         std::fprintf(stderr, "netchaos reflect: %s\n", done.error().message.c_str());
-        return done.error().code;
+        return netchaos::cli::exit_code(done.error());
     }
     return cli::exit_pass;
 }

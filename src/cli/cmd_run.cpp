@@ -15,6 +15,7 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "drive/probe.hpp"
 #include "drive/target.hpp"
 #include "export/profile_exporter.hpp"
@@ -247,7 +248,7 @@ int run_run(int argc, char** argv) {
     auto in_effect = ex::preflight(e, exe, takeover, workdir);
     if (!in_effect) {
         std::cerr << "netchaos run: " << in_effect.error().message << "\n";
-        return in_effect.error().code ? in_effect.error().code : netchaos::cli::exit_system;
+        return netchaos::cli::exit_code(in_effect.error());
     }
     const std::vector<ex::Argv> restore = *in_effect ? (*in_effect)->restore : std::vector<ex::Argv>{};
     install_handlers();
@@ -264,7 +265,7 @@ int run_run(int argc, char** argv) {
         auto srv = netchaos::exporter::Server::start(metrics_listen, requested);
         if (!srv) {
             std::cerr << "netchaos run: " << srv.error().message << "\n";
-            return srv.error().code;
+            return netchaos::cli::exit_code(srv.error());
         }
         metrics = std::move(*srv);
         std::cerr << "netchaos run: metrics at " << metrics->url() << std::endl;
@@ -335,14 +336,16 @@ int run_run(int argc, char** argv) {
                           << ex::format_duration(plan.total) << " planned" << std::endl;
 
     auto out = runner.run(e, plan, ro, g_stop);
+    int code = netchaos::cli::exit_code(out.ending);
     if (!run_restore()) {
         out.report.notes.push_back("restoring what was in effect before the run failed (see above)");
-        if (out.exit_code == 0) out.exit_code = netchaos::cli::exit_system;
+        if (code == 0) code = netchaos::cli::exit_system;
     } else if (!restore.empty()) {
         out.report.notes.push_back("taken over and restored: " + (*in_effect)->what);
     }
     dog->done();   // the runner rolled back (or reported why it could not), and restored
     for (auto& s : inproc.switch_summary()) out.report.notes.push_back(std::move(s));
+    out.report.exit_code = code;   // the reports show the exit code the process ends with
 
     bool ok = true;
     try {
@@ -360,8 +363,8 @@ int run_run(int argc, char** argv) {
         ok = false;
     // The verdict survives a report failure; only a pass becomes a system error (4), so a
     // CI job that needs the report does not go green without it.
-    if (!ok && out.exit_code == 0) return netchaos::cli::exit_system;
-    return out.exit_code;
+    if (!ok && code == 0) return netchaos::cli::exit_system;
+    return code;
 }
 
 int run_run_safe(int argc, char** argv) {

@@ -1,4 +1,4 @@
-// netchaos show [--dev IF] [-j]     and     netchaos show --backend dpdk [--control SOCK] [-j]
+// netchaos show [--dev IF] [-j]     and     netchaos show --backend dpdk|http [--control SOCK] [-j]
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -73,6 +73,21 @@ std::string forwarder_text(const nlohmann::json& s, const std::string& control) 
     return o.str();
 }
 
+// The http proxy's state: the profile in effect, its lease, and its counters.
+std::string proxy_text(const nlohmann::json& s, const std::string& control) {
+    std::ostringstream o;
+    auto n = [&](const char* k) { return s.contains(k) && s[k].is_number() ? s[k].get<std::uint64_t>() : 0; };
+    o << "http proxy " << control << ": profile " << s.value("profile", "?") << "\n";
+    if (s.contains("lease") && s["lease"].is_object())
+        o << "lease: reverts in " << s["lease"].value("remaining_ms", 0) / 1000.0 << " s to "
+          << s["lease"].value("reverts_to", "") << "\n";
+    o << "  requests " << n("requests") << "  aborted " << n("aborted") << "  resets " << n("resets")
+      << "  header faults " << n("header_faults") << "\n"
+      << "  upstream errors " << n("upstream_errors") << "  client errors " << n("client_errors")
+      << "  connections " << n("connections") << " (active " << n("active") << ")\n";
+    return o.str();
+}
+
 // The netem side of show, as text (or JSON): what the kernel holds and what netchaos applied
 // in this thread's network namespace.
 Result<std::string> netem_text(const std::string& dev, bool json, bool as_profile) {
@@ -80,13 +95,13 @@ Result<std::string> netem_text(const std::string& dev, bool json, bool as_profil
     auto qs = netem::read_netem(dev.empty() ? std::nullopt : std::optional<std::string>(dev));
     if (!qs) return qs.error();
     if (as_profile) {
-        if (dev.empty()) return make_error("--profile needs --dev", 3);
+        if (dev.empty()) return make_error("--profile needs --dev", ErrorKind::bad_input);
         auto l = netem::load_ledger(dev);
         if (!l) return l.error();
-        if (!*l) return make_error("netchaos applied nothing to " + dev, 3);
+        if (!*l) return make_error("netchaos applied nothing to " + dev, ErrorKind::bad_input);
         auto p = netem::read_applied(dev, **l, *qs);
         if (!p) return p.error();
-        if (!*p) return make_error("the apply on " + dev + " is incomplete: run clear", 4);
+        if (!*p) return make_error("the apply on " + dev + " is incomplete: run clear");
         o << (json ? profile::to_json(**p) : profile::to_text(**p));
         return o.str();
     }
@@ -120,16 +135,17 @@ int run_show(int argc, char** argv) {
     bool json = false, as_profile = false;
     po::options_description opts(
         "usage: netchaos show [--dev IF] [--netns NAME|PATH | --pid PID | --container ID] [-j]\n"
-        "       netchaos show --backend dpdk [--control SOCK] [-j]\n\n"
+        "       netchaos show --backend dpdk|http [--control SOCK] [-j]\n\n"
         "List the netem qdiscs of this network namespace (or of IF and its IFB) with decoded\n"
         "parameters and stats (sent, dropped, overlimits, backlog, requeues), read back from the\n"
-        "kernel; or the forwarder's per-direction stats. -j prints one JSON object.\n"
+        "kernel; or the forwarder's per-direction stats; or the http proxy's profile, lease and\n"
+        "counters (its --control socket). -j prints one JSON object.\n"
         "--profile --dev IF: the profile netchaos applied to IF, read back from the kernel, printed\n"
         "as show-profile prints it (equal to it when the kernel holds what was applied).\n"
         "--netns/--pid/--container: the qdiscs and ledgers of that network namespace.\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "only this interface (and ifb-IF)")(
-        "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default) or dpdk")(
-        "control", po::value(&control), "forwarder control socket (dpdk)")(
+        "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default), dpdk or http")(
+        "control", po::value(&control), "control socket of the forwarder (dpdk) or of the http proxy")(
         "profile", po::bool_switch(&as_profile), "the applied profile, read back (needs --dev)");
     cli::TargetFlags tf;
     cli::add_target_options(opts, tf);
@@ -140,16 +156,17 @@ int run_show(int argc, char** argv) {
     if (!ref) return fail(ref.error());
     if (backend != "netem" && !ref->is_current())
         return fail(make_error("--netns/--pid say where netem works; the " + backend +
-                                   " backend is reached through its control socket (--control)", 3));
-    if (backend == "dpdk") {
+                                   " backend is reached through its control socket (--control)", ErrorKind::bad_input));
+    if (backend == "dpdk" || backend == "http") {
+        const bool fwd = backend == "dpdk";
         auto r = fwdctl::request(control, {{"cmd", "stats"}});
         if (!r) return fail(r.error());
-        if (!r->value("ok", false)) return fail(make_error("forwarder: " + r->value("error", r->dump()), 4));
+        if (!r->value("ok", false)) return fail(make_error((fwd ? "forwarder: " : "http proxy: ") + r->value("error", r->dump())));
         if (json) std::cout << r->dump() << "\n";
-        else std::cout << forwarder_text(*r, control);
+        else std::cout << (fwd ? forwarder_text(*r, control) : proxy_text(*r, control));
         return cli::exit_pass;
     }
-    if (backend != "netem") return fail(make_error("--backend must be netem or dpdk", 3));
+    if (backend != "netem") return fail(make_error("--backend must be netem, dpdk or http", ErrorKind::bad_input));
     auto ns = drive::pin_netns(*ref);
     if (!ns) return fail(ns.error());
     // Everything read from the kernel and the ledger inside the target; printed out here.

@@ -8,6 +8,7 @@
 
 #include "allow_path.hpp"
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "netem/tc_words.hpp"
 #include "profile/kind.hpp"
 #include "profile/parse.hpp"
@@ -69,7 +70,7 @@ int show_as_tc(const prof::Profile& p, const std::string& dev, bool ingress) {
     auto script = netchaos::netem::tc_script(p, dev, ingress);
     if (!script) {
         std::cerr << "netchaos show-profile: " << script.error().message << "\n";
-        return script.error().code;
+        return netchaos::cli::exit_code(script.error());
     }
     std::cout << "# " << p.name << " on " << dev << " (kernel backend), as tc commands:\n";
     for (const auto& n : script->notes) std::cout << "# note: " << n << "\n";

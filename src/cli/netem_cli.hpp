@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include "command.hpp"
+#include "exit_codes.hpp"
 #include "common/result.hpp"
 #include "profile/units.hpp"
 
@@ -51,7 +52,7 @@ inline std::optional<int> check_dev(const char* cmd, const std::string& dev) {
 
 inline int report_error(const char* cmd, const Error& e) {
     std::cerr << "netchaos " << cmd << ": " << e.message << "\n";
-    return e.code;
+    return exit_code(e);
 }
 
 }  // namespace netchaos::cli

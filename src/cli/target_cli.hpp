@@ -32,8 +32,8 @@ inline void add_target_options(boost::program_options::options_description& opts
 // its pid here, once; the ledger knows the target as "container ID".
 inline Result<drive::NetnsRef> target_ref(const TargetFlags& f) {
     if (!f.netns.empty() + !f.pid.empty() + !f.container.empty() > 1)
-        return make_error("give at most one of --netns, --pid and --container", 3);
-    if (!f.runtime.empty() && f.container.empty()) return make_error("--runtime goes with --container", 3);
+        return make_error("give at most one of --netns, --pid and --container", ErrorKind::bad_input);
+    if (!f.runtime.empty() && f.container.empty()) return make_error("--runtime goes with --container", ErrorKind::bad_input);
     if (!f.netns.empty()) return drive::netns_ref_of(f.netns);
     if (!f.pid.empty()) return drive::pid_ref_of(f.pid);
     if (!f.container.empty()) {

@@ -7,9 +7,16 @@
 
 namespace netchaos {
 
+// What went wrong, in the library's terms. Library code says which kind of failure it is;
+// only the command-line layer (src/cli/exit_codes.hpp) turns a kind into a process exit code.
+enum class ErrorKind {
+    bad_input,  // the user's input (a profile, a flag, a file, a request) is wrong: fix it and retry
+    system,     // the system refused or failed (netlink, a socket, a peer that is down)
+};
+
 struct Error {
     std::string message;
-    int code = 4;  // process exit code this error maps to (see docs: 3 bad input, 4 system)
+    ErrorKind kind = ErrorKind::system;
 };
 
 template <class T>
@@ -24,6 +31,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() { return value(); }
+    const T& operator*() const { return value(); }
     const Error& error() const { return std::get<1>(v_); }
 private:
     std::variant<T, Error> v_;
@@ -42,6 +50,9 @@ private:
     bool ok_ = true;
 };
 
-inline Error make_error(std::string msg, int code = 4) { return Error{std::move(msg), code}; }
+// The name on the wire (the forwarder's and the http proxy's control replies carry "kind").
+inline const char* kind_name(ErrorKind k) { return k == ErrorKind::bad_input ? "bad_input" : "system"; }
+
+inline Error make_error(std::string msg, ErrorKind kind = ErrorKind::system) { return Error{std::move(msg), kind}; }
 
 }  // namespace netchaos

@@ -114,15 +114,14 @@ Result<Table> load_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         return make_error(file.string() + ": cannot open distribution table: " +
-                              std::generic_category().message(errno),
-                          3);
+                              std::generic_category().message(errno), ErrorKind::bad_input);
     }
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return make_error(file.string() + ": read error", 4);
+    if (in.bad()) return make_error(file.string() + ": read error");
     ParsedTable p = parse(text);
     if (!p.error.empty()) {
         const std::string at = p.line > 0 ? ":" + std::to_string(p.line) + ":" + std::to_string(p.column) : "";
-        return make_error(file.string() + at + ": distribution table: " + p.error, 3);
+        return make_error(file.string() + at + ": distribution table: " + p.error, ErrorKind::bad_input);
     }
     return std::move(p.table);
 }
@@ -175,7 +174,7 @@ const std::vector<std::filesystem::path>& tc_table_dirs() {
 Result<Table> for_distribution(profile::Distribution d) {
     if (d == profile::Distribution::uniform) return Table{};
     if (d == profile::Distribution::custom) {
-        return make_error("a custom distribution needs a table file or samples", 3);
+        return make_error("a custom distribution needs a table file or samples", ErrorKind::bad_input);
     }
     for (const auto& dir : tc_table_dirs()) {
         const std::filesystem::path p = dir / file_name(d);
@@ -186,13 +185,13 @@ Result<Table> for_distribution(profile::Distribution d) {
 }
 
 Result<FromSamples> from_samples(const std::vector<double>& samples_ms, std::size_t entries) {
-    if (samples_ms.size() < 2) return make_error("a custom distribution needs at least 2 samples", 3);
+    if (samples_ms.size() < 2) return make_error("a custom distribution needs at least 2 samples", ErrorKind::bad_input);
     if (entries == 0 || entries > max_entries) {
-        return make_error("table size must be 1.." + std::to_string(max_entries), 3);
+        return make_error("table size must be 1.." + std::to_string(max_entries), ErrorKind::bad_input);
     }
     for (std::size_t i = 0; i < samples_ms.size(); ++i) {
         if (!std::isfinite(samples_ms[i]) || samples_ms[i] < 0) {
-            return make_error("sample " + std::to_string(i + 1) + " is not a finite delay >= 0", 3);
+            return make_error("sample " + std::to_string(i + 1) + " is not a finite delay >= 0", ErrorKind::bad_input);
         }
     }
     std::vector<double> s = samples_ms;
@@ -200,7 +199,7 @@ Result<FromSamples> from_samples(const std::vector<double>& samples_ms, std::siz
     const double n = static_cast<double>(s.size());
     const Moments m = moments(s);
     const double mean = m.mean, sigma = m.stddev;
-    if (!(sigma > 0)) return make_error("custom samples are all equal: no jitter to tabulate", 3);
+    if (!(sigma > 0)) return make_error("custom samples are all equal: no jitter to tabulate", ErrorKind::bad_input);
 
     // Inverse CDF at the cell midpoints (k + 0.5) / entries, interpolating between order
     // statistics (Hazen plotting positions), normalized to (x - mean) / sigma * 8192.
@@ -218,7 +217,7 @@ Result<FromSamples> from_samples(const std::vector<double>& samples_ms, std::siz
 
 Result<Table> for_delay(const profile::Delay& d, const std::filesystem::path& profile_dir) {
     if (d.distribution != profile::Distribution::custom) return for_distribution(d.distribution);
-    if (!d.table) return make_error("distribution = \"custom\" needs table or samples", 3);
+    if (!d.table) return make_error("distribution = \"custom\" needs table or samples", ErrorKind::bad_input);
     if (!d.table->file.empty()) {
         std::filesystem::path p = d.table->file;
         if (p.is_relative() && !profile_dir.empty()) p = profile_dir / p;

@@ -30,7 +30,7 @@ struct ParsedTable {
 };
 ParsedTable parse(std::string_view text);
 
-// A .dist file through parse(). Errors: "file:line:column: distribution table: why" (3).
+// A .dist file through parse(). Errors: "file:line:column: distribution table: why" (bad_input).
 Result<Table> load_file(const std::filesystem::path& file);
 
 // Mean and sd (n - 1) of a table's values in units of one jitter (value / 8192): what

@@ -57,29 +57,29 @@ bool on_path(const std::string& name) {
 Result<int> pid_of_inspect(const std::string& output, const std::string& id, const std::string& runtime) {
     const std::string what = runtime + " inspect " + id;
     auto j = nlohmann::json::parse(json_part(output), nullptr, false);
-    if (j.is_discarded()) return make_error(what + ": no JSON in its output: " + first_line(output), 4);
+    if (j.is_discarded()) return make_error(what + ": no JSON in its output: " + first_line(output));
     long long pid = 0;
     bool running = true;
     if (crictl_format(runtime)) {
         if (!j.is_object() || !j.contains("info") || !j["info"].is_object() || !j["info"].contains("pid"))
-            return make_error(what + ": no info.pid in its output (crictl inspect -o json prints it; is this a container, not a pod sandbox?)", 4);
+            return make_error(what + ": no info.pid in its output (crictl inspect -o json prints it; is this a container, not a pod sandbox?)");
         pid = j["info"].value("pid", 0LL);
         if (j.contains("status") && j["status"].is_object())
             running = j["status"].value("state", "CONTAINER_RUNNING") == "CONTAINER_RUNNING";
     } else {
         if (j.is_array()) {
-            if (j.empty()) return make_error(what + ": no such container (empty result)", 4);
-            if (j.size() > 1) return make_error(what + ": " + std::to_string(j.size()) + " containers match: give the full ID", 3);
+            if (j.empty()) return make_error(what + ": no such container (empty result)");
+            if (j.size() > 1) return make_error(what + ": " + std::to_string(j.size()) + " containers match: give the full ID", ErrorKind::bad_input);
             j = j[0];
         }
         if (!j.is_object() || !j.contains("State") || !j["State"].is_object() || !j["State"].contains("Pid"))
-            return make_error(what + ": no State.Pid in its output", 4);
+            return make_error(what + ": no State.Pid in its output");
         pid = j["State"].value("Pid", 0LL);
         running = j["State"].value("Running", true);
     }
     if (!running || pid <= 0)
-        return make_error("container " + id + " is not running (" + runtime + " reports pid " + std::to_string(pid) + "): it has no network namespace to enter", 4);
-    if (pid > 4194304) return make_error(what + ": pid " + std::to_string(pid) + " is out of range", 4);
+        return make_error("container " + id + " is not running (" + runtime + " reports pid " + std::to_string(pid) + "): it has no network namespace to enter");
+    if (pid > 4194304) return make_error(what + ": pid " + std::to_string(pid) + " is out of range");
     return static_cast<int>(pid);
 }
 
@@ -88,7 +88,7 @@ Result<int> container_pid(const std::string& id, const std::string& runtime_arg)
     auto ok_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; };
     if (id.empty() || id.size() > 256 || !std::isalnum(static_cast<unsigned char>(id[0])) ||
         !std::all_of(id.begin(), id.end(), ok_char))
-        return make_error("--container: \"" + id + "\" is not a container ID or name (letters, digits, '_', '.', '-')", 3);
+        return make_error("--container: \"" + id + "\" is not a container ID or name (letters, digits, '_', '.', '-')", ErrorKind::bad_input);
     std::string runtime = runtime_arg;
     if (runtime.empty())
         if (const char* env = std::getenv("NETCHAOS_CONTAINER_RUNTIME"); env && *env) runtime = env;
@@ -116,7 +116,7 @@ Result<int> container_pid(const std::string& id, const std::string& runtime_arg)
         // The runtime knows the container: its answer (a pid, or why there is none) is final.
         return pid_of_inspect(out, id, rt);
     }
-    return make_error("container " + id + ": not found through " + (tried.size() > 1 ? "any container runtime" : tried[0]) + " (" + why + ")", 4);
+    return make_error("container " + id + ": not found through " + (tried.size() > 1 ? "any container runtime" : tried[0]) + " (" + why + ")");
 }
 
 }  // namespace netchaos::drive

@@ -44,7 +44,7 @@ GoneReport settle_gone_target(const NetnsRef& ref, const PinnedNetns* now) {
             if (r) rep.notes.push_back(ref.label() + " no longer names " + ns + ", but that namespace lives on (" +
                                        holder->label() + "): restored " + what + " there");
             else rep.failed.push_back(make_error(ref.label() + ": restoring " + what + " in " + ns + " (" + holder->label() +
-                                                 "): " + r.error().message, r.error().code));
+                                                 "): " + r.error().message, r.error().kind));
             continue;
         }
         netem::remove_ledger_file(file);

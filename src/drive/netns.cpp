@@ -42,10 +42,10 @@ std::string NetnsRef::label() const {
 }
 
 Result<NetnsRef> netns_ref_of(const std::string& text) {
-    if (text.empty()) return make_error("--netns: empty name", 3);
+    if (text.empty()) return make_error("--netns: empty name", ErrorKind::bad_input);
     if (text.find('/') != std::string::npos) return NetnsRef{NetnsRef::Kind::path, text, 0, {}};
     // A plain name is a file under /run/netns: refuse what would climb out of it.
-    if (text == "." || text == "..") return make_error("--netns: \"" + text + "\" is not a namespace name", 3);
+    if (text == "." || text == "..") return make_error("--netns: \"" + text + "\" is not a namespace name", ErrorKind::bad_input);
     return NetnsRef{NetnsRef::Kind::name, text, 0, {}};
 }
 
@@ -53,7 +53,7 @@ Result<NetnsRef> pid_ref_of(const std::string& text) {
     int pid = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
     if (ec != std::errc{} || end != text.data() + text.size() || pid <= 0)
-        return make_error("--pid: \"" + text + "\" is not a process id (a positive number)", 3);
+        return make_error("--pid: \"" + text + "\" is not a process id (a positive number)", ErrorKind::bad_input);
     return NetnsRef{NetnsRef::Kind::pid, text, pid, {}};
 }
 
@@ -81,21 +81,21 @@ Result<PinnedNetns> pin_netns(const NetnsRef& ref) {
         std::string why = ref.label() + ": open " + path + ": " + std::strerror(e);
         if (e == ENOENT && ref.kind == NetnsRef::Kind::pid) why += " (no such process" + (ref.via.empty() ? "" : ": pid " + std::to_string(ref.pid)) + ")";
         if (e == ENOENT && ref.kind == NetnsRef::Kind::name) why += " (no such namespace: see `ip netns list`)";
-        return make_error(why, 4);
+        return make_error(why);
     }
     ns.fd_ = fd;   // closed by ns from here on
     // Identity and type from the fd itself, never from the path again.
     struct stat st {};
     struct statfs sf {};
     if (::fstat(fd, &st) != 0 || ::fstatfs(fd, &sf) != 0)
-        return make_error(ref.label() + ": stat " + path + ": " + std::strerror(errno), 4);
+        return make_error(ref.label() + ": stat " + path + ": " + std::strerror(errno));
     if (sf.f_type != nsfs_magic)
-        return make_error(ref.label() + ": " + path + " is not a namespace file (a netns name, /proc/PID/ns/net or its bind mount)", 3);
+        return make_error(ref.label() + ": " + path + " is not a namespace file (a netns name, /proc/PID/ns/net or its bind mount)", ErrorKind::bad_input);
     ns.id_ = {std::uint64_t(st.st_dev), std::uint64_t(st.st_ino)};
     // Another namespace type (/proc/PID/ns/mnt) passes the fstatfs check; setns would refuse
     // it later, but say so now, before anything is done.
     if (const int type = ::ioctl(fd, NS_GET_NSTYPE); type >= 0 && type != CLONE_NEWNET)
-        return make_error(ref.label() + ": " + path + " is a namespace, but not a network namespace", 3);
+        return make_error(ref.label() + ": " + path + " is a namespace, but not a network namespace", ErrorKind::bad_input);
     return ns;
 }
 
@@ -111,10 +111,10 @@ Result<int> open_netns(const std::string& name) {
     // The name was checked when the experiment was parsed; refuse path tricks here as well,
     // since this opens a file by it.
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-        return make_error("netns name \"" + name + "\" is not a plain name", 3);
+        return make_error("netns name \"" + name + "\" is not a plain name", ErrorKind::bad_input);
     const std::string path = "/run/netns/" + name;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return make_error("netns \"" + name + "\": open " + path + ": " + std::strerror(errno), 4);
+    if (fd < 0) return make_error("netns \"" + name + "\": open " + path + ": " + std::strerror(errno));
     return fd;
 }
 
@@ -122,7 +122,7 @@ Result<void> enter_netns(int fd, const std::string& name) {
     if (::setns(fd, CLONE_NEWNET) != 0)
         return make_error(name + ": setns: " + std::strerror(errno) +
                               (errno == EINVAL ? " (not a network namespace)" : errno == EPERM ? " (needs CAP_SYS_ADMIN)" : ""),
-                          errno == EINVAL ? 3 : 4);
+                          errno == EINVAL ? ErrorKind::bad_input : ErrorKind::system);
     return {};
 }
 
@@ -143,7 +143,7 @@ Result<void> within(const PinnedNetns& ns, const std::function<Result<void>()>& 
 Result<void> within_netns(const std::string& name, const std::function<Result<void>()>& f) {
     if (name.empty()) return f();
     if (name.find('/') != std::string::npos || name == "." || name == "..")
-        return make_error("netns name \"" + name + "\" is not a plain name", 3);
+        return make_error("netns name \"" + name + "\" is not a plain name", ErrorKind::bad_input);
     auto ns = pin_netns({NetnsRef::Kind::name, name, 0, {}});
     if (!ns) return ns.error();
     return within(*ns, f);

@@ -67,7 +67,7 @@ Result<PinnedNetns> pin_netns(const NetnsRef& ref);
 // pin_netns, callers report "target gone" rather than a failure of their own.
 bool target_gone(const NetnsRef& ref);
 
-// Opens /run/netns/NAME; an Error (4) names the namespace when it cannot.
+// Opens /run/netns/NAME; a system Error names the namespace when it cannot.
 Result<int> open_netns(const std::string& name);
 // Joins the namespace behind `fd` (from open_netns) on the calling thread.
 Result<void> enter_netns(int fd, const std::string& name);

@@ -191,7 +191,7 @@ Result<void> TargetSet::apply_each(const std::function<const profile::Profile&(s
         }
         if (!failed) {
             const std::string who = e.target.config().name.empty() ? "" : "target " + e.target.config().name + ": ";
-            failed = Error{who + errs[i]->message, errs[i]->code};
+            failed = Error{who + errs[i]->message, errs[i]->kind};
         }
     }
     if (acks.size() >= 2) skew_ns_.push_back(*std::max_element(acks.begin(), acks.end()) - *std::min_element(acks.begin(), acks.end()));

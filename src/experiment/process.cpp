@@ -42,7 +42,7 @@ std::string join(const Argv& a) {
 }
 
 Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
-    if (argv.empty()) return make_error("empty command", 3);
+    if (argv.empty()) return make_error("empty command", ErrorKind::bad_input);
     int p[2] = {-1, -1};
     if (o.capture_stdout && pipe2(p, O_CLOEXEC) != 0) return make_error(std::string("pipe: ") + std::strerror(errno));
     int ex[2];  // exec-status pipe: the child writes errno if execvp fails
@@ -84,7 +84,7 @@ Result<Child> spawn(const Argv& argv, const SpawnOptions& o) {
     if (n == sizeof e) {
         waitpid(pid, nullptr, 0);
         if (o.capture_stdout) close(p[0]);
-        return make_error("cannot run " + argv[0] + ": " + std::strerror(e), 4);
+        return make_error("cannot run " + argv[0] + ": " + std::strerror(e));
     }
     return Child{pid, o.capture_stdout ? p[0] : -1};
 }
@@ -174,7 +174,7 @@ Result<std::filesystem::path> write_restore_file(const std::filesystem::path& di
     auto file = dir / name;
     std::ofstream f(file);
     f << text;
-    if (!f) return make_error("cannot write " + file.string(), 4);
+    if (!f) return make_error("cannot write " + file.string());
     return file;
 }
 }  // namespace
@@ -183,7 +183,7 @@ namespace {
 Result<void> netns(const std::string& ns, const char* what) {
     std::error_code ec;
     if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
-    return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)", 4);
+    return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)");
 }
 
 // One target's preflight; `tag` keeps its restore files apart from the other targets'.
@@ -198,41 +198,39 @@ Result<std::optional<InEffect>> preflight_one(const profile::Target& t, const st
         if (takeover) return std::optional<InEffect>(InEffect{what, {}});
         return make_error(what + ": the steady state would measure it and rollback would not "
                               "restore it. Clear it first (" + clear_cmd + "), or pass --takeover: the run clears it "
-                              "before its steady state and restores it at its end",
-                          4);
+                              "before its steady state and restores it at its end");
     };
     std::string out;
     if (t.backend == profile::Backend::netem) {
         const std::string where = t.dev + (t.pid > 0 ? " in pid " + std::to_string(t.pid) : t.netns.empty() ? "" : " in netns " + t.netns);
         std::error_code ec;
         if (t.pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(t.pid), ec))
-            return make_error("[target] pid " + std::to_string(t.pid) + " does not exist (no /proc/" + std::to_string(t.pid) + ")", 4);
+            return make_error("[target] pid " + std::to_string(t.pid) + " does not exist (no /proc/" + std::to_string(t.pid) + ")");
         if (auto r = netns(t.netns, "[target]"); !r) return r.error();
         std::optional<int> st = 0;
         if (t.pid <= 0) {   // (for a pid, `show --dev` below says a missing device)
             auto s = run_capture(in_netns(t.netns, {"ip", "link", "show", "dev", t.dev}), out, std::chrono::seconds(5));
             if (!s) return s.error();
-            if (*s != 0) return make_error("[target] dev \"" + where + "\" not found: " + trimmed(out), 4);
+            if (*s != 0) return make_error("[target] dev \"" + where + "\" not found: " + trimmed(out));
         }
         // A profile netchaos applied earlier (its ledger): `show -j` names it.
         auto shown = run_capture(at_target(t, {exe.string(), "show", "--dev", t.dev, "-j"}), out, std::chrono::seconds(10));
         if (!shown) return shown.error();
         st = *shown;
-        if (*st != 0) return make_error("reading what is applied to " + t.dev + ": " + trimmed(out), 4);
+        if (*st != 0) return make_error("reading what is applied to " + t.dev + ": " + trimmed(out));
         auto j = nlohmann::json::parse(out, nullptr, false);
         if (!j.is_object() || !j.contains("applied") || !j["applied"].is_array())
-            return make_error("reading what is applied to " + t.dev + ": unexpected output: " + trimmed(out), 4);
+            return make_error("reading what is applied to " + t.dev + ": unexpected output: " + trimmed(out));
         for (const auto& a : j["applied"]) {
             if (!a.is_object() || a.value("dev", "") != t.dev) continue;
             const std::string what = "netchaos profile \"" + a.value("profile", "?") + "\" is already in effect on " + where;
             const std::string clear_cmd = join(at_target(t, {"netchaos", "clear", "--dev", t.dev}));
             if (!a.value("complete", false))
-                return make_error(what + " is an apply that died midway: " + clear_cmd + " first", 4);
+                return make_error(what + " is an apply that died midway: " + clear_cmd + " first");
             // (Another live run's hold is refused by the clear that takes it over.)
             if (a.value("watchdog_pid", 0))
                 return make_error(what + " under an `apply --for` watchdog that reverts it by itself: it is not taken "
-                                         "over; wait for it to end, or " + clear_cmd,
-                                  4);
+                                         "over; wait for it to end, or " + clear_cmd);
             // Another run's faults (a live run's hold makes the takeover's clear refuse; a dead
             // one's are leftovers): cleared, never restored.
             const int holder = a.value("holder_pid", 0);
@@ -242,7 +240,7 @@ Result<std::optional<InEffect>> preflight_one(const profile::Target& t, const st
             shown = run_capture(at_target(t, {exe.string(), "show", "--dev", t.dev, "--profile"}), out, std::chrono::seconds(10));
             if (!shown) return shown.error();
             st = *shown;
-            if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out), 4);
+            if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out));
             auto file = write_restore_file(workdir, tag + "restore.toml", out);
             if (!file) return file.error();
             Argv a_apply{exe.string(), "apply", file->string(), "--dev", t.dev};
@@ -256,18 +254,18 @@ Result<std::optional<InEffect>> preflight_one(const profile::Target& t, const st
     if (t.backend == profile::Backend::http) {
         // The proxy must answer, and with no faults in effect (they would be the "steady state").
         auto r = fwdctl::request(t.control, nlohmann::json{{"cmd", "stats"}});
-        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message, 4);
+        if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message);
         const std::string active = r->value("profile", "");
         if (!active.empty() && active != "passthrough")
             return make_error("the http proxy already has a profile in effect (\"" + active +
-                                  "\"): clear it first: netchaos clear --backend http --control " + t.control.string(), 4);
+                                  "\"): clear it first: netchaos clear --backend http --control " + t.control.string());
         return std::optional<InEffect>{};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
     if (!t.control.empty()) show.insert(show.end(), {"--control", t.control.string()});
     auto st = run_capture(show, out, std::chrono::seconds(5));
     if (!st) return st.error();
-    if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out), 4);
+    if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out));
     auto j = nlohmann::json::parse(out, nullptr, false);
     std::string active;
     std::vector<std::pair<std::string, std::string>> texts;   // direction, profile to load
@@ -284,15 +282,13 @@ Result<std::optional<InEffect>> preflight_one(const profile::Target& t, const st
     if (j.contains("lease") && j["lease"].is_object())
         return make_error(what + " under a lease (apply --for: it reverts by itself in " +
                               std::to_string(j["lease"].value("remaining_ms", 0) / 1000) +
-                              " s): it is not taken over; wait for it to end, or netchaos clear --backend dpdk" + control,
-                          4);
+                              " s): it is not taken over; wait for it to end, or netchaos clear --backend dpdk" + control);
     auto r = found(what, "netchaos clear --backend dpdk" + control);
     if (!r || !takeover) return r;
     for (const auto& [dir, text] : texts) {
         if (text.empty())
             return make_error(what + ": this forwarder does not report the profile's text (an older netchaos-fwd): "
-                                     "it cannot be restored, so it is not taken over",
-                              4);
+                                     "it cannot be restored, so it is not taken over");
         auto file = write_restore_file(workdir, tag + "restore-" + dir + ".toml", text);
         if (!file) return file.error();
         Argv a{exe.string(), "apply", file->string(), "--backend", "dpdk", "--direction", dir};
@@ -312,7 +308,7 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
     for (std::size_t i = 0; i < targets.size(); ++i) {
         const auto& t = targets[i];
         auto r = preflight_one(t, targets.size() > 1 ? "t" + std::to_string(i + 1) + "-" : "", exe, takeover, workdir);
-        if (!r) return targets.size() > 1 ? make_error("target " + t.name + ": " + r.error().message, r.error().code) : r.error();
+        if (!r) return targets.size() > 1 ? make_error("target " + t.name + ": " + r.error().message, r.error().kind) : r.error();
         if (!*r) continue;
         if (!all) all = InEffect{};
         all->what += (all->what.empty() ? "" : "; ") + (targets.size() > 1 ? "target " + t.name + ": " : "") + (*r)->what;

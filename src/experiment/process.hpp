@@ -49,7 +49,7 @@ struct InEffect {
 };
 
 // Before the watchdog and the first fault: every namespace named exists, the netem device
-// exists in its namespace, the forwarder's control socket answers. Error (4) with the reason.
+// exists in its namespace, the forwarder's control socket answers. A system Error with the reason.
 // A profile in effect is refused (4, naming it) unless `takeover`: then its restore commands
 // (their profile files written to `workdir`) come back. One that reverts by itself (a lease,
 // apply --for) is refused either way: restoring it would make it permanent. Faults another

@@ -140,6 +140,14 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         else if (drift_ref && first.kind == Step::Kind::fault) ref = &*drift_ref;
         for (const auto& o : metrics::evaluate(ph.stats, th, ref ? std::optional(ref->p99) : std::nullopt))
             ph.checks.push_back(to_check(o));
+        // A steady state (or recovery) with probes sent and none answered shows nothing: a
+        // row that passes on 100% loss would hide a dead probe or reflector. A fault phase
+        // may ask for total loss, so it is not held to this.
+        if (first.kind != Step::Kind::fault && ph.stats.sent > 0 && ph.stats.received == 0)
+            ph.checks.push_back({report::Check::Kind::slo, "replies", 0, 1, "", false,
+                                 std::to_string(ph.stats.sent) + " probes sent, none answered: the " +
+                                     std::string(first.kind == Step::Kind::baseline ? "steady state" : "recovery") +
+                                     " could not be measured"});
         if (first.kind == Step::Kind::fault && ph.name == e.drift_baseline) drift_ref = ph.stats;
 
         std::vector<std::pair<Profile, double>> mixture;
@@ -174,7 +182,7 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
     return r;
 }
 
-int verdict_exit_code(const report::Report& r, std::string& verdict) {
+Ending verdict_of(const report::Report& r, std::string& verdict) {
     bool fidelity = false, slo = false, engine = false;
     for (const auto& p : r.phases) {
         for (const auto& f : p.fidelity) {
@@ -191,14 +199,14 @@ int verdict_exit_code(const report::Report& r, std::string& verdict) {
     if (fidelity) {
         verdict = engine ? "fidelity missed: the forwarder's engine did not draw the requested delay model"
                          : "fidelity missed: the emulator did not deliver the requested delay model";
-        return 2;
+        return {Ending::Kind::fidelity_missed};
     }
     if (slo || cmd) {
         verdict = slo && cmd ? "SLO missed and command failed" : slo ? "SLO missed" : "command failed under chaos";
-        return 1;
+        return {Ending::Kind::slo_missed};
     }
     verdict = "pass";
-    return 0;
+    return {Ending::Kind::pass};
 }
 
 RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& opt, const std::atomic<int>& stop) {
@@ -209,7 +217,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     bool applied = false, command_started = false, failed = false;
     std::optional<int> command_status;
     std::int64_t command_start = 0, command_end = 0;
-    int fail_code = 0;
+    std::optional<ErrorKind> fail;   // why the run could not be carried out, first cause kept
     const std::int64_t t0 = timer_.now_ns();
 
     // Fail fast: a probe that died or hears nothing makes the run blind. Windows carry the
@@ -219,7 +227,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     auto blind = [&](std::string why) {
         notes.push_back(std::move(why));
         failed = true;
-        fail_code = 4;
+        fail = ErrorKind::system;
     };
     auto poll_probe = [&] {
         auto w = probe_.poll();
@@ -344,7 +352,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     if (auto r = probe_.start(); !r) {
         out.report.notes.push_back("probe: " + r.error().message);
         out.report.verdict = "system error";
-        out.exit_code = r.error().code ? r.error().code : 4;
+        out.ending = Ending::failure(r.error().kind);
         return out;
     }
 
@@ -359,7 +367,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
             if (auto r = target_.apply_step(s); !r) {
                 notes.push_back("apply '" + s.label() + "' failed: " + r.error().message);
                 failed = true;
-                fail_code = r.error().code ? r.error().code : 4;
+                fail = r.error().kind;
                 applied = true;  // a half-applied profile must be rolled back too
                 break;
             }
@@ -370,7 +378,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         bool run_command_here = !opt.command.empty() && !command_started &&
                                 (s.kind == Step::Kind::fault || s.kind == Step::Kind::recovery);
         if (s.kind == Step::Kind::recovery && applied) {
-            if (auto r = target_.clear(); !r) notes.push_back("rollback failed: " + r.error().message), fail_code = 4, failed = true;
+            if (auto r = target_.clear(); !r) notes.push_back("rollback failed: " + r.error().message), fail = fail.value_or(ErrorKind::system), failed = true;
             applied = false;
             start = timer_.now_ns();
         }
@@ -419,7 +427,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
     if (applied) {
         if (auto r = target_.clear(); !r) {
             notes.push_back("rollback failed: " + r.error().message);
-            if (!fail_code) fail_code = 4;
+            if (!fail) fail = ErrorKind::system;
         }
     }
     auto samples = probe_.stop();
@@ -440,19 +448,18 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         out.report.notes.push_back("the watchdog's lease was lost (no renewal reached it in time): it rolled back, "
                                    "the timeline was stopped and the rollback repeated");
         out.report.verdict = "system error (watchdog lease lost)";
-        out.exit_code = 4;
+        out.ending = {Ending::Kind::lease_lost};
     } else if (int sig = stop.load()) {
         out.report.notes.push_back(std::string("interrupted by signal ") + std::to_string(sig) + ", rolled back");
         out.report.verdict = sig == SIGINT ? "interrupted (SIGINT)" : sig == SIGTERM ? "interrupted (SIGTERM)" : "interrupted";
-        out.exit_code = 128 + sig;
+        out.ending = {Ending::Kind::interrupted, ErrorKind::system, sig};
     } else if (failed || !samples) {
         out.report.verdict = "system error";
-        out.exit_code = fail_code ? fail_code : 4;
+        out.ending = Ending::failure(fail.value_or(ErrorKind::system));
     } else {
-        out.exit_code = verdict_exit_code(out.report, out.report.verdict);
-        if (fail_code) out.exit_code = fail_code, out.report.verdict = "system error (rollback)";
+        out.ending = verdict_of(out.report, out.report.verdict);
+        if (fail) out.ending = Ending::failure(*fail), out.report.verdict = "system error (rollback)";
     }
-    out.report.exit_code = out.exit_code;
     return out;
 }
 

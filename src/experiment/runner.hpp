@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "experiment/ending.hpp"
 #include "experiment/fidelity.hpp"
 #include "experiment/plan.hpp"
 #include "experiment/samples.hpp"
@@ -85,15 +86,15 @@ inline constexpr int stop_lease_lost = -1;
 
 struct RunOutcome {
     report::Report report;
-    int exit_code = 0;
+    Ending ending;
 };
 
 class Runner {
 public:
     Runner(FaultTarget& target, ProbeSource& probe, CommandRunner& command, Timer& timer)
         : target_(target), probe_(probe), command_(command), timer_(timer) {}
-    // `stop` holds a signal number once the run must end early (SIGINT -> exit 130...), or
-    // stop_lease_lost: the watchdog rolled back behind the controller's back -> exit 4.
+    // `stop` holds a signal number once the run must end early (Ending::interrupted), or
+    // stop_lease_lost: the watchdog rolled back behind the controller's back (Ending::lease_lost).
     RunOutcome run(const profile::Experiment& e, const Plan& plan, const RunOptions& opt,
                    const std::atomic<int>& stop);
 
@@ -117,8 +118,9 @@ struct StepSpan {
 report::Report evaluate(const profile::Experiment& e, const Plan& plan, const std::vector<StepSpan>& spans,
                         const std::vector<Record>& samples, std::int64_t t0_ns);
 
-// Exit code for a finished (not interrupted) report: 2 if any fidelity miss (the measurement
-// itself is not trustworthy then), else 1 if any SLO or command miss, else 0.
-int verdict_exit_code(const report::Report& r, std::string& verdict);
+// The ending of a finished (not interrupted) report: fidelity missed if any fidelity check
+// failed (the measurement itself is not trustworthy then), else SLO missed if any threshold
+// or the command failed, else pass. `verdict` gets the words for it.
+Ending verdict_of(const report::Report& r, std::string& verdict);
 
 }  // namespace netchaos::experiment

@@ -16,7 +16,7 @@ namespace netchaos::exporter {
 Result<std::string> check_listen(std::string_view listen) {
     const auto colon = listen.rfind(':');
     auto bad = [&](const std::string& why) {
-        return make_error("--metrics-listen '" + std::string(listen) + "': " + why + " (expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464)", 3);
+        return make_error("--metrics-listen '" + std::string(listen) + "': " + why + " (expected ADDR:PORT, e.g. 127.0.0.1:9464 or [::1]:9464)", ErrorKind::bad_input);
     };
     if (colon == std::string_view::npos || colon == 0) return bad("no port");
     const std::string_view host = listen.substr(0, colon), port = listen.substr(colon + 1);
@@ -63,7 +63,7 @@ Result<std::unique_ptr<Server>> Server::start(std::string_view listen, std::weak
         // more stacks.
         s->exposer_ = std::make_unique<prometheus::Exposer>(std::string(listen), 1);
     } catch (const std::exception&) {
-        return make_error("cannot serve metrics on " + std::string(listen) + ": " + bind_reason(*host, listen), 4);
+        return make_error("cannot serve metrics on " + std::string(listen) + ": " + bind_reason(*host, listen));
     }
     s->exposer_->RegisterCollectable(what);
     const auto ports = s->exposer_->GetListeningPorts();

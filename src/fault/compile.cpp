@@ -42,7 +42,7 @@ const NormalCdfTable& normal_cdf_table() {
 
 namespace {
 
-Error bad(std::string msg) { return make_error(std::move(msg), 3); }
+Error bad(std::string msg) { return make_error(std::move(msg), ErrorKind::bad_input); }
 
 bool is_fraction(double v) { return std::isfinite(v) && v >= 0.0 && v <= 1.0; }
 

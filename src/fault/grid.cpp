@@ -15,8 +15,8 @@ using dist::RunningMoments;
 
 Result<TrafficRun> run_traffic(const ModelPtr& model, const Traffic& t, std::size_t packets, std::uint64_t seed,
                                const std::function<void(std::uint32_t, std::int64_t, const Decision&)>& on_probe) {
-    if (t.probe_interval.count() < 0 || !(t.cross_hz >= 0)) return make_error("traffic needs rates >= 0", 3);
-    if (t.probe_interval.count() == 0 && t.cross_hz == 0) return make_error("traffic needs a probe grid or cross traffic", 3);
+    if (t.probe_interval.count() < 0 || !(t.cross_hz >= 0)) return make_error("traffic needs rates >= 0", ErrorKind::bad_input);
+    if (t.probe_interval.count() == 0 && t.cross_hz == 0) return make_error("traffic needs a probe grid or cross traffic", ErrorKind::bad_input);
     Engine e(model, seed);
     std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ull);
     std::exponential_distribution<double> cross_gap(t.cross_hz > 0 ? t.cross_hz / 1e9 : 1.0);
@@ -45,7 +45,7 @@ Result<TrafficRun> run_traffic(const ModelPtr& model, const Traffic& t, std::siz
 
 Result<GridPrediction> predict_grid(const profile::Impairment& imp, const Grid& g) {
     if (g.count == 0 || g.runs == 0 || g.interval.count() <= 0) {
-        return make_error("prediction grid needs packets, runs and a positive interval", 3);
+        return make_error("prediction grid needs packets, runs and a positive interval", ErrorKind::bad_input);
     }
     auto model = compile(imp);
     if (!model) return model.error();

@@ -38,7 +38,7 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const std::string path = sock.string();
     sockaddr_un addr{};
-    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, 3);
+    if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, ErrorKind::bad_input);
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size());
 
@@ -46,8 +46,8 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
     if (s.fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
     if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (errno != EINPROGRESS && errno != EAGAIN)
-            return make_error("no forwarder on " + path + ": " + std::strerror(errno) +
-                              (errno == ENOENT ? " (is netchaos-fwd running? see --control)" : ""));
+            return make_error("nothing answers on " + path + ": " + std::strerror(errno) +
+                              (errno == ENOENT ? " (is netchaos-fwd, or netchaos http-proxy --control, running there? see --control)" : ""));
         if (!wait_for(s.fd, POLLOUT, deadline)) return make_error("timed out connecting to " + path);
     }
     const std::string out = req.dump() + "\n";
@@ -89,8 +89,8 @@ namespace {
 Result<void> expect_ok(Result<nlohmann::json> r, const std::string& what) {
     if (!r) return r.error();
     if (r->value("ok", false)) return {};
-    const int code = r->contains("code") && (*r)["code"].is_number_integer() ? (*r)["code"].get<int>() : 4;
-    return make_error(what + r->value("error", r->dump()), code == 3 ? 3 : 4);
+    const bool bad_input = r->value("kind", "") == kind_name(ErrorKind::bad_input);
+    return make_error(what + r->value("error", r->dump()), bad_input ? ErrorKind::bad_input : ErrorKind::system);
 }
 }  // namespace
 

@@ -7,7 +7,7 @@
 //                       also names its "profile", its "params" and a "profile_toml" that,
 //                       loaded with that direction, gives the same model back ("" = pass-through)
 //   {"cmd":"reset"}     zero the counters
-// Replies: {"ok":true,...} or {"ok":false,"error":"..."}
+// Replies: {"ok":true,...} or {"ok":false,"error":"...","kind":"bad_input"|"system"}
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -26,7 +26,7 @@ Result<nlohmann::json> request(const std::filesystem::path& sock, const nlohmann
 
 // The two state-changing requests, shared by `apply`/`clear --backend dpdk|http` and `run`
 // (`netchaos http-proxy --control` speaks the same lines): a reply of {"ok":false} becomes an
-// Error with the peer's reason (code 3 when it says the profile is bad input, else 4).
+// Error with the peer's reason (bad_input when it says the profile is bad input, else system).
 struct Load {
     std::string toml;                 // the normalized profile, table paths absolute
     std::string name;

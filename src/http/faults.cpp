@@ -10,7 +10,7 @@ namespace netchaos::http {
 
 namespace {
 
-Error bad(std::string msg) { return make_error(std::move(msg), 3); }
+Error bad(std::string msg) { return make_error(std::move(msg), ErrorKind::bad_input); }
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

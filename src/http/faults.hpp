@@ -61,7 +61,7 @@ int match_route(const profile::Http& h, const RequestMeta& req);
 // The compiled, immutable rules (one per route plus the top level).
 struct Rules;
 using RulesPtr = std::shared_ptr<const Rules>;
-Result<RulesPtr> compile(const profile::Http& h);   // code 3 on a bad profile
+Result<RulesPtr> compile(const profile::Http& h);   // bad_input on a bad profile
 
 class Decider {
 public:

@@ -29,7 +29,7 @@ Result<std::vector<Record>> read_csv(std::istream& in) {
     std::string line;
     int lineno = 0;
     auto bad = [&](const std::string& why) {
-        return make_error("records csv line " + std::to_string(lineno) + ": " + why, 3);
+        return make_error("records csv line " + std::to_string(lineno) + ": " + why, ErrorKind::bad_input);
     };
     while (std::getline(in, line)) {
         ++lineno;

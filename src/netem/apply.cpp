@@ -50,7 +50,7 @@ Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_fla
         if (p.ingress) out.push_back({true, &*p.ingress});
     }
     if (out.empty())
-        return make_error(p.source.string() + ": profile has no [egress] or [ingress] section", 3);
+        return make_error(p.source.string() + ": profile has no [egress] or [ingress] section", ErrorKind::bad_input);
     // One netem qdisc keeps one order (its tfifo, or the order-keeping rate): it cannot let
     // flows pass each other while keeping each in order. Refused, never approximated.
     for (const auto& pl : out)
@@ -58,8 +58,7 @@ Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_fla
             return make_error(p.source.string() + ": [" + (p.egress && pl.imp == &*p.egress ? "egress" : "ingress") +
                                   ".delay] reorder = \"flow\" needs per-flow order, which one netem qdisc cannot keep: "
                                   "use the dpdk backend, or [match] to give one flow its own netem (order kept within "
-                                  "it, reorder = false); see docs/profiles.md",
-                              3);
+                                  "it, reorder = false); see docs/profiles.md", ErrorKind::bad_input);
     return out;
 }
 
@@ -106,7 +105,7 @@ Step make_step(StepKind k, std::string dev, std::uint32_t parent = 0, std::uint3
 }
 
 Error no_such_interface(const std::string& dev) {
-    return make_error("no such interface: " + dev, 4);
+    return make_error("no such interface: " + dev);
 }
 
 std::string hex_handle(std::uint32_t h) {
@@ -248,7 +247,7 @@ Result<void> rebuild(Sender& nl, int idx, const std::string& dev, const QdiscSna
     if (!unplaced.empty()) {
         std::string list;
         for (const auto& u : unplaced) list += (list.empty() ? "" : ", ") + u;
-        first = make_error("restore on " + dev + ": no parent for " + list, 4);
+        first = make_error("restore on " + dev + ": no parent for " + list);
     }
     for (std::size_t i = root_done ? 1 : 0; i < msgs.size(); ++i) {
         auto* nlh = reinterpret_cast<nlmsghdr*>(msgs[i].data());
@@ -475,7 +474,7 @@ Result<void> check_reserved(const std::optional<QdiscSnapshot>& s, const std::st
     all.insert(all.end(), s->children.begin(), s->children.end());
     if (uses_reserved_handle(all))
         return make_error(dev + " already has a qdisc or class with a handle netchaos reserves (6e63:, 6e64:, 6e65:): "
-                                "nothing was changed", 4);
+                                "nothing was changed");
     return {};
 }
 
@@ -506,7 +505,7 @@ Result<void> build(Sender& nl, Txn& txn, const ApplyOptions& o, int idx,
             for (const auto& f : (*ing)->children)
                 if ((f.info >> 16) == own_filter_pref)
                     return make_error(o.dev + " already has a filter at pref " + std::to_string(own_filter_pref) +
-                                          " (reserved by netchaos) on its " + (*ing)->kind, 4);
+                                          " (reserved by netchaos) on its " + (*ing)->kind);
             Step keep = make_step(StepKind::ingress_qdisc, o.dev, ingress_parent, (*ing)->handle);
             keep.prev = *ing;
             txn.note(std::move(keep));
@@ -680,8 +679,7 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
     if (!places) return places.error();
     if (o.profile.match && places->size() > 1)
         return make_error(o.profile.source.string() +
-                              ": a [match] profile impairs one direction: give [egress] or [ingress], not both",
-                          3);
+                              ": a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
     const int idx = nl.ifindex(o.dev);
     if (!idx) return no_such_interface(o.dev);
     // The lock and the cleanup of dead namespaces' ledgers write under /run: not in a dry run.
@@ -698,12 +696,11 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
         // Advice to discard it only for a ledger that is there and bad, not for one we may not read.
         const bool bad = old.error().message.find("needs root") == std::string::npos;
         return make_error(old.error().message + "; nothing was changed" +
-                              (bad ? ". Look at it, then `netchaos clear --dev " + o.dev + " --discard` forgets it" : ""),
-                          4);
+                              (bad ? ". Look at it, then `netchaos clear --dev " + o.dev + " --discard` forgets it" : ""));
     }
     const auto [holder_pid, holder_start] = my_holder();
     if (*old && !o.takeover)
-        if (auto who = held_by_other(**old, holder_pid)) return make_error(*who, 4);
+        if (auto who = held_by_other(**old, holder_pid)) return make_error(*who);
     // `fresh`: a tree this call built, undone again if its watchdog cannot start.
     const auto finish = [&](Ledger& l, bool fresh) -> Result<ApplyReport> {
         if (o.duration && !dry) {
@@ -745,8 +742,7 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
             return make_error(o.dev + " has netchaos state of another layout (profile " + (*old)->profile +
                                   (( *old)->complete ? "" : ", incomplete") +
                                   "): apply would undo it first, which a dry run cannot show; `netchaos clear --dev " +
-                                  o.dev + "` first",
-                              4);
+                                  o.dev + "` first");
         stop_watchdog(**old, rep.warnings);
         if (auto r = undo_all(nl, **old, rep.warnings); !r) return r.error();
         remove_ledger(o.dev);
@@ -812,15 +808,14 @@ Result<ClearReport> clear(const std::string& dev, bool discard, bool takeover) {
     auto l = load_ledger(dev);
     if (!l)
         return make_error(l.error().message + "; nothing was undone. Look at it, then `netchaos clear --dev " + dev +
-                              " --discard` forgets it",
-                          4);
+                              " --discard` forgets it");
     if (!*l) {
         remove_ledger(dev);   // drops the directory the lock created
         return rep;
     }
     // A run's rollback after its own failed apply must not undo another run's faults.
     if (!takeover)
-        if (auto who = held_by_other(**l, my_holder().first, true)) return make_error(*who, 4);
+        if (auto who = held_by_other(**l, my_holder().first, true)) return make_error(*who);
     rep.had_ledger = true;
     stop_watchdog(**l, rep.warnings);
     auto nl = Netlink::open();

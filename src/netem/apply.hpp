@@ -66,7 +66,7 @@ struct ClearReport {
 };
 // Undo what the ledger of `dev` records (nothing that is no longer ours). With `discard`,
 // forget the ledger (also a corrupt one) without undoing anything. A device held by another
-// live `netchaos run` is refused (exit 4) unless `takeover`.
+// live `netchaos run` is refused (a system error) unless `takeover`.
 Result<ClearReport> clear(const std::string& dev, bool discard = false, bool takeover = false);
 // Every device with a ledger in this network namespace. A corrupt ledger is reported in
 // `failed` and skipped; the others are still cleared.

@@ -60,13 +60,13 @@ bool needs_64bit(Duration d) {
 
 Result<void> check_prob(const char* what, double p) {
     if (!(p >= 0.0 && p <= 1.0)) {
-        return make_error(std::string(what) + " must be a probability in [0, 1] (got " + std::to_string(p) + ")", 3);
+        return make_error(std::string(what) + " must be a probability in [0, 1] (got " + std::to_string(p) + ")", ErrorKind::bad_input);
     }
     return {};
 }
 
 Result<void> check_duration(const char* what, Duration d) {
-    if (d.count() < 0) return make_error(std::string(what) + " must not be negative", 3);
+    if (d.count() < 0) return make_error(std::string(what) + " must not be negative", ErrorKind::bad_input);
     return {};
 }
 
@@ -74,7 +74,7 @@ Result<void> check_duration(const char* what, Duration d) {
 Result<void> check_jitter(const char* what, Duration d) {
     if (auto r = check_duration(what, d); !r) return r;
     if (d.count() > std::numeric_limits<std::int32_t>::max()) {
-        return make_error(std::string(what) + " above 2.147483647s: netem caps jitter there", 3);
+        return make_error(std::string(what) + " above 2.147483647s: netem caps jitter there", ErrorKind::bad_input);
     }
     return {};
 }
@@ -90,24 +90,24 @@ Result<void> validate(const EncodeInput& in) {
     const auto& imp = in.imp;
     const bool has_delay_table = !in.delay_dist.empty();
     if (in.delay_dist.size() > dist::max_entries || in.slot_dist.size() > dist::max_entries) {
-        return make_error("a distribution table has more than 16384 entries (NETEM_DIST_MAX)", 3);
+        return make_error("a distribution table has more than 16384 entries (NETEM_DIST_MAX)", ErrorKind::bad_input);
     }
     if (const auto& d = imp.delay) {
         NC_TRY(check_duration("delay", d->mean));
         NC_TRY(check_jitter("jitter", d->jitter));
         NC_TRY(check_prob("delay correlation", d->correlation));
         if (d->jitter.count() > 0 && d->distribution != profile::Distribution::uniform && !has_delay_table) {
-            return make_error("a non-uniform delay distribution needs its table (dist::for_delay)", 3);
+            return make_error("a non-uniform delay distribution needs its table (dist::for_delay)", ErrorKind::bad_input);
         }
     }
     if (has_delay_table && (!imp.delay || imp.delay->mean.count() == 0 || imp.delay->jitter.count() == 0)) {
-        return make_error("a delay distribution needs both a delay and a jitter", 3);
+        return make_error("a delay distribution needs both a delay and a jitter", ErrorKind::bad_input);
     }
     if (const auto& l = imp.loss) {
         if (const auto* r = std::get_if<profile::RandomLoss>(&l->model)) {
             NC_TRY(check_prob("loss", r->p));
             NC_TRY(check_prob("loss correlation", r->correlation));
-            if (l->ecn && r->p == 0.0) return make_error("ecn needs a loss probability or loss model", 3);
+            if (l->ecn && r->p == 0.0) return make_error("ecn needs a loss probability or loss model", ErrorKind::bad_input);
         } else if (const auto* ge = std::get_if<profile::GilbertElliott>(&l->model)) {
             NC_TRY(check_prob("gilbert-elliott p", ge->p));
             NC_TRY(check_prob("gilbert-elliott r", ge->r));
@@ -133,7 +133,7 @@ Result<void> validate(const EncodeInput& in) {
         NC_TRY(check_prob("reorder", r->p));
         NC_TRY(check_prob("reorder correlation", r->correlation));
         if (r->p > 0 && (!imp.delay || ticks(imp.delay->mean) == 0)) {
-            return make_error("reorder needs a delay (netem sends reordered packets at once, the rest delayed)", 3);
+            return make_error("reorder needs a delay (netem sends reordered packets at once, the rest delayed)", ErrorKind::bad_input);
         }
     }
     if (const auto& s = imp.slot) {
@@ -142,18 +142,18 @@ Result<void> validate(const EncodeInput& in) {
         NC_TRY(check_duration("slot delay", s->dist_delay));
         NC_TRY(check_jitter("slot jitter", s->dist_jitter));
         if (s->max_delay.count() != 0 && s->max_delay < s->min_delay) {
-            return make_error("slot max_delay is below min_delay", 3);
+            return make_error("slot max_delay is below min_delay", ErrorKind::bad_input);
         }
         if ((s->max_packets && *s->max_packets < 0) || (s->max_bytes && *s->max_bytes < 0)) {
-            return make_error("slot packets/bytes must not be negative", 3);
+            return make_error("slot packets/bytes must not be negative", ErrorKind::bad_input);
         }
         const bool wants_table = s->distribution && *s->distribution != profile::Distribution::uniform;
         if (wants_table && in.slot_dist.empty()) {
-            return make_error("a non-uniform slot distribution needs its table (dist::for_distribution)", 3);
+            return make_error("a non-uniform slot distribution needs its table (dist::for_distribution)", ErrorKind::bad_input);
         }
     }
     if (!in.slot_dist.empty() && !(imp.slot && imp.slot->distribution)) {
-        return make_error("a slot table was given without a slot distribution", 3);
+        return make_error("a slot table was given without a slot distribution", ErrorKind::bad_input);
     }
     return {};
 }
@@ -305,15 +305,14 @@ Result<nlattr*> put_options(nlmsghdr* nlh, std::size_t cap, const EncodeInput& i
     if (slot_table) {
         ok = ok && put(TCA_NETEM_SLOT_DIST, slot_table->size() * sizeof(std::int16_t), slot_table->data());
     }
-    if (!ok) return make_error("netem message does not fit in " + std::to_string(cap) + " bytes", 4);
+    if (!ok) return make_error("netem message does not fit in " + std::to_string(cap) + " bytes");
     // nla_len is 16 bits: two full 16384-entry tables (2 x 32 KiB) cannot both fit.
     const auto len = static_cast<std::size_t>(static_cast<char*>(mnl_nlmsg_get_payload_tail(nlh)) -
                                               reinterpret_cast<char*>(opts));
     if (len > std::numeric_limits<std::uint16_t>::max()) {
         return make_error("netem options are " + std::to_string(len) +
                               " bytes, over netlink's 65535-byte attribute limit: use smaller delay/slot tables "
-                              "(together at most ~32700 entries)",
-                          3);
+                              "(together at most ~32700 entries)", ErrorKind::bad_input);
     }
     opts->nla_len = static_cast<std::uint16_t>(len);
     return opts;
@@ -344,7 +343,7 @@ Result<std::vector<std::uint8_t>> encode_qdisc(const EncodeInput& in, const Qdis
     NlRequest m(RTM_NEWQDISC, static_cast<std::uint16_t>(NLM_F_ACK | op_flags(op)), seq, buffer_size(in));
     m.tc(t.ifindex, t.parent, t.handle);
     if (!mnl_attr_put_strz_check(m.nlh(), m.capacity(), TCA_KIND, "netem"))
-        return make_error("netem message buffer too small", 4);
+        return make_error("netem message buffer too small");
     auto opts = put_options(m.nlh(), m.capacity(), in, op != Op::add);
     if (!opts) return opts.error();
     return std::move(m).done();
@@ -364,7 +363,7 @@ Result<std::vector<std::uint8_t>> encode_options(const EncodeInput& in) {
             return std::vector<std::uint8_t>(p, p + mnl_attr_get_payload_len(attr));
         }
     }
-    return make_error("internal: encoded netem message has no TCA_OPTIONS", 4);
+    return make_error("internal: encoded netem message has no TCA_OPTIONS");
 }
 
 }  // namespace netchaos::netem

@@ -184,7 +184,7 @@ Result<Ledger> ledger_from_json(const std::string& text) {
 }
 
 Result<void> validate_dev(const std::string& dev) {
-    if (auto why = profile::ifname_problem(dev); !why.empty()) return make_error(why, 3);
+    if (auto why = profile::ifname_problem(dev); !why.empty()) return make_error(why, ErrorKind::bad_input);
     return {};
 }
 

@@ -139,11 +139,11 @@ Error map_error(const Ack& ack, const Context& ctx) {
     const std::string ext = ack.extack.empty() ? std::string() : ": " + ack.extack;
     switch (ack.error) {
     case ENODEV:
-        return make_error("no such interface: " + std::string(ctx.dev), 4);
+        return make_error("no such interface: " + std::string(ctx.dev));
     case EPERM:
     case EACCES:
         return make_error(std::string(ctx.what) + " on " + std::string(ctx.dev) +
-                              ": needs CAP_NET_ADMIN" + ext, 4);
+                              ": needs CAP_NET_ADMIN" + ext);
     default:
         break;
     }
@@ -151,11 +151,11 @@ Error map_error(const Ack& ack, const Context& ctx) {
     // for sch_netem failed; older kernels said EINVAL/ENOENT without an extack.
     if (ctx.kind == "netem" && (ack.error == ENOENT || ack.error == EINVAL) &&
         (ack.extack.empty() || ack.extack.find("unknown") != std::string::npos))
-        return make_error(std::string(no_netem_message), 4);
+        return make_error(std::string(no_netem_message));
     if (ctx.kind == "ifb" && ack.error == EOPNOTSUPP)
-        return make_error("this kernel has no ifb device (CONFIG_IFB); --ingress needs it" + ext, 4);
+        return make_error("this kernel has no ifb device (CONFIG_IFB); --ingress needs it" + ext);
     return make_error(std::string(ctx.what) + " on " + std::string(ctx.dev) + ": " +
-                          std::strerror(ack.error) + ext, 4);
+                          std::strerror(ack.error) + ext);
 }
 
 }  // namespace netchaos::netem

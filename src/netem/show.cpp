@@ -171,7 +171,7 @@ Result<std::vector<NetemInfo>> read_netem(const std::optional<std::string>& dev)
     std::vector<int> wanted;
     if (dev) {
         int idx = static_cast<int>(if_nametoindex(dev->c_str()));
-        if (!idx) return make_error("no such interface: " + *dev, 4);
+        if (!idx) return make_error("no such interface: " + *dev);
         wanted.push_back(idx);
         if (int ifb = static_cast<int>(if_nametoindex(ifb_name_for(*dev).c_str()))) wanted.push_back(ifb);
     }
@@ -234,7 +234,7 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
     if (!rec.ok()) {
         std::string why;
         for (const auto& d : rec.diagnostics) why += "\n  " + d.format();
-        return make_error("ledger of " + dev + ": the recorded profile does not parse:" + why, 4);
+        return make_error("ledger of " + dev + ": the recorded profile does not parse:" + why);
     }
     profile::Profile p = *rec.value;
     for (const auto& s : l.steps) {
@@ -245,12 +245,11 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
         });
         if (q == qdiscs.end())
             return make_error("ledger of " + dev + " records a netem under " + handle_str(s.parent) + " on " + s.dev +
-                                  " that the kernel does not have",
-                              4);
+                                  " that the kernel does not have");
         // Where apply put each section (place()): [egress] on the device, the IFB holds
         // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
         auto& section = s.side == "ingress" && p.ingress ? p.ingress : p.egress;
-        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks", 4);
+        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks");
         profile::Impairment back = q->imp;
         // What netem does not dump comes from the record: tables (a distribution's kind, file,
         // samples) and, before Linux 6.4, the seed.

@@ -187,7 +187,7 @@ Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bo
     if (!places) return places.error();
     if (p.match) {
         if (places->size() != 1)
-            return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", 3);
+            return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
         if (auto m = u32_match(*p.match); !m) return m.error();
     }
     TcScript out;

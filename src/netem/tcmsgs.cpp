@@ -126,11 +126,11 @@ namespace {
 Result<std::vector<U32Key>> addr_keys(const profile::Cidr& c, int off, bool v6) {
     std::uint8_t bytes[16] = {};
     if (inet_pton(v6 ? AF_INET6 : AF_INET, c.address.c_str(), bytes) != 1)
-        return make_error("match: bad address '" + c.address + "'", 3);
+        return make_error("match: bad address '" + c.address + "'", ErrorKind::bad_input);
     const int words = v6 ? 4 : 1;
     const int max_prefix = v6 ? 128 : 32;
     if (c.prefix > max_prefix)
-        return make_error("match: prefix /" + std::to_string(c.prefix) + " too long", 3);
+        return make_error("match: prefix /" + std::to_string(c.prefix) + " too long", ErrorKind::bad_input);
     std::vector<U32Key> keys;
     for (int w = 0; w < words; ++w) {
         int bits = std::clamp(static_cast<int>(c.prefix) - 32 * w, 0, 32);
@@ -148,7 +148,7 @@ Result<std::vector<U32Key>> addr_keys(const profile::Cidr& c, int off, bool v6) 
 Result<U32Match> u32_match(const profile::FlowMatch& m) {
     const bool v6 = (m.src && m.src->v6) || (m.dst && m.dst->v6);
     if (m.src && m.dst && m.src->v6 != m.dst->v6)
-        return make_error("match: src and dst are of different IP versions", 3);
+        return make_error("match: src and dst are of different IP versions", ErrorKind::bad_input);
     U32Match out;
     out.eth_protocol = v6 ? ETH_P_IPV6 : ETH_P_IP;
     // IPv4: saddr at 12, daddr at 16, protocol byte at 9, L4 ports at 20/22 (no options).
@@ -169,7 +169,7 @@ Result<U32Match> u32_match(const profile::FlowMatch& m) {
     }
     if ((m.sport || m.dport) && m.protocol != profile::Protocol::tcp &&
         m.protocol != profile::Protocol::udp)
-        return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", 3);
+        return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", ErrorKind::bad_input);
     if (m.sport) out.keys.push_back({std::uint32_t(*m.sport) << 16, 0xFFFF0000u, l4});
     // sport and dport share one 32-bit word: two keys with disjoint masks, as tc sends them.
     if (m.dport) out.keys.push_back({std::uint32_t(*m.dport), 0x0000FFFFu, l4});

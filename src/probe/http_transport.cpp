@@ -207,13 +207,13 @@ private:
 }  // namespace
 
 Result<std::unique_ptr<Transport>> make_http_transport(const net::Endpoint& target, std::string host, std::string path, bool reuse) {
-    if (target.port() == 0) return make_error("http mode needs http://HOST:PORT/PATH", 3);
-    if (path.empty() || path.front() != '/') return make_error("http path must start with '/'", 3);
+    if (target.port() == 0) return make_error("http mode needs http://HOST:PORT/PATH", ErrorKind::bad_input);
+    if (path.empty() || path.front() != '/') return make_error("http path must start with '/'", ErrorKind::bad_input);
     for (char ch : host + path)
-        if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) return make_error("http host and path must not hold spaces or control characters", 3);
+        if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) return make_error("http host and path must not hold spaces or control characters", ErrorKind::bad_input);
     net::raise_fd_limit();
     net::Fd ep(epoll_create1(EPOLL_CLOEXEC));
-    if (!ep) return make_error(std::string("epoll_create1: ") + std::strerror(errno), 4);
+    if (!ep) return make_error(std::string("epoll_create1: ") + std::strerror(errno));
     return std::unique_ptr<Transport>(new HttpTransport(std::move(ep), target, std::move(host), std::move(path), reuse));
 }
 

@@ -26,7 +26,7 @@ std::uint16_t Endpoint::port() const { return port_of(addr); }
 
 Result<Endpoint> parse_endpoint(std::string_view text, bool port_required) {
     auto bad = [&](const std::string& why) {
-        return make_error("bad address '" + std::string(text) + "': " + why, 3);
+        return make_error("bad address '" + std::string(text) + "': " + why, ErrorKind::bad_input);
     };
     std::string host;
     std::string_view port_text;

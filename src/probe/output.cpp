@@ -14,10 +14,10 @@ double ms(Nanos d) { return static_cast<double>(d.count()) / 1e6; }
 
 Result<void> write_file(const std::filesystem::path& file, const std::string& text) {
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
-    if (!f) return make_error("cannot write " + file.string(), 4);
+    if (!f) return make_error("cannot write " + file.string());
     f << text;
     f.close();
-    if (!f) return make_error("error writing " + file.string(), 4);
+    if (!f) return make_error("error writing " + file.string());
     return {};
 }
 }  // namespace

@@ -261,14 +261,14 @@ private:
 namespace {
 Result<std::uint64_t> check_options(const ProbeOptions& o) {
     if (auto ok = profile::check_probe_rate(o.rate_hz, o.mode); !ok) return ok.error();
-    if (o.duration.count() < 0) return make_error("duration must be >= 0 (0: until stopped)", 3);
-    if (o.timeout.count() <= 0) return make_error("timeout must be > 0", 3);
-    if (const std::string bad = metrics::check(o.metrics); !bad.empty()) return make_error(bad, 3);
+    if (o.duration.count() < 0) return make_error("duration must be >= 0 (0: until stopped)", ErrorKind::bad_input);
+    if (o.timeout.count() <= 0) return make_error("timeout must be > 0", ErrorKind::bad_input);
+    if (const std::string bad = metrics::check(o.metrics); !bad.empty()) return make_error(bad, ErrorKind::bad_input);
     // Until stopped: the grid index is 64-bit, so the count is a bound never reached.
     if (o.duration.count() == 0) return std::numeric_limits<std::uint64_t>::max();
     const double total_d = std::floor(o.rate_hz * std::chrono::duration<double>(o.duration).count() + 1e-9);
-    if (total_d < 1) return make_error("rate x duration must give at least one probe", 3);
-    if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", 3);
+    if (total_d < 1) return make_error("rate x duration must give at least one probe", ErrorKind::bad_input);
+    if (total_d > static_cast<double>(max_probes)) return make_error("rate x duration exceeds 1e9 probes: split the run", ErrorKind::bad_input);
     return static_cast<std::uint64_t>(total_d);
 }
 }  // namespace
@@ -349,12 +349,12 @@ Result<ProbeRun> run_probe(const ProbeOptions& o, Transport& t, Clock& clock, co
 Result<void> set_target(ProbeOptions& o, std::string_view text) {
     std::string endpoint(text);
     if (o.mode == profile::ProbeMode::http) {
-        if (!text.starts_with("http://")) return make_error("--mode http needs TARGET = http://HOST:PORT/PATH", 3);
+        if (!text.starts_with("http://")) return make_error("--mode http needs TARGET = http://HOST:PORT/PATH", ErrorKind::bad_input);
         const std::string rest(text.substr(7));
         const auto slash = rest.find('/');
         endpoint = rest.substr(0, slash);
         o.http_path = slash == std::string::npos ? "/" : rest.substr(slash);
-        if (endpoint.find('@') != std::string::npos) return make_error("http target: no user@ part, please", 3);
+        if (endpoint.find('@') != std::string::npos) return make_error("http target: no user@ part, please", ErrorKind::bad_input);
         o.http_host = endpoint;
         if (endpoint.find(':') == std::string::npos || endpoint.back() == ']') endpoint += ":80";
     }

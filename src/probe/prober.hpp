@@ -78,7 +78,7 @@ struct ProbeCallbacks {
 
 // Runs to completion (duration 0: until `stop`): duration + timeout at most (plus the last window's bookkeeping), or
 // earlier when `stop` is set (then it stops sending, waits the timeout, and finishes).
-// Errors: bad options (3), sockets (4).
+// Errors: bad options (bad_input), sockets (system).
 Result<ProbeRun> run_probe(const ProbeOptions& opt, const std::atomic<bool>& stop, const ProbeCallbacks& cb);
 
 // TARGET as `probe` and `run` read it, for o.mode: HOST:PORT (udp, tcp), HOST (icmp),

@@ -48,21 +48,21 @@ bool SourceLimiter::allow(const sockaddr_storage& from, std::int64_t now_ns) {
 Result<std::vector<std::uint8_t>> read_key_file(const std::string& file) {
     struct stat st{};
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return make_error("key file " + file + ": " + std::strerror(errno), 3);
+    if (fd < 0) return make_error("key file " + file + ": " + std::strerror(errno), ErrorKind::bad_input);
     net::Fd guard(fd);
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return make_error("key file " + file + ": not a regular file", 3);
-    if (st.st_mode & 077) return make_error("key file " + file + " can be read by group or others (chmod 600 it)", 3);
-    if (st.st_size > 4096) return make_error("key file " + file + ": longer than 4096 bytes", 3);
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return make_error("key file " + file + ": not a regular file", ErrorKind::bad_input);
+    if (st.st_mode & 077) return make_error("key file " + file + " can be read by group or others (chmod 600 it)", ErrorKind::bad_input);
+    if (st.st_size > 4096) return make_error("key file " + file + ": longer than 4096 bytes", ErrorKind::bad_input);
     std::vector<std::uint8_t> key(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
     while (got < key.size()) {
         const ssize_t n = ::read(fd, key.data() + got, key.size() - got);
-        if (n <= 0) return make_error("key file " + file + ": read failed", 3);
+        if (n <= 0) return make_error("key file " + file + ": read failed", ErrorKind::bad_input);
         got += static_cast<std::size_t>(n);
     }
     if (!key.empty() && key.back() == '\n') key.pop_back();
     if (!key.empty() && key.back() == '\r') key.pop_back();
-    if (key.empty()) return make_error("key file " + file + " is empty", 3);
+    if (key.empty()) return make_error("key file " + file + " is empty", ErrorKind::bad_input);
     return key;
 }
 
@@ -72,7 +72,7 @@ Reflector::Reflector(net::Fd fd, ReflectorOptions opt)
 
 Result<Reflector> Reflector::open(const net::Endpoint& listen, ReflectorOptions opt) {
     net::Fd fd(::socket(listen.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!fd) return make_error(std::string("socket: ") + std::strerror(errno), 4);
+    if (!fd) return make_error(std::string("socket: ") + std::strerror(errno));
     const int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (listen.family() == AF_INET6) {
@@ -83,7 +83,7 @@ Result<Reflector> Reflector::open(const net::Endpoint& listen, ReflectorOptions 
     setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&listen.addr), listen.len) != 0) {
         const int e = errno;
-        return make_error("bind " + listen.text + ": " + std::strerror(e), e == EADDRNOTAVAIL ? 3 : 4);
+        return make_error("bind " + listen.text + ": " + std::strerror(e), e == EADDRNOTAVAIL ? ErrorKind::bad_input : ErrorKind::system);
     }
     Reflector r(std::move(fd), std::move(opt));
     r.c_.kernel_timestamps = net::enable_timestamping(r.fd_.get(), false);
@@ -141,7 +141,7 @@ Result<void> Reflector::run(const std::atomic<bool>& stop) {
     while (!stop.load(std::memory_order_relaxed)) {
         pollfd p{fd_.get(), POLLIN, 0};
         const int n = ::poll(&p, 1, 200);
-        if (n < 0 && errno != EINTR) return make_error(std::string("poll: ") + std::strerror(errno), 4);
+        if (n < 0 && errno != EINTR) return make_error(std::string("poll: ") + std::strerror(errno));
         if (n <= 0) continue;
         // Drain what is queued, but look at `stop` between batches.
         for (int i = 0; i < 256; ++i) {

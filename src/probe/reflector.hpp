@@ -73,7 +73,7 @@ private:
 };
 
 // Reads a shared key from FILE (raw bytes, one trailing newline dropped). Refuses an empty
-// file and one that group or others can read (exit 3); errors never quote the contents.
+// file and one that group or others can read (bad input); errors never quote the contents.
 Result<std::vector<std::uint8_t>> read_key_file(const std::string& file);
 
 }  // namespace netchaos::probe

@@ -262,23 +262,22 @@ Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const
                                                   std::uint64_t session, std::size_t size, std::vector<std::uint8_t> key) {
     using profile::ProbeMode;
     if (!key.empty() && mode != ProbeMode::udp)
-        return make_error("a key (--key-file) authenticates udp probes to a netchaos reflector; not mode icmp or tcp", 3);
+        return make_error("a key (--key-file) authenticates udp probes to a netchaos reflector; not mode icmp or tcp", ErrorKind::bad_input);
     if (!key.empty()) size = std::max(size, wire::auth_size);   // room for the HMAC
     if (size < wire::header_size || size > wire::max_size)
         return make_error("probe size must be in " + std::to_string(wire::header_size) + "-" +
-                              std::to_string(wire::max_size) + " bytes",
-                          3);
+                              std::to_string(wire::max_size) + " bytes", ErrorKind::bad_input);
     const int family = target.family();
     if (mode == ProbeMode::udp) {
-        if (target.port() == 0) return make_error("udp mode needs HOST:PORT (a netchaos reflector)", 3);
+        if (target.port() == 0) return make_error("udp mode needs HOST:PORT (a netchaos reflector)", ErrorKind::bad_input);
         net::Fd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        if (!fd) return make_error(std::string("socket: ") + std::strerror(errno), 4);
+        if (!fd) return make_error(std::string("socket: ") + std::strerror(errno));
         auto t = std::make_unique<UdpTransport>(std::move(fd), target, session, size);
         t->set_key(std::move(key));
         return std::unique_ptr<Transport>(std::move(t));
     }
     if (mode == ProbeMode::icmp) {
-        if (family != AF_INET) return make_error("icmp mode supports IPv4 targets only", 3);
+        if (family != AF_INET) return make_error("icmp mode supports IPv4 targets only", ErrorKind::bad_input);
         net::Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP));
         bool raw = false;
         if (!fd) {
@@ -287,14 +286,13 @@ Result<std::unique_ptr<Transport>> make_transport(profile::ProbeMode mode, const
         }
         if (!fd)
             return make_error(std::string("icmp socket: ") + std::strerror(errno) +
-                                  " (needs net.ipv4.ping_group_range to include your group, or CAP_NET_RAW)",
-                              4);
+                                  " (needs net.ipv4.ping_group_range to include your group, or CAP_NET_RAW)");
         return std::unique_ptr<Transport>(new IcmpTransport(std::move(fd), raw, target, session, size));
     }
-    if (target.port() == 0) return make_error("tcp mode needs HOST:PORT", 3);
+    if (target.port() == 0) return make_error("tcp mode needs HOST:PORT", ErrorKind::bad_input);
     net::raise_fd_limit();
     net::Fd ep(epoll_create1(EPOLL_CLOEXEC));
-    if (!ep) return make_error(std::string("epoll_create1: ") + std::strerror(errno), 4);
+    if (!ep) return make_error(std::string("epoll_create1: ") + std::strerror(errno));
     return std::unique_ptr<Transport>(new TcpTransport(std::move(ep), target));
 }
 

@@ -90,10 +90,10 @@ LossSummary summarize(const LossModel& m) {
 
 Result<GilbertElliott> gilbert_elliott_for(double mean, double burst) {
     char buf[200];
-    if (!(mean > 0 && mean < 1)) return make_error("mean loss must lie between 0% and 100% (exclusive)", 3);
+    if (!(mean > 0 && mean < 1)) return make_error("mean loss must lie between 0% and 100% (exclusive)", ErrorKind::bad_input);
     if (!(burst >= 1)) {
         std::snprintf(buf, sizeof buf, "burst = %g: a burst is at least 1 packet (the mean number of consecutive losses)", burst);
-        return make_error(buf, 3);
+        return make_error(buf, ErrorKind::bad_input);
     }
     GilbertElliott g;
     g.r = 1.0 / burst;
@@ -103,7 +103,7 @@ Result<GilbertElliott> gilbert_elliott_for(double mean, double burst) {
     if (g.p > 1.0) {
         std::snprintf(buf, sizeof buf, "mean %.4g%% in bursts of %g cannot be reached: it needs p = %.4g%% > 100%% (use longer bursts or less loss)",
                       mean * 100, burst, g.p * 100);
-        return make_error(buf, 3);
+        return make_error(buf, ErrorKind::bad_input);
     }
     return g;
 }

@@ -666,10 +666,18 @@ const TablePolicy& table_policy() { return policy_storage(); }
 
 Profile with_absolute_tables(const Profile& p) {
     Profile q = p;
+    if (p.source.empty()) return q;
+    auto fix = [&](std::optional<Delay>& d) {
+        if (d && d->table && !d->table->file.empty() && d->table->file.is_relative())
+            d->table->file = std::filesystem::absolute(p.source.parent_path() / d->table->file);
+    };
     for (auto* imp : {q.egress ? &*q.egress : nullptr, q.ingress ? &*q.ingress : nullptr})
-        if (imp && imp->delay && imp->delay->table && !imp->delay->table->file.empty() &&
-            imp->delay->table->file.is_relative() && !p.source.empty())
-            imp->delay->table->file = std::filesystem::absolute(p.source.parent_path() / imp->delay->table->file);
+        if (imp) fix(imp->delay);
+    // Every delay of the [http] table too: the proxy's working directory is not the profile's.
+    if (q.http) {
+        fix(q.http->faults.request_delay), fix(q.http->faults.response_delay);
+        for (auto& r : q.http->routes) fix(r.faults.request_delay), fix(r.faults.response_delay);
+    }
     return q;
 }
 
@@ -677,7 +685,7 @@ Result<Cidr> parse_cidr(std::string_view s) {
     std::string why;
     bool host_bits = false;
     auto c = detail::parse_cidr(std::string(s), why, host_bits);
-    if (!c) return make_error(why, 3);
+    if (!c) return make_error(why, ErrorKind::bad_input);
     return *c;
 }
 

@@ -18,7 +18,7 @@ namespace netchaos::profile {
 
 namespace {
 
-Error bad(std::string msg) { return make_error(std::move(msg), 3); }
+Error bad(std::string msg) { return make_error(std::move(msg), ErrorKind::bad_input); }
 
 // strtod over the whole word's number part; `rest` is what follows the number.
 bool leading_number(std::string_view w, double& v, std::string& rest) {

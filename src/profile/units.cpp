@@ -42,17 +42,17 @@ Result<Number> split_number(std::string_view s, std::string_view what) {
     std::size_t start = i;
     while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) {
         if (s[i] == '.') {
-            if (n.has_point) return make_error("expected " + std::string(what) + ", got " + quoted(s) + " (two decimal points)", 3);
+            if (n.has_point) return make_error("expected " + std::string(what) + ", got " + quoted(s) + " (two decimal points)", ErrorKind::bad_input);
             n.has_point = true;
         }
         ++i;
     }
     std::string_view digits = s.substr(start, i - start);
     if (digits.empty() || digits == ".")
-        return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
+        return make_error("expected " + std::string(what) + ", got " + quoted(s), ErrorKind::bad_input);
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n.value);
     if (ec != std::errc() || p != digits.data() + digits.size() || !std::isfinite(n.value))
-        return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
+        return make_error("expected " + std::string(what) + ", got " + quoted(s), ErrorKind::bad_input);
     while (i < s.size() && s[i] == ' ') ++i;
     n.unit = s.substr(i);
     while (!n.unit.empty() && n.unit.back() == ' ') n.unit.remove_suffix(1);
@@ -99,20 +99,20 @@ Result<Duration> parse_duration(std::string_view s) {
     auto n = split_number(s, what);
     if (!n) return n.error();
     if (n->negative && n->value != 0)
-        return make_error("negative duration " + quoted(s) + ": expected a duration >= 0", 3);
+        return make_error("negative duration " + quoted(s) + ": expected a duration >= 0", ErrorKind::bad_input);
     if (n->unit.empty()) {
         if (n->value == 0) return Duration{0};
-        return make_error("duration " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "ms\" (units: ns, us, ms, s, min, h)", 3);
+        return make_error("duration " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "ms\" (units: ns, us, ms, s, min, h)", ErrorKind::bad_input);
     }
     if (iequals(n->unit, "m")) {
         std::string num(s.substr(0, s.size() - n->unit.size()));
         while (!num.empty() && num.back() == ' ') num.pop_back();
-        return make_error("duration " + quoted(s) + ": \"m\" is ambiguous, say \"" + num + "min\" (minutes) or \"" + num + "ms\" (milliseconds)", 3);
+        return make_error("duration " + quoted(s) + ": \"m\" is ambiguous, say \"" + num + "min\" (minutes) or \"" + num + "ms\" (milliseconds)", ErrorKind::bad_input);
     }
     const auto* u = find_unit(n->unit, units, false);
-    if (!u) return make_error("unknown duration unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
+    if (!u) return make_error("unknown duration unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), ErrorKind::bad_input);
     double ns = n->value * u->scale;
-    if (ns > max_duration_ns) return make_error("duration " + quoted(s) + " is too large (at most 100 days)", 3);
+    if (ns > max_duration_ns) return make_error("duration " + quoted(s) + " is too large (at most 100 days)", ErrorKind::bad_input);
     return Duration{static_cast<Duration::rep>(std::llround(ns))};
 }
 
@@ -122,13 +122,13 @@ Result<double> parse_probability(std::string_view s) {
     if (!n) return n.error();
     double v = n->negative ? -n->value : n->value;
     if (n->unit == "%") {
-        if (v < 0 || v > 100) return make_error("probability " + quoted(s) + " is outside 0-100%", 3);
+        if (v < 0 || v > 100) return make_error("probability " + quoted(s) + " is outside 0-100%", ErrorKind::bad_input);
         return v / 100.0;
     }
-    if (!n->unit.empty()) return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
-    if (v < 0 || v > 1) return make_error("probability " + quoted(s) + " is outside 0-100% (a bare number is a fraction in [0, 1]; for percent write \"" + std::string(s) + "%\")", 3);
+    if (!n->unit.empty()) return make_error("expected " + std::string(what) + ", got " + quoted(s), ErrorKind::bad_input);
+    if (v < 0 || v > 1) return make_error("probability " + quoted(s) + " is outside 0-100% (a bare number is a fraction in [0, 1]; for percent write \"" + std::string(s) + "%\")", ErrorKind::bad_input);
     if (!n->has_point && v != 0)
-        return make_error("probability " + quoted(s) + " is ambiguous: write \"" + std::string(s) + "%\" or 1.0", 3);
+        return make_error("probability " + quoted(s) + " is ambiguous: write \"" + std::string(s) + "%\" or 1.0", ErrorKind::bad_input);
     return v;
 }
 
@@ -142,9 +142,9 @@ Result<double> parse_percent(std::string_view s) {
     constexpr std::string_view what = "a percentage like \"200%\" or a ratio like 2.0";
     auto n = split_number(s, what);
     if (!n) return n.error();
-    if (n->negative && n->value != 0) return make_error("negative percentage " + quoted(s) + ": expected >= 0", 3);
+    if (n->negative && n->value != 0) return make_error("negative percentage " + quoted(s) + ": expected >= 0", ErrorKind::bad_input);
     if (n->unit == "%") return n->value / 100.0;
-    if (!n->unit.empty()) return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
+    if (!n->unit.empty()) return make_error("expected " + std::string(what) + ", got " + quoted(s), ErrorKind::bad_input);
     return n->value;
 }
 
@@ -159,12 +159,12 @@ Result<std::uint64_t> parse_rate(std::string_view s) {
     constexpr std::string_view what = "a rate like \"100mbit\", \"1gbit\" or \"64kbit\" (kbps/mbps are bytes/s, as in tc)";
     auto n = split_number(s, what);
     if (!n) return n.error();
-    if (n->negative && n->value != 0) return make_error("negative rate " + quoted(s) + ": expected a rate > 0", 3);
-    if (n->unit.empty()) return make_error("rate " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "mbit\" (bits/s) or \"" + std::string(s) + "kbps\" (bytes/s)", 3);
+    if (n->negative && n->value != 0) return make_error("negative rate " + quoted(s) + ": expected a rate > 0", ErrorKind::bad_input);
+    if (n->unit.empty()) return make_error("rate " + quoted(s) + " has no unit: write e.g. \"" + std::string(s) + "mbit\" (bits/s) or \"" + std::string(s) + "kbps\" (bytes/s)", ErrorKind::bad_input);
     const auto* u = find_unit(n->unit, units, false);
-    if (!u) return make_error("unknown rate unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
+    if (!u) return make_error("unknown rate unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), ErrorKind::bad_input);
     double bytes = n->value * u->scale / 8.0;
-    if (bytes > max_rate_bytes) return make_error("rate " + quoted(s) + " is too large (at most 10tbit)", 3);
+    if (bytes > max_rate_bytes) return make_error("rate " + quoted(s) + " is too large (at most 10tbit)", ErrorKind::bad_input);
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
@@ -197,15 +197,15 @@ Result<std::uint64_t> parse_size(std::string_view s) {
     constexpr std::string_view what = "a size like \"64kb\" or \"1500b\"";
     auto n = split_number(s, what);
     if (!n) return n.error();
-    if (n->negative && n->value != 0) return make_error("negative size " + quoted(s) + ": expected a size >= 0", 3);
+    if (n->negative && n->value != 0) return make_error("negative size " + quoted(s) + ": expected a size >= 0", ErrorKind::bad_input);
     double scale = 1;
     if (!n->unit.empty()) {
         const auto* u = find_unit(n->unit, units, false);
-        if (!u) return make_error("unknown size unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), 3);
+        if (!u) return make_error("unknown size unit \"" + std::string(n->unit) + "\" in " + quoted(s) + ": expected one of " + unit_list(units), ErrorKind::bad_input);
         scale = u->scale;
     }
     double bytes = n->value * scale;
-    if (bytes > max_exact) return make_error("size " + quoted(s) + " is too large", 3);
+    if (bytes > max_exact) return make_error("size " + quoted(s) + " is too large", ErrorKind::bad_input);
     return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
@@ -213,12 +213,12 @@ Result<double> check_probe_rate(double hz, ProbeMode mode) {
     char buf[160];
     if (!(hz >= probe_rate_min_hz && hz <= probe_rate_max_hz)) {
         std::snprintf(buf, sizeof buf, "probe rate %g/s is outside %g-%g probes/s", hz, probe_rate_min_hz, probe_rate_max_hz);
-        return make_error(buf, 3);
+        return make_error(buf, ErrorKind::bad_input);
     }
     if ((mode == ProbeMode::tcp || mode == ProbeMode::http) && hz > probe_rate_max_tcp_hz) {
         std::snprintf(buf, sizeof buf, "probe rate %g/s: %s mode allows at most %g probes/s (a connection per probe in flight)",
                       hz, mode == ProbeMode::tcp ? "tcp" : "http", probe_rate_max_tcp_hz);
-        return make_error(buf, 3);
+        return make_error(buf, ErrorKind::bad_input);
     }
     return hz;
 }
@@ -228,7 +228,7 @@ Result<double> parse_probe_rate(std::string_view s) {
     auto n = split_number(s, what);
     if (!n) return n.error();
     if (!n->unit.empty() && !iequals(n->unit, "/s") && !iequals(n->unit, "hz"))
-        return make_error("expected " + std::string(what) + ", got " + quoted(s), 3);
+        return make_error("expected " + std::string(what) + ", got " + quoted(s), ErrorKind::bad_input);
     return n->negative ? -n->value : n->value;
 }
 

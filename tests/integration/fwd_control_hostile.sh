@@ -172,7 +172,7 @@ grep -q "match" "$T/err" || fail "no reason for the [match] refusal: $(cat "$T/e
 hostile=$((hostile + 1))
 req=$(python3 -c 'import json,sys; print(json.dumps({"cmd":"load","toml":open(sys.argv[1]).read()}))' "$T/match.toml")
 ctl ask "$req" >"$T/r.json" && fail "the forwarder itself accepted a [match] profile: $(cat "$T/r.json")"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("code")==3 else 1)' "$T/r.json" ||
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("kind")=="bad_input" else 1)' "$T/r.json" ||
   fail "forwarder's [match] refusal has no code 3: $(cat "$T/r.json")"
 ctl ask '{"cmd":"stats"}' | python3 -c 'import json,sys; d=json.load(sys.stdin)["directions"]; assert d["0to1"]["profile"]=="passthrough"' ||
   fail "a refused profile changed the forwarder"

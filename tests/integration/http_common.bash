@@ -1,3 +1,5 @@
+# shellcheck source=../lib/nginx.bash
+source "$NETCHAOS_SOURCE_DIR/tests/lib/nginx.bash"
 # Sourced by tests/integration/http_*.sh (after tests/lib/common.sh): nginx on loopback as the
 # upstream, netchaos http-proxy in front of it, curl as the client. Everything on 127.0.0.0/8.
 http_requirements() {
@@ -21,33 +23,18 @@ http_nginx_up() {
   local i
   for i in 1 2 3 4 5; do
     NGINX_PORT=$(http_free_port)
-    cat >"$W/nginx/nginx.conf" <<EOT
-daemon off;
-worker_processes 1;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format controls '\$request_method \$uri jitter=\$http_x_jitter abort=\$http_x_fault_abort';
+    nginx_conf "$W/nginx/nginx.conf" "$W/nginx" 1 "log_format controls '\$request_method \$uri jitter=\$http_x_jitter abort=\$http_x_fault_abort';
   access_log $W/nginx/access.log controls;
-  client_body_temp_path $W/nginx/body;
-  proxy_temp_path $W/nginx/proxy;
-  fastcgi_temp_path $W/nginx/fastcgi;
-  uwsgi_temp_path $W/nginx/uwsgi;
-  scgi_temp_path $W/nginx/scgi;
-  keepalive_requests 100000;
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $W/nginx/html;
-    location = /len { client_max_body_size 10m; return 200 "len=\$content_length\n"; }
-  }
-}
-EOT
+    location = /len { client_max_body_size 10m; return 200 \"len=\$content_length\\n\"; }
+  }"
     if [[ $(id -u) == 0 ]]; then
       chown -R nobody "$W/nginx"
-      setpriv --reuid=nobody --regid=nogroup --clear-groups nginx -e "$W/nginx/error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
+      setpriv --reuid=nobody --regid=nogroup --clear-groups nginx -e "$W/nginx/nginx.error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
     else
-      nginx -e "$W/nginx/error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
+      nginx -e "$W/nginx/nginx.error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
     fi
     NGINX_PID=$!
     nc_defer "kill $NGINX_PID; wait $NGINX_PID"
@@ -58,7 +45,7 @@ EOT
       sleep 0.1
     done
   done
-  cat "$W/nginx/error.log" >&2
+  cat "$W/nginx/nginx.error.log" >&2
   fail "nginx did not come up on loopback"
 }
 

@@ -27,7 +27,7 @@ nc_has "netns \"nc-nope-$$\" does not exist"
 # A forwarder control socket that does not answer: exit 4 with the reason, not after the steady state.
 experiment "$tmp/ctl.toml" 'backend = "dpdk"\ncontrol = "/tmp/nc-no-fwd-'$$'.sock"\n' "target = \"127.0.0.1:$port\"\n"
 nc_expect 4 "$NETCHAOS" run "$tmp/ctl.toml" --quiet
-nc_has "control socket does not answer: netchaos show: no forwarder on /tmp/nc-no-fwd-$$.sock"
+nc_has "control socket does not answer: netchaos show: nothing answers on /tmp/nc-no-fwd-$$.sock"
 ! grep -qE 'exited [0-9]+: *$' "$tmp/out" || { cat "$tmp/out"; fail "a note ends without its reason"; }
 pass "item 1: a dead control socket is reported before the first fault (exit 4)"
 

@@ -9,6 +9,7 @@
 #      and names the engine.
 # NC_FIDELITY_KEEP=DIR copies the reports there (for the before/after tables in the issue).
 source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
+source "$NETCHAOS_SOURCE_DIR/tests/lib/nginx.bash"
 need_root
 for c in ip curl nginx setpriv python3; do need_cmd "$c"; done
 [[ -x ${NETCHAOS_FWD:-} ]] || skip "no netchaos-fwd binary at '${NETCHAOS_FWD:-}' (libdpdk-dev missing?)"
@@ -25,29 +26,14 @@ bench_up() {  # bench_up [ENV=VALUE...]: the netns bench with nginx in srv
     { cat "$W/bench.log"; skip "netns bench did not come up (AF_XDP/DPDK unavailable?)"; }
   # nginx unprivileged (nobody) on a high port, everything it writes in $W/nginx.
   mkdir -p "$W/nginx/html" && echo ok >"$W/nginx/html/index.html" && chown -R nobody "$W/nginx"
-  cat >"$W/nginx/nginx.conf" <<EOT
-daemon off;
-worker_processes 1;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $W/nginx/body;
-  proxy_temp_path $W/nginx/proxy;
-  fastcgi_temp_path $W/nginx/fastcgi;
-  uwsgi_temp_path $W/nginx/uwsgi;
-  scgi_temp_path $W/nginx/scgi;
-  server { listen 10.213.0.2:$PORT; root $W/nginx/html; }
-}
-EOT
-  ip netns exec "$P-srv" setpriv --reuid=nobody --regid=nogroup --clear-groups nginx -e "$W/nginx/error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
+  nginx_conf "$W/nginx/nginx.conf" "$W/nginx" 1 "server { listen 10.213.0.2:$PORT; root $W/nginx/html; }"
+  ip netns exec "$P-srv" setpriv --reuid=nobody --regid=nogroup --clear-groups nginx -e "$W/nginx/nginx.error.log" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
   NGINX_PID=$!
   for _ in $(seq 50); do
     ip netns exec "$P-cli" curl -s -m 1 -o /dev/null "http://10.213.0.2:$PORT/" && return 0
     sleep 0.1
   done
-  cat "$W/nginx/error.log" >&2
+  cat "$W/nginx/nginx.error.log" >&2
   fail "nginx did not answer on 10.213.0.2:$PORT"
 }
 bench_down() {

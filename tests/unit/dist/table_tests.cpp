@@ -128,7 +128,7 @@ TEST_CASE("load_file errors name the file, line and column") {
         CHECK_THAT(t.error().message, Catch::Contains(f.path.string() + ":3:3:"));
         CHECK_THAT(t.error().message, Catch::Contains("not an integer"));
         CHECK_THAT(t.error().message, !Catch::Contains("five"));   // file contents are never quoted
-        CHECK(t.error().code == 3);
+        CHECK(t.error().kind == netchaos::ErrorKind::bad_input);
     }
     {
         TempFile f("1\n2\n40000\n");

@@ -61,7 +61,7 @@ TEST_CASE("pid_of_inspect: a stopped container, no container, a crictl pod, garb
 TEST_CASE("container_pid refuses an ID that would be an option, and names every runtime tried") {
     auto opt = drive::container_pid("--format={{.State.Pid}}", "podman");
     REQUIRE_FALSE(opt);
-    CHECK(opt.error().code == 3);
+    CHECK(opt.error().kind == ErrorKind::bad_input);
     auto missing = drive::container_pid("abc", "/nonexistent/podman");
     REQUIRE_FALSE(missing);
     CHECK(missing.error().message == "container abc: not found through /nonexistent/podman (/nonexistent/podman: not installed (not on PATH))");

@@ -37,7 +37,7 @@ struct FakeTarget final : FaultTarget {
     int applies = 0;
     explicit FakeTarget(FakeTimer& t) : timer(t) {}
     Result<void> apply(const profile::Profile& p) override {
-        if (applies++ == fail_on_apply) return make_error("boom", 4);
+        if (applies++ == fail_on_apply) return make_error("boom");
         history.push_back({timer.t, p});
         return {};
     }

@@ -4,12 +4,16 @@
 #include <csignal>
 #include <cstring>
 
+#include "cli/exit_codes.hpp"
 #include "fakes.hpp"
 
 using namespace fakes;
 using namespace netchaos::profile;
 
 namespace {
+
+// The exit code `netchaos run` ends with: the runner's Ending through the CLI's one mapping.
+int code(const netchaos::experiment::RunOutcome& o) { return netchaos::cli::exit_code(o.ending); }
 struct Bench {
     FakeTimer timer;
     FakeTarget target{timer};
@@ -46,7 +50,7 @@ TEST_CASE("runner: a faithful emulator and met thresholds pass (exit 0)") {
     Bench b;
     auto out = b.run(two_phases());
     INFO(netchaos::report::summary_table(out.report));
-    CHECK(out.exit_code == 0);
+    CHECK(code(out) == 0);
     REQUIRE(out.report.phases.size() == 4);
     CHECK(out.report.phases[1].name == "morning");
     CHECK(out.report.phases[1].stats.rtt_mean_ns / 1e6 == Approx(35.2).margin(1.0));
@@ -69,7 +73,7 @@ TEST_CASE("runner: an SLO miss exits 1 and names the threshold") {
     auto e = two_phases();
     e.phases[0].thresholds.p99_rtt_max = 40ms;   // normal(35, 10) has p99 ~ 58 ms
     auto out = b.run(e);
-    CHECK(out.exit_code == 1);
+    CHECK(code(out) == 1);
     CHECK(out.report.verdict == "SLO missed");
     bool found = false;
     for (const auto& c : out.report.phases[1].checks) found |= c.name == "p99_rtt_max" && !c.pass;
@@ -122,7 +126,7 @@ TEST_CASE("runner: truncation at zero is predicted (exit 0); an emulator that de
     Bench b;
     auto out = b.run(e);
     INFO(netchaos::report::summary_table(out.report));
-    CHECK(out.exit_code == 0);
+    CHECK(code(out) == 0);
     const auto& f = out.report.phases[1].fidelity.at(0);
     CHECK(f.predicted_mean_ms > f.requested_mean_ms * 1.5);   // E[max(0,N(10,50))] ~ 25 ms, and FIFO on top
     auto j = make_experiment({Phase{.name = "jitter", .duration = 20s, .profile = delay_profile("j", 80ms, 25ms)}});
@@ -130,17 +134,17 @@ TEST_CASE("runner: truncation at zero is predicted (exit 0); an emulator that de
     half.probe.jitter_scale = 0.5;
     auto h = half.run(j);
     INFO(netchaos::report::summary_table(h.report));
-    CHECK(h.exit_code == 2);
+    CHECK(code(h) == 2);
     CHECK_FALSE(h.report.phases[1].fidelity.at(0).pass);
     // A no-fault step whose path got noisier is never exit 2 (the recovery here is quiet).
     Bench same;
-    CHECK(same.run(j).exit_code == 0);
+    CHECK(code(same.run(j)) == 0);
     // fidelity = "warn" (per phase) reports the miss and keeps the exit code.
     j.phases[0].fidelity = FidelityMode::warn;
     Bench warned;
     warned.probe.jitter_scale = 0.5;
     auto w = warned.run(j);
-    CHECK(w.exit_code == 0);
+    CHECK(code(w) == 0);
     CHECK(w.report.phases[1].fidelity.at(0).warning);
 }
 
@@ -149,7 +153,7 @@ TEST_CASE("runner: fidelity outranks SLO (exit 2 when both miss)") {
     b.probe.jitter_scale = 0.5;
     auto e = make_experiment({Phase{.name = "jitter", .duration = 20s, .profile = delay_profile("j", 80ms, 25ms)}});
     e.phases[0].thresholds.p99_rtt_max = 1ms;
-    CHECK(b.run(e).exit_code == 2);
+    CHECK(code(b.run(e)) == 2);
 }
 
 TEST_CASE("runner: the command runs under chaos; its failure exits 1; a long command holds the last phase") {
@@ -157,7 +161,7 @@ TEST_CASE("runner: the command runs under chaos; its failure exits 1; a long com
     b.command.status = 3;
     b.command.runtime_ns = 40'000'000'000;   // longer than the 15 s of phases
     auto out = b.run(two_phases(), {"make", "test"});
-    CHECK(out.exit_code == 1);
+    CHECK(code(out) == 1);
     REQUIRE(out.report.command);
     CHECK(out.report.command->exit_code == 3);
     CHECK(out.report.command->duration_s == Approx(40).margin(1.1));
@@ -174,7 +178,7 @@ TEST_CASE("runner: a stop request rolls back, stops the command and exits 128+si
         if (t >= 1'000'000'000'000 + 6'000'000'000) b.stop = SIGTERM;
     };
     auto out = b.run(two_phases(), {"sleep", "1000"});
-    CHECK(out.exit_code == 143);
+    CHECK(code(out) == 143);
     CHECK(b.command.terminated);
     REQUIRE_FALSE(b.target.history.empty());
     CHECK_FALSE(b.target.history.back().applied);   // rolled back
@@ -192,7 +196,7 @@ TEST_CASE("runner: a lost watchdog lease stops the timeline, rolls back and exit
     };
     const Experiment e = two_phases();
     auto out = b.runner.run(e, make_plan(e), o, b.stop);
-    CHECK(out.exit_code == 4);
+    CHECK(code(out) == 4);
     CHECK(out.report.verdict == "system error (watchdog lease lost)");
     REQUIRE_FALSE(out.report.notes.empty());
     CHECK(out.report.notes.back().find("lease was lost") != std::string::npos);
@@ -208,7 +212,7 @@ TEST_CASE("runner: a failed apply rolls back whatever was applied and exits with
     Bench b;
     b.target.fail_on_apply = 1;   // the second phase
     auto out = b.run(two_phases());
-    CHECK(out.exit_code == 4);
+    CHECK(code(out) == 4);
     CHECK_FALSE(b.target.history.back().applied);
     CHECK(out.report.notes.at(0).find("boom") != std::string::npos);
 }
@@ -219,7 +223,7 @@ TEST_CASE("runner: a ramp gets one fidelity entry per step") {
     a.egress->delay->order = z.egress->delay->order = JitterOrder::reorder;
     auto e = make_experiment({Phase{.name = "ramp", .duration = 20s, .profile = a, .ramp = Ramp{a, z, 4}}});
     auto out = b.run(e);
-    CHECK(out.exit_code == 0);
+    CHECK(code(out) == 0);
     REQUIRE(out.report.phases[1].fidelity.size() == 4);
     CHECK(out.report.phases[1].fidelity[3].predicted_mean_ms == Approx(50.2).margin(0.2));
     CHECK(b.target.history.size() == 5);   // 4 applies, 1 clear
@@ -234,7 +238,7 @@ TEST_CASE("runner: a no-fault phase with 1 ms of CPU noise is never exit 2; exit
     b.probe.noise_from = 1'000'000'000'000 + 3'000'000'000;   // after the steady state
     auto out = b.run(e);
     INFO(netchaos::report::summary_table(out.report));
-    CHECK(out.exit_code == 0);
+    CHECK(code(out) == 0);
     REQUIRE(out.report.phases.size() == 4);
     CHECK(out.report.phases[2].stats.rtt_mean_ns > 0.7e6);   // the noise is there (0.2 ms quiet path + ~0.8)
     for (std::size_t i : {2, 3}) {
@@ -247,7 +251,7 @@ TEST_CASE("runner: a no-fault phase with 1 ms of CPU noise is never exit 2; exit
     Bench c;
     c.probe.idle_noise_ms = 1.0;
     c.probe.noise_from = b.probe.noise_from;
-    CHECK(c.run(e).exit_code == 1);
+    CHECK(code(c.run(e)) == 1);
 }
 
 // Issue 18 item 1: fail fast. Each case ran blind before: every phase "passed" with 0 replies.
@@ -269,12 +273,22 @@ TEST_CASE("runner: no reply in the steady state stops before the first fault (ex
     b.probe.deaf_after_ns = 0;
     auto out = b.run(two_phases());
     INFO(notes_of(out));
-    CHECK(out.exit_code == 4);
+    CHECK(code(out) == 4);
     CHECK(out.report.verdict == "system error");
     CHECK(b.target.history.empty());   // no fault, nothing to roll back
     CHECK(has_note(out, "no reply in the steady state"));
     // It waited one window + one timeout + 1 s past the 3 s baseline, not the 21 s plan.
     CHECK(double(b.timer.t - 1'000'000'000'000) / 1e9 < 7.0);
+    // The steady-state row does not pass on 100% loss: it failed, and says why.
+    REQUIRE_FALSE(out.report.phases.empty());
+    const auto& steady = out.report.phases.front();
+    CHECK(steady.kind == "baseline");
+    CHECK(steady.stats.sent > 0);
+    CHECK(steady.stats.received == 0);
+    CHECK_FALSE(steady.pass());
+    CHECK(std::any_of(steady.checks.begin(), steady.checks.end(), [](const auto& c) {
+        return c.name == "replies" && !c.pass && c.detail.find("none answered") != std::string::npos;
+    }));
 }
 
 TEST_CASE("runner: a probe that dies during a phase rolls back and exits 4 with its reason") {
@@ -282,7 +296,7 @@ TEST_CASE("runner: a probe that dies during a phase rolls back and exits 4 with 
     b.probe.dies_after_ns = 6'000'000'000;   // 3 s into "morning"
     auto out = b.run(two_phases());
     INFO(notes_of(out));
-    CHECK(out.exit_code == 4);
+    CHECK(code(out) == 4);
     CHECK(has_note(out, "port unreachable (during 'morning')"));
     REQUIRE_FALSE(b.target.history.empty());
     CHECK_FALSE(b.target.history.back().applied);   // rolled back
@@ -296,7 +310,7 @@ TEST_CASE("runner: no reply for max_silence during a phase rolls back and exits 
     e.probe.max_silence = 3s;
     auto out = b.run(e);
     INFO(notes_of(out));
-    CHECK(out.exit_code == 4);
+    CHECK(code(out) == 4);
     CHECK(has_note(out, "no reply for 3.0 s during 'morning' (max_silence 3.0 s)"));
     CHECK_FALSE(b.target.history.back().applied);
 

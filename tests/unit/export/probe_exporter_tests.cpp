@@ -155,7 +155,7 @@ TEST_CASE("exporter: --metrics-listen addresses") {
         INFO(bad);
         const auto r = exporter::check_listen(bad);
         REQUIRE(!r);
-        CHECK(r.error().code == 3);
+        CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     }
 }
 
@@ -167,6 +167,6 @@ TEST_CASE("exporter: the server binds, reports its port, and refuses a port in u
     CHECK((*a)->url() == "http://127.0.0.1:" + std::to_string((*a)->port()) + "/metrics");
     auto b = exporter::Server::start("127.0.0.1:" + std::to_string((*a)->port()), prom.registry());
     REQUIRE(!b);
-    CHECK(b.error().code == 4);
+    CHECK(b.error().kind == netchaos::ErrorKind::system);
     CHECK_THAT(b.error().message, Catch::Contains("Address already in use"));
 }

@@ -213,10 +213,10 @@ TEST_CASE("bad profiles are rejected with code 3") {
     auto neg = with_delay(-1ms, 0ms, profile::Distribution::normal);
     auto r = fault::compile(neg);
     REQUIRE(!r);
-    CHECK(r.error().code == 3);
+    CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     profile::Impairment imp;
     imp.loss = profile::Loss{profile::RandomLoss{1.5, 0}, false};
-    CHECK(fault::compile(imp).error().code == 3);
+    CHECK(fault::compile(imp).error().kind == netchaos::ErrorKind::bad_input);
     profile::Impairment reo;
     reo.reorder = profile::Reorder{0.5, 0, 1};
     CHECK(!fault::compile(reo));  // reorder needs a delay

@@ -69,5 +69,5 @@ TEST_CASE("predict_grid: loss removes packets; a bad grid is bad input") {
     none.count = 0;
     auto bad = fault::predict_grid(imp, none);
     REQUIRE_FALSE(bad.ok());
-    CHECK(bad.error().code == 3);
+    CHECK(bad.error().kind == netchaos::ErrorKind::bad_input);
 }

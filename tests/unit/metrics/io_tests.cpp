@@ -23,7 +23,7 @@ TEST_CASE("records csv: bad input names the line") {
         std::istringstream in(text);
         auto r = read_csv(in);
         REQUIRE_FALSE(r);
-        CHECK(r.error().code == 3);
+        CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
         return r.error().message;
     };
     CHECK(err("").find("empty") != std::string::npos);

@@ -217,7 +217,7 @@ TEST_CASE("invalid impairments are rejected with a reason, like tc does") {
     const auto err = [](const netem::EncodeInput& in) {
         auto r = netem::encode_options(in);
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == 3);
+        CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
         return r.error().message;
     };
     CHECK_THAT(err(with_delay(-1ms, 0ns)), Catch::Contains("negative"));

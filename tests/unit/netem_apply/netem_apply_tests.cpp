@@ -51,7 +51,7 @@ TEST_CASE("u32 match rejects ports without tcp/udp and mixed IP versions (exit 3
     m.dport = 80;
     auto r = u32_match(m);
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == 3);
+    CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     profile::FlowMatch mixed;
     mixed.src = profile::Cidr{"10.0.0.1", 32, false};
     mixed.dst = profile::Cidr{"::1", 128, true};
@@ -123,7 +123,7 @@ TEST_CASE("kernel errors map to the messages users act on") {
     CHECK(map_error({ENODEV, ""}, netem).message == "no such interface: veth0");
     auto eperm = map_error({EPERM, ""}, netem);
     CHECK(eperm.message.find("needs CAP_NET_ADMIN") != std::string::npos);
-    CHECK(eperm.code == 4);
+    CHECK(eperm.kind == netchaos::ErrorKind::system);
     // Other netem errors are not "no netem": the extack is passed through.
     auto inval = map_error({EINVAL, "Invalid slot parameters"}, netem);
     CHECK(inval.message != no_netem_message);
@@ -195,7 +195,7 @@ TEST_CASE("placement: [egress] on the root, [ingress] via IFB, --ingress takes o
     profile::Profile only_egress;
     only_egress.egress = profile::Impairment{};
     CHECK(place(only_egress, true)->at(0).imp == &*only_egress.egress);
-    CHECK(place(profile::Profile{}, false).error().code == 3);
+    CHECK(place(profile::Profile{}, false).error().kind == netchaos::ErrorKind::bad_input);
     CHECK(layout_of(*both, p) != layout_of(*in, p));
 }
 
@@ -206,7 +206,7 @@ TEST_CASE("placement refuses reorder = flow: one netem qdisc keeps one order (ex
                                       .order = profile::JitterOrder::flow};
     auto r = place(p, false);
     REQUIRE_FALSE(r);
-    CHECK(r.error().code == 3);
+    CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     CHECK_THAT(r.error().message, Catch::Matchers::Contains("[ingress.delay] reorder = \"flow\"") &&
                                       Catch::Matchers::Contains("dpdk backend"));
     p.ingress->delay->order = profile::JitterOrder::preserve;

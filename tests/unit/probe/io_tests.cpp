@@ -76,6 +76,6 @@ TEST_CASE("endpoints: IPv4, IPv6, ports, and bad input with code 3") {
         auto r = net::parse_endpoint(bad, true);
         INFO(bad);
         REQUIRE_FALSE(r.ok());
-        CHECK(r.error().code == 3);
+        CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     }
 }

@@ -146,3 +146,27 @@ TEST_CASE("experiments: backend http, [target] proxy, [probe] mode http, inline 
     NC_EXPECT_ERROR(parse_experiment_text("[target]\nbackend = \"netem\"\ndev = \"eth0\"\nproxy = \"http://a:1\"\n" + probe + phase, "e.toml"), "target.proxy", 4, 9, "needs backend");
     NC_EXPECT_ERROR(parse_experiment_text("[target]\nbackend = \"http\"\n[probe]\nmode = \"http\"\ntarget = \"127.0.0.1:80\"\n" + phase, "e.toml"), "probe.target", 5, 10, "http://HOST:PORT/PATH");
 }
+
+TEST_CASE("with_absolute_tables: every delay table, [http] ones too, becomes absolute from the profile's folder") {
+    Profile p;
+    p.source = "/srv/profiles/checkout.toml";
+    auto table = [](const char* f) {
+        Delay d;
+        d.table = CustomTable{f, {}};
+        return d;
+    };
+    p.egress = Impairment{};
+    p.egress->delay = table("tables/a.dist");
+    p.http = Http{};
+    p.http->faults.request_delay = table("b.dist");
+    p.http->faults.response_delay = table("/abs/c.dist");
+    HttpRoute r;
+    r.faults.response_delay = table("../d.dist");
+    p.http->routes.push_back(r);
+    const auto q = with_absolute_tables(p);
+    CHECK(q.egress->delay->table->file == "/srv/profiles/tables/a.dist");
+    CHECK(q.http->faults.request_delay->table->file == "/srv/profiles/b.dist");
+    CHECK(q.http->faults.response_delay->table->file == "/abs/c.dist");   // already absolute: kept
+    CHECK(q.http->routes[0].faults.response_delay->table->file == "/srv/profiles/../d.dist");
+    CHECK(p.http->faults.request_delay->table->file == "b.dist");        // the input is not changed
+}

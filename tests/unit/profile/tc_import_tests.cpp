@@ -20,7 +20,7 @@ Impairment ok(const std::string& line) {
 std::string error_of(const std::string& line) {
     auto r = import_tc(line);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code == 3);
+    CHECK(r.error().kind == netchaos::ErrorKind::bad_input);
     return r.error().message;
 }
 }  // namespace

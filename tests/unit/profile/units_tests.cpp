@@ -22,7 +22,7 @@ TEST_CASE("bad durations say what was expected") {
     auto neg = parse_duration("-5ms");
     REQUIRE_FALSE(neg.ok());
     CHECK_THAT(neg.error().message, Catch::Matchers::Contains("negative duration"));
-    CHECK(neg.error().code == 3);
+    CHECK(neg.error().kind == netchaos::ErrorKind::bad_input);
     auto nounit = parse_duration("12");
     REQUIRE_FALSE(nounit.ok());
     CHECK_THAT(nounit.error().message, Catch::Matchers::Contains("has no unit"));
@@ -123,7 +123,7 @@ TEST_CASE("edit distance") {
 TEST_CASE("trap: \"80m\" is refused for a duration, the message says min or ms") {
     auto m = parse_duration("80m");
     REQUIRE_FALSE(m.ok());
-    CHECK(m.error().code == 3);
+    CHECK(m.error().kind == netchaos::ErrorKind::bad_input);
     CHECK_THAT(m.error().message, Catch::Matchers::Contains("\"80min\"") && Catch::Matchers::Contains("\"80ms\""));
     CHECK_FALSE(parse_duration("1.5 M").ok());
     CHECK(parse_duration("2min").value() == 120s);
