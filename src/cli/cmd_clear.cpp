@@ -22,6 +22,7 @@ int run_clear(int argc, char** argv) {
     std::string dev, backend = "netem", control = fwdctl::default_socket;
     po::options_description opts(
         "usage: netchaos clear --dev IF [--discard] [--takeover] | --all   [--netns NAME|PATH | --pid PID | --container ID]\n"
+        "       netchaos clear --stale\n"
         "       netchaos clear --backend dpdk [--control SOCK]\n\n"
         "Undo what netchaos applied, from the ledger under /run/netchaos/ledger/ (this network\n"
         "namespace): rebuilds the previous root qdisc tree exactly (every class, child qdisc and\n"
@@ -37,6 +38,8 @@ int run_clear(int argc, char** argv) {
         "Exit 0 done (also when there was nothing to undo), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface")(
         "all", "every interface netchaos changed in this network namespace")(
+        "stale", "every ledger of every namespace whose controller (a run, an --for watchdog) is gone: restored where "
+                 "its namespace lives, discarded where it is gone (a DaemonSet agent's start, docs/kubernetes.md)")(
         "discard", "with --dev: forget the ledger (even a corrupt one) without undoing anything")(
         "takeover", "with --dev: clear even if another live `netchaos run` holds IF")(
         "backend", po::value(&backend), "netem (default), dpdk or http")(
@@ -46,6 +49,16 @@ int run_clear(int argc, char** argv) {
     po::variables_map vm;
     if (auto rc = cli::parse_args("clear", argc, argv, opts, vm)) return *rc;
     if (auto rc = cli::check_dev("clear", dev)) return *rc;
+    if (vm.count("stale")) {
+        if (!dev.empty() || vm.count("all") || !tf.netns.empty() || !tf.pid.empty() || !tf.container.empty() || backend != "netem")
+            return fail(make_error("--stale goes alone: it looks at every namespace's ledgers", ErrorKind::bad_input));
+        auto rep = drive::settle_stale_ledgers();
+        for (const auto& n : rep.notes) std::cout << n << "\n";
+        for (const auto& k : rep.kept) std::cout << "kept " << k << "\n";
+        for (const auto& e : rep.failed) std::cerr << "netchaos clear: " << e.message << "\n";
+        if (!rep.any() && rep.kept.empty()) std::cout << "no ledgers\n";
+        return rep.failed.empty() ? cli::exit_pass : cli::exit_system;
+    }
     auto ref = cli::target_ref(tf);
     if (!ref && !tf.container.empty() && ref.error().kind != ErrorKind::bad_input) {
         // The container is gone (or stopped): what its ledgers recorded is settled by the

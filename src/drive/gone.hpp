@@ -24,4 +24,14 @@ struct GoneReport {
 // touched.
 GoneReport settle_gone_target(const NetnsRef& ref, const PinnedNetns* now);
 
+// Every ledger under the ledger directory whose controller is gone (no live `netchaos run`
+// holding it, no live `apply --for` watchdog): restored in its namespace where that lives on
+// (found by identity), discarded where it is gone. What a DaemonSet agent runs at start, so a
+// killed agent's faults do not outlive it (pumba#147). Applies by hand without --for have no
+// controller and are left alone (listed in `kept`).
+struct StaleReport : GoneReport {
+    std::vector<std::string> kept;
+};
+StaleReport settle_stale_ledgers();
+
 }  // namespace netchaos::drive

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -357,9 +358,9 @@ std::vector<std::string> discard_dead_namespace_ledgers() {
     return notes;
 }
 
-std::vector<TargetLedger> ledgers_of_target(const std::string& target) {
+namespace {
+std::vector<TargetLedger> walk_ledgers(const std::function<bool(const Ledger&)>& keep) {
     std::vector<TargetLedger> out;
-    if (target.empty()) return out;
     std::error_code ec;
     for (const auto& d : fs::directory_iterator(run_base() / "ledger", ec)) {
         if (!d.is_directory(ec) || d.is_symlink(ec)) continue;
@@ -370,11 +371,21 @@ std::vector<TargetLedger> ledgers_of_target(const std::string& target) {
             std::stringstream ss;
             ss << in.rdbuf();
             auto l = ledger_from_json(ss.str());
-            if (l && l->target == target) out.push_back({f.path(), std::move(*l)});
+            if (l && keep(*l)) out.push_back({f.path(), std::move(*l)});
         }
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.file < b.file; });
     return out;
+}
+}  // namespace
+
+std::vector<TargetLedger> ledgers_of_target(const std::string& target) {
+    if (target.empty()) return {};
+    return walk_ledgers([&](const Ledger& l) { return l.target == target; });
+}
+
+std::vector<TargetLedger> all_ledgers() {
+    return walk_ledgers([](const Ledger&) { return true; });
 }
 
 void remove_ledger_file(const fs::path& file) {

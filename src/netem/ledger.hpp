@@ -110,6 +110,8 @@ struct TargetLedger {
     Ledger ledger;
 };
 std::vector<TargetLedger> ledgers_of_target(const std::string& target);
+// Every ledger of every namespace (the same walk, no filter).
+std::vector<TargetLedger> all_ledgers();
 // Removes a ledger file found by ledgers_of_target, and its directory once empty.
 void remove_ledger_file(const std::filesystem::path& file);
 

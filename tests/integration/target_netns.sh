@@ -96,7 +96,26 @@ plant "netns $NS2" "$INO2" "$DEV2" 1
 nc_expect 0 "target gone: netns $NS2" -- "$NETCHAOS" clear --all --netns "$NS2"
 [[ -z $(ls -A "$NETCHAOS_RUN_DIR/ledger") ]] || fail "the old namespace's ledger is still there"
 
-# 7. Bad targets are refused before anything is done.
+# 7. clear --stale (a DaemonSet agent's start): a ledger whose run is dead, in a live
+#    namespace, is restored there; one whose namespace is gone is discarded; an apply by hand
+#    (no controller) is kept.
+tbf
+sleep 0.1 & DEAD=$!; wait $DEAD
+d=$NETCHAOS_RUN_DIR/ledger/net$INO-$COOKIE
+plant "netns $NS" "$INO" "$DEV" "$COOKIE"
+sed -i "s/\"since\"/\"holder_pid\":$DEAD,\"holder_start\":1,\"since\"/" "$d/v0.json"
+plant "netns gone$$" 1 "$DEV" 7
+sed -i "s/\"since\"/\"holder_pid\":$DEAD,\"holder_start\":1,\"since\"/" "$NETCHAOS_RUN_DIR/ledger/net1-7/v0.json"
+plant "netns byhand$$" 2 "$DEV" 8
+nc_expect 0 "restored v0 (profile planted, netns $NS) in net:[$INO] (netns $NS): its controller is gone" -- "$NETCHAOS" clear --stale
+nc_has "discarded the ledger of v0 (profile planted, netns gone$$): its namespace net:[1] is gone"
+nc_has "kept v0 (profile planted, netns byhand$$): applied by hand, no controller"
+has_tbf && fail "clear --stale did not restore the dead run's tbf"
+[[ $(ls "$NETCHAOS_RUN_DIR/ledger") == "net2-8" ]] || fail "clear --stale left: $(ls "$NETCHAOS_RUN_DIR/ledger")"
+rm -rf "$NETCHAOS_RUN_DIR/ledger/net2-8"
+nc_expect 3 "--stale goes alone" -- "$NETCHAOS" clear --stale --all
+
+# 8. Bad targets are refused before anything is done.
 nc_expect 3 "at most one of --netns, --pid and --container" -- "$NETCHAOS" show --netns "$NS" --pid $$
 nc_expect 3 "not a process id" -- "$NETCHAOS" show --pid 0x10
 nc_expect 3 "not a network namespace" -- "$NETCHAOS" show --netns /proc/self/ns/mnt
