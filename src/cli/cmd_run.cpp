@@ -17,6 +17,7 @@
 #include "command.hpp"
 #include "exit_codes.hpp"
 #include "drive/probe.hpp"
+#include "drive/container.hpp"
 #include "drive/target.hpp"
 #include "export/profile_exporter.hpp"
 #include "export/server.hpp"
@@ -225,6 +226,18 @@ int run_run(int argc, char** argv) {
         for (auto& t : e.targets) t.control = control;
     }
     if (!probe_netns.empty()) e.probe.netns = probe_netns;
+    // [[target]] container = "ID": its pid now, from the runtime (a restart later is found
+    // again by the namespace's identity, src/drive/gone.hpp).
+    for (auto& t : e.targets) {
+        if (t.container.empty()) continue;
+        auto pid = netchaos::drive::container_pid(t.container, "");
+        if (!pid) {
+            std::cerr << "netchaos run: target " << t.name << ": " << pid.error().message << "\n";
+            return netchaos::cli::exit_code(pid.error());
+        }
+        t.pid = *pid;
+    }
+    if (!e.targets.empty()) e.target = e.targets.front();
     auto plan = ex::make_plan(e);
     if (dry) {
         std::cout << ex::describe(e, plan);

@@ -30,7 +30,7 @@ std::pair<double, double> median_max_ms(const std::vector<std::int64_t>& ns) {
 }  // namespace
 
 NetnsRef InProcessTarget::where() const {
-    if (t_.pid > 0) return {NetnsRef::Kind::pid, std::to_string(t_.pid), t_.pid, {}};
+    if (t_.pid > 0) return {NetnsRef::Kind::pid, std::to_string(t_.pid), t_.pid, t_.container.empty() ? "" : "container " + t_.container};
     if (!t_.netns.empty()) return {NetnsRef::Kind::name, t_.netns, 0, {}};
     return {};
 }

@@ -145,7 +145,10 @@ Argv in_netns(const std::string& ns, Argv argv) {
 }
 
 Argv at_target(const profile::Target& t, Argv argv) {
-    if (t.pid > 0) argv.insert(argv.end(), {"--pid", std::to_string(t.pid)});
+    // A container by its ID: after a restart its runtime names the new pid; once removed,
+    // clear --container settles its ledgers by the namespace's identity.
+    if (!t.container.empty()) argv.insert(argv.end(), {"--container", t.container});
+    else if (t.pid > 0) argv.insert(argv.end(), {"--pid", std::to_string(t.pid)});
     else if (!t.netns.empty()) argv.insert(argv.end(), {"--netns", t.netns});
     return argv;
 }

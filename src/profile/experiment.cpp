@@ -85,8 +85,11 @@ std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::strin
 // `path`: "target" for a lone [target], "target[N]" for the N-th [[target]]. Phase profiles
 // (profiles = { PHASE = "file" }) are returned raw: they are resolved once the phases are read.
 void read_target(const toml::table& t, Target& tg, Reader& r, const std::string& path, std::map<std::string, std::string>& profile_refs) {
-    r.check_keys(t, path, {"name", "backend", "dev", "netns", "pid", "direction", "control", "proxy", "profiles"});
+    r.check_keys(t, path, {"name", "backend", "dev", "netns", "pid", "container", "direction", "control", "proxy", "profiles"});
     if (auto v = r.string(t, path, "name")) tg.name = *v;
+    if (auto v = r.string(t, path, "container")) tg.container = *v;
+    if (t.contains("container") && (t.contains("pid") || t.contains("netns")))
+        r.error(r.where(path + ".container"), path + ".container", "set one of netns, pid and container (each names the namespace of dev)");
     if (auto v = r.integer(t, path, "pid", 1, 4194304)) tg.pid = static_cast<int>(*v);
     if (t.contains("pid") && t.contains("netns"))
         r.error(r.where(path + ".pid"), path + ".pid", "set either netns or pid, not both (both name the namespace of dev)");
@@ -117,7 +120,7 @@ void read_target(const toml::table& t, Target& tg, Reader& r, const std::string&
     }
     if (tg.backend == Backend::http) {   // netchaos http-proxy --control SOCK: only the socket
         if (tg.control.empty()) tg.control = "/run/netchaos/http.sock";
-        for (const char* k : {"dev", "netns", "pid", "direction", "profiles"})
+        for (const char* k : {"dev", "netns", "pid", "container", "direction", "profiles"})
             if (t.contains(k))
                 r.error(r.where(path + "." + std::string(k)), path + "." + std::string(k),
                         std::string("backend \"http\" does not use ") + k + " (the proxy is reached through control = \"SOCK\"); remove it");
@@ -125,7 +128,7 @@ void read_target(const toml::table& t, Target& tg, Reader& r, const std::string&
     }
     // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
     if (tg.backend == Backend::dpdk) {
-        for (const char* k : {"dev", "netns", "pid"})
+        for (const char* k : {"dev", "netns", "pid", "container"})
             if (t.contains(k))
                 r.error(r.where(path + "." + std::string(k)), path + "." + std::string(k),
                         std::string("backend \"dpdk\" does not use ") + k +

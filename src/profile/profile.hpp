@@ -258,6 +258,7 @@ struct Target {
     std::string dev;                       // netem: interface
     std::string netns;                     // netem: namespace of the interface ("" = current)
     int pid = 0;                           // netem: the namespace of this process instead of netns
+    std::string container;                 // netem: a container ID, resolved to its pid by `run` (src/drive/container.hpp)
     // [[target]] profiles = { PHASE = "file.toml" }: this target's own profile in that phase
     // (every step of it), instead of the phase's.
     std::map<std::string, Profile> phase_profiles;
