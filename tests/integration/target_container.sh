@@ -50,16 +50,17 @@ NETCHAOS_CONTAINER_RUNTIME=$tmp/bin/crictl nc_expect 0 "sent 50 received 50" -- 
 grep -q "inspect -o json b71c4e0f2d9a" "$tmp/calls.crictl" || fail "crictl was not asked with -o json: $(cat "$tmp/calls.crictl")"
 # No runtime named: crictl first (it does not know reflector-a), then podman, which does.
 rm -f "$tmp"/calls.*
-PATH=$tmp/bin:/usr/bin:/bin nc_expect 0 "sent 50 received 50" -- probe --container reflector-a
+nc_expect 0 "sent 50 received 50" -- env PATH="$tmp/bin:/usr/bin:/bin" "$NETCHAOS" probe 127.0.0.1:$PORT -r 100 -d 0.5s -q --container reflector-a
 [[ -s $tmp/calls.crictl && -s $tmp/calls.podman && ! -e $tmp/calls.docker ]] || fail "runtimes not tried in order crictl, podman: $(ls "$tmp")"
 
 # Errors: stopped, unknown (every runtime named with what it said), not an ID, two targets.
 nc_expect 4 "container stopped is not running ($tmp/bin/podman reports pid 0)" -- probe --container stopped --runtime "$tmp/bin/podman"
-PATH=$tmp/bin:/usr/bin:/bin nc_expect 4 "container ghost: not found through any container runtime" -- probe --container ghost
+nc_expect 4 "container ghost: not found through any container runtime" -- env PATH="$tmp/bin:/usr/bin:/bin" "$NETCHAOS" probe 127.0.0.1:$PORT -q --container ghost
 nc_has "crictl inspect exited 125: Error: no such container ghost"
 nc_has "podman inspect exited 125"
 nc_has "docker inspect exited 125"
-PATH=/usr/bin:/bin nc_expect 4 "crictl: not installed (not on PATH); podman: not installed (not on PATH)" -- "$NETCHAOS" show --container ghost
+mkdir -p "$tmp/empty"   # no runtime at all (whatever this machine has installed)
+nc_expect 4 "crictl: not installed (not on PATH); podman: not installed (not on PATH); docker: not installed (not on PATH)" -- env PATH="$tmp/empty" "$NETCHAOS" show --container ghost
 nc_expect 3 "is not a container ID or name" -- "$NETCHAOS" show --container=--format=x --runtime "$tmp/bin/podman"
 nc_expect 3 "at most one of --netns, --pid and --container" -- "$NETCHAOS" show --container reflector-a --pid $$
 nc_expect 3 "--runtime goes with --container" -- "$NETCHAOS" show --runtime podman
