@@ -9,6 +9,7 @@ case ${1:-} in -h|--help) sed -n '2,6p' "$0"; exit 0 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${NETCHAOS_BUILD:-$here/build}
 "$here/scripts/setup-deps.sh"
+"$here/scripts/k8s-validate.sh" --install   # the pinned Kubernetes schema checker (npm), for tests/integration/deploy_kubernetes.sh
 cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)"
 cd "$build"

@@ -13,6 +13,7 @@
 #include "allow_path.hpp"
 #include "command.hpp"
 #include "netem_cli.hpp"
+#include "target_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/apply.hpp"
 #include "netem/requests.hpp"
@@ -111,7 +112,7 @@ int apply_http(const std::string& file, const prof::Profile& p, const std::strin
 int run_apply(int argc, char** argv) {
     std::string file, dev, backend = "netem", control = fwdctl::default_socket, direction = "both", for_s;
     po::options_description opts(
-        "usage: netchaos apply PROFILE --dev IF [--ingress] [--for DURATION] [--takeover]\n"
+        "usage: netchaos apply PROFILE --dev IF [--netns NAME|PATH | --pid PID | --container ID] [--ingress] [--for DURATION] [--takeover]\n"
         "       netchaos apply PROFILE --backend dpdk [--control SOCK] [--direction both|0to1|1to0] [--for DURATION]\n"
         "       netchaos apply PROFILE --backend http [--control SOCK] [--for DURATION]   (the [http] table, to netchaos http-proxy)\n\n"
         "Apply a profile. netem: [egress] becomes the root qdisc of IF and [ingress] a netem on\n"
@@ -125,6 +126,8 @@ int run_apply(int argc, char** argv) {
         "the netlink requests apply would send and the ledger it would write, changing nothing.\n"
         "dpdk and http: --for is a lease the forwarder (or the proxy) keeps: it reverts to its previous\n"
         "profile when the lease ends, even if this process is gone; [match] is refused by dpdk.\n"
+        "--netns/--pid/--container: IF is in that network namespace (opened once, entered by a thread of this process;\n"
+        "the ledger records the namespace's identity, so `clear` knows when it is gone).\n"
         "Exit 0 applied, 3 bad input, 4 system error (device, permission, kernel feature).\n\noptions");
     opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "interface (netem backend)")(
         "ingress", "impair traffic arriving on IF (through an IFB device)")(
@@ -136,6 +139,8 @@ int run_apply(int argc, char** argv) {
         "backend", po::value(&backend), "netem (default), dpdk or http")(
         "control", po::value(&control), "forwarder control socket (dpdk)")(
         "direction", po::value(&direction), "forwarder direction: both, 0to1, 1to0 (dpdk)");
+    cli::TargetFlags tf;
+    cli::add_target_options(opts, tf);
     std::vector<std::string> allow;
     cli::add_allow_path_option(opts, allow);
     po::options_description hidden;
@@ -168,18 +173,27 @@ int run_apply(int argc, char** argv) {
         return fail(make_error("--takeover is for the netem backend: on the forwarder or the http proxy apply replaces the profile in "
                                "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)", ErrorKind::bad_input));
     if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
+    auto ref = cli::target_ref(tf);
+    if (!ref) return fail(ref.error());
+    if (backend != "netem" && !ref->is_current())
+        return fail(make_error("--netns/--pid say where netem works; the " + backend +
+                                   " backend is reached through its control socket (--control)", ErrorKind::bad_input));
     if (backend == "http") return apply_http(file, *parsed.value, control, lease);
 
     if (dev.empty()) return fail(make_error("--dev IF is required with the netem backend", ErrorKind::bad_input));
     if (auto rc = cli::check_dev("apply", dev)) return *rc;
     const bool dry = vm.count("dry-run") > 0;
     if (vm.count("json") && !dry) return fail(make_error("-j goes with --dry-run", ErrorKind::bad_input));
-    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0, dry};
-    auto r = netem::apply(o);
+    netem::ApplyOptions o{*parsed.value, dev, vm.count("ingress") > 0, lease, vm.count("takeover") > 0, dry,
+                          ref->is_current() ? "" : ref->label()};
+    auto ns = drive::pin_netns(*ref);
+    if (!ns) return fail(ns.error());
+    auto r = cli::in_target(*ns, [&] { return netem::apply(o); });
     if (!r) return fail(r.error());
     for (const auto& w : r->warnings) std::cerr << "netchaos apply: warning: " << w << "\n";
     if (dry) return print_dry_run(o, *r, vm.count("json") > 0);
-    std::cout << (r->phase_switch ? "switched " : "applied ") << o.profile.name << " on " << dev << "\n";
+    std::cout << (r->phase_switch ? "switched " : "applied ") << o.profile.name << " on " << dev
+              << (ref->is_current() ? "" : " in " + ref->label()) << "\n";
     for (const auto& a : r->actions) std::cout << "  " << a << "\n";
     if (r->watchdog_pid) std::cout << "  watchdog pid " << r->watchdog_pid << " restores after " << for_s << "\n";
     return cli::exit_pass;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "target_cli.hpp"
 #include "exit_codes.hpp"
 #include "export/probe_exporter.hpp"
 #include "export/server.hpp"
@@ -60,6 +61,8 @@ int run_probe_cmd(int argc, char** argv) {
         "ICMP echo (TARGET = HOST) or TCP connect (HOST:PORT) or HTTP GET (TARGET = http://HOST:PORT/PATH,\n"
         "status codes counted, status_ratio_max thresholds), and reports RTT percentiles, loss,\n"
         "duplicates, reordering, IPDV, RFC 3550 jitter, jitter_1s and the spike ratio.\n"
+        "--netns/--pid/--container: send from inside that network namespace (a thread of this process joins it;\n"
+        "files and --metrics-listen stay in this one).\n"
         "Exit: 0 pass, 1 a threshold missed (or no reply at all), 3 bad input, 4 system error.\n\noptions");
     opts.add_options()
         ("help,h", "this help")
@@ -92,6 +95,8 @@ int run_probe_cmd(int argc, char** argv) {
         ("alert-jitter", po::value(&f.alert_jitter), "alert rule jitter")
         ("alert-periods", po::value(&f.alert_periods), "alert rule consecutive periods")
         ("alert-period", po::value(&f.alert_period), "alert rule period length");
+    cli::TargetFlags tf;
+    cli::add_target_options(opts, tf);
     po::options_description hidden;
     hidden.add_options()("target", po::value(&f.target));
     po::options_description all;
@@ -115,6 +120,12 @@ int run_probe_cmd(int argc, char** argv) {
         return cli::exit_bad_input;
     };
     if (f.target.empty()) return bad("missing TARGET (see --help)");
+    auto ref = cli::target_ref(tf);
+    auto ns = ref ? drive::pin_netns(*ref) : Result<drive::PinnedNetns>(ref.error());
+    if (!ns) {
+        std::fprintf(stderr, "netchaos probe: %s\n", ns.error().message.c_str());
+        return cli::exit_code(ns.error());
+    }
 
     probe::ProbeOptions o;
     if (f.target.starts_with("http://")) {
@@ -181,7 +192,8 @@ int run_probe_cmd(int argc, char** argv) {
     }
     if (th.p99_drift_max && !baseline) return bad("--p99-drift-max needs --baseline-p99");
 
-    if (auto t = probe::set_target(o, f.target); !t) return bad(t.error().message);
+    // Resolved inside the namespace: a name means what it means there.
+    if (auto t = cli::in_target(*ns, [&] { return probe::set_target(o, f.target); }); !t) return bad(t.error().message);
     o.rate_hz = *rate;
     o.duration = *duration;
     o.timeout = *timeout;
@@ -266,7 +278,7 @@ int run_probe_cmd(int argc, char** argv) {
         std::fprintf(stderr, "netchaos probe: %s %s, %g/s %s, timeout %.3gs\n", f.mode.c_str(), o.target.text.c_str(),
                      o.rate_hz, span, std::chrono::duration<double>(o.timeout).count());
     }
-    auto run = probe::run_probe(o, stop, cb);
+    auto run = cli::in_target(*ns, [&] { return probe::run_probe(o, stop, cb); });
     if (!run) {
         std::fprintf(stderr, "netchaos probe: %s\n", run.error().message.c_str());
         return netchaos::cli::exit_code(run.error());

@@ -17,6 +17,7 @@
 #include "command.hpp"
 #include "exit_codes.hpp"
 #include "drive/probe.hpp"
+#include "drive/container.hpp"
 #include "drive/target.hpp"
 #include "export/profile_exporter.hpp"
 #include "export/server.hpp"
@@ -67,7 +68,26 @@ public:
     ExportingTarget(ex::FaultTarget& inner, netchaos::exporter::ProfileCollector& out) : inner_(inner), out_(out) { cleared(); }
     netchaos::Result<void> apply(const netchaos::profile::Profile& p) override {
         auto r = inner_.apply(p);
-        if (!r) return r;
+        if (r) exported(p);
+        return r;
+    }
+    netchaos::Result<void> apply_step(const ex::Step& s) override {
+        auto r = inner_.apply_step(s);
+        if (r) exported(s.profile);
+        return r;
+    }
+    netchaos::Result<void> clear() override {
+        auto r = inner_.clear();
+        if (r) cleared();
+        return r;
+    }
+    std::string describe() const override { return inner_.describe(); }
+    std::optional<ex::EmulatorTruth> truth() override { return inner_.truth(); }
+    void fill_report(netchaos::report::Report& r) const override { inner_.fill_report(r); }
+
+private:
+    // The phase's requested model, per side (with several targets: the phase's own profile).
+    void exported(const netchaos::profile::Profile& p) {
         const std::filesystem::path dir = p.source.empty() ? std::filesystem::path{} : p.source.parent_path();
         int d = 0;
         for (const auto& [imp, side] : {std::pair{&netchaos::profile::main_egress(p), "egress"}, {&netchaos::profile::main_ingress(p), "ingress"}}) {
@@ -82,17 +102,7 @@ public:
             }
             out_.set_profile(d++, std::move(a));
         }
-        return r;
     }
-    netchaos::Result<void> clear() override {
-        auto r = inner_.clear();
-        if (r) cleared();
-        return r;
-    }
-    std::string describe() const override { return inner_.describe(); }
-    std::optional<ex::EmulatorTruth> truth() override { return inner_.truth(); }
-
-private:
     void cleared() {
         for (int d = 0; d < 2; ++d) out_.set_profile(d, {"none", "", 0.0, 0.0});
     }
@@ -233,8 +243,28 @@ int run_run(int argc, char** argv) {
     if (!parsed.ok()) return netchaos::cli::exit_bad_input;
     prof::Experiment& e = *parsed.value;
     // CI benches name their sockets and namespaces per job: let the command line say so.
-    if (!control.empty()) e.target.control = control;
+    if (!control.empty()) {
+        if (e.targets.size() > 1) {
+            std::cerr << "netchaos run: --control overrides [target] control: with " << e.targets.size()
+                      << " [[target]] entries, set control in each\n";
+            return netchaos::cli::exit_bad_input;
+        }
+        e.target.control = control;
+        for (auto& t : e.targets) t.control = control;
+    }
     if (!probe_netns.empty()) e.probe.netns = probe_netns;
+    // [[target]] container = "ID": its pid now, from the runtime (a restart later is found
+    // again by the namespace's identity, src/drive/gone.hpp).
+    for (auto& t : e.targets) {
+        if (t.container.empty()) continue;
+        auto pid = netchaos::drive::container_pid(t.container, "");
+        if (!pid) {
+            std::cerr << "netchaos run: target " << t.name << ": " << pid.error().message << "\n";
+            return netchaos::cli::exit_code(pid.error());
+        }
+        t.pid = *pid;
+    }
+    if (!e.targets.empty()) e.target = e.targets.front();
     auto plan = ex::make_plan(e);
     if (dry) {
         std::cout << ex::describe(e, plan);
@@ -280,7 +310,7 @@ int run_run(int argc, char** argv) {
         metrics = std::move(*srv);
         std::cerr << "netchaos run: metrics at " << metrics->url() << std::endl;
     }
-    auto rollback = ex::rollback_commands(e.target, exe);
+    auto rollback = ex::rollback_commands(e, exe);   // every target: one watchdog rolls back all
     // Taken over: the watchdog puts the earlier profile back after its rollback too.
     auto dog_commands = rollback;
     dog_commands.insert(dog_commands.end(), restore.begin(), restore.end());
@@ -325,7 +355,7 @@ int run_run(int argc, char** argv) {
         }
     }
 
-    netchaos::drive::InProcessTarget inproc(e.target);
+    netchaos::drive::TargetSet inproc(e.targets.empty() ? std::vector<prof::Target>{e.target} : e.targets);
     ExportingTarget exporting(inproc, *requested);
     ex::FaultTarget& target = metrics_listen.empty() ? static_cast<ex::FaultTarget&>(inproc) : exporting;
     netchaos::drive::ThreadProbe probe(e.probe, plan.total);
@@ -362,7 +392,7 @@ int run_run(int argc, char** argv) {
             std::cout << "trace: " << *n << " probes of the phases -> " << record << "\n";
         }
     }
-    if (auto s = inproc.switch_summary(); !s.empty()) out.report.notes.push_back(s);
+    for (auto& s : inproc.switch_summary()) out.report.notes.push_back(std::move(s));
     out.report.exit_code = code;   // the reports show the exit code the process ends with
 
     bool ok = true;

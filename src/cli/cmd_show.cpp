@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "netem_cli.hpp"
+#include "target_cli.hpp"
 #include "fwdctl/client.hpp"
 #include "netem/ledger.hpp"
 #include "netem/show.hpp"
@@ -100,47 +101,22 @@ std::string proxy_text(const nlohmann::json& s, const std::string& control) {
     return o.str();
 }
 
-int run_show(int argc, char** argv) {
-    std::string dev, backend = "netem", control = fwdctl::default_socket;
-    bool json = false, as_profile = false;
-    po::options_description opts(
-        "usage: netchaos show [--dev IF] [-j]\n"
-        "       netchaos show --backend dpdk|http [--control SOCK] [-j]\n\n"
-        "List the netem qdiscs of this network namespace (or of IF and its IFB) with decoded\n"
-        "parameters and stats (sent, dropped, overlimits, backlog, requeues), read back from the\n"
-        "kernel; or the forwarder's per-direction stats; or the http proxy's profile, lease and\n"
-        "counters (its --control socket). -j prints one JSON object.\n"
-        "--profile --dev IF: the profile netchaos applied to IF, read back from the kernel, printed\n"
-        "as show-profile prints it (equal to it when the kernel holds what was applied).\n\noptions");
-    opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "only this interface (and ifb-IF)")(
-        "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default), dpdk or http")(
-        "control", po::value(&control), "control socket of the forwarder (dpdk) or of the http proxy")(
-        "profile", po::bool_switch(&as_profile), "the applied profile, read back (needs --dev)");
-    po::variables_map vm;
-    if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
-    if (auto rc = cli::check_dev("show", dev)) return *rc;
-    if (backend == "dpdk" || backend == "http") {
-        const bool fwd = backend == "dpdk";
-        auto r = fwdctl::request(control, {{"cmd", "stats"}});
-        if (!r) return fail(r.error());
-        if (!r->value("ok", false)) return fail(make_error((fwd ? "forwarder: " : "http proxy: ") + r->value("error", r->dump())));
-        if (json) std::cout << r->dump() << "\n";
-        else std::cout << (fwd ? forwarder_text(*r, control) : proxy_text(*r, control));
-        return cli::exit_pass;
-    }
-    if (backend != "netem") return fail(make_error("--backend must be netem, dpdk or http", ErrorKind::bad_input));
+// The netem side of show, as text (or JSON): what the kernel holds and what netchaos applied
+// in this thread's network namespace.
+Result<std::string> netem_text(const std::string& dev, bool json, bool as_profile) {
+    std::ostringstream o;
     auto qs = netem::read_netem(dev.empty() ? std::nullopt : std::optional<std::string>(dev));
-    if (!qs) return fail(qs.error());
+    if (!qs) return qs.error();
     if (as_profile) {
-        if (dev.empty()) return fail(make_error("--profile needs --dev", ErrorKind::bad_input));
+        if (dev.empty()) return make_error("--profile needs --dev", ErrorKind::bad_input);
         auto l = netem::load_ledger(dev);
-        if (!l) return fail(l.error());
-        if (!*l) return fail(make_error("netchaos applied nothing to " + dev, ErrorKind::bad_input));
+        if (!l) return l.error();
+        if (!*l) return make_error("netchaos applied nothing to " + dev, ErrorKind::bad_input);
         auto p = netem::read_applied(dev, **l, *qs);
-        if (!p) return fail(p.error());
-        if (!*p) return fail(make_error("the apply on " + dev + " is incomplete: run clear"));
-        std::cout << (json ? profile::to_json(**p) : profile::to_text(**p));
-        return cli::exit_pass;
+        if (!p) return p.error();
+        if (!*p) return make_error("the apply on " + dev + " is incomplete: run clear");
+        o << (json ? profile::to_json(**p) : profile::to_text(**p));
+        return o.str();
     }
     // What netchaos itself applied here (from the ledger), next to what the kernel reports.
     nlohmann::json applied = nlohmann::json::array();
@@ -155,15 +131,61 @@ int run_show(int argc, char** argv) {
     if (json) {
         nlohmann::json out{{"backend", "netem"}, {"qdiscs", nlohmann::json::array()}, {"applied", applied}};
         for (const auto& q : *qs) out["qdiscs"].push_back(netem::to_json(q));
-        std::cout << out.dump() << "\n";
+        o << out.dump() << "\n";
+        return o.str();
+    }
+    if (qs->empty()) o << "no netem qdisc" << (dev.empty() ? "" : " on " + dev) << "\n";
+    for (const auto& q : *qs) o << netem::to_text(q) << "\n";
+    for (const auto& a : applied)
+        o << "applied by netchaos: " << a["profile"].get<std::string>() << " on " << a["dev"].get<std::string>()
+          << (a["watchdog_pid"].get<int>() ? " (watchdog pid " + std::to_string(a["watchdog_pid"].get<int>()) + ")" : "")
+          << (a["complete"].get<bool>() ? "" : " [INCOMPLETE: run clear]") << "\n";
+    return o.str();
+}
+
+int run_show(int argc, char** argv) {
+    std::string dev, backend = "netem", control = fwdctl::default_socket;
+    bool json = false, as_profile = false;
+    po::options_description opts(
+        "usage: netchaos show [--dev IF] [--netns NAME|PATH | --pid PID | --container ID] [-j]\n"
+        "       netchaos show --backend dpdk|http [--control SOCK] [-j]\n\n"
+        "List the netem qdiscs of this network namespace (or of IF and its IFB) with decoded\n"
+        "parameters and stats (sent, dropped, overlimits, backlog, requeues), read back from the\n"
+        "kernel; or the forwarder's per-direction stats; or the http proxy's profile, lease and\n"
+        "counters (its --control socket). -j prints one JSON object.\n"
+        "--profile --dev IF: the profile netchaos applied to IF, read back from the kernel, printed\n"
+        "as show-profile prints it (equal to it when the kernel holds what was applied).\n"
+        "--netns/--pid/--container: the qdiscs and ledgers of that network namespace.\n\noptions");
+    opts.add_options()("help,h", "show this help")("dev,d", po::value(&dev), "only this interface (and ifb-IF)")(
+        "json,j", po::bool_switch(&json), "JSON output")("backend", po::value(&backend), "netem (default), dpdk or http")(
+        "control", po::value(&control), "control socket of the forwarder (dpdk) or of the http proxy")(
+        "profile", po::bool_switch(&as_profile), "the applied profile, read back (needs --dev)");
+    cli::TargetFlags tf;
+    cli::add_target_options(opts, tf);
+    po::variables_map vm;
+    if (auto rc = cli::parse_args("show", argc, argv, opts, vm)) return *rc;
+    if (auto rc = cli::check_dev("show", dev)) return *rc;
+    auto ref = cli::target_ref(tf);
+    if (!ref) return fail(ref.error());
+    if (backend != "netem" && !ref->is_current())
+        return fail(make_error("--netns/--pid say where netem works; the " + backend +
+                                   " backend is reached through its control socket (--control)", ErrorKind::bad_input));
+    if (backend == "dpdk" || backend == "http") {
+        const bool fwd = backend == "dpdk";
+        auto r = fwdctl::request(control, {{"cmd", "stats"}});
+        if (!r) return fail(r.error());
+        if (!r->value("ok", false)) return fail(make_error((fwd ? "forwarder: " : "http proxy: ") + r->value("error", r->dump())));
+        if (json) std::cout << r->dump() << "\n";
+        else std::cout << (fwd ? forwarder_text(*r, control) : proxy_text(*r, control));
         return cli::exit_pass;
     }
-    if (qs->empty()) std::cout << "no netem qdisc" << (dev.empty() ? "" : " on " + dev) << "\n";
-    for (const auto& q : *qs) std::cout << netem::to_text(q) << "\n";
-    for (const auto& a : applied)
-        std::cout << "applied by netchaos: " << a["profile"].get<std::string>() << " on " << a["dev"].get<std::string>()
-                  << (a["watchdog_pid"].get<int>() ? " (watchdog pid " + std::to_string(a["watchdog_pid"].get<int>()) + ")" : "")
-                  << (a["complete"].get<bool>() ? "" : " [INCOMPLETE: run clear]") << "\n";
+    if (backend != "netem") return fail(make_error("--backend must be netem, dpdk or http", ErrorKind::bad_input));
+    auto ns = drive::pin_netns(*ref);
+    if (!ns) return fail(ns.error());
+    // Everything read from the kernel and the ledger inside the target; printed out here.
+    auto out = cli::in_target(*ns, [&]() -> Result<std::string> { return netem_text(dev, json, as_profile); });
+    if (!out) return fail(out.error());
+    std::cout << *out;
     return cli::exit_pass;
 }
 

@@ -181,14 +181,20 @@ std::string describe(const Experiment& e, const Plan& plan) {
     if (!e.source.empty()) o << " (" << e.source.string() << ")";
     o << "\n";
     if (!e.description.empty()) o << "  " << e.description << "\n";
-    o << "target: ";
-    if (e.target.backend == Backend::http)
-        o << "http proxy, control " << e.target.control.string();
-    else if (e.target.backend == Backend::dpdk)
-        o << "dpdk forwarder, control " << (e.target.control.empty() ? "(default)" : e.target.control.string());
-    else
-        o << "netem on " << e.target.dev << (e.target.direction == Direction::ingress ? " ingress" : " egress")
-          << (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
+    const auto targets = e.targets.empty() ? std::vector<Target>{e.target} : e.targets;
+    for (const auto& t : targets) {
+        o << (targets.size() > 1 ? "target " + t.name + ": " : "target: ");
+        if (t.backend == Backend::http)
+            o << "http proxy, control " << t.control.string();
+        else if (t.backend == Backend::dpdk)
+            o << "dpdk forwarder, control " << (t.control.empty() ? "(default)" : t.control.string());
+        else
+            o << "netem on " << t.dev << (t.direction == Direction::ingress ? " ingress" : " egress")
+              << (t.pid > 0 ? " in pid " + std::to_string(t.pid) : t.netns.empty() ? "" : " in netns " + t.netns);
+        for (const auto& [phase, p] : t.phase_profiles) o << "\n  in phase " << phase << ": " << describe(p);
+        if (&t != &targets.back()) o << "\n";
+    }
+    if (targets.size() > 1) o << "\n(every phase switches all targets together)";
     o << "\nprobe: " << to_string(e.probe.mode)
       << " " << e.probe.target << " at " << e.probe.rate_hz << " Hz"
       << (e.probe.netns.empty() ? "" : " in netns " + e.probe.netns) << ", one probe for the whole run\n";

@@ -144,13 +144,31 @@ Argv in_netns(const std::string& ns, Argv argv) {
     return a;
 }
 
+Argv at_target(const profile::Target& t, Argv argv) {
+    // A container by its ID: after a restart its runtime names the new pid; once removed,
+    // clear --container settles its ledgers by the namespace's identity.
+    if (!t.container.empty()) argv.insert(argv.end(), {"--container", t.container});
+    else if (t.pid > 0) argv.insert(argv.end(), {"--pid", std::to_string(t.pid)});
+    else if (!t.netns.empty()) argv.insert(argv.end(), {"--netns", t.netns});
+    return argv;
+}
+
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe) {
     if (t.backend != profile::Backend::netem) {
         Argv a{exe.string(), "clear", "--backend", std::string(profile::to_string(t.backend))};
         if (!t.control.empty()) a.insert(a.end(), {"--control", t.control.string()});
         return {a};
     }
-    return {in_netns(t.netns, {exe.string(), "clear", "--dev", t.dev})};
+    // clear --netns/--pid: a target whose namespace is gone by then is reported and its
+    // ledger discarded (exit 0), one whose process exited is restored where its namespace lives.
+    return {at_target(t, {exe.string(), "clear", "--dev", t.dev})};
+}
+
+std::vector<Argv> rollback_commands(const profile::Experiment& e, const std::filesystem::path& exe) {
+    std::vector<Argv> out;
+    for (const auto& t : e.targets.empty() ? std::vector<profile::Target>{e.target} : e.targets)
+        for (auto& a : rollback_commands(t, exe)) out.push_back(std::move(a));
+    return out;
 }
 
 namespace {
@@ -164,14 +182,16 @@ Result<std::filesystem::path> write_restore_file(const std::filesystem::path& di
 }
 }  // namespace
 
-Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const std::filesystem::path& exe, bool takeover,
-                                          const std::filesystem::path& workdir) {
-    auto netns = [](const std::string& ns, const char* what) -> Result<void> {
-        std::error_code ec;
-        if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
-        return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)");
-    };
-    if (auto r = netns(e.probe.netns, "[probe]"); !r) return r.error();
+namespace {
+Result<void> netns(const std::string& ns, const char* what) {
+    std::error_code ec;
+    if (ns.empty() || std::filesystem::exists("/run/netns/" + ns, ec)) return {};
+    return make_error(std::string(what) + " netns \"" + ns + "\" does not exist (no /run/netns/" + ns + "; `ip netns list` shows those that do)");
+}
+
+// One target's preflight; `tag` keeps its restore files apart from the other targets'.
+Result<std::optional<InEffect>> preflight_one(const profile::Target& t, const std::string& tag,
+                                              const std::filesystem::path& exe, bool takeover, const std::filesystem::path& workdir) {
     auto trimmed = [](std::string s) {
         while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
         return s.empty() ? std::string("(no output)") : s;
@@ -184,25 +204,30 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
                               "before its steady state and restores it at its end");
     };
     std::string out;
-    if (e.target.backend == profile::Backend::netem) {
-        if (auto r = netns(e.target.netns, "[target]"); !r) return r.error();
-        auto st = run_capture(in_netns(e.target.netns, {"ip", "link", "show", "dev", e.target.dev}), out, std::chrono::seconds(5));
-        if (!st) return st.error();
-        if (*st != 0)
-            return make_error("[target] dev \"" + e.target.dev + "\" not found" + (e.target.netns.empty() ? "" : " in netns " + e.target.netns) + ": " + trimmed(out));
+    if (t.backend == profile::Backend::netem) {
+        const std::string where = t.dev + (t.pid > 0 ? " in pid " + std::to_string(t.pid) : t.netns.empty() ? "" : " in netns " + t.netns);
+        std::error_code ec;
+        if (t.pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(t.pid), ec))
+            return make_error("[target] pid " + std::to_string(t.pid) + " does not exist (no /proc/" + std::to_string(t.pid) + ")");
+        if (auto r = netns(t.netns, "[target]"); !r) return r.error();
+        std::optional<int> st = 0;
+        if (t.pid <= 0) {   // (for a pid, `show --dev` below says a missing device)
+            auto s = run_capture(in_netns(t.netns, {"ip", "link", "show", "dev", t.dev}), out, std::chrono::seconds(5));
+            if (!s) return s.error();
+            if (*s != 0) return make_error("[target] dev \"" + where + "\" not found: " + trimmed(out));
+        }
         // A profile netchaos applied earlier (its ledger): `show -j` names it.
-        st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "-j"}), out, std::chrono::seconds(10));
-        if (!st) return st.error();
-        if (*st != 0) return make_error("reading what is applied to " + e.target.dev + ": " + trimmed(out));
+        auto shown = run_capture(at_target(t, {exe.string(), "show", "--dev", t.dev, "-j"}), out, std::chrono::seconds(10));
+        if (!shown) return shown.error();
+        st = *shown;
+        if (*st != 0) return make_error("reading what is applied to " + t.dev + ": " + trimmed(out));
         auto j = nlohmann::json::parse(out, nullptr, false);
         if (!j.is_object() || !j.contains("applied") || !j["applied"].is_array())
-            return make_error("reading what is applied to " + e.target.dev + ": unexpected output: " + trimmed(out));
+            return make_error("reading what is applied to " + t.dev + ": unexpected output: " + trimmed(out));
         for (const auto& a : j["applied"]) {
-            if (!a.is_object() || a.value("dev", "") != e.target.dev) continue;
-            const std::string where = e.target.dev + (e.target.netns.empty() ? "" : " in netns " + e.target.netns);
+            if (!a.is_object() || a.value("dev", "") != t.dev) continue;
             const std::string what = "netchaos profile \"" + a.value("profile", "?") + "\" is already in effect on " + where;
-            const std::string clear_cmd = (e.target.netns.empty() ? "" : "ip netns exec " + e.target.netns + " ") +
-                                          "netchaos clear --dev " + e.target.dev;
+            const std::string clear_cmd = join(at_target(t, {"netchaos", "clear", "--dev", t.dev}));
             if (!a.value("complete", false))
                 return make_error(what + " is an apply that died midway: " + clear_cmd + " first");
             // (Another live run's hold is refused by the clear that takes it over.)
@@ -215,32 +240,32 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
             auto r = found(holder ? what + " (applied by the netchaos run pid " + std::to_string(holder) + ")" : what, clear_cmd);
             if (!r || !takeover || holder) return r;
             // Restore = apply the profile read back from the kernel, placed as it was.
-            st = run_capture(in_netns(e.target.netns, {exe.string(), "show", "--dev", e.target.dev, "--profile"}), out,
-                             std::chrono::seconds(10));
-            if (!st) return st.error();
+            shown = run_capture(at_target(t, {exe.string(), "show", "--dev", t.dev, "--profile"}), out, std::chrono::seconds(10));
+            if (!shown) return shown.error();
+            st = *shown;
             if (*st != 0) return make_error("reading " + what + " back: " + trimmed(out));
-            auto file = write_restore_file(workdir, "restore.toml", out);
+            auto file = write_restore_file(workdir, tag + "restore.toml", out);
             if (!file) return file.error();
-            Argv a_apply{exe.string(), "apply", file->string(), "--dev", e.target.dev};
+            Argv a_apply{exe.string(), "apply", file->string(), "--dev", t.dev};
             // Only the ingress side (layout "ingress;..."): as --ingress places it.
             if (a.value("layout", "").rfind("ingress;", 0) == 0) a_apply.push_back("--ingress");
-            (*r)->restore.push_back(in_netns(e.target.netns, a_apply));
+            (*r)->restore.push_back(at_target(t, a_apply));
             return r;
         }
         return std::optional<InEffect>{};
     }
-    if (e.target.backend == profile::Backend::http) {
+    if (t.backend == profile::Backend::http) {
         // The proxy must answer, and with no faults in effect (they would be the "steady state").
-        auto r = fwdctl::request(e.target.control, nlohmann::json{{"cmd", "stats"}});
+        auto r = fwdctl::request(t.control, nlohmann::json{{"cmd", "stats"}});
         if (!r) return make_error("the http proxy's control socket does not answer: " + r.error().message);
         const std::string active = r->value("profile", "");
         if (!active.empty() && active != "passthrough")
             return make_error("the http proxy already has a profile in effect (\"" + active +
-                                  "\"): clear it first: netchaos clear --backend http --control " + e.target.control.string());
+                                  "\"): clear it first: netchaos clear --backend http --control " + t.control.string());
         return std::optional<InEffect>{};
     }
     Argv show{exe.string(), "show", "--backend", "dpdk", "-j"};
-    if (!e.target.control.empty()) show.insert(show.end(), {"--control", e.target.control.string()});
+    if (!t.control.empty()) show.insert(show.end(), {"--control", t.control.string()});
     auto st = run_capture(show, out, std::chrono::seconds(5));
     if (!st) return st.error();
     if (*st != 0) return make_error("the forwarder's control socket does not answer: " + trimmed(out));
@@ -255,7 +280,7 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
             texts.emplace_back(dir, d.value("profile_toml", ""));
         }
     if (active.empty()) return std::optional<InEffect>{};
-    const std::string control = e.target.control.empty() ? std::string() : " --control " + e.target.control.string();
+    const std::string control = t.control.empty() ? std::string() : " --control " + t.control.string();
     const std::string what = "the forwarder already has a profile in effect (" + active + ")";
     if (j.contains("lease") && j["lease"].is_object())
         return make_error(what + " under a lease (apply --for: it reverts by itself in " +
@@ -267,13 +292,32 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
         if (text.empty())
             return make_error(what + ": this forwarder does not report the profile's text (an older netchaos-fwd): "
                                      "it cannot be restored, so it is not taken over");
-        auto file = write_restore_file(workdir, "restore-" + dir + ".toml", text);
+        auto file = write_restore_file(workdir, tag + "restore-" + dir + ".toml", text);
         if (!file) return file.error();
         Argv a{exe.string(), "apply", file->string(), "--backend", "dpdk", "--direction", dir};
-        if (!e.target.control.empty()) a.insert(a.end(), {"--control", e.target.control.string()});
+        if (!t.control.empty()) a.insert(a.end(), {"--control", t.control.string()});
         (*r)->restore.push_back(a);
     }
     return r;
+}
+
+}  // namespace
+
+Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const std::filesystem::path& exe, bool takeover,
+                                          const std::filesystem::path& workdir) {
+    if (auto r = netns(e.probe.netns, "[probe]"); !r) return r.error();
+    const auto targets = e.targets.empty() ? std::vector<profile::Target>{e.target} : e.targets;
+    std::optional<InEffect> all;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        const auto& t = targets[i];
+        auto r = preflight_one(t, targets.size() > 1 ? "t" + std::to_string(i + 1) + "-" : "", exe, takeover, workdir);
+        if (!r) return targets.size() > 1 ? make_error("target " + t.name + ": " + r.error().message, r.error().kind) : r.error();
+        if (!*r) continue;
+        if (!all) all = InEffect{};
+        all->what += (all->what.empty() ? "" : "; ") + (targets.size() > 1 ? "target " + t.name + ": " : "") + (*r)->what;
+        all->restore.insert(all->restore.end(), (*r)->restore.begin(), (*r)->restore.end());
+    }
+    return all;
 }
 
 // ---------------------------------------------------------------- command under chaos

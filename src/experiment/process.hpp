@@ -59,6 +59,10 @@ Result<std::optional<InEffect>> preflight(const profile::Experiment& e, const st
 
 // Rollback commands for a target; what the watchdog runs if the controller vanishes.
 std::vector<Argv> rollback_commands(const profile::Target& t, const std::filesystem::path& exe);
+// Every target's, in order: the one watchdog of a run rolls back all of them.
+std::vector<Argv> rollback_commands(const profile::Experiment& e, const std::filesystem::path& exe);
+// A `netchaos` command line aimed at the target's namespace (--netns NAME or --pid PID).
+Argv at_target(const profile::Target& t, Argv argv);
 
 // The command under chaos, in its own process group. Its stdout+stderr pass through to
 // ours (the user still sees it live) and the last 200 lines are kept for the report.

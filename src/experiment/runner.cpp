@@ -406,7 +406,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
         if (s.kind == Step::Kind::fault && !heard && !(heard = steady_state_heard())) break;
         std::int64_t start = timer_.now_ns();
         if (s.kind == Step::Kind::fault) {
-            if (auto r = target_.apply(s.profile); !r) {
+            if (auto r = target_.apply_step(s); !r) {
                 notes.push_back("apply '" + s.label() + "' failed: " + r.error().message);
                 failed = true;
                 fail = r.error().kind;
@@ -477,6 +477,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
 
     out.report = evaluate(e, plan, spans, samples ? *samples : std::vector<Record>{}, t0);
     out.report.target = target_.describe();
+    target_.fill_report(out.report);
     out.report.probe = probe_.describe();
     out.report.notes.insert(out.report.notes.end(), notes.begin(), notes.end());
     if (command_started) {

@@ -33,6 +33,11 @@ public:
     // The emulator's cumulative ground-truth counters (drawn/held delays, pushes, rx), when
     // it keeps them (the DPDK forwarder); netem has none. `seconds` is left to the caller.
     virtual std::optional<EmulatorTruth> truth() { return std::nullopt; }
+    // One fault step of the plan. Several targets ([[target]]) each apply their own profile
+    // for the step's phase, or the step's.
+    virtual Result<void> apply_step(const Step& s) { return apply(s.profile); }
+    // After the rollback: per-target results and switch skew, for the report.
+    virtual void fill_report(report::Report&) const {}
 };
 
 class ProbeSource {

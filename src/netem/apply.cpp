@@ -775,6 +775,8 @@ Result<ApplyReport> apply_with(Sender& nl, const ApplyOptions& o, bool dry) {
     const NetnsId ns = current_netns();
     l.netns_inode = ns.inode;
     l.netns_cookie = ns.cookie;
+    l.netns_dev = ns.dev;
+    l.target = o.target;
     Txn txn(nl, l, dry);
     if (auto r = build(nl, txn, o, idx, *places, rep.actions); !r) {
         if (dry) return r.error();

@@ -43,6 +43,9 @@ struct ApplyOptions {
     // Send nothing, write nothing: ApplyReport gets the messages apply would send and the
     // ledger it would write. The device is read (its tree, the ledger) as apply reads it.
     bool dry_run = false;
+    // How the caller named the namespace it applies in ("netns blue", "pid 42"), recorded in
+    // the ledger; "" for the caller's own.
+    std::string target;
 };
 
 struct ApplyReport {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -132,7 +133,8 @@ std::string to_json(const Ledger& l) {
            {"generation", l.generation},
            {"holder_pid", l.holder_pid},     {"holder_start", l.holder_start},
            {"since", l.since},
-           {"netns", {{"inode", l.netns_inode}, {"cookie", l.netns_cookie}}},
+           {"netns", {{"inode", l.netns_inode}, {"cookie", l.netns_cookie}, {"dev", l.netns_dev}}},
+           {"target", l.target},
            {"steps", std::move(steps)}};
     return j.dump(2) + "\n";
 }
@@ -156,7 +158,9 @@ Result<Ledger> ledger_from_json(const std::string& text) {
         if (j.contains("netns")) {
             l.netns_inode = j["netns"].at("inode").get<std::uint64_t>();
             l.netns_cookie = j["netns"].at("cookie").get<std::uint64_t>();
+            l.netns_dev = j["netns"].value("dev", std::uint64_t{0});
         }
+        l.target = j.value("target", "");
         if (auto v = validate_dev(l.dev); !v) return make_error("ledger: " + v.error().message);
         for (const auto& js : j.at("steps")) {
             Step s;
@@ -190,7 +194,7 @@ NetnsId current_netns() {
     struct stat st {};
     // thread-self: `run` applies from a thread that joined the target's namespace
     // (src/drive/netns.hpp); /proc/self would name the main thread's.
-    if (::stat("/proc/thread-self/ns/net", &st) == 0) id.inode = st.st_ino;
+    if (::stat("/proc/thread-self/ns/net", &st) == 0) id.inode = st.st_ino, id.dev = st.st_dev;
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
@@ -352,6 +356,41 @@ std::vector<std::string> discard_dead_namespace_ledgers() {
         fs::remove_all(e.path(), ec2);
     }
     return notes;
+}
+
+namespace {
+std::vector<TargetLedger> walk_ledgers(const std::function<bool(const Ledger&)>& keep) {
+    std::vector<TargetLedger> out;
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator(run_base() / "ledger", ec)) {
+        if (!d.is_directory(ec) || d.is_symlink(ec)) continue;
+        std::error_code ec2;
+        for (const auto& f : fs::directory_iterator(d.path(), ec2)) {
+            if (f.path().extension() != ".json" || f.is_symlink(ec2)) continue;
+            std::ifstream in(f.path());
+            std::stringstream ss;
+            ss << in.rdbuf();
+            auto l = ledger_from_json(ss.str());
+            if (l && keep(*l)) out.push_back({f.path(), std::move(*l)});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.file < b.file; });
+    return out;
+}
+}  // namespace
+
+std::vector<TargetLedger> ledgers_of_target(const std::string& target) {
+    if (target.empty()) return {};
+    return walk_ledgers([&](const Ledger& l) { return l.target == target; });
+}
+
+std::vector<TargetLedger> all_ledgers() {
+    return walk_ledgers([](const Ledger&) { return true; });
+}
+
+void remove_ledger_file(const fs::path& file) {
+    ::unlink(file.c_str());
+    ::rmdir(file.parent_path().c_str());   // only if empty
 }
 
 std::uint64_t process_start_time(int pid) {

@@ -67,6 +67,10 @@ struct Ledger {
     std::uint64_t holder_start = 0;
     std::int64_t since = 0;       // unix seconds of the first apply
     std::uint64_t netns_inode = 0, netns_cookie = 0;
+    std::uint64_t netns_dev = 0;  // nsfs st_dev: (dev, inode) is the namespace's identity
+    // How the user named the namespace ("netns blue", "pid 42"; "" = the caller's own): `clear`
+    // of a target that is gone finds its ledgers by it (src/drive/netns.hpp).
+    std::string target;
     std::vector<Step> steps;
     bool operator==(const Ledger&) const = default;
 };
@@ -80,7 +84,7 @@ Result<void> validate_dev(const std::string& dev);
 
 // This network namespace: nsfs inode and SO_NETNS_COOKIE (0 if the kernel has none, < 5.14).
 struct NetnsId {
-    std::uint64_t inode = 0, cookie = 0;
+    std::uint64_t inode = 0, cookie = 0, dev = 0;
 };
 NetnsId current_netns();
 
@@ -98,6 +102,18 @@ std::vector<std::string> ledger_devices();
 // Ledger directories of dead namespaces that had this one's inode (another cookie, or an
 // old directory without one): removed, one line each saying what was discarded.
 std::vector<std::string> discard_dead_namespace_ledgers();
+
+// Every ledger, in any namespace's directory, that records `target` (Ledger::target), with
+// the file it is in. Unreadable or corrupt files are skipped.
+struct TargetLedger {
+    std::filesystem::path file;
+    Ledger ledger;
+};
+std::vector<TargetLedger> ledgers_of_target(const std::string& target);
+// Every ledger of every namespace (the same walk, no filter).
+std::vector<TargetLedger> all_ledgers();
+// Removes a ledger file found by ledgers_of_target, and its directory once empty.
+void remove_ledger_file(const std::filesystem::path& file);
 
 // Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone.
 std::uint64_t process_start_time(int pid);

@@ -82,9 +82,23 @@ std::optional<FidelityMode> fidelity_mode(const toml::table& t, const std::strin
                                   {{"gate", FidelityMode::gate}, {"warn", FidelityMode::warn}, {"off", FidelityMode::off}});
 }
 
-void read_target(const toml::table& t, Target& tg, Reader& r) {
-    const std::string path = "target";
-    r.check_keys(t, path, {"backend", "dev", "netns", "direction", "control", "proxy"});
+// `path`: "target" for a lone [target], "target[N]" for the N-th [[target]]. Phase profiles
+// (profiles = { PHASE = "file" }) are returned raw: they are resolved once the phases are read.
+void read_target(const toml::table& t, Target& tg, Reader& r, const std::string& path, std::map<std::string, std::string>& profile_refs) {
+    r.check_keys(t, path, {"name", "backend", "dev", "netns", "pid", "container", "direction", "control", "proxy", "profiles"});
+    if (auto v = r.string(t, path, "name")) tg.name = *v;
+    if (auto v = r.string(t, path, "container")) tg.container = *v;
+    if (t.contains("container") && (t.contains("pid") || t.contains("netns")))
+        r.error(r.where(path + ".container"), path + ".container", "set one of netns, pid and container (each names the namespace of dev)");
+    if (auto v = r.integer(t, path, "pid", 1, 4194304)) tg.pid = static_cast<int>(*v);
+    if (t.contains("pid") && t.contains("netns"))
+        r.error(r.where(path + ".pid"), path + ".pid", "set either netns or pid, not both (both name the namespace of dev)");
+    if (const auto* pt = r.table(t, path, "profiles")) {
+        for (const auto& [k, v] : *pt) {
+            if (const auto* sv = v.as_string()) profile_refs[std::string(k.str())] = sv->get();
+            else r.error(r.pos_of(v), path + ".profiles." + std::string(k.str()), "expected a profile file name, got " + Reader::describe(v));
+        }
+    }
     if (auto v = r.choice<Backend>(t, path, "backend", {{"netem", Backend::netem}, {"dpdk", Backend::dpdk}, {"http", Backend::http}})) tg.backend = *v;
     if (auto v = r.string(t, path, "dev")) tg.dev = *v;
     if (auto v = r.string(t, path, "netns")) tg.netns = *v;
@@ -92,39 +106,39 @@ void read_target(const toml::table& t, Target& tg, Reader& r) {
     if (auto v = r.string(t, path, "control")) tg.control = *v;
     // A misspelt backend ("dpkd") or key already has its error; "netem needs dev" would only
     // follow from it, and come first (it points at [target]).
-    if (tg.backend == Backend::netem && tg.dev.empty() && !r.errored("target.backend") && !r.had_unknown(path))
-        r.error(r.where("target"), "target.dev", "backend \"netem\" needs dev = \"IFNAME\" (the interface to impair)");
+    if (tg.backend == Backend::netem && tg.dev.empty() && !r.errored(path + ".backend") && !r.had_unknown(path))
+        r.error(r.where(path), path + ".dev", "backend \"netem\" needs dev = \"IFNAME\" (the interface to impair)");
     if (tg.backend == Backend::netem && !tg.dev.empty())
-        if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where("target.dev"), "target.dev", why);
+        if (auto why = ifname_problem(tg.dev); !why.empty()) r.error(r.where(path + ".dev"), path + ".dev", why);
     if (tg.backend == Backend::dpdk && tg.control.empty()) tg.control = "/run/netchaos/fwd.sock";
     if (auto v = r.string(t, path, "proxy")) {
         tg.proxy = *v;
         if (tg.backend != Backend::http)
-            r.error(r.where("target.proxy"), "target.proxy", "proxy (exported as HTTP_PROXY) needs backend = \"http\"");
+            r.error(r.where(path + ".proxy"), path + ".proxy", "proxy (exported as HTTP_PROXY) needs backend = \"http\"");
         else if (!v->starts_with("http://"))
-            r.error(r.where("target.proxy"), "target.proxy", "expected the forward proxy's URL like \"http://127.0.0.1:3128\", got \"" + *v + "\"");
+            r.error(r.where(path + ".proxy"), path + ".proxy", "expected the forward proxy's URL like \"http://127.0.0.1:3128\", got \"" + *v + "\"");
     }
     if (tg.backend == Backend::http) {   // netchaos http-proxy --control SOCK: only the socket
         if (tg.control.empty()) tg.control = "/run/netchaos/http.sock";
-        for (const char* k : {"dev", "netns", "direction"})
+        for (const char* k : {"dev", "netns", "pid", "container", "direction", "profiles"})
             if (t.contains(k))
-                r.error(r.where("target." + std::string(k)), "target." + std::string(k),
+                r.error(r.where(path + "." + std::string(k)), path + "." + std::string(k),
                         std::string("backend \"http\" does not use ") + k + " (the proxy is reached through control = \"SOCK\"); remove it");
         return;
     }
     // A key the chosen backend does not use would be accepted and silently ignored: refuse it.
     if (tg.backend == Backend::dpdk) {
-        for (const char* k : {"dev", "netns"})
+        for (const char* k : {"dev", "netns", "pid", "container"})
             if (t.contains(k))
-                r.error(r.where("target." + std::string(k)), "target." + std::string(k),
+                r.error(r.where(path + "." + std::string(k)), path + "." + std::string(k),
                         std::string("backend \"dpdk\" does not use ") + k +
                             " (the forwarder is reached through control = \"SOCK\"); remove it");
         if (tg.direction == Direction::ingress)
-            r.error(r.where("target.direction"), "target.direction",
+            r.error(r.where(path + ".direction"), path + ".direction",
                     "backend \"dpdk\" does not take direction = \"ingress\": the forwarder applies [egress] on port "
                     "0 -> 1 and [ingress] on port 1 -> 0; write the profile's sections accordingly and remove direction");
     } else if (t.contains("control")) {
-        r.error(r.where("target.control"), "target.control",
+        r.error(r.where(path + ".control"), path + ".control",
                 "control is the dpdk forwarder's socket; backend \"netem\" does not use it (remove it, or set backend = \"dpdk\")");
     }
 }
@@ -312,8 +326,35 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
     ex.name = r.string(*t, "", "name").value_or(name.stem().string());
     if (auto v = r.string(*t, "", "description")) ex.description = *v;
     if (auto v = r.duration(*t, "", "baseline")) ex.baseline = *v;
-    if (const auto* s = r.table(*t, "", "target")) read_target(*s, ex.target, r);
-    else r.error(Pos{name, 0, 0}, "target", "an experiment needs a [target] table (backend, dev or control)");
+    // [target], or [[target]] entries: one experiment switching several targets together.
+    std::vector<std::map<std::string, std::string>> target_profiles;
+    if (const toml::node* tn = t->get("target"); tn && tn->as_array()) {
+        const auto* ta = tn->as_array();
+        if (!ta->is_array_of_tables() || ta->empty())
+            r.error(r.pos_of(*tn), "target", "expected [[target]] tables, got " + Reader::describe(*tn));
+        int index = 0;
+        for (const auto& node : *ta) {
+            if (!node.as_table()) break;
+            const std::string tp = "target[" + std::to_string(++index) + "]";
+            r.seen(tp, r.pos_of(node));
+            Target tg;
+            target_profiles.emplace_back();
+            read_target(*node.as_table(), tg, r, tp, target_profiles.back());
+            if (tg.name.empty()) tg.name = "target" + std::to_string(index);
+            for (const auto& other : ex.targets)
+                if (other.name == tg.name)
+                    r.error(r.where(tp), tp + ".name", "two [[target]] entries are named \"" + tg.name + "\": give each its own name");
+            ex.targets.push_back(std::move(tg));
+        }
+    } else if (const auto* s = r.table(*t, "", "target")) {
+        Target tg;
+        target_profiles.emplace_back();
+        read_target(*s, tg, r, "target", target_profiles.back());
+        ex.targets.push_back(std::move(tg));
+    } else {
+        r.error(Pos{name, 0, 0}, "target", "an experiment needs a [target] table (backend, dev or control), or [[target]] tables");
+    }
+    if (!ex.targets.empty()) ex.target = ex.targets.front();
     if (const auto* s = r.table(*t, "", "probe")) {
         read_probe(*s, ex.probe, r);
         if (!ex.probe.key_file.empty()) ex.probe.key_file = relative_to(name, ex.probe.key_file.string());
@@ -339,6 +380,21 @@ Parsed<Experiment> parse_experiment_text(std::string_view text, const std::files
             ex.phases.push_back(std::move(ph));
         }
     }
+    for (std::size_t i = 0; i < ex.targets.size() && i < target_profiles.size(); ++i) {
+        const std::string tp = ex.targets.size() == 1 && !t->get("target")->as_array() ? "target" : "target[" + std::to_string(i + 1) + "]";
+        for (const auto& [phase, ref] : target_profiles[i]) {
+            const std::string key = tp + ".profiles." + phase;
+            bool known = false;
+            for (const auto& ph : ex.phases) known |= ph.name == phase;
+            if (!known) {
+                r.error(r.where(key), key, "no [[phase]] named \"" + phase + "\"");
+                continue;
+            }
+            if (auto p = load_profile(relative_to(ex.source, ref), ref, ex, r.where(key), key, r, out.diagnostics))
+                ex.targets[i].phase_profiles[phase] = std::move(*p);
+        }
+    }
+    if (!ex.targets.empty()) ex.target = ex.targets.front();
     if (auto v = r.string(*t, "", "drift_baseline")) {
         std::string names;
         bool found = false;

@@ -285,9 +285,15 @@ enum class Backend { netem, dpdk, http };
 enum class Direction { egress, ingress };
 
 struct Target {
+    std::string name;                      // [[target]] name (default "target1", ...); "" for a lone [target]
     Backend backend = Backend::netem;
     std::string dev;                       // netem: interface
     std::string netns;                     // netem: namespace of the interface ("" = current)
+    int pid = 0;                           // netem: the namespace of this process instead of netns
+    std::string container;                 // netem: a container ID, resolved to its pid by `run` (src/drive/container.hpp)
+    // [[target]] profiles = { PHASE = "file.toml" }: this target's own profile in that phase
+    // (every step of it), instead of the phase's.
+    std::map<std::string, Profile> phase_profiles;
     Direction direction = Direction::egress;
     std::filesystem::path control;         // dpdk: forwarder control socket; http: netchaos http-proxy --control
     std::string proxy;                     // http: "http://ADDR:PORT" of a --forward proxy, exported to COMMAND as HTTP_PROXY
@@ -342,7 +348,8 @@ struct Phase {
 struct Experiment {
     std::string name;
     std::string description;
-    Target target;
+    Target target;                 // the first (or only) target
+    std::vector<Target> targets;   // every target: [target], or each [[target]] in order
     ProbeConfig probe;
     Duration baseline{std::chrono::seconds(3)};   // steady-state check before and after
     std::string drift_baseline;                   // phase p99_drift_max compares with ("" = the steady state)

@@ -232,6 +232,19 @@ std::string to_html(const Report& r) {
         }
     }
     o << "</table>\n";
+    if (r.targets.size() > 1 || (r.targets.size() == 1 && r.targets[0].state != "ok")) {
+        o << "<h2>targets</h2>\n<table id=\"targets\"><tr><th class=\"l\">target</th><th class=\"l\">where</th><th>switches</th>"
+             "<th>median ms</th><th>max ms</th><th class=\"l\">state</th><th class=\"l\">rollback</th></tr>";
+        for (const auto& t : r.targets)
+            o << "<tr><td class=\"l\">" << xml_escape(t.name) << "</td><td class=\"l\">" << xml_escape(t.describe) << "</td><td>"
+              << t.switches << "</td><td>" << num(t.switch_median_ms, "%.3f") << "</td><td>" << num(t.switch_max_ms, "%.3f")
+              << "</td><td class=\"l" << (t.state == "failed" ? " fail" : "") << "\">" << xml_escape(t.state)
+              << (t.note.empty() ? "" : ": " + xml_escape(t.note)) << "</td><td class=\"l\">" << xml_escape(t.rollback) << "</td></tr>";
+        o << "</table>\n";
+        if (r.skew)
+            o << "<p id=\"skew\">switch skew between targets: " << r.skew->switches << " switches, median "
+              << num(r.skew->median_ms, "%.3f") << " ms, max " << num(r.skew->max_ms, "%.3f") << " ms</p>\n";
+    }
     for (const auto& n : r.notes) o << "<p class=\"note\">note: " << xml_escape(n) << "</p>\n";
 
     o << "<h2>RTT timeline</h2>\n<p class=\"legend\">Each dot is one probe packet (by send time); red ticks are "

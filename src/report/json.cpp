@@ -55,6 +55,12 @@ std::string to_json(const Report& r) {
     j["exit_code"] = r.exit_code;
     j["verdict"] = r.verdict;
     j["notes"] = r.notes;
+    auto& targets = j["targets"] = nlohmann::json::array();
+    for (const auto& t : r.targets)
+        targets.push_back({{"name", t.name}, {"describe", t.describe}, {"switches", t.switches},
+                           {"switch_median_ms", t.switch_median_ms}, {"switch_max_ms", t.switch_max_ms},
+                           {"state", t.state}, {"rollback", t.rollback}, {"note", t.note}});
+    if (r.skew) j["switch_skew"] = {{"switches", r.skew->switches}, {"median_ms", r.skew->median_ms}, {"max_ms", r.skew->max_ms}};
     auto& phases = j["phases"] = nlohmann::json::array();
     for (const auto& p : r.phases) {
         nlohmann::json jp{{"name", p.name},   {"kind", p.kind},       {"profile", p.profile},

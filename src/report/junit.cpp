@@ -70,6 +70,18 @@ std::string to_junit(const Report& r) {
         }
         suites.push_back(std::move(s));
     }
+    // One case per target: did it switch and roll back. A target that went away mid-run is
+    // not a failure of the run (its namespace and qdiscs went with it): it passes, and says so.
+    if (!r.targets.empty()) {
+        JunitSuite s{base + ".targets", r.duration_s, {}, {}, {}};
+        for (const auto& t : r.targets) {
+            const bool ok = t.state != "failed" && !t.rollback.starts_with("failed");
+            std::string msg = t.describe + ": " + std::to_string(t.switches) + " switches, median " + num(t.switch_median_ms) +
+                              " ms, max " + num(t.switch_max_ms) + " ms; rollback " + t.rollback + (t.note.empty() ? "" : "; " + t.note);
+            s.cases.push_back({s.name, t.name.empty() ? "target" : t.name, ok, "target", msg, 0});
+        }
+        suites.push_back(std::move(s));
+    }
     if (r.command) {
         std::string cmd, tail;
         for (const auto& a : r.command->argv) cmd += (cmd.empty() ? "" : " ") + a;

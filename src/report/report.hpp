@@ -103,6 +103,24 @@ struct CommandResult {
     std::uint64_t output_lines = 0;       // lines it wrote in all
 };
 
+// One fault target of the run ([target] or each [[target]]): how its switches went and how
+// it ended.
+struct TargetResult {
+    std::string name;              // [[target]] name ("" for a lone [target])
+    std::string describe;          // "netem va egress in netns a"
+    std::size_t switches = 0;      // applies acknowledged
+    double switch_median_ms = 0, switch_max_ms = 0;   // decision to acknowledgement
+    std::string state = "ok";      // "ok" | "gone" (its namespace disappeared) | "failed"
+    std::string rollback;          // "restored" | "target gone" | "not applied" | "failed: ..."
+    std::string note;              // when gone: during which phase, and what was seen
+};
+// Phases switch every target together: per switch, the spread between the first and the last
+// target's acknowledgement.
+struct SwitchSkew {
+    std::size_t switches = 0;
+    double median_ms = 0, max_ms = 0;
+};
+
 struct Report {
     std::string name;
     std::string description;
@@ -114,6 +132,8 @@ struct Report {
     std::vector<Point> timeline;
     std::optional<CommandResult> command;
     std::vector<std::string> notes;   // warnings, interruptions, rollback trouble
+    std::vector<TargetResult> targets;   // per target (empty: a test fake gave none)
+    std::optional<SwitchSkew> skew;      // with two targets or more
     int exit_code = 0;
     std::string verdict;              // "pass" | "slo missed" | "fidelity missed" | "interrupted" ...
 };

@@ -119,6 +119,14 @@ std::string summary_table(const Report& r) {
             o << "\n";
         }
     }
+    if (r.targets.size() > 1 || (r.targets.size() == 1 && r.targets[0].state != "ok"))
+        for (const auto& t : r.targets)
+            o << "target " << (t.name.empty() ? "" : t.name + " ") << "(" << t.describe << "): " << t.switches << " switches, median "
+              << fmt("%.3f", t.switch_median_ms) << " ms, max " << fmt("%.3f", t.switch_max_ms) << " ms; " << t.state
+              << (t.note.empty() ? "" : " (" + t.note + ")") << "; rollback " << t.rollback << "\n";
+    if (r.skew)
+        o << "switch skew between targets: " << r.skew->switches << " switches, median " << fmt("%.3f", r.skew->median_ms)
+          << " ms, max " << fmt("%.3f", r.skew->max_ms) << " ms\n";
     for (const auto& n : r.notes) o << "note: " << n << "\n";
     o << "verdict: " << r.verdict << " (exit " << r.exit_code << ")\n";
     return o.str();

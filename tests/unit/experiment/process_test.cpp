@@ -64,10 +64,20 @@ TEST_CASE("the command under chaos: its last 200 lines of stdout+stderr, exit st
 }
 
 TEST_CASE("rollback commands: netem in a namespace, dpdk with its socket") {
+    // clear --netns/--pid, not `ip netns exec`: a namespace gone by rollback time is reported
+    // and its ledger discarded, a pid that exited is found again by its namespace's identity.
     netchaos::profile::Target t{.dev = "veth0", .netns = "ns1"};
     auto r = rollback_commands(t, "/x/netchaos");
     REQUIRE(r.size() == 1);
-    CHECK(join(r[0]) == "ip netns exec ns1 /x/netchaos clear --dev veth0");
+    CHECK(join(r[0]) == "/x/netchaos clear --dev veth0 --netns ns1");
+    netchaos::profile::Target p{.dev = "eth0", .pid = 4242};
+    CHECK(join(rollback_commands(p, "nc")[0]) == "nc clear --dev eth0 --pid 4242");
+    // One watchdog for every target of the experiment, in order.
+    netchaos::profile::Experiment e;
+    e.targets = {t, p};
+    auto all = rollback_commands(e, "nc");
+    REQUIRE(all.size() == 2);
+    CHECK(join(all[1]) == "nc clear --dev eth0 --pid 4242");
     netchaos::profile::Target d{.backend = netchaos::profile::Backend::dpdk, .control = "/run/s.sock"};
     CHECK(join(rollback_commands(d, "nc")[0]) == "nc clear --backend dpdk --control /run/s.sock");
 }

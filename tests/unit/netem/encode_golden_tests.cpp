@@ -454,7 +454,7 @@ TEST_CASE("apply --dry-run: the netem request is tc's bytes for every golden cas
         EmptyKernel kernel;
         // A netem `add` is what apply sends under a [match] class; `replace` is its root netem.
         const bool add = g.at("verb") == "add";
-        netem::ApplyOptions o{golden_profile(name, c, add), "eth0", false, std::nullopt, false, true};
+        netem::ApplyOptions o{golden_profile(name, c, add), "eth0", false, std::nullopt, false, true, {}};
         auto r = netem::dry_run(o, kernel);
         REQUIRE(r.ok());
         CHECK(kernel.dumps > 0);   // the device's tree was read
@@ -503,7 +503,7 @@ TEST_CASE("apply --dry-run output: each request as the tc command it amounts to"
     ::setenv("NETCHAOS_RUN_DIR", run_dir.c_str(), 1);
     const auto& c = cases().at("combo_ge_rate_slot");
     EmptyKernel kernel;
-    netem::ApplyOptions o{golden_profile("combo_ge_rate_slot", c, true), "eth0", false, std::nullopt, false, true};
+    netem::ApplyOptions o{golden_profile("combo_ge_rate_slot", c, true), "eth0", false, std::nullopt, false, true, {}};
     auto r = netem::dry_run(o, kernel);
     ::unsetenv("NETCHAOS_RUN_DIR");
     REQUIRE(r.ok());
