@@ -14,6 +14,8 @@ pkgs=(
   nginx-light curl   # the service under chaos in tests/integration/run_fidelity_nginx.sh
   libboost-dev libcurl4-openssl-dev wrk   # Asio/Beast for the HTTP proxy; its probe, load peer
   prometheus-cpp-dev prometheus   # exporters (core + pull); promtool and a real server in tests
+  libpcap-dev   # trace import of captures (src/trace)
+  podman buildah   # a real container runtime for target_podman.sh; buildah builds the image (scripts/build-image.sh)
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd
   chromium
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # probe --container against two real podman containers, each running `netchaos reflect` on
-# its own loopback (image: scripts/build-image.sh, localhost/netchaos:dev). Where podman
+# its own loopback (image: scripts/build-image.sh, made from this build). Where podman
 # cannot start a container on this machine the test skips with podman's exact words; the same
 # paths are covered by target_container.sh (recorded inspect output) and target_netns.sh.
 # Seen on the development host (cgroup v1 hybrid, a container itself): crun refuses with
@@ -9,7 +9,16 @@
 source "$NETCHAOS_SOURCE_DIR/tests/lib/common.sh"
 need_root
 need_cmd podman
-podman image exists localhost/netchaos:dev || skip "no image localhost/netchaos:dev (scripts/build-image.sh builds it with buildah)"
+# The image: this build's own, made here (buildah, well under a second) unless one exists,
+# and removed at the end so nothing is left in podman's storage.
+IMAGE=localhost/netchaos:dev
+if ! podman image exists "$IMAGE"; then
+    need_cmd buildah
+    IMAGE=localhost/netchaos:test-$$
+    nc_defer "podman rmi -f $IMAGE"
+    "$NETCHAOS_SOURCE_DIR/scripts/build-image.sh" "$(dirname "$NETCHAOS")/../.." "$IMAGE" >/dev/null 2>&1 ||
+        fail "scripts/build-image.sh could not build $IMAGE"
+fi
 names=()
 cleanup() { local n; for n in "${names[@]}"; do podman rm -f -t 0 "$n" >/dev/null 2>&1; done; }
 nc_defer cleanup
@@ -17,7 +26,7 @@ start() {   # start NAME: a reflector container without a network (its own loopb
     names+=("$1")
     local out
     out=$(timeout 60 podman run -d --name "$1" --network none --cgroups=disabled --ulimit nofile=1024:1024 \
-          localhost/netchaos:dev reflect --listen 127.0.0.1:9797 2>&1) || skip "podman cannot start a container here: ${out//$'\n'/ }"
+          "$IMAGE" reflect --listen 127.0.0.1:9797 2>&1) || skip "podman cannot start a container here: ${out//$'\n'/ }"
 }
 start "ncrefl-a-$$"
 start "ncrefl-b-$$"
