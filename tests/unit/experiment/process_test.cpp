@@ -116,10 +116,13 @@ TEST_CASE("watchdog: a lease that is not renewed fires while the controller live
 TEST_CASE("watchdog: once it fires, the controller's renew fails before the rollback is done") {
     auto dir = tmpdir();
     // A slow rollback: renew must already fail while it runs, so the run stops its timeline.
-    WatchdogConfig c{{{"sh", "-c", "sleep 3; touch " + (dir / "done").string()}}, std::chrono::milliseconds(300), {}, {}};
+    // It marks its start, so the test waits for the lease to run out instead of guessing how
+    // long that takes on a loaded host (a fixed 800 ms wait was the flaky part).
+    WatchdogConfig c{{{"sh", "-c", "touch " + (dir / "started").string() + "; sleep 3; touch " + (dir / "done").string()}},
+                     std::chrono::milliseconds(300), {}, {}};
     auto w = Watchdog::start(c);
     REQUIRE(w);
-    usleep(800'000);   // the 300 ms lease ran out; the rollback has 3 s to go
+    REQUIRE(wait_for(dir / "started", 5000));   // the 300 ms lease ran out; the rollback has 3 s to go
     const bool refused = !w->renew();
     CHECK(refused);
     CHECK_FALSE(fs::exists(dir / "done"));   // the rollback was still running
@@ -133,9 +136,11 @@ TEST_CASE("watchdog: SIGKILL of the controller process fires the rollback") {
     if (ctl == 0) {
         WatchdogConfig c{{{"touch", (dir / "killed").string()}}, std::chrono::seconds(30), {}, {}};
         auto w = Watchdog::start(c);
+        if (w) std::ofstream(dir / "armed") << "1";
         for (;;) pause();
     }
-    usleep(300'000);
+    // Killed once its watchdog is armed (a fixed 300 ms wait could kill it before, under load).
+    REQUIRE(wait_for(dir / "armed", 5000));
     kill(ctl, SIGKILL);
     waitpid(ctl, nullptr, 0);
     CHECK(wait_for(dir / "killed", 5000));
