@@ -5,6 +5,7 @@
 # PMU, so cpu-clock sampling is all there is). Prints the top symbols and ns per forwarded
 # packet (forwarding thread's CPU time / packets forwarded while perf ran), so the share of
 # each symbol is ns per packet too.
+# PROFILE_MEM=--huge-dir=DIR runs it on hugepages instead of --no-huge (4 KiB pages).
 #   [PERF_KEEP=perf.data] bench/fwd/profile.sh [SECONDS=6] [PROFILE] [-- extra netchaos-fwd args]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +16,7 @@ dur=${1:-6}; prof=${2:-$here/bench/fwd/normal-100us-20us.toml}
 shift $(( $# < 2 ? $# : 2 )); [[ ${1:-} == -- ]] && shift
 t=$(mktemp -d); pid=
 trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t"' EXIT
-eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix ncp$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
+eal=(${PROFILE_MEM:---no-huge} --no-shconf -m 1024 --no-pci --file-prefix ncp$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
 "$fwd" "${eal[@]}" -l 1 -- --profile "$prof" --control "$t/fwd.sock" --stats-interval 1s \
   --on-exit drop --rate-hint 20e6 "$@" </dev/null >"$t/fwd.log" 2>&1 &
 pid=$!
