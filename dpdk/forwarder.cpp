@@ -194,23 +194,7 @@ private:
                     flow[i] = flow_hash(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), rte_pktmbuf_data_len(pkts[i]), info[i]);
             engine.decide_burst(kept, t_rx, len, frames ? ecn : nullptr, per_flow ? flow : nullptr, dec);
         } else {
-            // Classes: each packet goes to its class's engine (in arrival order, so each
-            // engine sees its packets in order), and counts in its class.
-            dec.any_action = false;
-            for (std::uint16_t i = 0; i < kept; ++i) {
-                const auto* data = rte_pktmbuf_mtod(pkts[i], const std::uint8_t*);
-                const std::size_t seg_len = rte_pktmbuf_data_len(pkts[i]);
-                const unsigned k = flow_class_of(data, seg_len, info[i], rules_[d], nrules_[d]);
-                fault::Engine& engine = *engine_[d][k];
-                const std::uint32_t f = engine.per_flow() ? flow_hash(data, seg_len, info[i]) : 0;
-                dec.put(i, engine.decide(t_rx[i], len[i], ecn[i] != 0, f));
-                ClassStats& cs = sh_.cls[static_cast<std::size_t>(d)][k];
-                bump(cs.rx);
-                if (dec.flags[i] & fault::BurstDecisions::drop) { bump(cs.dropped_fault); continue; }
-                const std::int64_t held_ns = dec.release_ns[i] - t_rx[i];
-                bump(cs.held);
-                bump(cs.held_sum_us, static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0));
-            }
+            decide_classes(d, pkts, kept, t_rx, len, ecn, info, dec);
         }
         // Release times to TSC over the whole burst: no branch, independent iterations.
         std::uint64_t due[fault::BurstDecisions::max];
@@ -246,6 +230,56 @@ private:
             if (copy) enqueue(d, wheel, st, due[i], copy, rx_tsc);
         }
         sums.publish(st);
+    }
+
+    // Classes: the burst is split by class, keeping arrival order within each, and each
+    // class's engine decides its share in one decide_burst; the results go back in place.
+    void decide_classes(int d, rte_mbuf* const* pkts, std::uint16_t n, const std::int64_t* t_rx, const std::uint32_t* len,
+                        const std::uint8_t* ecn, const FrameInfo* info, fault::BurstDecisions& dec) {
+        constexpr std::size_t B = fault::BurstDecisions::max;
+        std::uint8_t idx[n_engines][B];
+        std::uint8_t cnt[n_engines] = {};
+        std::uint32_t flow[B];
+        for (std::uint16_t i = 0; i < n; ++i) {
+            const auto* data = rte_pktmbuf_mtod(pkts[i], const std::uint8_t*);
+            const std::size_t seg_len = rte_pktmbuf_data_len(pkts[i]);
+            const unsigned k = flow_class_of(data, seg_len, info[i], rules_[d], nrules_[d]);
+            flow[i] = engine_[d][k]->per_flow() ? flow_hash(data, seg_len, info[i]) : 0;
+            idx[k][cnt[k]++] = static_cast<std::uint8_t>(i);
+        }
+        dec.any_action = false;
+        for (std::size_t k = 0; k < n_engines; ++k) {
+            const std::size_t c = cnt[k];
+            if (c == 0) continue;
+            std::int64_t g_rx[B];
+            std::uint32_t g_len[B], g_flow[B];
+            std::uint8_t g_ecn[B];
+            for (std::size_t j = 0; j < c; ++j) {
+                const std::size_t i = idx[k][j];
+                g_rx[j] = t_rx[i];
+                g_len[j] = len[i];
+                g_ecn[j] = ecn[i];
+                g_flow[j] = flow[i];
+            }
+            engine_[d][k]->decide_burst(c, g_rx, g_len, g_ecn, g_flow, cls_dec_);
+            dec.any_action = dec.any_action || cls_dec_.any_action;
+            ClassStats& cs = sh_.cls[static_cast<std::size_t>(d)][k];
+            std::uint64_t dropped = 0, held = 0, held_us = 0;
+            for (std::size_t j = 0; j < c; ++j) {
+                const std::size_t i = idx[k][j];
+                dec.release_ns[i] = cls_dec_.release_ns[j];
+                dec.drawn_ns[i] = cls_dec_.drawn_ns[j];
+                dec.corrupt_bit[i] = cls_dec_.corrupt_bit[j];
+                dec.flags[i] = cls_dec_.flags[j];
+                if (cls_dec_.flags[j] & fault::BurstDecisions::drop) { ++dropped; continue; }
+                const std::int64_t held_ns = cls_dec_.release_ns[j] - g_rx[j];
+                ++held;
+                held_us += static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0);
+            }
+            bump(cs.rx, c);
+            if (dropped) bump(cs.dropped_fault, dropped);
+            if (held) { bump(cs.held, held); bump(cs.held_sum_us, held_us); }
+        }
     }
 
     // The drop policy for a malformed frame: counts it, frees it and returns true to drop.
@@ -340,6 +374,7 @@ private:
     unsigned nrules_[2] = {0, 0};
     unsigned reads_[2] = {0, 0};   // frame_reads() of each direction's model
     fault::BurstDecisions dec_;
+    fault::BurstDecisions cls_dec_;   // one class's share of a burst
     std::uint32_t limit_[2] = {0, 0};
     TxBuf tx_[2];
     std::uint64_t prev_ = 0;

@@ -14,7 +14,8 @@ dur=${1:-6}; rounds=${2:-2}
 t=$(mktemp -d); pid=
 trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t"' EXIT
 eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix ncc$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
-# rate PROFILE: Mpps per CPU-second of the forwarding thread (the main thread, -l 1) over $dur s
+# rate PROFILE: sets R to Mpps per CPU-second of the forwarding thread (the main thread, -l 1)
+# over $dur s (not run in $( ): the EXIT trap must stay this shell's)
 rate() {
   "$fwd" "${eal[@]}" -l 1 -- --profile "$1" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop \
     --rate-hint 20e6 </dev/null >"$t/fwd.log" 2>&1 &
@@ -22,16 +23,16 @@ rate() {
   for _ in $(seq 600); do grep -q "^netchaos-fwd: forwarding" "$t/fwd.log" && break; kill -0 $pid || exit 4; sleep 0.1; done
   sleep 2
   local c0 c1 s0 s1
-  txs() { grep '"stats"' "$t/fwd.log" | tail -1 | python3 -c 'import json,sys; s=json.loads(sys.stdin.read())["stats"]; print(sum(d["tx"] for d in s["directions"].values()))'; }
+  txs() { python3 "$here/bench/fwd/parse.py" fwd-now "$t/fwd.log" | cut -d' ' -f1; }
   c0=$(awk '{print $14 + $15}' /proc/$pid/stat); s0=$(txs)
   sleep "$dur"
   sleep 1.1
   c1=$(awk '{print $14 + $15}' /proc/$pid/stat); s1=$(txs)
   kill -INT $pid; wait $pid || true; pid=
-  awk -v p=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.2f", p / (c / 100) / 1e6}'
+  R=$(awk -v p=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN{printf "%.2f", p / (c / 100) / 1e6}')
 }
 for r in $(seq "$rounds"); do
-  one=$(rate "$here/bench/fwd/normal-100us-20us.toml")
-  cls=$(rate "$here/bench/fwd/classes-normal-100us-20us.toml")
+  rate "$here/bench/fwd/normal-100us-20us.toml"; one=$R
+  rate "$here/bench/fwd/classes-normal-100us-20us.toml"; cls=$R
   echo "round $r: per CPU-s: single profile $one Mpps, two classes + unmatched $cls Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $cls/$one}")"
 done

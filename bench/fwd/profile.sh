@@ -24,7 +24,7 @@ for _ in $(seq 600); do grep -q "^netchaos-fwd: forwarding" "$t/fwd.log" && brea
 sleep 2   # warm-up: the wheel fills to rate x delay
 tid=$pid   # the forwarding lcore is the main thread (-l 1)
 ticks() { awk '{print $14 + $15}' "/proc/$pid/task/$tid/stat"; }
-txs() { grep '"stats"' "$t/fwd.log" | tail -1 | python3 -c 'import json,sys; s=json.loads(sys.stdin.read())["stats"]; print(sum(d["tx"] for d in s["directions"].values()), s["uptime_s"])'; }
+txs() { python3 "$here/bench/fwd/parse.py" fwd-now "$t/fwd.log"; }
 read -r tx0 up0 < <(txs); c0=$(ticks)
 perf record -q -e cpu-clock -F 4999 -t "$tid" -o "${PERF_KEEP:-$t/perf.data}" -- sleep "$dur" >/dev/null 2>&1
 sleep 1.2
