@@ -409,6 +409,7 @@ nlohmann::json ControlServer::stats() {
         j["limit"] = current_[d].limit;
         j["params"] = current_[d].params;
         j["profile_toml"] = current_[d].profile_toml;
+        j["frame_data"] = frame_reads_text(frame_reads(current_[d], opt_.malformed));
         // Per class, [0] the unmatched traffic: present only when the direction has classes.
         if (!current_[d].classes.empty()) {
             const auto now = class_counts(d);

@@ -49,6 +49,7 @@ struct ControlOptions {
     double rate_hint_pps = 0;
     std::string engine_kind;   // "fault": reported in stats so a test can tell which engine ran
     std::array<std::uint16_t, 2> ports{0, 1};
+    MalformedPolicy malformed = MalformedPolicy::forward;   // with the model: whether frames are read
     // Hostile or stuck clients (sockets are root-only, but a stuck script is enough): a
     // client is closed when it has made no progress for idle_timeout, when its unsent
     // replies pass out_cap (it sends but never reads), or when one request line passes

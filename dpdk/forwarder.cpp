@@ -59,9 +59,14 @@ public:
             if ((++iters & 0xff) == 0) bump(sh_.loop.iterations, 256);
             if (any_hw_ && now >= next_remap_) remap(now);
             poll_control();
-            for (int d = 0; d < 2; ++d) receive(d);
-            for (int d = 0; d < 2; ++d) release(d, rte_rdtsc(), now);
-            flush_all();
+            // Release (and send) after each direction's rx burst, not once per loop: at
+            // saturation a due packet then waits for one burst's work, not for two.
+            for (int d = 0; d < 2; ++d) {
+                receive(d);
+                const std::uint64_t t = rte_rdtsc();
+                for (int e = 0; e < 2; ++e) release(e, t, now);
+                flush_all();
+            }
         }
         finish();
     }
@@ -117,6 +122,7 @@ private:
 
     // The rules into the lcore's own array (a small copy), each class's model into its engine.
     void set_classes(int d, const DirModel& m) {
+        reads_[d] = frame_reads(m, cfg_.malformed);
         nrules_[d] = static_cast<unsigned>(std::min(m.classes.size(), profile::max_classes));
         for (unsigned k = 0; k < nrules_[d]; ++k) {
             rules_[d][k] = m.classes[k].rule;
@@ -125,72 +131,164 @@ private:
     }
 
     void receive(int d) {
-        rte_mbuf* pkts[64];
+        rte_mbuf* pkts[fault::BurstDecisions::max];
         const std::uint16_t n = rte_eth_rx_burst(cfg_.port[d], 0, pkts, cfg_.burst);
         if (n == 0) return;
         const std::uint64_t rx_tsc = rte_rdtsc();
         const std::int64_t rx_ns = sh_.clock.to_ns(rx_tsc);
         DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
-        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
         bump(st.rx, n);
-        // classify() reads each frame's first line, which is cold (the NIC or PMD wrote it):
-        // ask for the whole burst first so the misses overlap instead of queueing one by one.
-        for (std::uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        // Per packet, as the engine wants them (struct of arrays): rx time, length, ECN, flow.
+        std::int64_t t_rx[fault::BurstDecisions::max];
+        std::uint32_t len[fault::BurstDecisions::max];
+        std::uint8_t ecn[fault::BurstDecisions::max];
+        std::uint32_t flow[fault::BurstDecisions::max];
+        FrameInfo info[fault::BurstDecisions::max];
         const HwRx& hw = hw_[d];
+        const bool frames = reads_[d] != 0;
+        std::uint16_t kept = 0;
+        if (frames) {
+            // classify() reads each frame's first line, which is cold (the NIC or PMD wrote it):
+            // ask for the whole burst first so the misses overlap instead of queueing one by one.
+            for (std::uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        }
         for (std::uint16_t i = 0; i < n; ++i) {
             rte_mbuf* m = pkts[i];
-            auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
             // With NIC stamps, the packet's own arrival (mapped to TSC) starts its delay, not
             // the burst read: time waiting in the rx ring counts against the delay.
             std::int64_t pkt_ns = rx_ns;
             // A stamp cannot be later than the burst read; one that maps later is mapping error.
             if (hw.on && (m->ol_flags & hw.flag))
                 pkt_ns = sh_.clock.to_ns(std::min(rx_tsc, hw.map.to_tsc(*RTE_MBUF_DYNFIELD(m, hw.offset, const std::uint64_t*))));
-            const std::size_t seg_len = rte_pktmbuf_data_len(m);
-            const FrameInfo info = classify(data, seg_len, cfg_.max_frame);
-            if (rte_pktmbuf_pkt_len(m) > cfg_.max_frame && info.kind != FrameKind::oversize) {
-                // multi-segment jumbo: the first segment alone may look fine
-                count_malformed(st, FrameKind::oversize);
-                if (cfg_.malformed == MalformedPolicy::drop) { bump(st.malformed_dropped); rte_pktmbuf_free(m); continue; }
-            } else if (is_malformed(info.kind)) {
-                count_malformed(st, info.kind);
-                if (cfg_.malformed == MalformedPolicy::drop) { bump(st.malformed_dropped); rte_pktmbuf_free(m); continue; }
-            } else if (info.kind == FrameKind::non_ip) {
-                bump(st.non_ip);
+            const std::uint32_t plen = rte_pktmbuf_pkt_len(m);
+            FrameInfo fi{FrameKind::non_ip, 0, 0};
+            if (frames) {
+                const std::size_t seg_len = rte_pktmbuf_data_len(m);
+                fi = classify(rte_pktmbuf_mtod(m, const std::uint8_t*), seg_len, cfg_.max_frame);
+                if (plen > cfg_.max_frame && fi.kind != FrameKind::oversize) {
+                    // multi-segment jumbo: the first segment alone may look fine
+                    if (malformed(st, FrameKind::oversize, m)) continue;
+                } else if (is_malformed(fi.kind)) {
+                    if (malformed(st, fi.kind, m)) continue;
+                } else if (fi.kind == FrameKind::non_ip) {
+                    bump(st.non_ip);
+                }
+            } else if (plen > cfg_.max_frame) {
+                // Frame data unread: oversize is the one defect the mbuf's length shows.
+                if (malformed(st, FrameKind::oversize, m)) continue;
             }
-            // The class is looked up only when the direction has classes, and the flow hashed
-            // only for reorder = "flow": other profiles pay nothing for either.
-            const unsigned k = nrules_[d] ? flow_class_of(data, seg_len, info, rules_[d], nrules_[d]) : 0;
-            fault::Engine& engine = *engine_[d][k];
-            ClassStats* cs = nrules_[d] ? &sh_.cls[static_cast<std::size_t>(d)][k] : nullptr;
-            if (cs) bump(cs->rx);
-            const std::uint32_t flow = engine.per_flow() ? flow_hash(data, seg_len, info) : 0;
-            const fault::Decision dec = engine.decide(pkt_ns, rte_pktmbuf_pkt_len(m), info.ecn != 0, flow);
-            if (dec.drop) {
-                bump(st.dropped_fault);
-                if (cs) bump(cs->dropped_fault);
-                rte_pktmbuf_free(m);
-                continue;
-            }
-            if (dec.ecn_mark && set_ce(data, seg_len, info)) bump(st.ecn_marked);
-            rte_mbuf* copy = nullptr;
-            if (dec.copies > 1) {
-                // A corrupted original must not corrupt its duplicate: copy bytes then.
-                if (dec.corrupt) copy = rte_pktmbuf_copy(m, cfg_.pool, 0, UINT32_MAX);
-                else { rte_mbuf_refcnt_update(m, 1); copy = m; }
-                if (copy) bump(st.duplicated);
-            }
-            if (dec.corrupt) { flip_bit(data, seg_len, dec.corrupt_bit); bump(st.corrupted); }
-            st.record_hold(dec.drawn_ns, dec.release_ns - pkt_ns, dec.pushed);
-            if (cs) {
-                const std::int64_t held_ns = dec.release_ns - pkt_ns;
-                bump(cs->held);
-                bump(cs->held_sum_us, static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0));
-            }
-            const std::uint64_t due = sh_.clock.to_tsc(dec.release_ns);
-            enqueue(d, wheel, st, due, m, rx_tsc);
-            if (copy) enqueue(d, wheel, st, due, copy, rx_tsc);
+            pkts[kept] = m;
+            t_rx[kept] = pkt_ns;
+            len[kept] = plen;
+            info[kept] = fi;
+            ecn[kept] = fi.ecn != 0;
+            ++kept;
         }
+        if (kept == 0) return;
+        fault::BurstDecisions& dec = dec_;
+        if (nrules_[d] == 0) {
+            fault::Engine& engine = *engine_[d][0];
+            const bool per_flow = engine.per_flow();
+            if (per_flow)
+                for (std::uint16_t i = 0; i < kept; ++i)
+                    flow[i] = flow_hash(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), rte_pktmbuf_data_len(pkts[i]), info[i]);
+            engine.decide_burst(kept, t_rx, len, frames ? ecn : nullptr, per_flow ? flow : nullptr, dec);
+        } else {
+            decide_classes(d, pkts, kept, t_rx, len, ecn, info, dec);
+        }
+        // Release times to TSC over the whole burst: no branch, independent iterations.
+        std::uint64_t due[fault::BurstDecisions::max];
+        const double tpn = sh_.clock.ticks_per_ns;
+        const std::uint64_t tsc0 = sh_.clock.tsc0;
+        for (std::uint16_t i = 0; i < kept; ++i)
+            due[i] = tsc0 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<double>(dec.release_ns[i]) * tpn));
+        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
+        HoldSums sums;
+        for (std::uint16_t i = 0; i < kept; ++i) {
+            rte_mbuf* m = pkts[i];
+            rte_mbuf* copy = nullptr;
+            if (dec.any_action) {
+                const std::uint8_t f = dec.flags[i];
+                if (f & fault::BurstDecisions::drop) {
+                    bump(st.dropped_fault);
+                    rte_pktmbuf_free(m);
+                    continue;
+                }
+                auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+                const std::size_t seg_len = rte_pktmbuf_data_len(m);
+                if ((f & fault::BurstDecisions::ecn_mark) && set_ce(data, seg_len, info[i])) bump(st.ecn_marked);
+                if (f & fault::BurstDecisions::duplicate) {
+                    // A corrupted original must not corrupt its duplicate: copy bytes then.
+                    if (f & fault::BurstDecisions::corrupt) copy = rte_pktmbuf_copy(m, cfg_.pool, 0, UINT32_MAX);
+                    else { rte_mbuf_refcnt_update(m, 1); copy = m; }
+                    if (copy) bump(st.duplicated);
+                }
+                if (f & fault::BurstDecisions::corrupt) { flip_bit(data, seg_len, dec.corrupt_bit[i]); bump(st.corrupted); }
+            }
+            sums.add(st, dec.drawn_ns[i], dec.release_ns[i] - t_rx[i], (dec.flags[i] & fault::BurstDecisions::pushed) != 0);
+            enqueue(d, wheel, st, due[i], m, rx_tsc);
+            if (copy) enqueue(d, wheel, st, due[i], copy, rx_tsc);
+        }
+        sums.publish(st);
+    }
+
+    // Classes: the burst is split by class, keeping arrival order within each, and each
+    // class's engine decides its share in one decide_burst; the results go back in place.
+    void decide_classes(int d, rte_mbuf* const* pkts, std::uint16_t n, const std::int64_t* t_rx, const std::uint32_t* len,
+                        const std::uint8_t* ecn, const FrameInfo* info, fault::BurstDecisions& dec) {
+        constexpr std::size_t B = fault::BurstDecisions::max;
+        std::uint8_t idx[n_engines][B];
+        std::uint8_t cnt[n_engines] = {};
+        std::uint32_t flow[B];
+        for (std::uint16_t i = 0; i < n; ++i) {
+            const auto* data = rte_pktmbuf_mtod(pkts[i], const std::uint8_t*);
+            const std::size_t seg_len = rte_pktmbuf_data_len(pkts[i]);
+            const unsigned k = flow_class_of(data, seg_len, info[i], rules_[d], nrules_[d]);
+            flow[i] = engine_[d][k]->per_flow() ? flow_hash(data, seg_len, info[i]) : 0;
+            idx[k][cnt[k]++] = static_cast<std::uint8_t>(i);
+        }
+        dec.any_action = false;
+        for (std::size_t k = 0; k < n_engines; ++k) {
+            const std::size_t c = cnt[k];
+            if (c == 0) continue;
+            std::int64_t g_rx[B];
+            std::uint32_t g_len[B], g_flow[B];
+            std::uint8_t g_ecn[B];
+            for (std::size_t j = 0; j < c; ++j) {
+                const std::size_t i = idx[k][j];
+                g_rx[j] = t_rx[i];
+                g_len[j] = len[i];
+                g_ecn[j] = ecn[i];
+                g_flow[j] = flow[i];
+            }
+            engine_[d][k]->decide_burst(c, g_rx, g_len, g_ecn, g_flow, cls_dec_);
+            dec.any_action = dec.any_action || cls_dec_.any_action;
+            ClassStats& cs = sh_.cls[static_cast<std::size_t>(d)][k];
+            std::uint64_t dropped = 0, held = 0, held_us = 0;
+            for (std::size_t j = 0; j < c; ++j) {
+                const std::size_t i = idx[k][j];
+                dec.release_ns[i] = cls_dec_.release_ns[j];
+                dec.drawn_ns[i] = cls_dec_.drawn_ns[j];
+                dec.corrupt_bit[i] = cls_dec_.corrupt_bit[j];
+                dec.flags[i] = cls_dec_.flags[j];
+                if (cls_dec_.flags[j] & fault::BurstDecisions::drop) { ++dropped; continue; }
+                const std::int64_t held_ns = cls_dec_.release_ns[j] - g_rx[j];
+                ++held;
+                held_us += static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0);
+            }
+            bump(cs.rx, c);
+            if (dropped) bump(cs.dropped_fault, dropped);
+            if (held) { bump(cs.held, held); bump(cs.held_sum_us, held_us); }
+        }
+    }
+
+    // The drop policy for a malformed frame: counts it, frees it and returns true to drop.
+    bool malformed(DirStats& st, FrameKind k, rte_mbuf* m) {
+        count_malformed(st, k);
+        if (cfg_.malformed != MalformedPolicy::drop) return false;
+        bump(st.malformed_dropped);
+        rte_pktmbuf_free(m);
+        return true;
     }
 
     static void count_malformed(DirStats& st, FrameKind k) {
@@ -274,6 +372,9 @@ private:
     std::optional<fault::Engine> engine_[2][n_engines];   // [d][0] = unmatched, [d][k] = class k
     ClassRule rules_[2][profile::max_classes];
     unsigned nrules_[2] = {0, 0};
+    unsigned reads_[2] = {0, 0};   // frame_reads() of each direction's model
+    fault::BurstDecisions dec_;
+    fault::BurstDecisions cls_dec_;   // one class's share of a burst
     std::uint32_t limit_[2] = {0, 0};
     TxBuf tx_[2];
     std::uint64_t prev_ = 0;

@@ -18,7 +18,9 @@ struct rte_mempool;
 
 namespace netchaos::fwd {
 
-enum class MalformedPolicy { forward, drop };
+// forward/drop: every frame's headers are read, malformed ones counted (and dropped);
+// unchecked: frame data is not read for this (only oversize is counted, from the mbuf's length).
+enum class MalformedPolicy { forward, drop, unchecked };
 enum class ExitPolicy { drain, drop };
 
 // One [[class]] of a direction: its rule and its model (pass-through for a class that has
@@ -45,6 +47,12 @@ struct DirModel {
     // The profile's classes, in match order; `model` is then the unmatched traffic's.
     std::vector<ClassModel> classes{};
 };
+
+// Why the lcore reads a direction's frame data (a bit each), or 0: it does not, and a packet
+// costs only its mbuf header. Computed on each model switch; the stats show it as text.
+enum FrameRead : unsigned { frame_malformed = 1, frame_ecn = 2, frame_classes = 4, frame_flow = 8 };
+unsigned frame_reads(const DirModel& m, MalformedPolicy malformed);
+std::string frame_reads_text(unsigned why);   // "not read" or "read: malformed counting, ECN, ..."
 
 // Per-class counters of one direction ([0] = unmatched), written by the lcore only when the
 // direction has classes. One cache line each: the lcore writes them per packet.

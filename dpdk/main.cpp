@@ -1,7 +1,7 @@
 // netchaos-fwd: a bump in the wire. Port 0 <-> port 1, a fault engine per direction, a
 // release wheel keyed by TSC, live profile switches over a UNIX control socket.
 //   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
-//                [--stats-interval D] [--malformed forward|drop] [--max-frame N]
+//                [--stats-interval D] [--malformed forward|drop|unchecked] [--max-frame N]
 //                [--pool N] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
 //                [--preflight] [--ignore-preflight]
 #include <rte_eal.h>
@@ -74,6 +74,7 @@ void usage() {
         "  --stats-interval D      print a stats JSON line every D (e.g. 1s); 0 = never\n"
         "  --metrics-listen A:P    serve Prometheus metrics on A:P/metrics, off the forwarding core\n"
         "  --malformed forward|drop  runts, truncated IP headers, oversize frames (counted either way)\n"
+        "  --malformed unchecked     forward without reading frame data for it (only oversize counted)\n"
         "  --max-frame N           frames longer than N bytes are oversize (default 1518)\n"
         "  --pool N                mbufs (default: rate hint x profile max delay, capped by -m)\n"
         "  --mbuf-size N           mbuf data room in bytes (default 2176; >= the PMD's frame)\n"
@@ -111,8 +112,9 @@ int parse_options(int argc, char** argv, Options& o) {
             o.on_exit = v == "drain" ? ExitPolicy::drain : ExitPolicy::drop;
         } else if (a == "--malformed") {
             const auto v = val();
-            if (v != "forward" && v != "drop") throw std::invalid_argument("--malformed forward|drop, got " + v);
-            o.malformed = v == "forward" ? MalformedPolicy::forward : MalformedPolicy::drop;
+            if (v != "forward" && v != "drop" && v != "unchecked")
+                throw std::invalid_argument("--malformed forward|drop|unchecked, got " + v);
+            o.malformed = v == "forward" ? MalformedPolicy::forward : v == "drop" ? MalformedPolicy::drop : MalformedPolicy::unchecked;
         } else if (a == "--stats-interval") o.stats_interval_ms = parse_ms(val());
         else if (a == "--control-idle") {
             o.control_idle_ms = parse_ms(val());
@@ -333,6 +335,7 @@ int main(int argc, char** argv) {
             // Which clock the rx times come from: the NIC's (mapped to TSC) or the TSC fallback.
             co.rx_clock = cfg.hw[0].on && cfg.hw[1].on ? "nic" : (cfg.hw[0].on || cfg.hw[1].on ? "nic+tsc" : "tsc");
             co.ports = {cfg.port[0], cfg.port[1]};
+            co.malformed = opt.malformed;
             co.idle_timeout = std::chrono::milliseconds(opt.control_idle_ms);
             // The exporter reads the lcore's counters on its own thread; the control thread
             // tells it the profile in force.
@@ -363,6 +366,10 @@ int main(int argc, char** argv) {
                 std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore %u; control %s; 0to1=%s 1to0=%s\n",
                             cfg.port[0], cfg.port[1], rte_lcore_id(), opt.control.c_str(), cfg.initial[0].name.c_str(),
                             cfg.initial[1].name.c_str());
+                // Whether a packet costs its frame's cache line or only its mbuf header, and why.
+                for (int d = 0; d < 2; ++d)
+                    std::printf("netchaos-fwd: %s frame data %s\n", dir_name(d),
+                                frame_reads_text(frame_reads(cfg.initial[static_cast<std::size_t>(d)], opt.malformed)).c_str());
                 std::fflush(stdout);
                 run_forwarder(cfg, shared);
                 const auto final_stats = control.stats();

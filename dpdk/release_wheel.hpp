@@ -23,14 +23,13 @@ public:
 
     ReleaseWheel(std::uint32_t capacity, unsigned slot_shift, unsigned slots_log2)
         : shift_(slot_shift), mask_((std::uint64_t{1} << slots_log2) - 1),
-          slot_(std::size_t{1} << slots_log2, Slot{nil, nil}),
-          due_(capacity), item_(capacity), next_(capacity) {
+          slot_(std::size_t{1} << slots_log2, Slot{nil, nil}), node_(capacity) {
         far_.reserve(1024);
-        for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1 < capacity ? i + 1 : nil;
+        for (std::uint32_t i = 0; i < capacity; ++i) node_[i].next = i + 1 < capacity ? i + 1 : nil;
         free_ = capacity ? 0 : nil;
     }
 
-    std::uint32_t capacity() const { return static_cast<std::uint32_t>(due_.size()); }
+    std::uint32_t capacity() const { return static_cast<std::uint32_t>(node_.size()); }
     std::uint32_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
     std::uint64_t horizon_ticks() const { return (mask_ + 1) << shift_; }
@@ -40,10 +39,11 @@ public:
     bool push(std::uint64_t due, T item) {
         if (free_ == nil) return false;
         const std::uint32_t n = free_;
-        free_ = next_[n];
-        due_[n] = due;
-        item_[n] = item;
-        next_[n] = nil;
+        Node& nd = node_[n];
+        free_ = nd.next;
+        nd.due = due;
+        nd.item = item;
+        nd.next = nil;
         ++size_;
         if (!started_) { cursor_ = due >> shift_; started_ = true; }
         std::uint64_t abs = due >> shift_;
@@ -72,13 +72,19 @@ public:
         }
         while (cursor_ <= now_abs && out < max) {
             Slot& sl = slot_[cursor_ & mask_];
+            // A slot ahead: its head node (its slot line was asked for one turn ago) and the
+            // slot line after it, so the next turn does not start on two cold misses.
+            if (const std::uint32_t h = slot_[(cursor_ + 1) & mask_].head; h != nil) __builtin_prefetch(&node_[h]);
+            __builtin_prefetch(&slot_[(cursor_ + 2) & mask_]);
             std::uint32_t n = sl.head;
-            while (n != nil && out < max && due_[n] <= now) {
-                sl.head = next_[n];
+            while (n != nil && out < max && node_[n].due <= now) {
+                Node& nd = node_[n];
+                sl.head = nd.next;
                 if (sl.head == nil) sl.tail = nil;
-                const std::uint64_t d = due_[n];
-                const T it = item_[n];
-                next_[n] = free_;
+                else __builtin_prefetch(&node_[sl.head]);
+                const std::uint64_t d = nd.due;
+                const T it = nd.item;
+                nd.next = free_;
                 free_ = n;
                 --size_;
                 --near_;
@@ -100,17 +106,17 @@ public:
     void drain_all(F&& emit) {
         for (Slot& sl : slot_) {
             for (std::uint32_t n = sl.head; n != nil;) {
-                const std::uint32_t nx = next_[n];
-                emit(item_[n], due_[n]);
-                next_[n] = free_;
+                const std::uint32_t nx = node_[n].next;
+                emit(node_[n].item, node_[n].due);
+                node_[n].next = free_;
                 free_ = n;
                 n = nx;
             }
             sl.head = sl.tail = nil;
         }
         for (const Far& f : far_) {
-            emit(item_[f.node], due_[f.node]);
-            next_[f.node] = free_;
+            emit(node_[f.node].item, node_[f.node].due);
+            node_[f.node].next = free_;
             free_ = f.node;
         }
         far_.clear();
@@ -127,7 +133,7 @@ private:
 
     void append(std::uint64_t s, std::uint32_t n) {
         Slot& sl = slot_[s];
-        if (sl.tail == nil) sl.head = n; else next_[sl.tail] = n;
+        if (sl.tail == nil) sl.head = n; else node_[sl.tail].next = n;
         sl.tail = n;
     }
     // Moves heap entries that came within the horizon into their slots.
@@ -149,10 +155,16 @@ private:
     };
     unsigned shift_;
     std::uint64_t mask_;
+    // One node is one line's worth (two per 64-byte line at 8-byte T): its due time, item
+    // and link are read together at release, after 100 us or more in which they went cold.
+    struct alignas(32) Node {
+        std::uint64_t due;
+        T item;
+        std::uint32_t next;
+    };
+    static_assert(sizeof(T) > 8 || sizeof(Node) == 32, "a node in half a line");
     std::vector<Slot> slot_;
-    std::vector<std::uint64_t> due_;
-    std::vector<T> item_;
-    std::vector<std::uint32_t> next_;
+    std::vector<Node> node_;
     std::vector<Far> far_;
     std::uint32_t free_ = nil;
     std::uint32_t size_ = 0;   // all queued

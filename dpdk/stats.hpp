@@ -57,24 +57,39 @@ struct DirStats {
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> drawn_hist{};
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> held_hist{};
 
-    void record_hold(std::int64_t drawn_ns, std::int64_t held_ns, bool pushed) {
-        const auto dn = static_cast<std::uint64_t>(drawn_ns > 0 ? drawn_ns : 0);
-        const auto hn = static_cast<std::uint64_t>(held_ns > 0 ? held_ns : 0);
-        const std::uint64_t du = (dn + 500) / 1000, hu = (hn + 500) / 1000;
-        bump(held);
-        bump(drawn_sum_us, du);
-        bump(drawn_sumsq_us2, du * du);
-        bump(held_sum_us, hu);
-        bump(held_sumsq_us2, hu * hu);
-        if (pushed) bump(pushed_by_order);
-        bump(drawn_hist[static_cast<std::size_t>(Histogram::index(dn))]);
-        bump(held_hist[static_cast<std::size_t>(Histogram::index(hn))]);
-    }
-
     void record_error(std::uint64_t ns) {
         bump(err_hist[static_cast<std::size_t>(Histogram::index(ns))]);
         bump(err_sum_ns, ns);   // the exporter's histogram _sum
         if (ns > err_max_ns.load(std::memory_order_relaxed)) err_max_ns.store(ns, std::memory_order_relaxed);
+    }
+};
+
+// The holding-time record of a burst's packets (DirStats' sums and histograms). The sums
+// stay in registers and reach the shared counters once per burst: per packet, each was a
+// load-add-store on the same counter, a store-forwarding chain from one packet to the next.
+struct HoldSums {
+    std::uint64_t n = 0, drawn_us = 0, drawn_us2 = 0, held_us = 0, held_us2 = 0, pushed = 0;
+    void add(DirStats& st, std::int64_t drawn_ns, std::int64_t held_ns, bool was_pushed) {
+        const auto dn = static_cast<std::uint64_t>(drawn_ns > 0 ? drawn_ns : 0);
+        const auto hn = static_cast<std::uint64_t>(held_ns > 0 ? held_ns : 0);
+        const std::uint64_t du = (dn + 500) / 1000, hu = (hn + 500) / 1000;
+        ++n;
+        drawn_us += du;
+        drawn_us2 += du * du;
+        held_us += hu;
+        held_us2 += hu * hu;
+        pushed += was_pushed;
+        bump(st.drawn_hist[static_cast<std::size_t>(Histogram::index(dn))]);
+        bump(st.held_hist[static_cast<std::size_t>(Histogram::index(hn))]);
+    }
+    void publish(DirStats& st) const {
+        if (n == 0) return;
+        bump(st.held, n);
+        bump(st.drawn_sum_us, drawn_us);
+        bump(st.drawn_sumsq_us2, drawn_us2);
+        bump(st.held_sum_us, held_us);
+        bump(st.held_sumsq_us2, held_us2);
+        if (pushed) bump(st.pushed_by_order, pushed);
     }
 };
 

@@ -4,6 +4,7 @@
   parse.py fwd LOG            mean forwarded Mpps from netchaos-fwd --stats-interval lines
   parse.py precision LOG      release-error percentiles + stalls from the final stats line
   parse.py depth LOG          peak packets in flight and every drop counter
+  parse.py fwd-now LOG        "TX UPTIME" of the latest stats line while the forwarder runs
 """
 import json, re, sys
 
@@ -79,6 +80,15 @@ if __name__ == "__main__":
     elif kind == "testpmd-total":   # packets forwarded over the whole run
         m = re.search(r"Accumulated forward statistics.*?TX-packets:\s+(\d+)", open(log).read(), re.S)
         print(m.group(1) if m else 0)
+    elif kind == "fwd-now":   # the log is being written: its last line may be incomplete
+        for line in reversed(open(log).read().splitlines()):
+            if line.startswith('{"stats"'):
+                try:
+                    s = json.loads(line)["stats"]
+                except ValueError:
+                    continue
+                print(sum(d["tx"] for d in s["directions"].values()), s["uptime_s"])
+                break
     elif kind == "fwd-total":
         print(sum(d["tx"] for d in final(log)["directions"].values()))
     elif kind == "fwd":

@@ -4,7 +4,8 @@
 # dpdk-testpmd --forward-mode=io, same PMD, one forwarding core each (lcore 1; testpmd's
 # main lcore 0 only prints stats, as does netchaos-fwd's control thread on cpu 0).
 # Rounds alternate the two so a noisy neighbour hurts both alike.
-#   bench/fwd/rate.sh [SECONDS=10] [ROUNDS=2]
+#   [FWD_ARGS="--malformed unchecked"] bench/fwd/rate.sh [SECONDS=10] [ROUNDS=2]
+# FWD_ARGS: more netchaos-fwd options (unquoted, split on spaces).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
@@ -37,7 +38,7 @@ for r in $(seq "$rounds"); do
   run "$t/tp$r.log" "Tx-pps" dpdk-testpmd "${eal[@]}" -l 0-1 -- --forward-mode=io --auto-start \
     --stats-period 1 --nb-cores=1
   run "$t/fwd$r.log" "^netchaos-fwd: forwarding" "$fwd" "${eal[@]}" -l 1 -- --profile "$here/bench/fwd/normal-100us-20us.toml" \
-    --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6
+    --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-}
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")
   tpc=$(python3 "$here/bench/fwd/parse.py" testpmd-total "$t/tp$r.log"); tpt=$(cat "$t/tp$r.log.cpu")

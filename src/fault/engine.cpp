@@ -155,7 +155,66 @@ Engine::Engine(ModelPtr model, std::uint64_t seed)
     if (model_->per_flow) st_->ensure_flows();
 }
 
+bool reads_ecn(const Model& m) { return m.ecn && m.loss != LossKind::none; }
+bool per_flow(const Model& m) { return m.per_flow; }
 bool Engine::per_flow() const { return model_->per_flow; }
+bool Engine::reads_ecn() const { return fault::reads_ecn(*model_); }
+
+namespace {
+// Nothing but an uncorrelated (or no) delay and order: decide() would draw exactly one delay
+// per packet (or none) and touch no other state, which decide_burst then does in loops.
+bool delay_only(const Model& m) {
+    if (m.loss != LossKind::none || m.duplicate.enabled() || m.corrupt.enabled() || m.has_reorder || m.has_rate ||
+        m.has_slot || m.per_flow)
+        return false;
+    if (!m.has_delay) return true;
+    const Sampler& s = m.delay;
+    return s.kind == SamplerKind::constant || (s.corr.rho == 0.0 && s.kind != SamplerKind::uniform);
+}
+}  // namespace
+
+void Engine::decide_burst(std::size_t n, const std::int64_t* rx_ns, const std::uint32_t* len,
+                          const std::uint8_t* ecn_capable, const std::uint32_t* flow, BurstDecisions& out) {
+    out.any_action = false;
+    const Model& m = *model_;
+    if (!delay_only(m)) {
+        for (std::size_t i = 0; i < n; ++i)
+            out.put(i, decide(rx_ns[i], len[i], ecn_capable && ecn_capable[i], flow ? flow[i] : 0));
+        return;
+    }
+    State& s = *st_;
+    std::int64_t* drawn = out.drawn_ns;
+    if (!m.has_delay) {
+        for (std::size_t i = 0; i < n; ++i) drawn[i] = 0;
+    } else if (m.delay.kind == SamplerKind::constant) {
+        for (std::size_t i = 0; i < n; ++i) drawn[i] = m.delay.mean_ns;
+    } else if (m.delay.kind == SamplerKind::table) {
+        const std::size_t size = m.delay.table.size();
+        for (std::size_t i = 0; i < n; ++i) drawn[i] = m.delay.table[static_cast<std::size_t>(below(rng_, size))];
+    } else {
+        // The draws are serial (one RNG state); their conversion to ns has no branch that
+        // depends on the RNG and runs over the array, as sample() computes it per packet.
+        double x[BurstDecisions::max];
+        for (std::size_t i = 0; i < n; ++i) x[i] = s.normal(rng_);
+        const double mean = static_cast<double>(m.delay.mean_ns), jit = m.delay.jitter_ns;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = mean + jit * x[i];
+            drawn[i] = !(v > 0.0) ? 0 : v > 9.0e18 ? std::numeric_limits<std::int64_t>::max() / 2 : static_cast<std::int64_t>(v + 0.5);
+        }
+    }
+    // Order: a running maximum, as decide() keeps it in last_release.
+    std::int64_t last = s.last_release;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::int64_t t = rx_ns[i] + drawn[i];
+        const bool pushed = m.preserve_order && last > t;
+        if (pushed) t = last;
+        out.release_ns[i] = t;
+        out.corrupt_bit[i] = 0;
+        out.flags[i] = pushed ? BurstDecisions::pushed : 0;
+        last = std::max(last, t);
+    }
+    s.last_release = last;
+}
 
 void Engine::switch_model(ModelPtr model) {
     if (!model) model = passthrough();

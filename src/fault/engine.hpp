@@ -6,6 +6,7 @@
 // an Engine holds the mutable per-stream state (correlation, loss-model state, the last
 // release time for order-preserving jitter, the rate link's busy-until). Switching profiles
 // live = engine.switch_model(new_model): queued packets keep their release times.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -20,6 +21,11 @@ using ModelPtr = std::shared_ptr<const Model>;
 
 Result<ModelPtr> compile(const profile::Impairment& imp);   // code 3 on a bad profile
 ModelPtr passthrough();                                       // no fault at all
+
+// What a model needs of each packet beyond its length (the forwarder reads frame data only
+// for these): its ECN bits (loss with ecn = true), its flow hash (reorder = "flow").
+bool reads_ecn(const Model& m);
+bool per_flow(const Model& m);
 
 // The test hook (CMake NETCHAOS_TEST_HOOKS): the factor NETCHAOS_TEST_ENGINE_SIGMA_SCALE puts
 // on every delay jitter compile() builds; 1 without the hook or the variable.
@@ -42,13 +48,42 @@ struct Decision {
     bool pushed = false;
 };
 
+// A burst's decisions as arrays (struct of arrays), so the caller's per-packet loops over
+// them (TSC conversion, stats) run over contiguous values.
+struct BurstDecisions {
+    static constexpr std::size_t max = 64;
+    enum : std::uint8_t { drop = 1, ecn_mark = 2, corrupt = 4, duplicate = 8, pushed = 16 };
+    std::int64_t release_ns[max];
+    std::int64_t drawn_ns[max];
+    std::uint32_t corrupt_bit[max];
+    std::uint8_t flags[max];
+    bool any_action = false;   // some packet is dropped, ECN-marked, corrupted or duplicated
+    void put(std::size_t i, const Decision& d) {
+        release_ns[i] = d.release_ns;
+        drawn_ns[i] = d.drawn_ns;
+        corrupt_bit[i] = d.corrupt_bit;
+        const auto f = static_cast<std::uint8_t>((d.drop ? drop : 0) | (d.ecn_mark ? ecn_mark : 0) |
+                                                 (d.corrupt ? corrupt : 0) | (d.copies > 1 ? duplicate : 0));
+        flags[i] = static_cast<std::uint8_t>(f | (d.pushed ? pushed : 0));
+        any_action = any_action || f != 0;
+    }
+};
+
 class Engine {
 public:
     Engine(ModelPtr model, std::uint64_t seed);
     // rx_ns: receive time of the packet; len: frame length in bytes; ecn_capable: ECT(0/1) set;
     // flow: a hash of its 5-tuple, read only when per_flow() (reorder = "flow").
     Decision decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable = false, std::uint32_t flow = 0);
-    bool per_flow() const;   // the caller must hash each packet's flow
+    // The same decisions as n calls of decide(), in order, with the same draws: a burst of
+    // packets whose model has only an uncorrelated delay (the common case) draws all its
+    // delays in one loop, converts them in a second and orders them in a third, without the
+    // per-packet branches for the features it does not have. ecn_capable and flow may be
+    // null (none ECN-capable, flow 0). n <= BurstDecisions::max.
+    void decide_burst(std::size_t n, const std::int64_t* rx_ns, const std::uint32_t* len,
+                      const std::uint8_t* ecn_capable, const std::uint32_t* flow, BurstDecisions& out);
+    bool per_flow() const;
+    bool reads_ecn() const;   // the caller must read each packet's ECN bits (loss with ecn = true)   // the caller must hash each packet's flow
     void switch_model(ModelPtr model);   // keeps order state so no packet overtakes across a switch
     const Model& model() const { return *model_; }
 private:
