@@ -21,7 +21,7 @@ enter_a "$@"
 na ip addr add fd00::1/64 dev va nodad || fail "v6 address on va"
 nb ip addr add fd00::2/64 dev vb nodad || fail "v6 address on vb"
 for p in 9000 9001 9002; do nb netchaos reflect --listen "[::]:$p" >/dev/null 2>&1 & done
-p50() { na netchaos probe "$1" --rate 20 --duration 2s -j -q 2>/dev/null | grep '"type":"summary"' | grep -o '"p50_ms":[0-9.]*' | cut -d: -f2; }
+p50() { na netchaos probe "$1" --rate 40 --duration 1s -j -q 2>/dev/null | grep '"type":"summary"' | grep -o '"p50_ms":[0-9.]*' | cut -d: -f2; }
 # Reflectors up (both families): poll, do not sleep a fixed time.
 for t in 10.0.0.2:9000 10.0.0.2:9001 10.0.0.2:9002 '[fd00::2]:9000'; do
   for i in $(seq 20); do [[ -n $(na netchaos probe "$t" --rate 20 --duration 200ms -j -q 2>/dev/null | grep '"p50_ms"') ]] && break; sleep 0.2; done

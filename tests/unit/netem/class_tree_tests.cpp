@@ -330,3 +330,22 @@ TEST_CASE("show-profile --as-tc of two classes: the tree apply builds, in its or
     CHECK(c[8] == "tc filter add dev eth0 parent 6e63: protocol ipv6 prio 2 u32 match ip6 protocol 17 0xff match ip6 dport 9000 0xffff flowid 6e63:1");
     CHECK(c[10] == "tc filter add dev eth0 parent 6e63: protocol ipv6 prio 4 u32 match ip6 protocol 17 0xff match ip6 dport 9001 0xffff flowid 6e63:2");
 }
+
+TEST_CASE("apply --ingress --dry-run of two classes: the class tree goes on the IFB, then the redirect") {
+    RunDir run;
+    netem_test::EmptyKernel kernel;
+    auto r = dry_run({two_classes("30ms", "5ms", ""), "eth0", true, std::nullopt, false, true, {}}, kernel);
+    REQUIRE(r);
+    const auto c = commands_of(*r);
+    REQUIRE(c.size() == 12);
+    CHECK(c[0] == "ip link add ifb-eth0 up type ifb");
+    CHECK(c[1] == "tc qdisc replace dev ifb-eth0 root handle 6e63: htb direct_qlen 1000");
+    CHECK(c[3].starts_with("tc qdisc add dev ifb-eth0 parent 6e63:1 handle 6e64: netem delay 30ms"));
+    CHECK(c[5].starts_with("tc qdisc add dev ifb-eth0 parent 6e63:2 handle 6e65: netem delay 5ms"));
+    CHECK(c[9].starts_with("tc filter add dev ifb-eth0 parent 6e63: pref 4 protocol ipv6 u32 "));
+    CHECK(c[10] == "tc qdisc add dev eth0 ingress");
+    CHECK(c[11].starts_with("tc filter add dev eth0 parent ffff: pref 1 protocol all u32 "));
+    REQUIRE(r->ledger);
+    for (const auto& s : r->ledger->steps)
+        if (s.kind == StepKind::netem) CHECK(s.side == "ingress");
+}
