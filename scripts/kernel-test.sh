@@ -7,7 +7,7 @@
 #
 # The kernel .deb is cached under .qemu-netem/ (gitignored); the suite takes 2-5 min under TCG (process start-up dominates).
 # --bench runs bench/netem/*.sh instead of the tests (see docs/performance.md).
-# Env: BOOT_TIMEOUT (480 s), MEM (512 MiB), KPKG (kernel package; default what
+# Env: BOOT_TIMEOUT (600 s), MEM (512 MiB), KPKG (kernel package; default what
 # linux-image-amd64 depends on), KEEP_LOG=1 prints the whole guest log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +23,7 @@ while (($#)); do
   esac
 done
 W=$here/.qemu-netem
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-480}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 MEM=${MEM:-512}
 MODULES="veth sch_netem sch_tbf sch_htb sch_prio sch_ingress sch_fq_codel ifb act_mirred cls_u32 cls_matchall"
 ARCH_LIBDIR=/usr/lib/x86_64-linux-gnu

@@ -24,6 +24,7 @@
 #include "dist/table.hpp"
 #include "netem/netlink.hpp"
 #include "netem/tcmsgs.hpp"
+#include "netem/show.hpp"
 #include "netem/tree.hpp"
 #include "profile/parse.hpp"
 
@@ -44,47 +45,101 @@ const profile::FlowMatch* single_match(const profile::Profile& p) {
     return p.classes.size() == 1 && !p.egress && !p.ingress ? &p.classes[0].match : nullptr;
 }
 
+namespace {
+
+// The section of one side: [egress] on the device; on the IFB [ingress], or with --ingress
+// (`either`) the [egress] of a profile (or class) that has no [ingress].
+const profile::Impairment* side_of(const std::optional<profile::Impairment>& egress,
+                                   const std::optional<profile::Impairment>& ingress, bool ingress_side, bool either) {
+    if (!ingress_side) return egress ? &*egress : nullptr;
+    if (ingress) return &*ingress;
+    return either && egress ? &*egress : nullptr;
+}
+
+std::string cidr_text(const std::optional<profile::Cidr>& c) {
+    return c ? c->address + "/" + std::to_string(c->prefix) : "*";
+}
+
+template <class T>
+std::string opt_text(const std::optional<T>& v) {
+    return v ? std::to_string(*v) : "*";
+}
+
+}  // namespace
+
 Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_flag) {
-    if (!p.classes.empty() && !single_match(p))
-        return make_error(p.source.string() + ": " + std::to_string(p.classes.size()) + " [[class]] entries" +
-                              (p.egress || p.ingress ? " plus [egress]/[ingress] for the unmatched traffic" : "") +
-                              ": the netem backend applies one flow class ([match], or one [[class]] with the rest "
-                              "passing); use the dpdk backend for several",
-                          ErrorKind::bad_input);
-    const auto& egress = p.classes.empty() ? p.egress : p.classes[0].egress;
-    const auto& ingress = p.classes.empty() ? p.ingress : p.classes[0].ingress;
     std::vector<Placement> out;
-    if (ingress_flag) {
-        const profile::Impairment* imp = ingress ? &*ingress : egress ? &*egress : nullptr;
-        if (imp) out.push_back({true, imp});
-    } else {
-        if (egress) out.push_back({false, &*egress});
-        if (ingress) out.push_back({true, &*ingress});
+    for (bool side : {false, true}) {
+        if (ingress_flag && !side) continue;
+        Placement pl{side, side_of(p.egress, p.ingress, side, ingress_flag), {}};
+        bool any = pl.imp != nullptr;
+        for (const auto& c : p.classes) {
+            pl.classes.push_back(side_of(c.egress, c.ingress, side, ingress_flag));
+            any = any || pl.classes.back();
+        }
+        if (any) out.push_back(std::move(pl));
     }
     if (out.empty())
         return make_error(p.source.string() + ": profile has no [egress] or [ingress] section", ErrorKind::bad_input);
     // One netem qdisc keeps one order (its tfifo, or the order-keeping rate): it cannot let
     // flows pass each other while keeping each in order. Refused, never approximated.
-    for (const auto& pl : out)
-        if (pl.imp->delay && pl.imp->delay->order == profile::JitterOrder::flow)
-            return make_error(p.source.string() + ": [" + (egress && pl.imp == &*egress ? "egress" : "ingress") +
-                                  ".delay] reorder = \"flow\" needs per-flow order, which one netem qdisc cannot keep: "
-                                  "use the dpdk backend, or [match] to give one flow its own netem (order kept within "
+    for (const auto& pl : out) {
+        const auto flow_order = [](const profile::Impairment* imp) {
+            return imp && imp->delay && imp->delay->order == profile::JitterOrder::flow;
+        };
+        std::string where;
+        if (flow_order(pl.imp)) where = "[" + (pl.ingress && p.ingress ? std::string("ingress") : std::string("egress")) + ".delay]";
+        for (std::size_t i = 0; i < pl.classes.size() && where.empty(); ++i)
+            if (flow_order(pl.classes[i]))
+                where = "class \"" + p.classes[i].name + "\" [class." +
+                        (pl.ingress && p.classes[i].ingress ? "ingress" : "egress") + ".delay]";
+        if (!where.empty())
+            return make_error(p.source.string() + ": " + where +
+                                  " reorder = \"flow\" needs per-flow order, which one netem qdisc cannot keep: "
+                                  "use the dpdk backend, or a [[class]] per flow (each its own netem, order kept within "
                                   "it, reorder = false); see docs/profiles.md", ErrorKind::bad_input);
+    }
     return out;
 }
 
 std::string layout_of(const std::vector<Placement>& places, const profile::Profile& p) {
     std::ostringstream s;
-    for (const auto& pl : places) s << (pl.ingress ? "ingress;" : "egress;");
-    if (const auto* mp = single_match(p)) {
-        const auto& m = *mp;
-        s << "match:" << (m.src ? m.src->address + "/" + std::to_string(m.src->prefix) : "*") << ","
-          << (m.dst ? m.dst->address + "/" + std::to_string(m.dst->prefix) : "*") << ","
-          << static_cast<int>(m.protocol) << "," << (m.sport ? std::to_string(*m.sport) : "*") << ","
-          << (m.dport ? std::to_string(*m.dport) : "*");
+    for (const auto& pl : places) {
+        s << (pl.ingress ? "ingress" : "egress");
+        // A class tree: each class's match and whether it has a netem, and the default's.
+        if (!pl.classes.empty()) {
+            s << "{";
+            for (std::size_t i = 0; i < pl.classes.size(); ++i) {
+                const auto& m = p.classes[i].match;
+                s << "class:" << cidr_text(m.src) << "," << cidr_text(m.dst) << "," << static_cast<int>(m.protocol) << ","
+                  << opt_text(m.sport) << "," << opt_text(m.dport) << "," << opt_text(m.dscp)
+                  << (pl.classes[i] ? "=netem" : "=pass") << "|";
+            }
+            s << "unmatched" << (pl.imp ? "=netem" : "=pass") << "}";
+        }
+        s << ";";
     }
     return s.str();
+}
+
+const profile::Impairment* impairment_at(const Placement& pl, std::uint32_t handle) {
+    if (pl.classes.empty()) return pl.imp;   // the one netem at the root (older ledgers record handle 0)
+    if (handle == unmatched_netem_handle) return pl.imp;
+    for (std::size_t i = 0; i < pl.classes.size(); ++i)
+        if (handle == class_netem_handle(i)) return pl.classes[i];
+    return nullptr;
+}
+
+std::optional<profile::Impairment>* section_at(profile::Profile& p, bool ingress_side, std::uint32_t handle) {
+    // As side_of(): the IFB holds [ingress], or the [egress] --ingress moved there.
+    const auto pick = [&](std::optional<profile::Impairment>& e, std::optional<profile::Impairment>& i) {
+        return ingress_side && i ? &i : &e;
+    };
+    if (p.classes.empty()) return pick(p.egress, p.ingress);
+    if (handle == unmatched_netem_handle) return pick(p.egress, p.ingress);
+    for (std::size_t i = 0; i < p.classes.size(); ++i)
+        if (handle == class_netem_handle(i)) return pick(p.classes[i].egress, p.classes[i].ingress);
+    return nullptr;
 }
 
 Result<EncodeInput> make_encode_input(const profile::Impairment& imp, const fs::path& profile_dir) {
@@ -435,12 +490,15 @@ std::uint64_t new_generation() {
 Result<void> build_tree(Sender& nl, Txn& txn, const std::string& tree_dev, int idx,
                         const Placement& pl, const profile::Profile& p,
                         const std::optional<QdiscSnapshot>& prev, std::vector<std::string>& actions) {
-    auto in = make_encode_input(*pl.imp, p.source.parent_path());
-    if (!in) return in.error();
     const std::string side = pl.ingress ? "ingress" : "egress";
-    const profile::FlowMatch* flow = single_match(p);
-    if (!flow) {
-        auto msg = encode_qdisc(*in, QdiscTarget{idx, root_parent, own_root_handle}, Op::replace, nl.next_seq());
+    const auto netem_msg = [&](const profile::Impairment& imp, std::uint32_t parent, std::uint32_t handle,
+                               Op op) -> Result<Bytes> {
+        auto in = make_encode_input(imp, p.source.parent_path());
+        if (!in) return in.error();
+        return encode_qdisc(*in, QdiscTarget{idx, parent, handle}, op, nl.next_seq());
+    };
+    if (pl.classes.empty()) {
+        auto msg = netem_msg(*pl.imp, root_parent, own_root_handle, Op::replace);
         if (!msg) return msg.error();
         Step s = make_step(StepKind::root_qdisc, tree_dev, root_parent, own_root_handle);
         s.prev = prev;
@@ -450,34 +508,58 @@ Result<void> build_tree(Sender& nl, Txn& txn, const std::string& tree_dev, int i
         actions.push_back("netem " + hex_handle(own_root_handle) + " root on " + tree_dev + " (" + side + ")");
         return {};
     }
-    auto match = u32_match(*flow);
-    if (!match) return match.error();
+    // Every class's filters are made before anything is sent: a bad match changes nothing.
+    std::vector<std::vector<U32Match>> matches;
+    for (const auto& c : p.classes) {
+        auto m = u32_matches(c.match);
+        if (!m) return make_error("class \"" + c.name + "\": " + m.error().message, m.error().kind);
+        matches.push_back(std::move(*m));
+    }
+    // htb root; the unmatched traffic's class and netem (or htb's direct path when it passes);
+    // a class (and a netem, if it impairs this side) per [[class]]; then the filters, in class
+    // order, so that no packet is classified into a class before its netem exists.
     Step root = make_step(StepKind::root_qdisc, tree_dev, root_parent, match_root_handle);
     root.prev = prev;
     root.created = "htb";
     if (auto r = txn.run(root, new_qdisc(QdiscOp::replace, idx, root_parent, match_root_handle, "htb",
-                                         htb_options(), nl.next_seq()),
+                                         htb_options(1000, pl.imp ? unmatched_minor : 0), nl.next_seq()),
                          {"add htb qdisc", tree_dev, "htb"});
         !r)
         return r;
-    if (auto r = txn.run(make_step(StepKind::tc_class, tree_dev, match_root_handle, match_class, side),
-                         new_htb_class(idx, match_root_handle, match_class, match_class_rate, nl.next_seq()),
-                         {"add htb class", tree_dev, "htb"});
-        !r)
-        return r;
-    auto msg = encode_qdisc(*in, QdiscTarget{idx, match_class, match_netem_handle}, Op::add, nl.next_seq());
-    if (!msg) return msg.error();
-    if (auto r = txn.run(make_step(StepKind::netem, tree_dev, match_class, match_netem_handle, side), std::move(*msg),
-                         {"add netem qdisc", tree_dev, "netem"});
-        !r)
-        return r;
-    U32Filter f{idx, match_root_handle, 1, *match, match_class, std::nullopt};
-    if (auto r = txn.run(make_step(StepKind::filter, tree_dev, match_root_handle, 0, side),
-                         new_u32_filter(f, nl.next_seq()), {"add u32 filter", tree_dev, "u32"});
-        !r)
-        return r;
-    actions.push_back("htb 6e63: root on " + tree_dev + " (other traffic unshaped), netem 6e64: under class 6e63:1 (" +
-                      side + "), u32 filter for the [match] flow");
+    const auto add_class = [&](std::uint32_t classid, const profile::Impairment* imp, std::uint32_t netem) -> Result<void> {
+        if (auto r = txn.run(make_step(StepKind::tc_class, tree_dev, match_root_handle, classid, side),
+                             new_htb_class(idx, match_root_handle, classid, match_class_rate, nl.next_seq()),
+                             {"add htb class", tree_dev, "htb"});
+            !r)
+            return r;
+        if (!imp) return {};
+        auto msg = netem_msg(*imp, classid, netem, Op::add);
+        if (!msg) return msg.error();
+        return txn.run(make_step(StepKind::netem, tree_dev, classid, netem, side), std::move(*msg),
+                       {"add netem qdisc", tree_dev, "netem"});
+    };
+    if (pl.imp)
+        if (auto r = add_class(unmatched_class, pl.imp, unmatched_netem_handle); !r) return r;
+    for (std::size_t i = 0; i < pl.classes.size(); ++i)
+        if (auto r = add_class(class_id(i), pl.classes[i], class_netem_handle(i)); !r) return r;
+    std::size_t filters = 0;
+    for (std::size_t i = 0; i < matches.size(); ++i)
+        for (const auto& m : matches[i]) {
+            U32Filter f{idx, match_root_handle, class_filter_pref(i, m.eth_protocol == ETH_P_IPV6), m, class_id(i), std::nullopt};
+            if (auto r = txn.run(make_step(StepKind::filter, tree_dev, match_root_handle, 0, side),
+                                 new_u32_filter(f, nl.next_seq()), {"add u32 filter", tree_dev, "u32"});
+                !r)
+                return r;
+            ++filters;
+        }
+    std::string what;
+    for (std::size_t i = 0; i < pl.classes.size(); ++i)
+        what += ", class " + handle_str(class_id(i)) + " (" + p.classes[i].name + ")" +
+                (pl.classes[i] ? " netem " + hex_handle(class_netem_handle(i)) : " passes");
+    actions.push_back("htb 6e63: root on " + tree_dev + " (" + side + ")" + what + ", unmatched traffic " +
+                      (pl.imp ? "netem " + hex_handle(unmatched_netem_handle) + " under " + handle_str(unmatched_class)
+                              : "passes unshaped") +
+                      ", " + std::to_string(filters) + " u32 filter(s)");
     return {};
 }
 
@@ -486,7 +568,7 @@ Result<void> check_reserved(const std::optional<QdiscSnapshot>& s, const std::st
     std::vector<TcObject> all{root_object(*s)};
     all.insert(all.end(), s->children.begin(), s->children.end());
     if (uses_reserved_handle(all))
-        return make_error(dev + " already has a qdisc or class with a handle netchaos reserves (6e63:, 6e64:, 6e65:): "
+        return make_error(dev + " already has a qdisc or class with a handle netchaos reserves (6e63: to 6e74:): "
                                 "nothing was changed");
     return {};
 }
@@ -553,19 +635,21 @@ Result<void> switch_phase(Sender& nl, const Ledger& l, const ApplyOptions& o,
                           const std::vector<Placement>& places, std::vector<std::string>& actions) {
     for (const auto& s : l.steps) {
         if (s.kind != StepKind::netem) continue;
-        const Placement* pl = nullptr;
+        const profile::Impairment* imp = nullptr;
         for (const auto& p : places)
-            if ((p.ingress ? "ingress" : "egress") == s.side) pl = &p;
-        if (!pl) return make_error("ledger of " + o.dev + " has a netem for side " + s.side + " the profile lacks");
+            if ((p.ingress ? "ingress" : "egress") == s.side) imp = impairment_at(p, s.handle);
+        if (!imp)
+            return make_error("ledger of " + o.dev + " has a netem " + hex_handle(s.handle) + " for side " + s.side +
+                              " the profile lacks");
         int idx = nl.ifindex(s.dev);
         if (!idx) return no_such_interface(s.dev);
-        auto in = make_encode_input(*pl->imp, o.profile.source.parent_path());
+        auto in = make_encode_input(*imp, o.profile.source.parent_path());
         if (!in) return in.error();
         auto msg = encode_qdisc(*in, QdiscTarget{idx, s.parent, s.handle}, Op::replace, nl.next_seq());
         if (!msg) return msg.error();
         Ack a = nl.transact(std::move(*msg));
         if (!a.ok()) return map_error(a, {"replace netem qdisc", s.dev, "netem"});
-        actions.push_back("replaced netem on " + s.dev + " (" + s.side + ") in place");
+        actions.push_back("replaced netem " + hex_handle(s.handle) + " on " + s.dev + " (" + s.side + ") in place");
     }
     return {};
 }

@@ -17,18 +17,25 @@ namespace netchaos::netem {
 
 // Which impairment goes where. Without --ingress: [egress] on the device's root and [ingress]
 // through its IFB. With --ingress: the profile's [ingress] (or, if it has none, its [egress])
-// through the IFB only.
+// through the IFB only. A profile with classes puts each class's section of that side (with
+// --ingress: its [class.ingress], or its [class.egress]) on the class's own netem, and the
+// top-level one on the htb default class (none: the unmatched traffic passes).
 struct Placement {
     bool ingress = false;                 // false = root of the device, true = via IFB
-    const profile::Impairment* imp = nullptr;
+    const profile::Impairment* imp = nullptr;   // the traffic no class takes (all of it without classes); nullptr: passes
+    std::vector<const profile::Impairment*> classes;   // per [[class]], in order; nullptr: its packets pass
 };
-// Refuses what one netem tree cannot do (several classes; per-flow order).
+// Refuses what netem cannot do (per-flow order within one netem).
 Result<std::vector<Placement>> place(const profile::Profile& p, bool ingress_flag);
 // The one flow a profile of a single class and no unmatched impairment ([match], or one
-// [[class]]) impairs: netem under an htb class with a u32 filter. nullptr: every packet.
+// [[class]]) impairs. nullptr: another shape.
 const profile::FlowMatch* single_match(const profile::Profile& p);
 // A stable description of the qdisc tree a profile needs; equal layouts switch atomically.
 std::string layout_of(const std::vector<Placement>& places, const profile::Profile& p);
+// The impairment of the netem apply puts at `handle` for this placement (nullptr: none).
+const profile::Impairment* impairment_at(const Placement& pl, std::uint32_t handle);
+// The same, as the section of `p` it came from (for read-back into a profile): nullptr if none.
+std::optional<profile::Impairment>* section_at(profile::Profile& p, bool ingress_side, std::uint32_t handle);
 
 // Impairment + tables loaded from disk (the encoder itself does no I/O).
 Result<EncodeInput> make_encode_input(const profile::Impairment& imp,
@@ -85,8 +92,8 @@ ClearAllReport clear_all();
 Result<std::optional<QdiscSnapshot>> snapshot_root(int ifindex);
 Result<std::optional<QdiscSnapshot>> snapshot_ingress(int ifindex);
 
-// The handle of the netem netchaos puts at a root ("nc"+2 in hex), next to tcmsgs.hpp's
-// 6e63: (htb for [match]) and 6e64: (netem under it); the pref of the redirect filter it adds
+// The handle of the netem netchaos puts at a root ("nc"+2 in hex) for a profile without
+// classes; tcmsgs.hpp has the handles of a class tree (6e63: .. 6e74:). The pref of the redirect filter it adds
 // to an ingress/clsact that was already there.
 inline constexpr std::uint32_t own_root_handle = 0x6E650000u;
 inline constexpr std::uint16_t own_filter_pref = 0x6E63;

@@ -180,7 +180,10 @@ struct Decoder {
         if (read_as(a[TCA_HTB_INIT], g)) {
             fields.push_back("TCA_HTB_INIT version " + std::to_string(g.version) + ", r2q " + std::to_string(g.rate2quantum) +
                              ", default " + std::to_string(g.defcls));
-            if (g.defcls) out += " default " + std::to_string(g.defcls);
+            // tc reads htb's default class minor in hex.
+            char def[16];
+            std::snprintf(def, sizeof def, "%x", g.defcls);
+            if (g.defcls) out += std::string(" default ") + def;
         }
         std::uint32_t qlen = 0;
         if (read_as(a[TCA_HTB_DIRECT_QLEN], qlen)) {

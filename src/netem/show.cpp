@@ -248,13 +248,14 @@ Result<std::optional<profile::Profile>> read_applied(const std::string& dev, con
         if (q == qdiscs.end())
             return make_error("ledger of " + dev + " records a netem under " + handle_str(s.parent) + " on " + s.dev +
                                   " that the kernel does not have");
-        // Where apply put each section (place()): [egress] on the device, the IFB holds
-        // [ingress], or [egress] when --ingress moved a profile without [ingress] there.
-        // A one-class profile ([match]) keeps its directions in that class (single_match()).
-        auto& egress = single_match(p) ? p.classes[0].egress : p.egress;
-        auto& ingress = single_match(p) ? p.classes[0].ingress : p.ingress;
-        auto& section = s.side == "ingress" && ingress ? ingress : egress;
-        if (!section) return make_error("ledger of " + dev + ": a netem for side " + s.side + " the recorded profile lacks");
+        // Where apply put each section (place(), section_at()): [egress] on the device, the IFB
+        // holds [ingress], or [egress] when --ingress moved a profile without [ingress] there;
+        // a class tree's netems hold their classes' sections and the default class the top level's.
+        auto* slot = section_at(p, s.side == "ingress", s.handle);
+        if (!slot || !*slot)
+            return make_error("ledger of " + dev + ": a netem " + handle_str(s.handle) + " for side " + s.side +
+                              " the recorded profile lacks");
+        auto& section = *slot;
         profile::Impairment back = q->imp;
         // What netem does not dump comes from the record: tables (a distribution's kind, file,
         // samples) and, before Linux 6.4, the seed.

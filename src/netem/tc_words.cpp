@@ -3,6 +3,7 @@
 // the profile holds.
 #include "netem/tc_words.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -161,9 +162,9 @@ std::string handle_text(std::uint32_t h) {
     return o.str();
 }
 
-// `tc filter ... u32 match ...` words for a [match].
-std::string match_words(const profile::FlowMatch& m) {
-    const bool v6 = (m.src && m.src->v6) || (m.dst && m.dst->v6);
+// `tc filter ... u32 match ...` words for one IP version of a class's match, in the order
+// u32_match() builds its keys (tc packs them in the order of the words).
+std::string match_words(const profile::FlowMatch& m, bool v6) {
     const std::string ip = v6 ? "ip6" : "ip";
     std::string s;
     if (m.src) s += " match " + ip + " src " + m.src->address + "/" + std::to_string(m.src->prefix);
@@ -178,7 +179,7 @@ std::string match_words(const profile::FlowMatch& m) {
     if (m.sport) s += " match " + ip + " sport " + std::to_string(*m.sport) + " 0xffff";
     if (m.dport) s += " match " + ip + " dport " + std::to_string(*m.dport) + " 0xffff";
     if (s.empty()) s = " match u32 0 0";
-    return std::string(" protocol ") + (v6 ? "ipv6" : "ip") + " prio 1 u32" + s;
+    return s;
 }
 
 }  // namespace
@@ -186,34 +187,55 @@ std::string match_words(const profile::FlowMatch& m) {
 Result<TcScript> tc_script(const profile::Profile& p, const std::string& dev, bool ingress_flag) {
     auto places = place(p, ingress_flag);
     if (!places) return places.error();
-    const profile::FlowMatch* flow = single_match(p);
-    if (flow) {
-        if (places->size() != 1)
-            return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
-        if (auto m = u32_match(*flow); !m) return m.error();
+    if (single_match(p) && places->size() != 1)
+        return make_error("a [match] profile impairs one direction: give [egress] or [ingress], not both", ErrorKind::bad_input);
+    std::vector<std::vector<U32Match>> matches;
+    for (const auto& c : p.classes) {
+        auto m = u32_matches(c.match);
+        if (!m) return make_error("class \"" + c.name + "\": " + m.error().message, m.error().kind);
+        matches.push_back(std::move(*m));
     }
     TcScript out;
     const std::string ifb = ifb_name_for(dev);
+    const auto netem = [&](const profile::Impairment& imp) {
+        auto words = netem_words(imp);
+        for (auto& n : words.notes)   // once each, however many netems say it
+            if (std::find(out.notes.begin(), out.notes.end(), n) == out.notes.end()) out.notes.push_back(std::move(n));
+        return words.words;
+    };
     for (const auto& pl : *places) {
-        auto words = netem_words(*pl.imp);
-        out.notes.insert(out.notes.end(), words.notes.begin(), words.notes.end());
         const std::string tree = pl.ingress ? ifb : dev;
         if (pl.ingress) {
             out.commands.push_back("ip link add " + ifb + " type ifb");
             out.commands.push_back("ip link set " + ifb + " up");
         }
-        if (!flow) {
-            out.commands.push_back("tc qdisc add dev " + tree + " root netem " + words.words);
+        if (pl.classes.empty()) {
+            out.commands.push_back("tc qdisc add dev " + tree + " root netem " + netem(*pl.imp));
         } else {
-            out.commands.push_back("tc qdisc add dev " + tree + " root handle " + handle_text(match_root_handle) + " htb");
-            out.commands.push_back("tc class add dev " + tree + " parent " + handle_text(match_root_handle) + " classid " +
-                                   handle_text(match_class) + " htb rate " + tc_rate(match_class_rate) + " ceil " + tc_rate(match_class_rate) +
-                                   " burst " + std::to_string(match_class_burst) + " cburst " + std::to_string(match_class_burst) +
-                                   " quantum " + std::to_string(match_class_quantum));
-            out.commands.push_back("tc qdisc add dev " + tree + " parent " + handle_text(match_class) + " handle " +
-                                   handle_text(match_netem_handle) + " netem " + words.words);
-            out.commands.push_back("tc filter add dev " + tree + " parent " + handle_text(match_root_handle) + match_words(*flow) +
-                                   " flowid " + handle_text(match_class));
+            // The order apply sends them in (apply.cpp's build_tree).
+            const std::string root = handle_text(match_root_handle);
+            std::ostringstream def;
+            def << std::hex << unmatched_minor;
+            out.commands.push_back("tc qdisc add dev " + tree + " root handle " + root + " htb" +
+                                   (pl.imp ? " default " + def.str() : ""));
+            const auto add_class = [&](std::uint32_t classid, const profile::Impairment* imp, std::uint32_t handle) {
+                out.commands.push_back("tc class add dev " + tree + " parent " + root + " classid " + handle_text(classid) +
+                                       " htb rate " + tc_rate(match_class_rate) + " ceil " + tc_rate(match_class_rate) +
+                                       " burst " + std::to_string(match_class_burst) + " cburst " +
+                                       std::to_string(match_class_burst) + " quantum " + std::to_string(match_class_quantum));
+                if (imp)
+                    out.commands.push_back("tc qdisc add dev " + tree + " parent " + handle_text(classid) + " handle " +
+                                           handle_text(handle) + " netem " + netem(*imp));
+            };
+            if (pl.imp) add_class(unmatched_class, pl.imp, unmatched_netem_handle);
+            for (std::size_t i = 0; i < pl.classes.size(); ++i) add_class(class_id(i), pl.classes[i], class_netem_handle(i));
+            for (std::size_t i = 0; i < matches.size(); ++i)
+                for (const auto& m : matches[i]) {
+                    const bool v6 = m.eth_protocol == 0x86DD;
+                    out.commands.push_back("tc filter add dev " + tree + " parent " + root + " protocol " +
+                                           (v6 ? "ipv6" : "ip") + " prio " + std::to_string(class_filter_pref(i, v6)) +
+                                           " u32" + match_words(p.classes[i].match, v6) + " flowid " + handle_text(class_id(i)));
+                }
         }
         if (pl.ingress) {
             out.commands.push_back("tc qdisc add dev " + dev + " handle ffff: ingress");

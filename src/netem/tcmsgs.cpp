@@ -85,11 +85,11 @@ Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::ui
 
 Bytes dump_qdiscs(std::uint32_t seq) { return tc_request({.type = RTM_GETQDISC}, seq); }
 
-Bytes htb_options(std::uint32_t direct_qlen) {
+Bytes htb_options(std::uint32_t direct_qlen, std::uint32_t defcls) {
     tc_htb_glob g{};
     g.version = 3;         // TC_HTB_PROTOVER
     g.rate2quantum = 10;
-    g.defcls = 0;          // unclassified -> direct queue, not shaped
+    g.defcls = defcls;     // 0: unclassified -> direct queue, not shaped
     Bytes b;
     put_attr(b, TCA_HTB_INIT, &g, sizeof g);
     put_attr(b, TCA_HTB_DIRECT_QLEN, &direct_qlen, sizeof direct_qlen);
@@ -145,40 +145,64 @@ Result<std::vector<U32Key>> addr_keys(const profile::Cidr& c, int off, bool v6) 
 
 }  // namespace
 
-Result<U32Match> u32_match(const profile::FlowMatch& m) {
-    const bool v6 = (m.src && m.src->v6) || (m.dst && m.dst->v6);
-    if (m.src && m.dst && m.src->v6 != m.dst->v6)
-        return make_error("match: src and dst are of different IP versions", ErrorKind::bad_input);
+Result<U32Match> u32_match(const profile::FlowMatch& m, bool v6) {
+    for (const auto* c : {&m.src, &m.dst})
+        if (*c && (*c)->v6 != v6)
+            return make_error(std::string("match: ") + (c == &m.src ? "src " : "dst ") + (*c)->address + " is not an " +
+                                  (v6 ? "IPv6" : "IPv4") + " address (src and dst must be of one IP version)",
+                              ErrorKind::bad_input);
+    if ((m.sport || m.dport) && m.protocol != profile::Protocol::tcp && m.protocol != profile::Protocol::udp)
+        return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", ErrorKind::bad_input);
     U32Match out;
     out.eth_protocol = v6 ? ETH_P_IPV6 : ETH_P_IP;
     // IPv4: saddr at 12, daddr at 16, protocol byte at 9, L4 ports at 20/22 (no options).
-    // IPv6: saddr at 8, daddr at 24, next header byte at 6, ports at 40/42.
+    // IPv6: saddr at 8, daddr at 24, next header byte at 6, ports at 40/42 (no extension headers).
     const int src_off = v6 ? 8 : 12, dst_off = v6 ? 24 : 16, l4 = v6 ? 40 : 20;
+    std::vector<U32Key> keys;
     for (auto [c, off] : {std::pair{&m.src, src_off}, std::pair{&m.dst, dst_off}}) {
         if (!*c) continue;
         auto k = addr_keys(**c, off, v6);
         if (!k) return k.error();
-        out.keys.insert(out.keys.end(), k->begin(), k->end());
+        keys.insert(keys.end(), k->begin(), k->end());
     }
     if (m.protocol != profile::Protocol::any) {
         int p = v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP);
         if (m.protocol == profile::Protocol::tcp) p = IPPROTO_TCP;
         if (m.protocol == profile::Protocol::udp) p = IPPROTO_UDP;
-        if (v6) out.keys.push_back({std::uint32_t(p) << 8, 0x0000FF00u, 4});    // byte 6 of the word at 4
-        else out.keys.push_back({std::uint32_t(p) << 16, 0x00FF0000u, 8});      // byte 9 of the word at 8
+        if (v6) keys.push_back({std::uint32_t(p) << 8, 0x0000FF00u, 4});    // byte 6 of the word at 4
+        else keys.push_back({std::uint32_t(p) << 16, 0x00FF0000u, 8});      // byte 9 of the word at 8
     }
-    if ((m.sport || m.dport) && m.protocol != profile::Protocol::tcp &&
-        m.protocol != profile::Protocol::udp)
-        return make_error("match: sport/dport need protocol = \"tcp\" or \"udp\"", ErrorKind::bad_input);
     // DSCP: the upper six bits of IPv4's TOS (byte 1) or of IPv6's traffic class (bits 20-27
     // of the first word), as tc's "match ip dsfield" / "match ip6 priority" with mask 0xfc.
     if (m.dscp) {
-        if (v6) out.keys.push_back({std::uint32_t(*m.dscp) << 22, 0x0FC00000u, 0});
-        else out.keys.push_back({std::uint32_t(*m.dscp) << 18, 0x00FC0000u, 0});
+        if (v6) keys.push_back({std::uint32_t(*m.dscp) << 22, 0x0FC00000u, 0});
+        else keys.push_back({std::uint32_t(*m.dscp) << 18, 0x00FC0000u, 0});
     }
-    if (m.sport) out.keys.push_back({std::uint32_t(*m.sport) << 16, 0xFFFF0000u, l4});
-    // sport and dport share one 32-bit word: two keys with disjoint masks, as tc sends them.
-    if (m.dport) out.keys.push_back({std::uint32_t(*m.dport), 0x0000FFFFu, l4});
+    if (m.sport) keys.push_back({std::uint32_t(*m.sport) << 16, 0xFFFF0000u, l4});
+    if (m.dport) keys.push_back({std::uint32_t(*m.dport), 0x0000FFFFu, l4});
+    // One key per offset, in first-use order (tc's pack_key): sport and dport become one word.
+    for (const auto& k : keys) {
+        auto same = std::find_if(out.keys.begin(), out.keys.end(), [&](const U32Key& o) { return o.off == k.off; });
+        if (same == out.keys.end()) out.keys.push_back(k);
+        else {
+            same->val |= k.val;
+            same->mask |= k.mask;
+        }
+    }
+    return out;
+}
+
+Result<std::vector<U32Match>> u32_matches(const profile::FlowMatch& m) {
+    std::vector<U32Match> out;
+    const bool any_v4 = !(m.src && m.src->v6) && !(m.dst && m.dst->v6);
+    const bool any_v6 = !(m.src && !m.src->v6) && !(m.dst && !m.dst->v6);
+    if (!any_v4 && !any_v6) return make_error("match: src and dst are of different IP versions", ErrorKind::bad_input);
+    for (bool v6 : {false, true}) {
+        if (v6 ? !any_v6 : !any_v4) continue;
+        auto k = u32_match(m, v6);
+        if (!k) return k.error();
+        out.push_back(std::move(*k));
+    }
     return out;
 }
 
@@ -219,6 +243,9 @@ Bytes new_u32_filter(const U32Filter& f, std::uint32_t seq) {
         mnl_attr_nest_end(m.nlh(), acts);
     }
     mnl_attr_nest_end(m.nlh(), opts);
+    // tc sends this TCA_OPTIONS without NLA_F_NESTED; the kernel takes either, and tc's bytes
+    // are what the golden tests compare.
+    opts->nla_type &= static_cast<std::uint16_t>(~NLA_F_NESTED);
     return std::move(m).done();
 }
 

@@ -55,13 +55,26 @@ void put_attr(Bytes& b, std::uint16_t type, const void* data, std::size_t len);
 inline constexpr std::uint32_t root_parent = 0xFFFFFFFFu;      // TC_H_ROOT
 inline constexpr std::uint32_t ingress_parent = 0xFFFFFFF1u;   // TC_H_INGRESS
 inline constexpr std::uint32_t ingress_handle = 0xFFFF0000u;   // ffff:
-// Handles of what netchaos creates for a [match] profile ("nc" in hex, for tc output): an
-// htb root 6e63: whose unclassified traffic goes out directly (default class 0: unshaped,
-// untouched), one class 6e63:1 for the matched flow, and netem 6e64: under it.
+// Handles of what netchaos creates for a profile with [[class]] entries (or [match]) ("nc" in
+// hex, for tc output): an htb root 6e63:, one htb class 6e63:N per class (N = its position,
+// from 1) with its netem (6e64+N-1): under it, and for the unmatched traffic either nothing
+// (htb default 0: it goes out directly, unshaped, untouched) or, when the profile has
+// [egress]/[ingress] of its own, the default class 6e63:ff with netem 6e74: under it.
 inline constexpr std::uint32_t match_root_handle = 0x6E630000u;   // 6e63:
-inline constexpr std::uint32_t match_class = 0x6E630001u;         // 6e63:1
-inline constexpr std::uint32_t match_netem_handle = 0x6E640000u;  // 6e64:
-// The flow's class is not meant to shape: 10 Gbit/s (the most a 32-bit rate holds with room).
+inline constexpr std::uint32_t match_class = 0x6E630001u;         // 6e63:1 (the first class)
+inline constexpr std::uint32_t match_netem_handle = 0x6E640000u;  // 6e64: (the first class's netem)
+inline constexpr std::uint32_t unmatched_minor = 0xFF;            // htb "default ff"
+inline constexpr std::uint32_t unmatched_class = 0x6E6300FFu;     // 6e63:ff
+inline constexpr std::uint32_t unmatched_netem_handle = 0x6E740000u;   // 6e74: (6e64: + max_classes)
+// The class id and netem handle of class `i` (0-based, < profile::max_classes).
+constexpr std::uint32_t class_id(std::size_t i) { return match_root_handle | static_cast<std::uint32_t>(i + 1); }
+constexpr std::uint32_t class_netem_handle(std::size_t i) { return match_netem_handle + (static_cast<std::uint32_t>(i) << 16); }
+static_assert(class_netem_handle(profile::max_classes) == unmatched_netem_handle);
+static_assert(profile::max_classes < unmatched_minor);
+// The pref of class `i`'s u32 filter for one IP version: a filter pref holds one protocol
+// (the kernel refuses a second), so each class has two, in class order (first match wins).
+constexpr std::uint16_t class_filter_pref(std::size_t i, bool v6) { return static_cast<std::uint16_t>(2 * i + (v6 ? 2 : 1)); }
+// A class is not meant to shape: 10 Gbit/s (the most a 32-bit rate holds with room).
 inline constexpr std::uint64_t match_class_rate = 1'250'000'000;  // bytes/s
 // Its burst (bytes, tc's "burst"/"cburst") and quantum: tc's defaults would make the quantum
 // rate / r2q = 125 MB, which htb caps at 200000 with a warning.
@@ -82,9 +95,9 @@ Bytes del_qdisc(int ifindex, std::uint32_t parent, std::uint32_t handle, std::ui
 // RTM_GETQDISC dump request.
 Bytes dump_qdiscs(std::uint32_t seq);
 
-// TCA_OPTIONS payload of an htb qdisc with no default class (unclassified packets bypass
-// the classes) and a direct queue of `direct_qlen` packets.
-Bytes htb_options(std::uint32_t direct_qlen = 1000);
+// TCA_OPTIONS payload of an htb qdisc whose unclassified packets go to class minor `defcls`
+// (0: none, they bypass the classes through the direct queue of `direct_qlen` packets).
+Bytes htb_options(std::uint32_t direct_qlen = 1000, std::uint32_t defcls = 0);
 // RTM_NEWTCLASS htb `classid` under `parent` at `rate` bytes/s (ceil = rate).
 Bytes new_htb_class(int ifindex, std::uint32_t parent, std::uint32_t classid, std::uint64_t rate,
                     std::uint32_t seq);
@@ -100,9 +113,16 @@ struct U32Match {
     std::uint16_t eth_protocol = 0;   // ETH_P_IP / ETH_P_IPV6 / ETH_P_ALL (host order)
     std::vector<U32Key> keys;         // empty = match all
 };
-// [match] -> u32 keys, as `tc filter ... u32 match ip src/dst/protocol/sport/dport` builds them
-// (ports assume no IPv4 options, like tc's `match ip sport`). Bad input -> code 3.
-Result<U32Match> u32_match(const profile::FlowMatch& m);
+// A match -> u32 keys for one IP version, as `tc filter ... u32 match ip|ip6 src/dst/protocol/
+// dsfield|priority/sport/dport` builds them: keys at the same offset are merged into one, as
+// tc's pack_key does (sport and dport share a word). Ports assume no IPv4 options and no IPv6
+// extension headers (TCP/UDP right after the fixed 40-byte header), like tc's `match ip sport`
+// and `match ip6 sport`. Bad input (ports without tcp/udp, an address of the other version,
+// a bad address) -> ErrorKind::bad_input.
+Result<U32Match> u32_match(const profile::FlowMatch& m, bool v6);
+// The u32 matches of a flow match: one for the version of its src/dst, or, without
+// addresses, one for IPv4 and one for IPv6 (the match then takes both, as the forwarder does).
+Result<std::vector<U32Match>> u32_matches(const profile::FlowMatch& m);
 
 struct U32Filter {
     int ifindex = 0;

@@ -356,7 +356,7 @@ bool uses_reserved_handle(const std::vector<TcObject>& objects) {
     for (const auto& o : objects) {
         if (o.type == TcType::filter) continue;
         const std::uint32_t m = major(o.handle) >> 16;
-        if (m >= 0x6E63 && m <= 0x6E65) return true;
+        if (m >= 0x6E63 && m <= 0x6E74) return true;   // tcmsgs.hpp's class tree and apply.hpp's root netem
     }
     return false;
 }

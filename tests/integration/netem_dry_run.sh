@@ -63,7 +63,7 @@ for r in j["requests"]:
     # the text shows the same bytes, 32 per line
     assert "".join(re.findall(r"^   ([0-9a-f]+)$", text.split(r["command"])[1].split("\n\n")[0], re.M)) == r["hex"]
 led = j["ledger"]
-assert led["complete"] and led["dev"] == "v0" and led["layout"].startswith("egress;match:")
+assert led["complete"] and led["dev"] == "v0" and led["layout"].startswith("egress{class:")
 kinds = [s["kind"] for s in led["steps"]]
 assert kinds == ["root_qdisc", "class", "netem", "filter"], kinds
 assert led["steps"][0]["prev"]["kind"] == "tbf" and led["steps"][0]["created"] == "htb"

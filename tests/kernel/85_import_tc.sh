@@ -4,7 +4,8 @@
 # then `tc qdisc show` must match the selftest's expected pattern (its handle 1: is whatever
 # handle the kernel gave netchaos's root netem). Clear restores the default qdisc.
 # Then every shipped profile: the commands of `show-profile --as-tc` run by tc build the same
-# qdiscs (tc -d qdisc show, handles aside) as `netchaos apply`, ingress IFB and [match] too.
+# qdiscs (tc -d qdisc show, handles aside) and filters (tc filter show) as `netchaos apply`,
+# ingress IFB and class trees too.
 source /nc/tests/lib.sh
 enter_a "$@"
 base=$(na tc qdisc show dev va)
@@ -45,6 +46,12 @@ ok "$n tc selftest netem cases: apply of the import shows what the selftest expe
 # direct_packets_stat masked: that is a counter, not configuration, and an unclassified packet
 # (IPv6 neighbour discovery or MLD on va, say) moves it between the two dumps.
 tree() { na tc -d qdisc show | grep -v '^qdisc noqueue' | sed -E 's/ [0-9a-f]+: / H: /; s/parent [0-9a-f]+:[0-9a-f]*/parent P/; s/refcnt [0-9]+/refcnt N/; s/direct_packets_stat [0-9]+/direct_packets_stat N/' | sort; }
+# The filters of va and its IFB (class trees' u32 filters, the ingress redirect), with the
+# redirect action's index and reference counts masked (the kernel numbers actions itself).
+filters() {
+  for d in va ifb-va; do na tc filter show dev $d 2>/dev/null; na tc filter show dev $d ingress 2>/dev/null; done |
+    sed -E 's/index [0-9]+ ref [0-9]+ bind [0-9]+/index N/'
+}
 undo_tc() {
   na tc qdisc del dev va root 2>/dev/null; na tc qdisc del dev va ingress 2>/dev/null
   na ip link del "$(netchaos show-profile "$1" --as-tc --dev va | sed -n 's/^ip link add \([^ ]*\) type ifb$/\1/p')" 2>/dev/null
@@ -56,7 +63,7 @@ for f in "$P"/*.toml; do
   script=$(netchaos show-profile "$f" --as-tc --dev va 2>/dev/null) || { skipped=$((skipped+1)); continue; }
   if grep -q '^# note: .*\(samples\|copy\)' <<<"$script"; then skipped=$((skipped+1)); continue; fi   # tables tc cannot load by name
   na netchaos apply "$f" --dev va >/dev/null 2>&1 || { skipped=$((skipped+1)); continue; }
-  want=$(tree)
+  want=$(tree; filters)
   na netchaos clear --dev va >/dev/null || fail "$name: clear"
   while read -r c; do
     [[ -z $c || $c == \#* ]] && continue
@@ -64,15 +71,15 @@ for f in "$P"/*.toml; do
     na tc qdisc add dev lo root netem help 2>&1 | grep -q seed || c=$(sed -E 's/ seed [0-9]+//' <<<"$c")
     out=$(na $c 2>&1) || { undo_tc "$f"; fail "$name: '$c': $out"; }
   done <<<"$script"
-  got=$(tree)
+  got=$(tree; filters)
   undo_tc "$f"
   [[ $(na tc qdisc show dev va) == "$base" ]] || fail "$name: the tc commands' qdiscs were not removed"
   if [[ $got != "$want" ]]; then
     diff <(echo "$want") <(echo "$got")
-    fail "$name: tc of --as-tc builds other qdiscs than netchaos apply (diff above: < apply, > tc)"
+    fail "$name: tc of --as-tc builds other qdiscs or filters than netchaos apply (diff above: < apply, > tc)"
   fi
-  echo "ok: $T: $name: --as-tc by tc == apply ($(wc -l <<<"$got") qdiscs)"
+  echo "ok: $T: $name: --as-tc by tc == apply ($(grep -c '^qdisc' <<<"$got") qdiscs, $(grep -c '^filter' <<<"$got") filter lines)"
   m=$((m+1))
 done
 ((m >= 10)) || fail "only $m profiles compared"
-ok "$m shipped profiles: tc running show-profile --as-tc builds what netchaos apply builds ($skipped skipped: tables tc cannot load by name, or rejected)"
+ok "$m shipped profiles: tc running show-profile --as-tc builds the qdiscs and filters netchaos apply builds ($skipped skipped: tables tc cannot load by name, or rejected)"

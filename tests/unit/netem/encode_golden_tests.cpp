@@ -25,10 +25,14 @@
 #include "netem/tc_words.hpp"
 #include "netem/tcmsgs.hpp"
 #include "netem/show.hpp"
+#include "support.hpp"
 
 using namespace netchaos;
 using namespace std::chrono_literals;
 using profile::Distribution;
+using netem_test::EmptyKernel;
+using netem_test::hex;
+using netem_test::read_golden;
 
 namespace {
 
@@ -217,38 +221,6 @@ const std::map<std::string, Case>& cases() {
     return c;
 }
 
-struct Golden {
-    std::map<std::string, std::string> fields;
-    const std::string& at(const std::string& k) const {
-        static const std::string none;
-        auto it = fields.find(k);
-        return it == fields.end() ? none : it->second;
-    }
-};
-
-Golden read_golden(const std::filesystem::path& p) {
-    Golden g;
-    std::ifstream in(p);
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto colon = line.find(": ");
-        if (colon != std::string::npos) g.fields[line.substr(0, colon)] = line.substr(colon + 2);
-    }
-    return g;
-}
-
-std::string hex(const std::uint8_t* p, std::size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    s.reserve(2 * n);
-    for (std::size_t i = 0; i < n; ++i) {
-        s += digits[p[i] >> 4];
-        s += digits[p[i] & 15];
-    }
-    return s;
-}
-std::string hex(const std::vector<std::uint8_t>& v) { return hex(v.data(), v.size()); }
-
 std::string le16(std::size_t v) { return hex(reinterpret_cast<const std::uint8_t*>(&v), 2); }
 
 // The first differing byte, for a readable failure.
@@ -389,21 +361,6 @@ TEST_CASE("read back: impairment_from_options(encode(imp)) == imp for every gold
 // kernel); here the kernel is a fake that has eth0 (index 3) with nothing on it, and answers
 // every dump with nothing. The netem request of the dry run must be tc's for every golden case.
 namespace {
-
-struct EmptyKernel final : netem::Sender {
-    std::uint32_t seq = 100;
-    std::size_t dumps = 0;
-    std::uint32_t next_seq() override { return ++seq; }
-    netem::Ack transact(std::vector<std::uint8_t>) override {
-        FAIL("a dry run sent a change request to the kernel");
-        return {};
-    }
-    netem::Ack dump(std::vector<std::uint8_t>, const std::function<void(const nlmsghdr*)>&) override {
-        ++dumps;
-        return {};
-    }
-    int ifindex(const std::string& dev) override { return dev == "eth0" ? 3 : 0; }
-};
 
 // The profile a golden case amounts to: its impairment on egress, through [match] or not.
 profile::Profile golden_profile(const std::string& name, const Case& c, bool match) {

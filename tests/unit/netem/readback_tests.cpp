@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <tuple>
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -52,24 +53,35 @@ TEST_CASE("every shipped profile reads back equal to itself (encode, decode, led
         std::vector<netem::NetemInfo> qdiscs;
         std::uint32_t handle = 0x80010000u;
         for (const auto& pl : *places) {
-            auto in = netem::make_encode_input(*pl.imp, e.path().parent_path());
-            REQUIRE(in.ok());
-            // replace: every feature goes out, as the kernel dumps them.
-            auto msg = netem::encode_qdisc(*in, netem::QdiscTarget{1, 0xFFFFFFFFu, 0}, netem::Op::replace, 1);
-            REQUIRE(msg.ok());
-            netem::NetemInfo q;
-            q.dev = pl.ingress ? netem::ifb_name_for("va") : "va";
-            q.handle = handle;
-            q.parent = 0xFFFFFFFFu;
-            q.imp = netem::impairment_from_options(options_of(*msg));
-            qdiscs.push_back(q);
-            netem::Step s;
-            s.kind = netem::StepKind::netem;
-            s.dev = q.dev;
-            s.parent = 0xFFFFFFFFu;   // root; apply records handle 0 (the kernel picks it)
-            ++handle;
-            s.side = pl.ingress ? "ingress" : "egress";
-            l.steps.push_back(s);
+            // Each netem apply puts on this side: the root one, or a class tree's (a class's,
+            // the unmatched traffic's), with the handle and parent apply records.
+            std::vector<std::tuple<std::uint32_t, std::uint32_t, const profile::Impairment*>> netems;
+            if (pl.classes.empty()) netems.emplace_back(0xFFFFFFFFu, netem::own_root_handle, pl.imp);
+            else {
+                if (pl.imp) netems.emplace_back(netem::unmatched_class, netem::unmatched_netem_handle, pl.imp);
+                for (std::size_t i = 0; i < pl.classes.size(); ++i)
+                    if (pl.classes[i]) netems.emplace_back(netem::class_id(i), netem::class_netem_handle(i), pl.classes[i]);
+            }
+            for (const auto& [parent, own, imp] : netems) {
+                auto in = netem::make_encode_input(*imp, e.path().parent_path());
+                REQUIRE(in.ok());
+                // replace: every feature goes out, as the kernel dumps them.
+                auto msg = netem::encode_qdisc(*in, netem::QdiscTarget{1, parent, own}, netem::Op::replace, 1);
+                REQUIRE(msg.ok());
+                netem::NetemInfo q;
+                q.dev = pl.ingress ? netem::ifb_name_for("va") : "va";
+                q.handle = pl.classes.empty() ? handle++ : own;
+                q.parent = parent;
+                q.imp = netem::impairment_from_options(options_of(*msg));
+                qdiscs.push_back(q);
+                netem::Step s;
+                s.kind = netem::StepKind::netem;
+                s.dev = q.dev;
+                s.parent = parent;
+                s.handle = pl.classes.empty() ? 0 : own;   // a root netem matched by its parent
+                s.side = pl.ingress ? "ingress" : "egress";
+                l.steps.push_back(s);
+            }
         }
         auto back = netem::read_applied("va", l, qdiscs);
         if (!back.ok()) FAIL(back.error().message);
