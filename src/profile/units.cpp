@@ -258,9 +258,20 @@ std::string format_duration(Duration d) {
 }
 
 std::string format_percent(double fraction) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.10g%%", fraction * 100.0);
-    return buf;
+    // Ten significant digits, always in positional notation: "%g" switches to an exponent
+    // below 1e-4 ("1e-05%"), which parse_probability rightly refuses, so a tiny probability
+    // would not read back (the profile fuzzer found it). Ten digits survive the double exactly.
+    const double pct = fraction * 100.0;
+    int decimals = 9;
+    if (pct != 0 && std::isfinite(pct)) decimals = std::max(0, 9 - int(std::floor(std::log10(std::fabs(pct)))));
+    std::string out(std::size_t(std::snprintf(nullptr, 0, "%.*f", decimals, pct)) + 1, '\0');
+    std::snprintf(out.data(), out.size(), "%.*f", decimals, pct);
+    out.pop_back();   // the terminating NUL snprintf wrote
+    if (out.find('.') != std::string::npos) {
+        while (out.back() == '0') out.pop_back();
+        if (out.back() == '.') out.pop_back();
+    }
+    return out + "%";
 }
 
 std::string format_rate(std::uint64_t bytes_per_sec) {

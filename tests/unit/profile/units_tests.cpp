@@ -103,8 +103,12 @@ TEST_CASE("formatters are exact and parse back") {
         CHECK(parse_duration(format_duration(d)).value() == d);
     for (std::uint64_t r : {1ull, 8000ull, 12'500'000ull, 125'000'000'000ull, 123457ull})
         CHECK(parse_rate(format_rate(r)).value() == r);
-    for (double p : {0.0, 0.001, 0.00005, 0.25, 1.0})
-        CHECK(parse_probability(format_percent(p)).value() == Approx(p).epsilon(1e-12));
+    // Positional notation however small: "%g" wrote 1e-07 as "1e-05%", which does not parse.
+    CHECK(format_percent(1e-7) == "0.00001%");
+    CHECK(format_percent(1.0 / 3) == "33.33333333%");
+    CHECK(format_percent(1.0) == "100%");
+    for (double p : {0.0, 0.001, 0.00005, 0.25, 1.0, 1e-7, 8.198552921648689607e-70, 0.999999999999})
+        CHECK(parse_probability(format_percent(p)).value() == Approx(p).epsilon(1e-9));
 }
 
 TEST_CASE("normal mass below zero is Phi(-mean/sigma)") {
