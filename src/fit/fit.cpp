@@ -208,25 +208,32 @@ LossFit fit_loss(std::span<const trace::Record> rs) {
     const double r_ge = lr + ll ? static_cast<double>(lr) / static_cast<double>(lr + ll) : 1.0;
     const double ll_ge = xlogy(static_cast<double>(rl), p_ge) + xlogy(static_cast<double>(rr), 1 - p_ge) +
                          xlogy(static_cast<double>(lr), r_ge) + xlogy(static_cast<double>(ll), 1 - r_ge);
-    const double bic = 0.5 * std::log(std::max(n1, 2.0));
+    const auto m4 = fit_markov4(rs, p_ge, r_ge);
+    // BIC: each model's log-likelihood less (k / 2) log n for its k parameters.
+    const double per_param = 0.5 * std::log(std::max(n1, 2.0));
+    const double score_rand = ll_rand - per_param, score_ge = ll_ge - 2 * per_param, score_m4 = m4.loglik - 5 * per_param;
     const auto runs = metrics::loss_runs(rs);
     const double mean_run = static_cast<double>(out.lost) / static_cast<double>(std::max<std::size_t>(runs.size(), 1));
-    char buf[256];
+    char head[160], tail[200];
+    std::snprintf(tail, sizeof tail,
+                  "log-likelihood gain over random: gilbert-elliott %.1f (BIC cost %.1f), markov4 %.1f (BIC cost %.1f)",
+                  ll_ge - ll_rand, per_param, m4.loglik - ll_rand, 4 * per_param);
     profile::Loss l;
-    if (ll_ge - ll_rand > bic) {
+    if (score_m4 > score_ge && score_m4 > score_rand) {
+        const auto& q = m4.model;
+        l.model = q;
+        std::snprintf(head, sizeof head, "markov4 p13 %.4f%% p31 %.2f%% p32 %.2f%% p23 %.2f%% p14 %.4f%% (%d EM steps)",
+                      q.p13 * 100, q.p31 * 100, q.p32 * 100, q.p23 * 100, q.p14 * 100, m4.iterations);
+    } else if (score_ge > score_rand) {
         l.model = profile::GilbertElliott{p_ge, r_ge, 1.0, 0.0};
-        std::snprintf(buf, sizeof buf,
-                      "gilbert-elliott: %llu lost of %llu in %zu runs (mean run %.2f, 1/r = %.2f); log-likelihood gain "
-                      "over random %.1f > BIC %.1f",
-                      (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run, 1.0 / r_ge,
-                      ll_ge - ll_rand, bic);
+        std::snprintf(head, sizeof head, "gilbert-elliott (1/r = %.2f)", 1.0 / r_ge);
     } else {
         l.model = profile::RandomLoss{static_cast<double>(out.lost) / static_cast<double>(out.sent), 0.0};
-        std::snprintf(buf, sizeof buf,
-                      "random: %llu lost of %llu in %zu runs (mean run %.2f); gilbert-elliott's gain %.1f <= BIC %.1f",
-                      (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run,
-                      ll_ge - ll_rand, bic);
+        std::snprintf(head, sizeof head, "random");
     }
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%s: %llu lost of %llu in %zu runs (mean run %.2f); %s", head,
+                  (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run, tail);
     out.loss = l;
     out.why = buf;
     return out;

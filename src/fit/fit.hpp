@@ -15,11 +15,13 @@
 //     gets an empirical `custom` table (its quantiles as samples).
 //  3. Correlation per piece: lag-1 Pearson r of the normal scores of consecutive answered
 //     probes: the fault engine's correlation is a Gaussian copula, so this is its parameter.
-//  4. Loss per piece, from the loss runs: random (p = lost / sent) or Gilbert-Elliott (p from
-//     received->lost, r from lost->received transitions), the latter when its likelihood gain
-//     passes BIC (log n / 2 for the extra parameter).
+//  4. Loss per piece, from the loss runs: random (p = lost / sent), Gilbert-Elliott (p from
+//     received->lost, r from lost->received transitions) or netem's 4-state chain (EM over the
+//     runs, markov4.cpp), each scored by maximum likelihood less BIC's (k / 2) log n for its k
+//     parameters (1, 2, 5); the highest score wins.
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +67,17 @@ struct LossFit {
     std::string why;                     // the choice and its evidence, for the comment
 };
 LossFit fit_loss(std::span<const trace::Record> by_seq);
+
+// netem's 4-state loss by maximum likelihood (EM over the loss runs; markov4.cpp says how),
+// started from an RFC 3611 burst/gap split and from the Gilbert-Elliott fit (ge_p, ge_r).
+// loglik: of every packet after the first, given the first (as fit_loss scores the others);
+// -inf when the trace has a single run.
+struct Markov4Fit {
+    profile::Markov4 model;
+    double loglik = -std::numeric_limits<double>::infinity();
+    int iterations = 0;
+};
+Markov4Fit fit_markov4(std::span<const trace::Record> by_seq, double ge_p, double ge_r);
 
 // Lag-1 correlation of normal scores over consecutive answered seqs, clamped to [0, 0.99].
 double copula_correlation(std::span<const trace::Record> by_seq);
