@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Record -> fit -> replay -> check on the netns bench through netchaos-fwd (issue 15), by
-# hand (root; ~2 min): not a ctest, because the loaded 2-core development VM moves the bench's
-# own RTT sigma by 5-30 ms from one second to the next (tests/integration/run_experiments.sh),
-# which a KS D <= 0.05 gate cannot be made reliable against.
+# hand (root; ~2 min), with sigma 10 ms and bursty loss: a stall-sensitive version of
+# tests/integration/replay_roundtrip.sh (the ctest, which uses sigma 20/40 ms, 4,800 probes a
+# piece and judges disturbance from the forwarder's stall counters; docs/replay.md says why).
 #   1. run a 2-phase experiment (PHASE s each: normal 40 +- 10 ms, then 100 +- 25 ms with
 #      Gilbert-Elliott loss p 1% r 30%, both reorder = true) at RATE/s with --record orig.ncr
 #      (the probes of the phases);
