@@ -177,6 +177,43 @@ TEST_CASE("fit: a shape no law fits becomes a custom table; one piece renders as
     CHECK(prof.value->egress->delay->distribution == Distribution::custom);
 }
 
+TEST_CASE("fit: one-way times split the delay per direction, each within 5%") {
+    // Forward normal 30/5 and reverse pareto 10/2 ms, drawn independently; the RTT is their sum.
+    const auto fwd = draw({{Distribution::normal, 30, 5, 120}}, 31);
+    const auto rev = draw({{Distribution::pareto, 10, 2, 120}}, 32);
+    trace::Trace t = fwd;
+    t.flags = trace::flag_one_way;
+    for (std::size_t i = 0; i < t.records.size(); ++i) {
+        t.one_way.push_back({*fwd.records[i].rtt, *rev.records[i].rtt});
+        t.records[i].rtt = *fwd.records[i].rtt + *rev.records[i].rtt;
+    }
+    const auto f = fit::fit(t);
+    const auto& p = only_piece(f);
+    CHECK(f->split);
+    CHECK(p.delay.distribution == Distribution::normal);
+    CHECK(ms(p.delay.mean) == Approx(30).epsilon(0.05));
+    CHECK(ms(p.delay.jitter) == Approx(5).epsilon(0.05));
+    REQUIRE(p.ingress);
+    CHECK(p.ingress->distribution == Distribution::pareto);
+    CHECK(ms(p.ingress->mean) == Approx(10).epsilon(0.05));
+    CHECK(ms(p.ingress->jitter) == Approx(2).epsilon(0.05));
+    fit::RenderOptions r;
+    r.name = "split";
+    const std::string text = fit::render(*f, r);
+    CHECK(text.find("one-way times: egress is fitted from the client->server") != std::string::npos);
+    auto prof = profile::parse_profile_text(text, "split.toml");
+    for (const auto& d : prof.diagnostics) INFO(d.format());
+    REQUIRE(prof.ok());
+    REQUIRE(prof.value->ingress);
+    CHECK(prof.value->ingress->delay->distribution == Distribution::pareto);
+    // Fewer than 90% of the answered probes with one-way times: the RTT on egress, as before.
+    for (std::size_t i = 0; i < t.one_way.size(); i += 5) t.one_way[i] = {};
+    const auto g = fit::fit(t);
+    REQUIRE(g);
+    CHECK_FALSE(g->split);
+    CHECK_FALSE(g->pieces[0].ingress);
+}
+
 TEST_CASE("fit: fewer than 10 answered probes is bad input") {
     trace::Trace t;
     for (std::uint64_t i = 0; i < 50; ++i) t.records.push_back({i, std::chrono::milliseconds(10 * i), std::nullopt});
