@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -258,9 +259,20 @@ std::string format_duration(Duration d) {
 }
 
 std::string format_percent(double fraction) {
-    char buf[64];
+    char buf[96];
     std::snprintf(buf, sizeof buf, "%.10g%%", fraction * 100.0);
-    return buf;
+    if (!std::strchr(buf, 'e')) return buf;
+    // %g writes tiny values (a fitted 4-state p14 of 1.8e-7) as "1.8e-05%", which the
+    // probability parser does not read: write them in fixed notation, 10 significant digits.
+    const double pct = fraction * 100.0;
+    const int decimals = std::clamp(9 - static_cast<int>(std::floor(std::log10(std::fabs(pct)))), 0, 60);
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, pct);
+    std::string out = buf;
+    if (out.find('.') != std::string::npos) {
+        out.erase(out.find_last_not_of('0') + 1);
+        if (out.back() == '.') out.pop_back();
+    }
+    return out + "%";
 }
 
 std::string format_rate(std::uint64_t bytes_per_sec) {

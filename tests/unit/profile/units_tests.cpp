@@ -103,7 +103,8 @@ TEST_CASE("formatters are exact and parse back") {
         CHECK(parse_duration(format_duration(d)).value() == d);
     for (std::uint64_t r : {1ull, 8000ull, 12'500'000ull, 125'000'000'000ull, 123457ull})
         CHECK(parse_rate(format_rate(r)).value() == r);
-    for (double p : {0.0, 0.001, 0.00005, 0.25, 1.0})
+    CHECK(format_percent(1.82651611e-7) == "0.0000182651611%");   // no exponent: the parser reads none
+    for (double p : {0.0, 0.001, 0.00005, 0.25, 1.0, 1.82651611e-7, 1.078559852e-08, 3e-12})
         CHECK(parse_probability(format_percent(p)).value() == Approx(p).epsilon(1e-12));
 }
 
