@@ -15,23 +15,10 @@ build=$(realpath "${1:-build}")
 phase=${2:-30}
 rate=${3:-200}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-nc=$build/src/cli/netchaos
-export NETCHAOS_FWD=$build/dpdk/netchaos-fwd
 P=nrt$$
 W=$(mktemp -d /tmp/nc-roundtrip.XXXXXX)
-reflector=
-cleanup() {
-  [[ -n $reflector ]] && kill "$reflector" 2>/dev/null
-  "$src/scripts/bench-netns.sh" down --prefix "$P" >/dev/null 2>&1
-  if [[ -n ${KEEP:-} ]]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-"$src/scripts/bench-netns.sh" up --prefix "$P" >"$W/bench.log" 2>&1 || { cat "$W/bench.log"; exit 1; }
-SOCK=/run/netchaos/$P-fwd.sock
-ip netns exec "$P-srv" "$nc" reflect --listen 10.213.0.2:7777 >"$W/reflect.log" 2>&1 &
-reflector=$!
-sleep 0.5
-ip netns exec "$P-cli" "$nc" probe 10.213.0.2:7777 --rate 100 --duration 2s --quiet >/dev/null 2>&1
+source "$src/bench/replay/bench.bash"
+replay_bench_up
 cat >"$W/orig.toml" <<EOT
 name = "roundtrip-original"
 baseline = "2s"
