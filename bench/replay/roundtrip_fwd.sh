@@ -53,10 +53,12 @@ EOT
 echo "== 1. record"
 "$nc" run "$W/orig.toml" --quiet --record "$W/orig.ncr" | tail -3
 echo "== 2. fit"
-"$nc" fit "$W/orig.ncr" -o "$W/fitted.toml" --control "$SOCK" --probe-netns "$P-cli" --probe-rate "$rate" || exit 1
+# Pieces of at least half a phase (10 s, fit's default, when phases are 20 s or longer).
+seg="$(( phase < 20 ? (phase + 1) / 2 : 10 ))s"
+"$nc" fit "$W/orig.ncr" -o "$W/fitted.toml" --min-segment "$seg" --control "$SOCK" --probe-netns "$P-cli" --probe-rate "$rate" || exit 1
 sed -i 's/^baseline = .*//; s/^name = "fitted"/name = "fitted"\nbaseline = "2s"/' "$W/fitted.toml"
 echo "== 3. replay"
 "$nc" run "$W/fitted.toml" --quiet --record "$W/replayed.ncr" | tail -3
 echo "== 4. check"
-"$nc" replay-check "$W/orig.ncr" "$W/replayed.ncr"
+"$nc" replay-check "$W/orig.ncr" "$W/replayed.ncr" --min-segment "$seg"
 echo "replay-check exit $?"
