@@ -12,8 +12,8 @@
 #     1 / (sigma sqrt(2 pi))), where sigma 10 ms (bench/replay/roundtrip_fwd.sh) moved it 0.04;
 #   - 4,800 probes a piece a side (6 s at 800/s): the 1% KS critical value is 0.033, and a
 #     faithful replay exceeds 0.05 with probability 2 exp(-0.05^2 n) ~ 1e-5 per piece;
-#   - random loss, whose binomial standard error is what replay-check's loss gate uses (bursty
-#     loss has a larger one than the binomial: see docs/replay.md);
+#   - random loss: a 2% rate over 4,800 probes has a standard error of 0.2%, so the loss gate
+#     tests the fit, not the luck of a few bursts;
 #   - the run is judged for disturbance by what the host did to it, measured, not guessed:
 #     the forwarder's own stall counters (loop gaps > 500 us) over each run, and the probe's
 #     own send grid in each recording (a send more than DISTURB_GAP_MS late = the probe was
