@@ -117,6 +117,10 @@ int run_fit(int argc, char** argv) {
                      i + 1, std::chrono::duration<double>(p.duration).count(), std::chrono::duration<double>(p.start).count(),
                      std::string(profile::to_string(p.delay.distribution)).c_str(),
                      p.delay.mean.count() / 1e6, p.delay.jitter.count() / 1e6, p.ks, p.delay.correlation, p.loss.why.c_str());
+        if (p.ingress)
+            std::fprintf(stderr, "piece %zu: ingress (server->client one-way): %s mean %.3f ms jitter %.3f ms (KS D %.4f), corr %.3f\n",
+                         i + 1, std::string(profile::to_string(p.ingress->distribution)).c_str(), p.ingress->mean.count() / 1e6,
+                         p.ingress->jitter.count() / 1e6, p.ingress_ks, p.ingress->correlation);
     }
     if (output != "-")
         std::fprintf(stderr, "netchaos fit: %s -> %s (%s)\n", input.c_str(), output.c_str(), as_experiment ? "experiment" : "profile");

@@ -78,6 +78,7 @@ int run_trace(int argc, char** argv) {
         j["records"] = rs.size();
         j["span_s"] = span_s;
         j["one_way"] = (t->flags & trace::flag_one_way) != 0;
+        j["one_way_kept"] = !t->one_way.empty();
         j["loss"] = s.loss;
         j["rtt_mean_ms"] = s.rtt_mean_ns / 1e6;
         j["rtt_stddev_ms"] = s.rtt_stddev_ns / 1e6;

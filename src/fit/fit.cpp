@@ -208,25 +208,32 @@ LossFit fit_loss(std::span<const trace::Record> rs) {
     const double r_ge = lr + ll ? static_cast<double>(lr) / static_cast<double>(lr + ll) : 1.0;
     const double ll_ge = xlogy(static_cast<double>(rl), p_ge) + xlogy(static_cast<double>(rr), 1 - p_ge) +
                          xlogy(static_cast<double>(lr), r_ge) + xlogy(static_cast<double>(ll), 1 - r_ge);
-    const double bic = 0.5 * std::log(std::max(n1, 2.0));
+    const auto m4 = fit_markov4(rs, p_ge, r_ge);
+    // BIC: each model's log-likelihood less (k / 2) log n for its k parameters.
+    const double per_param = 0.5 * std::log(std::max(n1, 2.0));
+    const double score_rand = ll_rand - per_param, score_ge = ll_ge - 2 * per_param, score_m4 = m4.loglik - 5 * per_param;
     const auto runs = metrics::loss_runs(rs);
     const double mean_run = static_cast<double>(out.lost) / static_cast<double>(std::max<std::size_t>(runs.size(), 1));
-    char buf[256];
+    char head[160], tail[200];
+    std::snprintf(tail, sizeof tail,
+                  "log-likelihood gain over random: gilbert-elliott %.1f (BIC cost %.1f), markov4 %.1f (BIC cost %.1f)",
+                  ll_ge - ll_rand, per_param, m4.loglik - ll_rand, 4 * per_param);
     profile::Loss l;
-    if (ll_ge - ll_rand > bic) {
+    if (score_m4 > score_ge && score_m4 > score_rand) {
+        const auto& q = m4.model;
+        l.model = q;
+        std::snprintf(head, sizeof head, "markov4 p13 %.4f%% p31 %.2f%% p32 %.2f%% p23 %.2f%% p14 %.4f%% (%d EM steps)",
+                      q.p13 * 100, q.p31 * 100, q.p32 * 100, q.p23 * 100, q.p14 * 100, m4.iterations);
+    } else if (score_ge > score_rand) {
         l.model = profile::GilbertElliott{p_ge, r_ge, 1.0, 0.0};
-        std::snprintf(buf, sizeof buf,
-                      "gilbert-elliott: %llu lost of %llu in %zu runs (mean run %.2f, 1/r = %.2f); log-likelihood gain "
-                      "over random %.1f > BIC %.1f",
-                      (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run, 1.0 / r_ge,
-                      ll_ge - ll_rand, bic);
+        std::snprintf(head, sizeof head, "gilbert-elliott (1/r = %.2f)", 1.0 / r_ge);
     } else {
         l.model = profile::RandomLoss{static_cast<double>(out.lost) / static_cast<double>(out.sent), 0.0};
-        std::snprintf(buf, sizeof buf,
-                      "random: %llu lost of %llu in %zu runs (mean run %.2f); gilbert-elliott's gain %.1f <= BIC %.1f",
-                      (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run,
-                      ll_ge - ll_rand, bic);
+        std::snprintf(head, sizeof head, "random");
     }
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%s: %llu lost of %llu in %zu runs (mean run %.2f); %s", head,
+                  (unsigned long long)out.lost, (unsigned long long)out.sent, runs.size(), mean_run, tail);
     out.loss = l;
     out.why = buf;
     return out;
@@ -249,6 +256,50 @@ double copula_correlation(std::span<const trace::Record> rs) {
     return std::clamp(metrics::pearson(a, b), 0.0, 0.99);
 }
 
+namespace {
+
+// One direction's delay (or the RTT's) from its sorted samples (ms): every law tried, best
+// first, and what the profile gets: the best law, or an empirical table when even the best is
+// further than custom_ks from the data.
+struct DelayFit {
+    std::vector<LawFit> laws;
+    profile::Delay delay;
+    double ks = 1;
+};
+DelayFit fit_delay(const std::vector<double>& sorted, const Options& o) {
+    DelayFit d;
+    d.laws = {fit_normal(sorted), fit_pareto(sorted), fit_paretonormal(sorted, o.mle_samples)};
+    std::stable_sort(d.laws.begin(), d.laws.end(), [](const LawFit& a, const LawFit& b) { return a.loglik > b.loglik; });
+    auto us = [](double ms) { return Nanos{std::llround(ms * 1000.0) * 1000}; };   // profiles in whole us
+    d.delay.order = profile::JitterOrder::reorder;   // per-probe delays are independent draws
+    const LawFit& best = d.laws.front();
+    if (best.ks <= o.custom_ks && best.jitter_ms > 0 && best.mean_ms >= 0) {
+        d.delay.distribution = best.law;
+        d.delay.mean = us(best.mean_ms);
+        d.delay.jitter = us(best.jitter_ms);
+        d.ks = best.ks;
+    } else {
+        // The empirical law: custom_points quantiles, as samples (dist::from_samples makes the table).
+        profile::CustomTable tab;
+        const std::size_t q = std::min(o.custom_points, sorted.size());
+        for (std::size_t i = 0; i < q; ++i) {
+            const auto j = static_cast<std::size_t>((static_cast<double>(i) + 0.5) / static_cast<double>(q) *
+                                                    static_cast<double>(sorted.size()));
+            tab.samples_ms.push_back(std::round(sorted[std::min(j, sorted.size() - 1)] * 1000.0) / 1000.0);
+        }
+        const auto tm = dist::moments(tab.samples_ms);
+        d.delay.distribution = Distribution::custom;
+        d.delay.mean = us(tm.mean);
+        d.delay.jitter = us(tm.stddev);
+        std::vector<double> qs = tab.samples_ms;   // sorted already
+        d.ks = metrics::ks_two_sample(qs, sorted);
+        d.delay.table = std::move(tab);
+    }
+    return d;
+}
+
+}  // namespace
+
 Result<Fit> fit(const trace::Trace& t, const Options& o) {
     const auto& rs = t.records;
     std::vector<double> x;          // received RTTs, ms, in send order
@@ -259,6 +310,12 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         return trace::bad_input("the trace has " + std::to_string(x.size()) + " answered probes; fit needs at least 10");
     Fit out;
     out.one_way = (t.flags & trace::flag_one_way) != 0;
+    // Split per direction when one-way times were kept for at least 90% of the answered probes.
+    if (t.one_way.size() == rs.size()) {
+        std::size_t known = 0;
+        for (std::size_t i = 0; i < rs.size(); ++i) known += rs[i].rtt && t.one_way[i].known();
+        out.split = known >= 0.9 * static_cast<double>(x.size());
+    }
     out.records = rs.size();
 
     // The minimum length in samples, from the trace's rate.
@@ -309,34 +366,33 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         p.received = sorted.size();
         p.rtt_mean_ms = mom.mean;
         p.rtt_sd_ms = mom.stddev;
-        p.laws = {fit_normal(sorted), fit_pareto(sorted), fit_paretonormal(sorted, o.mle_samples)};
-        std::stable_sort(p.laws.begin(), p.laws.end(), [](const LawFit& a, const LawFit& b) { return a.loglik > b.loglik; });
         const std::span<const trace::Record> prs(rs.data() + p.begin, p.end - p.begin);
-        auto us = [](double ms) { return Nanos{std::llround(ms * 1000.0) * 1000}; };   // profiles in whole us
-        p.delay.correlation = std::round(copula_correlation(prs) * 1000.0) / 1000.0;
-        p.delay.order = profile::JitterOrder::reorder;   // per-probe delays are independent draws
-        const LawFit& best = p.laws.front();
-        if (best.ks <= o.custom_ks && best.jitter_ms > 0 && best.mean_ms >= 0) {
-            p.delay.distribution = best.law;
-            p.delay.mean = us(best.mean_ms);
-            p.delay.jitter = us(best.jitter_ms);
-            p.ks = best.ks;
+        if (!out.split) {
+            auto d = fit_delay(sorted, o);
+            p.laws = std::move(d.laws), p.delay = std::move(d.delay), p.ks = d.ks;
+            p.delay.correlation = std::round(copula_correlation(prs) * 1000.0) / 1000.0;
         } else {
-            // The empirical law: custom_points quantiles, as samples (dist::from_samples makes the table).
-            profile::CustomTable tab;
-            const std::size_t q = std::min(o.custom_points, sorted.size());
-            for (std::size_t i = 0; i < q; ++i) {
-                const auto j = static_cast<std::size_t>((static_cast<double>(i) + 0.5) / static_cast<double>(q) *
-                                                        static_cast<double>(sorted.size()));
-                tab.samples_ms.push_back(std::round(sorted[std::min(j, sorted.size() - 1)] * 1000.0) / 1000.0);
+            // Each direction from its own one-way delays (records with both known), its
+            // correlation from its own series.
+            for (int dir = 0; dir < 2; ++dir) {
+                std::vector<trace::Record> one;
+                std::vector<double> ms;
+                for (std::size_t i = p.begin; i < p.end; ++i) {
+                    trace::Record r{rs[i].seq, rs[i].send, std::nullopt};
+                    if (rs[i].rtt && t.one_way[i].known()) {
+                        r.rtt = dir == 0 ? t.one_way[i].fwd : t.one_way[i].rev;
+                        ms.push_back(ms_of(*r.rtt));
+                    }
+                    one.push_back(r);
+                }
+                if (ms.size() < 10) return trace::bad_input("piece " + std::to_string(k + 1) + " has " + std::to_string(ms.size()) +
+                                                            " probes with one-way times; fit needs at least 10");
+                std::sort(ms.begin(), ms.end());
+                auto d = fit_delay(ms, o);
+                d.delay.correlation = std::round(copula_correlation(one) * 1000.0) / 1000.0;
+                if (dir == 0) p.laws = std::move(d.laws), p.delay = std::move(d.delay), p.ks = d.ks;
+                else p.ingress_laws = std::move(d.laws), p.ingress = std::move(d.delay), p.ingress_ks = d.ks;
             }
-            const auto tm = dist::moments(tab.samples_ms);
-            p.delay.distribution = Distribution::custom;
-            p.delay.mean = us(tm.mean);
-            p.delay.jitter = us(tm.stddev);
-            std::vector<double> qs = tab.samples_ms;   // sorted already
-            p.ks = metrics::ks_two_sample(qs, sorted);
-            p.delay.table = std::move(tab);
         }
         p.loss = fit_loss(prs);
         out.pieces.push_back(std::move(p));

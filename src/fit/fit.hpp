@@ -13,13 +13,18 @@
 //     Nelder-Mead on (mean, log sigma)). The highest likelihood wins (equal parameter counts,
 //     so AIC agrees); when even that law's KS distance to the data exceeds custom_ks, the piece
 //     gets an empirical `custom` table (its quantiles as samples).
+//     With one-way times (irtt's, kept in a v2 .ncr) the pieces are still cut on the RTT, and
+//     each direction's delay is fitted from its own one-way delays: egress from client->server,
+//     ingress from server->client.
 //  3. Correlation per piece: lag-1 Pearson r of the normal scores of consecutive answered
 //     probes: the fault engine's correlation is a Gaussian copula, so this is its parameter.
-//  4. Loss per piece, from the loss runs: random (p = lost / sent) or Gilbert-Elliott (p from
-//     received->lost, r from lost->received transitions), the latter when its likelihood gain
-//     passes BIC (log n / 2 for the extra parameter).
+//  4. Loss per piece, from the loss runs: random (p = lost / sent), Gilbert-Elliott (p from
+//     received->lost, r from lost->received transitions) or netem's 4-state chain (EM over the
+//     runs, markov4.cpp), each scored by maximum likelihood less BIC's (k / 2) log n for its k
+//     parameters (1, 2, 5); the highest score wins.
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +71,17 @@ struct LossFit {
 };
 LossFit fit_loss(std::span<const trace::Record> by_seq);
 
+// netem's 4-state loss by maximum likelihood (EM over the loss runs; markov4.cpp says how),
+// started from an RFC 3611 burst/gap split and from the Gilbert-Elliott fit (ge_p, ge_r).
+// loglik: of every packet after the first, given the first (as fit_loss scores the others);
+// -inf when the trace has a single run.
+struct Markov4Fit {
+    profile::Markov4 model;
+    double loglik = -std::numeric_limits<double>::infinity();
+    int iterations = 0;
+};
+Markov4Fit fit_markov4(std::span<const trace::Record> by_seq, double ge_p, double ge_r);
+
 // Lag-1 correlation of normal scores over consecutive answered seqs, clamped to [0, 0.99].
 double copula_correlation(std::span<const trace::Record> by_seq);
 
@@ -75,6 +91,11 @@ struct Piece {
     std::vector<LawFit> laws;         // every law tried, best first
     profile::Delay delay;             // what the profile gets (a law, or custom)
     double ks = 1;                    // its KS distance to the data (custom: of the quantile table)
+    // Fit::split: delay/laws/ks above are the egress's, from the forward one-way delays, and
+    // these the ingress's, from the reverse ones.
+    std::optional<profile::Delay> ingress;
+    std::vector<LawFit> ingress_laws;
+    double ingress_ks = 1;
     std::uint64_t received = 0;
     double rtt_mean_ms = 0, rtt_sd_ms = 0;
     LossFit loss;
@@ -82,7 +103,8 @@ struct Piece {
 
 struct Fit {
     std::vector<Piece> pieces;
-    bool one_way = false;   // the source had one-way times (v1 still attributes delay to egress)
+    bool one_way = false;   // the source had one-way times
+    bool split = false;     // ... kept for >= 90% of the answered probes: delay split per direction
     std::size_t records = 0;
 };
 

@@ -27,16 +27,24 @@ std::string evidence(const Piece& p, std::size_t index) {
     o << fmt("# piece %zu: t = %.1f s .. %.1f s, %llu answered, RTT mean %.3f ms sd %.3f ms\n", index + 1,
              std::chrono::duration<double>(p.start).count(), std::chrono::duration<double>(p.start + p.duration).count(),
              (unsigned long long)p.received, p.rtt_mean_ms, p.rtt_sd_ms);
-    o << "#   delay fits (maximum likelihood, best first; KS D against the piece's RTTs):\n";
-    for (const auto& l : p.laws)
-        o << fmt("#     %-12s mean %.3f ms jitter %.3f ms  log-likelihood/sample %.4f  KS D %.4f\n", law_name(l.law).c_str(),
-                 l.mean_ms, l.jitter_ms, l.loglik, l.ks);
-    if (p.delay.distribution == Distribution::custom)
-        o << fmt("#   chosen: custom (no law within the KS limit), %zu quantiles, KS D %.4f\n",
-                 p.delay.table ? p.delay.table->samples_ms.size() : 0, p.ks);
-    else
-        o << fmt("#   chosen: %s, KS D %.4f\n", law_name(p.delay.distribution).c_str(), p.ks);
-    o << fmt("#   correlation: lag-1 r of normal scores %.3f\n", p.delay.correlation);
+    auto direction = [&](const char* what, const std::vector<LawFit>& laws, const profile::Delay& d, double ks) {
+        o << "#   " << what << " fits (maximum likelihood, best first; KS D against the piece's data):\n";
+        for (const auto& l : laws)
+            o << fmt("#     %-12s mean %.3f ms jitter %.3f ms  log-likelihood/sample %.4f  KS D %.4f\n", law_name(l.law).c_str(),
+                     l.mean_ms, l.jitter_ms, l.loglik, l.ks);
+        if (d.distribution == Distribution::custom)
+            o << fmt("#   chosen: custom (no law within the KS limit), %zu quantiles, KS D %.4f\n",
+                     d.table ? d.table->samples_ms.size() : 0, ks);
+        else
+            o << fmt("#   chosen: %s, KS D %.4f\n", law_name(d.distribution).c_str(), ks);
+        o << fmt("#   correlation: lag-1 r of normal scores %.3f\n", d.correlation);
+    };
+    if (p.ingress) {
+        direction("egress delay (client->server one-way)", p.laws, p.delay, p.ks);
+        direction("ingress delay (server->client one-way)", p.ingress_laws, *p.ingress, p.ingress_ks);
+    } else {
+        direction("delay", p.laws, p.delay, p.ks);
+    }
     o << "#   loss: " << p.loss.why << "\n";
     return o.str();
 }
@@ -48,9 +56,20 @@ profile::Impairment impairment_of(const Piece& p) {
     return imp;
 }
 
+std::optional<profile::Impairment> ingress_of(const Piece& p) {
+    if (!p.ingress) return std::nullopt;
+    profile::Impairment imp;
+    imp.delay = *p.ingress;
+    return imp;
+}
+
 std::string attribution(const Fit& f) {
-    return f.one_way ? "# The source had one-way times, but this trace format keeps RTTs: the whole RTT is\n"
-                       "# attributed to the path's egress delay.\n"
+    if (f.split)
+        return "# The trace has one-way times: egress is fitted from the client->server delays, ingress from\n"
+               "# the server->client ones (each piece cut on the RTT); loss, whose direction is not kept,\n"
+               "# is put on egress. The replay bench's own one-way delays add to each.\n";
+    return f.one_way ? "# The source had one-way times for too few probes (< 90% of the answered): the whole RTT\n"
+                       "# is attributed to the path's egress delay.\n"
                      : "# The trace has RTTs only (no one-way times): the whole delay is attributed to the path\n"
                        "# and put on egress; the replay bench's own RTT adds to it.\n";
 }
@@ -69,6 +88,7 @@ std::string render(const Fit& f, const RenderOptions& o) {
         p.name = o.name;
         p.description = "fitted from " + (o.source.empty() ? std::string("a trace") : o.source);
         p.egress = impairment_of(f.pieces[0]);
+        p.ingress = ingress_of(f.pieces[0]);
         out << profile::to_text(p);
         return out.str();
     }
@@ -85,6 +105,7 @@ std::string render(const Fit& f, const RenderOptions& o) {
         out << "\n" << evidence(p, i);
         out << "[[phase]]\nname = \"piece-" << (i + 1) << "\"\nduration = \"" << duration_text(p.duration) << "\"\n";
         out << profile::to_text(impairment_of(p), "phase.egress");
+        if (const auto in = ingress_of(p)) out << profile::to_text(*in, "phase.ingress");
     }
     return out.str();
 }

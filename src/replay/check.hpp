@@ -6,8 +6,9 @@
 // span, measured from the original's first send, selects the replayed records at the same
 // offset from the replayed trace's first send. Per piece:
 //   - KS distance D of the RTTs, gated at ks_max (and reported with the 1% critical value);
-//   - loss: |p1 - p2| within `loss_se` standard errors of the difference (pooled p; both
-//     zero passes);
+//   - loss: |p1 - p2| within `loss_se` standard errors of the difference (pooled p, the
+//     binomial variance times (1 + lambda) / (1 - lambda) for bursty loss, lambda the pooled
+//     lag-1 correlation of the loss indicator, >= 0; both zero passes);
 // and over the whole trace:
 //   - Pearson r of the two jitter_1s series (1 s windows), gated at r_min when the original
 //     has more than one piece (a stationary trace's jitter_1s is noise around a constant:

@@ -133,11 +133,19 @@ Result<Trace> import_irtt(std::istream& in, const std::string& name) {
                 const std::int64_t rtt = e.at("delay").at("rtt").get<std::int64_t>();
                 if (rtt < 0) return bad_input(at + "negative delay.rtt");
                 r.rtt = Nanos{rtt};
-                if (e["delay"].contains("send") && e["delay"].contains("receive")) t.flags |= flag_one_way;
+                if (e["delay"].contains("send") && e["delay"].contains("receive")) {
+                    // One-way delays need the two clocks in sync (irtt says so too); a
+                    // negative one says they were not, and is kept as unknown.
+                    t.flags |= flag_one_way;
+                    const auto fwd = e["delay"]["send"].get<std::int64_t>(), rev = e["delay"]["receive"].get<std::int64_t>();
+                    t.one_way.resize(t.records.size());
+                    if (fwd >= 0 && rev >= 0) t.one_way.push_back({Nanos{fwd}, Nanos{rev}});
+                }
             } else if (lost != "true" && lost != "true_down" && lost != "true_up") {
                 return bad_input(at + "lost must be false, true, true_down or true_up");
             }
             t.records.push_back(r);
+            if (!t.one_way.empty()) t.one_way.resize(t.records.size());   // unknown where not given
         } catch (const nlohmann::json::exception& ex) {
             return bad_input(at + "missing or mistyped field (" + std::string(ex.what()) + ")");
         }

@@ -5,7 +5,8 @@
 //    and '#' comments are skipped. seq = the row's index. Errors: FILE:LINE:COLUMN.
 //  - irtt: `irtt client -o FILE.json` (uncompressed). round_trips[] gives seqno, the client's
 //    monotonic send time and delay.rtt; "lost" anything but "false" is a loss. irtt's one-way
-//    delays set flag_one_way (v1 keeps RTTs only). Errors: FILE: byte N (JSON), or the entry.
+//    delays (delay.send, delay.receive) set flag_one_way and are kept in Trace::one_way (a
+//    negative one, from unsynchronised clocks, as unknown). Errors: FILE: byte N (JSON), or the entry.
 //  - pcap / pcapng (libpcap) of one UDP request/response flow: the first UDP datagram names
 //    the client and the server; each reply is matched to the outstanding request whose
 //    payload starts with the same 16 bytes (echoing reflectors: netchaos reflect, irtt,

@@ -33,7 +33,7 @@ std::uint64_t get_u64(const unsigned char* p) {
 std::array<char, header_size> header(std::uint64_t count, std::int64_t wall_ns, std::uint32_t flags) {
     std::array<char, header_size> h{};
     std::memcpy(h.data(), magic, sizeof magic);
-    put_u32(h.data() + 8, version);
+    put_u32(h.data() + 8, flags & flag_one_way_kept ? version_one_way : version);
     put_u32(h.data() + 12, flags);
     put_u64(h.data() + 16, count);
     put_u64(h.data() + 24, static_cast<std::uint64_t>(wall_ns));
@@ -81,11 +81,17 @@ Result<void> Writer::finish() {
 }
 
 void write(std::ostream& out, const Trace& t) {
-    const auto h = header(t.records.size(), t.wall_ns, t.flags);
+    const bool kept = t.one_way.size() == t.records.size() && !t.records.empty();
+    const auto h = header(t.records.size(), t.wall_ns, kept ? t.flags | flag_one_way_kept : t.flags & ~flag_one_way_kept);
     out.write(h.data(), h.size());
-    for (const auto& r : t.records) {
-        const auto b = encode(r);
+    for (std::size_t i = 0; i < t.records.size(); ++i) {
+        const auto b = encode(t.records[i]);
         out.write(b.data(), b.size());
+        if (!kept) continue;
+        char w[16];
+        put_u64(w, static_cast<std::uint64_t>(t.one_way[i].fwd.count()));
+        put_u64(w + 8, static_cast<std::uint64_t>(t.one_way[i].rev.count()));
+        out.write(w, sizeof w);
     }
 }
 
@@ -108,38 +114,50 @@ Result<Trace> read(std::istream& in, const std::string& name) {
     if (bytes.size() < header_size)
         return bad_input(at(bytes.size()) + "truncated header (" + std::to_string(bytes.size()) + " of " +
                          std::to_string(header_size) + " bytes)");
-    if (const auto v = get_u32(p + 8); v != version)
-        return bad_input(at(8) + "trace version " + std::to_string(v) + ", this netchaos reads version " +
-                         std::to_string(version));
+    const auto v = get_u32(p + 8);
+    if (v != version && v != version_one_way)
+        return bad_input(at(8) + "trace version " + std::to_string(v) + ", this netchaos reads versions " +
+                         std::to_string(version) + " and " + std::to_string(version_one_way));
     Trace t;
     t.flags = get_u32(p + 12);
+    if ((v == version_one_way) != ((t.flags & flag_one_way_kept) != 0))
+        return bad_input(at(12) + "flags say one-way times are " + ((t.flags & flag_one_way_kept) ? "" : "not ") +
+                         "kept, version " + std::to_string(v) + " says otherwise");
+    const std::size_t rsize = v == version_one_way ? record_size_one_way : record_size;
     const std::uint64_t count = get_u64(p + 16);
     t.wall_ns = static_cast<std::int64_t>(get_u64(p + 24));
     t.source = "ncr";
     const std::size_t body = bytes.size() - header_size;
-    const std::uint64_t have = body / record_size;
+    const std::uint64_t have = body / rsize;
     if (count == 0 && body == 0) return bad_input(at(header_size) + "empty trace: no records");
     if (count == 0)
         return bad_input(at(16) + "record count 0 with " + std::to_string(have) +
                          " records after it: the recording was not finished (probe killed?)");
     if (have < count)
-        return bad_input(at(header_size + have * record_size) + "truncated: the header announces " +
+        return bad_input(at(header_size + have * rsize) + "truncated: the header announces " +
                          std::to_string(count) + " records, the file holds " + std::to_string(have) +
-                         (body % record_size ? " and a partial one" : ""));
-    if (have > count || body % record_size != 0)
-        return bad_input(at(header_size + count * record_size) + "trailing bytes after the " + std::to_string(count) +
+                         (body % rsize ? " and a partial one" : ""));
+    if (have > count || body % rsize != 0)
+        return bad_input(at(header_size + count * rsize) + "trailing bytes after the " + std::to_string(count) +
                          " announced records");
     t.records.resize(count);
+    if (v == version_one_way) t.one_way.resize(count);
     for (std::uint64_t i = 0; i < count; ++i) {
-        const unsigned char* r = p + header_size + i * record_size;
+        const unsigned char* r = p + header_size + i * rsize;
         Record& rec = t.records[i];
         rec.seq = get_u64(r);
         rec.send = Nanos{static_cast<std::int64_t>(get_u64(r + 8))};
         const auto rtt = static_cast<std::int64_t>(get_u64(r + 16));
-        if (rtt < -1) return bad_input(at(header_size + i * record_size + 16) + "negative rtt_ns");
+        if (rtt < -1) return bad_input(at(header_size + i * rsize + 16) + "negative rtt_ns");
         if (rtt >= 0) rec.rtt = Nanos{rtt};
+        if (v != version_one_way) continue;
+        for (int k = 0; k < 2; ++k) {
+            const auto d = static_cast<std::int64_t>(get_u64(r + 24 + 8 * k));
+            if (d < -1) return bad_input(at(header_size + i * rsize + 24 + 8 * k) + "negative one-way delay");
+            (k == 0 ? t.one_way[i].fwd : t.one_way[i].rev) = Nanos{d};
+        }
     }
-    if (auto c = check(t.records, [&](std::size_t i) { return at(header_size + i * record_size); }); !c) return c.error();
+    if (auto c = check(t.records, [&](std::size_t i) { return at(header_size + i * rsize); }); !c) return c.error();
     return t;
 }
 

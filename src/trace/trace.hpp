@@ -7,8 +7,8 @@
 // The file format (.ncr, "netchaos recording"), little-endian throughout:
 //   header, 40 bytes:
 //     0  magic     8 bytes "NCTRACE\0"
-//     8  version   u32     1
-//     12 flags     u32     bit 0: one-way times were present in the source (not kept in v1)
+//     8  version   u32     1, or 2 when one-way times are kept
+//     12 flags     u32     bit 0: one-way times were present in the source; bit 1 (v2): kept
 //     16 count     u64     records that follow (written last: a file cut short says so)
 //     24 wall_ns   i64     unix time (ns) of send time 0; 0 = unknown
 //     32 reserved  u64     0
@@ -16,7 +16,11 @@
 //     0  seq       u64
 //     8  send_ns   i64     on the trace's own clock (the first record need not be at 0)
 //     16 rtt_ns    i64     -1: lost
-// 24 bytes a probe: a 1-hour 100/s trace is 8.6 MB (the probe's CSV is ~2x that).
+//   v2 (bit 1 set) adds, 40 bytes a record:
+//     24 fwd_ns    i64     one-way delay client -> server; -1: unknown (or lost)
+//     32 rev_ns    i64     one-way delay server -> client; -1: unknown (or lost)
+// 24 bytes a probe: a 1-hour 100/s trace is 8.6 MB (the probe's CSV is ~2x that). A trace
+// without one-way times is written as v1, so older readers keep reading what the probe writes.
 //
 // A valid trace has at least one record, sends in non-decreasing time and strictly
 // increasing seq; readers reject anything else with the byte offset (binary) or
@@ -40,14 +44,25 @@ using metrics::Record;
 
 inline constexpr char magic[8] = {'N', 'C', 'T', 'R', 'A', 'C', 'E', '\0'};
 inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t version_one_way = 2;
 inline constexpr std::size_t header_size = 40;
 inline constexpr std::size_t record_size = 24;
-inline constexpr std::uint32_t flag_one_way = 1;
+inline constexpr std::size_t record_size_one_way = 40;
+inline constexpr std::uint32_t flag_one_way = 1;        // the source had one-way times
+inline constexpr std::uint32_t flag_one_way_kept = 2;   // ... and Trace::one_way holds them (v2)
+
+// One probe's one-way delays (irtt's delay.send / delay.receive); -1 ns: unknown.
+struct OneWay {
+    Nanos fwd{-1}, rev{-1};
+    bool known() const { return fwd.count() >= 0 && rev.count() >= 0; }
+    bool operator==(const OneWay&) const = default;
+};
 
 struct Trace {
     std::vector<Record> records;   // by seq, sends non-decreasing
     std::int64_t wall_ns = 0;      // unix time of send time 0, 0 when unknown
     std::uint32_t flags = 0;
+    std::vector<OneWay> one_way;   // empty, or one per record (flag_one_way_kept)
     std::string source;            // where it came from ("probe", "csv", "irtt", "pcap"), not stored
 };
 

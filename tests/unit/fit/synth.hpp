@@ -47,4 +47,29 @@ inline netchaos::trace::Trace draw(const std::vector<Piece>& pieces, std::uint64
     return t;
 }
 
+// n probes at 100/s, a fixed 10 ms RTT, lost as netem's 4-state chain decides (the state a
+// packet moves into is its fate: 1 and 2 deliver, 3 and 4 lose; src/fault/engine.cpp and
+// netem's loss_4state draw one uniform per packet the same way), starting in state 1.
+inline netchaos::trace::Trace draw_markov4(std::uint64_t n, std::uint64_t seed, const netchaos::profile::Markov4& q) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> uni(0.0, 1.0);
+    netchaos::trace::Trace t;
+    int state = 1;
+    for (std::uint64_t seq = 0; seq < n; ++seq) {
+        const double u = uni(rng);
+        switch (state) {
+            case 1: state = u < q.p14 ? 4 : u < q.p14 + q.p13 ? 3 : 1; break;
+            case 2: state = u < q.p23 ? 3 : 2; break;
+            case 3: state = u < q.p32 ? 2 : u < q.p32 + q.p31 ? 1 : 3; break;
+            default: state = 1; break;
+        }
+        netchaos::trace::Record rec;
+        rec.seq = seq;
+        rec.send = std::chrono::nanoseconds(static_cast<std::int64_t>(seq) * 10'000'000);
+        if (state <= 2) rec.rtt = 10ms;
+        t.records.push_back(rec);
+    }
+    return t;
+}
+
 }  // namespace fit_test

@@ -74,7 +74,7 @@ std::string irtt_entry(int seq, long long send_mono, const char* lost, long long
 }
 }  // namespace
 
-TEST_CASE("irtt: round trips become records; lost entries are losses; one-way times are flagged") {
+TEST_CASE("irtt: round trips become records; lost entries are losses; one-way times are kept") {
     const std::string j = R"({"version":{},"round_trips":[)" + irtt_entry(0, 7465335, "false", 116818) + "," +
                           irtt_entry(1, 17465335, "true_down", -1) + "," + irtt_entry(2, 27465335, "false", 82667) + "]}";
     auto t = irtt(j);
@@ -85,6 +85,11 @@ TEST_CASE("irtt: round trips become records; lost entries are losses; one-way ti
     CHECK_FALSE(t->records[1].rtt);
     CHECK(t->records[2].seq == 2);
     CHECK((t->flags & trace::flag_one_way) != 0);
+    // irtt's delay.send / delay.receive are kept, one per record (unknown where lost).
+    REQUIRE(t->one_way.size() == 3);
+    CHECK(t->one_way[0] == trace::OneWay{2ns, 1ns});
+    CHECK_FALSE(t->one_way[1].known());
+    CHECK(t->one_way[2] == trace::OneWay{2ns, 1ns});
     CHECK(t->wall_ns == 1'796'206'596'000'000'000LL);
 }
 

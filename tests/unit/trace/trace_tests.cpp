@@ -47,6 +47,30 @@ TEST_CASE("ncr: round trip keeps seq, send, rtt, loss and the wall clock origin"
     CHECK(back->source == "ncr");
 }
 
+TEST_CASE("ncr: one-way times make a version 2 file that keeps them; without them it stays version 1") {
+    auto t = sample();
+    t.flags = trace::flag_one_way;
+    t.one_way = {{7ms, 5ms}, {}, {9ms, 4'500'123ns}, {0ns, 0ns}};
+    const std::string b = bytes_of(t);
+    CHECK(b.size() == trace::header_size + 4 * trace::record_size_one_way);
+    CHECK(b[8] == 2);
+    auto back = read_bytes(b);
+    REQUIRE(back);
+    CHECK(back->records == t.records);
+    CHECK(back->one_way == t.one_way);
+    CHECK((back->flags & trace::flag_one_way_kept) != 0);
+    CHECK_FALSE(back->one_way[1].known());
+    // Cut mid-record: the offset counts 40-byte records.
+    CHECK(contains(bad_input_message(read_bytes(b.substr(0, b.size() - 3))),
+                   "byte " + std::to_string(trace::header_size + 3 * trace::record_size_one_way) + ": truncated"));
+    std::string neg = b;
+    neg[trace::header_size + 24] = char(0xfe);   // fwd of record 0 = -2 (little-endian, 0xff above)
+    for (int i = 1; i < 8; ++i) neg[trace::header_size + 24 + i] = char(0xff);
+    CHECK(contains(bad_input_message(read_bytes(neg)), "byte " + std::to_string(trace::header_size + 24) + ": negative one-way delay"));
+    t.one_way.clear();
+    CHECK(bytes_of(t)[8] == 1);
+}
+
 TEST_CASE("ncr: every truncation is refused with the byte offset where the data stops") {
     const std::string b = bytes_of(sample());
     for (std::size_t n = 0; n < b.size(); ++n) {
@@ -64,8 +88,10 @@ TEST_CASE("ncr: every truncation is refused with the byte offset where the data 
 TEST_CASE("ncr: bad version, trailing bytes, non-monotonic times, repeated seq, empty") {
     std::string b = bytes_of(sample());
     std::string v = b;
-    v[8] = 2;
-    CHECK(contains(bad_input_message(read_bytes(v)), "byte 8: trace version 2"));
+    v[8] = 3;
+    CHECK(contains(bad_input_message(read_bytes(v)), "byte 8: trace version 3"));
+    v[8] = 2;   // version 2 without the one-way flag
+    CHECK(contains(bad_input_message(read_bytes(v)), "byte 12: flags say one-way times are not kept"));
     CHECK(contains(bad_input_message(read_bytes(b + "x")), "trailing bytes"));
 
     auto t = sample();
