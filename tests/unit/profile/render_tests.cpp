@@ -28,6 +28,16 @@ TEST_CASE("to_text makes every default explicit") {
         CHECK_THAT(text, Catch::Matchers::Contains(line));
 }
 
+TEST_CASE("a tiny probability renders without an exponent and reads back (the fuzzer's crash)") {
+    auto p = parse_profile_text("[egress.loss]\nmodel = \"gilbert-elliott\"\np = \"2%\"\none_minus_k = \"0.00000000000000000000000000000000000000000000000000000000000000000008198552921648689607%\"\n", "t.toml");
+    REQUIRE(p.ok());
+    const auto once = to_text(*p.value);
+    CHECK_THAT(once, !Catch::Matchers::Contains("e-"));
+    auto again = parse_profile_text(once, "t.toml");
+    REQUIRE(again.ok());
+    CHECK(to_text(*again.value) == once);
+}
+
 TEST_CASE("reorder = \"flow\" parses, renders and round-trips; another string is an error at its line") {
     auto p = parse_profile_text("[egress.delay]\nmean = \"40ms\"\njitter = \"10ms\"\nreorder = \"flow\"\n", "f.toml");
     REQUIRE(p.ok());
