@@ -157,7 +157,9 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         ph.name = first.phase;
         ph.kind = kind_name(first.kind);
         ph.profile = first.kind == Step::Kind::fault ? first.profile.name : "none";
-        if (first.kind == Step::Kind::fault && first.steps > 1)
+        if (first.kind == Step::Kind::fault && first.steps > 1 && !e.phases[std::size_t(first.phase_index)].ramp)
+            ph.profile = e.phases[std::size_t(first.phase_index)].profile.name + " (trace, " + std::to_string(first.steps) + " netem steps)";
+        else if (first.kind == Step::Kind::fault && first.steps > 1)
             ph.profile = e.phases[std::size_t(first.phase_index)].ramp->from.name + " -> " +
                          e.phases[std::size_t(first.phase_index)].ramp->to.name;
         ph.model = model_text(plan, spans, g);

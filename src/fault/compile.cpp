@@ -193,10 +193,15 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
     auto m = std::make_shared<Model>();
     m->limit = imp.limit;
     if (imp.delay) {
-        auto s = make_delay(*imp.delay);
-        if (!s) return s.error();
+        if (imp.delay->trace) {   // a recorded series instead of a distribution (trace_delay.hpp)
+            if (imp.delay->trace->points.empty()) return bad("delay: the trace has no answered probe");
+            m->trace = std::make_shared<const TraceDelay>(compile_trace(*imp.delay->trace));
+        } else {
+            auto s = make_delay(*imp.delay);
+            if (!s) return s.error();
+            m->delay = std::move(*s);
+        }
         m->has_delay = true;
-        m->delay = std::move(*s);
         m->preserve_order = imp.delay->order != profile::JitterOrder::reorder;
         m->per_flow = imp.delay->order == profile::JitterOrder::flow;
     }

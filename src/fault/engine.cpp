@@ -38,6 +38,13 @@ struct Engine::State {
     std::int64_t busy_until = never;     // rate: the link is serializing until then
     std::int64_t slot_next = never;      // slot: start of the current slot
     std::int64_t slot_packets = 0, slot_bytes = 0;
+    // A trace delay's t = 0: the first packet decided under the model (the forwarder switches
+    // models when a load reaches the lcore; the first packet after it starts the series).
+    std::int64_t trace_origin = never;
+    std::int64_t trace_delay(const TraceDelay& td, std::int64_t rx) {
+        if (trace_origin == never) trace_origin = rx;
+        return td.at(rx - trace_origin);
+    }
 
     // Start each latent series in its stationary distribution.
     void init(Rng& rng) {
@@ -166,6 +173,7 @@ void Engine::switch_model(ModelPtr model) {
         st_->m4_state = 1;
     }
     model_ = std::move(model);
+    st_->trace_origin = never;   // a new profile replays its trace from its start
     if (model_->per_flow) {
         // Back into flow mode: no flow may overtake what a whole-direction order held back.
         if (!st_->flow_last.empty())
@@ -226,7 +234,7 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable,
 
     std::int64_t t = rx_ns;
     if (m.has_delay) {
-        d.drawn_ns = s.sample(m.delay, s.z_delay, rng_);
+        d.drawn_ns = m.trace ? s.trace_delay(*m.trace, rx_ns) : s.sample(m.delay, s.z_delay, rng_);
         t += d.drawn_ns;
     }
     std::int64_t* last = nullptr;   // the order this packet keeps: its flow's, or the direction's

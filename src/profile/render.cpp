@@ -59,6 +59,22 @@ struct TextOut {
 // A delay table's keys; `order`: the key reorder (HTTP delays have none).
 void text_delay(TextOut& t, const std::string& section, const Delay& d, bool order) {
         t.section(section);
+        if (d.trace) {
+            // Inline: whoever reads this text (the forwarder, a step file) never opens the trace.
+            const auto& tr = *d.trace;
+            if (!tr.file.empty()) t.o << "# trace: " << tr.file.string() << " (" << tr.points.size() << " answered probes)\n";
+            std::string arr = "[";
+            for (std::size_t i = 0; i < tr.points.size(); ++i)
+                arr += (i ? ", [" : "[") + number(static_cast<double>(tr.points[i].at.count()) / 1e6) + ", " +
+                       number(static_cast<double>(tr.points[i].delay.count()) / 1e6) + "]";
+            t.kv("trace_points", arr + "]");
+            t.d("trace_period", tr.period);
+            t.s("at_end", tr.at_end == TraceEnd::loop ? "loop" : "hold");
+            t.d("granularity", tr.granularity);
+            if (order && d.order == JitterOrder::flow) t.s("reorder", "flow");
+            else if (order) t.b("reorder", d.order == JitterOrder::reorder);
+            return;
+        }
         t.d("mean", d.mean);
         t.d("jitter", d.jitter);
         // Without jitter there is no distribution (and naming one is an error on input).
@@ -178,6 +194,12 @@ void text_http(TextOut& t, const Http& h) {
 
 nlohmann::ordered_json json_delay(const Delay& d) {
     nlohmann::ordered_json jd;
+    if (d.trace) {
+        jd["trace"] = {{"file", d.trace->file.string()}, {"points", d.trace->points.size()},
+                       {"period_ns", d.trace->period.count()}, {"at_end", d.trace->at_end == TraceEnd::loop ? "loop" : "hold"},
+                       {"granularity_ns", d.trace->granularity.count()}};
+        return jd;
+    }
     jd["mean_ns"] = d.mean.count();
     jd["jitter_ns"] = d.jitter.count();
     jd["distribution"] = to_string(d.distribution);
