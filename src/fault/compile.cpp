@@ -232,6 +232,10 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
         if (r.bytes_per_sec == 0) return bad("rate must be positive");
         m->has_rate = true;
         m->rate = {1e9 / static_cast<double>(r.bytes_per_sec), r.packet_overhead, r.cell_size, r.cell_overhead};
+        if (r.mm_link) {   // delivery opportunities instead of a constant rate (mm_link.hpp)
+            if (r.mm_link->ms.empty()) return bad("rate: the mm-link trace has no delivery opportunity");
+            m->mm_link = std::make_shared<const MmLink>(compile_mm_link(r.mm_link->ms));
+        }
     }
     if (imp.slot) {
         auto r = set_slot(*m, *imp.slot);

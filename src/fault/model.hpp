@@ -9,6 +9,7 @@
 
 #include "common/clock.hpp"
 #include "dist/normal.hpp"
+#include "fault/mm_link.hpp"
 #include "fault/trace_delay.hpp"
 
 namespace netchaos::fault {
@@ -92,6 +93,7 @@ struct Model {
 
     bool has_rate = false;
     RateP rate;
+    std::shared_ptr<const MmLink> mm_link;   // set: the rate follows these delivery opportunities
 
     bool has_slot = false;
     SlotP slot;

@@ -92,6 +92,9 @@ Result<void> validate(const EncodeInput& in) {
     if (in.delay_dist.size() > dist::max_entries || in.slot_dist.size() > dist::max_entries) {
         return make_error("a distribution table has more than 16384 entries (NETEM_DIST_MAX)", ErrorKind::bad_input);
     }
+    if (imp.rate && imp.rate->mm_link)
+        return make_error("an mm-link trace is a time-varying rate the netem backend cannot follow: use the dpdk backend "
+                          "(docs/replay.md)", ErrorKind::bad_input);
     if (const auto& d = imp.delay) {
         // One qdisc holds one delay: a trace is replayed as steps by whoever holds the profile
         // (`netchaos run`: experiment::trace_step_profiles), each step a plain delay.

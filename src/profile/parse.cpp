@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstring>
 #include <cstdio>
+#include <cerrno>
+#include <fstream>
 #include <numeric>
 #include <sstream>
 
@@ -246,8 +248,27 @@ void read_impairment(const toml::table& t, Impairment& imp, Reader& r, const std
     }
     if (const auto* s = r.table(t, path, "rate")) {
         const std::string sp = path + ".rate";
-        r.check_keys(*s, sp, {"rate", "packet_overhead", "cell_size", "cell_overhead"});
+        r.check_keys(*s, sp, {"rate", "packet_overhead", "cell_size", "cell_overhead", "mm_link", "mm_link_ms"});
         auto& x = imp.rate ? *imp.rate : imp.rate.emplace();
+        if (auto v = r.string(*s, sp, "mm_link")) x.mm_link = MmLinkTrace{*v, {}};
+        if (const toml::node* n = s->get("mm_link_ms")) {
+            const std::string key = sp + ".mm_link_ms";
+            r.seen(key, r.pos_of(*n));
+            const auto* arr = n->as_array();
+            MmLinkTrace mm;
+            bool good = arr && !arr->empty() && arr->size() <= max_mm_link_lines;
+            if (!good) r.error(r.pos_of(*n), key, "expected a non-empty array of delivery opportunities in ms like [0, 1, 1, 3], got " + Reader::describe(*n));
+            for (std::size_t i = 0; good && i < arr->size(); ++i) {
+                const auto* v = arr->get(i)->as_integer();
+                if (!v || **v < 0 || **v > UINT32_MAX || (!mm.ms.empty() && **v < mm.ms.back())) {
+                    r.error(r.pos_of(*arr->get(i)), key, "expected non-decreasing integer ms >= 0, got " + Reader::describe(*arr->get(i)));
+                    good = false;
+                } else {
+                    mm.ms.push_back(static_cast<std::uint32_t>(**v));
+                }
+            }
+            if (good) x.mm_link = std::move(mm);
+        }
         if (auto v = r.rate(*s, sp, "rate")) x.bytes_per_sec = *v;
         if (auto v = r.integer(*s, sp, "packet_overhead", -65535, 65535)) x.packet_overhead = static_cast<std::int32_t>(*v);
         if (auto v = r.integer(*s, sp, "cell_size", 0, 65535)) x.cell_size = static_cast<std::uint32_t>(*v);
@@ -549,6 +570,67 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
     }
 }
 
+// A Mahimahi mm-link file: one integer ms a line (blank lines skipped), non-decreasing.
+void load_mm_link(MmLinkTrace& mm, const std::filesystem::path& file, Reader& r, const Pos& pos, const std::string& key) {
+    std::ifstream in(file);
+    if (!in) {
+        r.error(pos, key, "cannot read mm-link trace " + file.string() + ": " + std::strerror(errno));
+        return;
+    }
+    std::vector<std::uint32_t> ms;
+    std::string line;
+    for (int ln = 1; std::getline(in, line); ++ln) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto b = line.find_first_not_of(" \t");
+        if (b == std::string::npos) continue;
+        const auto e = line.find_last_not_of(" \t") + 1;
+        std::uint32_t v = 0;
+        const auto [end, ec] = std::from_chars(line.data() + b, line.data() + e, v);
+        const std::string where = file.string() + ":" + std::to_string(ln) + ":" + std::to_string(b + 1) + ": ";
+        if (ec != std::errc() || end != line.data() + e) {
+            r.error(pos, key, "mm-link trace " + where + "expected a whole number of ms (one delivery opportunity), got \"" + line.substr(b, e - b) + "\"");
+            return;
+        }
+        if (!ms.empty() && v < ms.back()) {
+            r.error(pos, key, "mm-link trace " + where + std::to_string(v) + " ms after " + std::to_string(ms.back()) + " ms: times must be non-decreasing");
+            return;
+        }
+        if (ms.size() >= max_mm_link_lines) {
+            r.error(pos, key, "mm-link trace " + where + "more than " + std::to_string(max_mm_link_lines) + " opportunities");
+            return;
+        }
+        ms.push_back(v);
+    }
+    if (ms.empty()) {
+        r.error(pos, key, "mm-link trace " + file.string() + " is empty: no delivery opportunity");
+        return;
+    }
+    mm.ms = std::move(ms);
+}
+
+void finish_mm_link(Rate& rate, Reader& r, const std::string& path, const Profile& p) {
+    auto& mm = *rate.mm_link;
+    const std::string key = path + ".mm_link";
+    if (r.has(path + ".rate"))
+        r.error(r.where(path + ".rate"), path + ".rate", "set either rate (constant) or mm_link (delivery opportunities over time), not both");
+    if (!mm.file.empty()) {
+        const Pos pos = r.where(key);
+        std::filesystem::path resolved = mm.file.is_absolute() ? mm.file : (pos.file.parent_path() / mm.file).lexically_normal();
+        std::error_code ec;
+        if (auto why = table_refusal(resolved, pos.file.parent_path(), "mm-link trace"); !why.empty())
+            r.error(pos, key, why);
+        else if (!std::filesystem::is_regular_file(resolved, ec))
+            r.error(pos, key, "mm-link trace \"" + mm.file.string() + "\" not found (looked for " + resolved.string() + ")");
+        else
+            load_mm_link(mm, resolved, r, pos, key);
+        if (pos.file != p.source && !p.source.empty()) mm.file = std::filesystem::absolute(resolved, ec);
+    }
+    if (mm.ms.empty()) return;
+    // The mean rate (opportunities x 1500 B over the period): what reports and limits use.
+    const double period_s = std::max<std::uint32_t>(mm.ms.back(), 1) / 1e3;
+    rate.bytes_per_sec = static_cast<std::uint64_t>(std::llround(static_cast<double>(mm.ms.size()) * 1500.0 / period_s));
+}
+
 void need_p(Reader& r, const std::string& path, const char* what) {
     if (!r.has(path + ".p") && !r.errored(path + ".model") && !r.had_unknown(path)) r.error(r.where(path), path, std::string(what) + " needs a probability p like \"0.1%\"");
 }
@@ -609,7 +691,9 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
             r.error(r.where(path + ".reorder"), path + ".reorder",
                     "reorder without delay: netem reorders by sending some packets at once while the rest wait, so set " + path + ".delay.mean > 0");
     }
-    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate")) {
+    if (imp.rate && imp.rate->mm_link) finish_mm_link(*imp.rate, r, path + ".rate", p);
+    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate") &&
+        !r.errored(path + ".rate.mm_link") && !r.errored(path + ".rate.mm_link_ms")) {
         auto k = path + ".rate.rate";
         r.error(r.has(k) ? r.where(k) : r.where(path + ".rate"), k, "rate needs a value > 0 like \"100mbit\"");
     }

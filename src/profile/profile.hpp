@@ -132,11 +132,22 @@ struct Reorder {
     bool operator==(const Reorder&) const = default;
 };
 
+// [egress.rate] mm_link = "x.trace": Mahimahi's delivery opportunities (one integer ms a line,
+// 1500 bytes each, looping with the last line's time as the period) as a time-varying rate,
+// forwarder only. Read when the profile is parsed; sent inline (mm_link_ms) to the forwarder.
+inline constexpr std::size_t max_mm_link_lines = 1u << 20;
+struct MmLinkTrace {
+    std::filesystem::path file;        // as written; empty when given as mm_link_ms
+    std::vector<std::uint32_t> ms;     // opportunity times, non-decreasing
+    bool operator==(const MmLinkTrace&) const = default;
+};
+
 struct Rate {
-    std::uint64_t bytes_per_sec = 0;
+    std::uint64_t bytes_per_sec = 0;   // with mm_link: its mean rate (for reports and limits)
     std::int32_t packet_overhead = 0;   // bytes added (or removed, if negative) per packet
     std::uint32_t cell_size = 0;        // 0 = no cells
     std::int32_t cell_overhead = 0;
+    std::optional<MmLinkTrace> mm_link;
     bool operator==(const Rate&) const = default;
 };
 

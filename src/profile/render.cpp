@@ -140,7 +140,15 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
     }
     if (imp.rate) {
         t.section(dir + ".rate");
-        t.s("rate", format_rate(imp.rate->bytes_per_sec));
+        if (const auto& mm = imp.rate->mm_link) {   // inline: the forwarder never opens the file
+            t.o << "# mm-link" << (mm->file.empty() ? std::string() : " " + mm->file.string()) << ": " << mm->ms.size()
+                << " delivery opportunities of 1500 B, mean " << format_rate(imp.rate->bytes_per_sec) << "\n";
+            std::string arr = "[";
+            for (std::size_t i = 0; i < mm->ms.size(); ++i) arr += (i ? ", " : "") + std::to_string(mm->ms[i]);
+            t.kv("mm_link_ms", arr + "]");
+        } else {
+            t.s("rate", format_rate(imp.rate->bytes_per_sec));
+        }
         t.i("packet_overhead", imp.rate->packet_overhead);
         t.i("cell_size", imp.rate->cell_size);
         t.i("cell_overhead", imp.rate->cell_overhead);
@@ -269,6 +277,9 @@ nlohmann::ordered_json json_impairment(const Impairment& imp) {
     if (imp.rate)
         j["rate"] = {{"bytes_per_sec", imp.rate->bytes_per_sec}, {"packet_overhead", imp.rate->packet_overhead},
                      {"cell_size", imp.rate->cell_size}, {"cell_overhead", imp.rate->cell_overhead}};
+    if (imp.rate && imp.rate->mm_link)
+        j["rate"]["mm_link"] = {{"file", imp.rate->mm_link->file.string()}, {"opportunities", imp.rate->mm_link->ms.size()},
+                                {"period_ms", imp.rate->mm_link->ms.back()}};
     if (imp.slot) {
         const auto& s = *imp.slot;
         auto& js = j["slot"];
