@@ -432,7 +432,9 @@ std::string table_refusal(const std::filesystem::path& file, const std::filesyst
     const TablePolicy& pol = table_policy();
     if (!pol.confine) return {};
     std::error_code ec;
-    const auto real = std::filesystem::weakly_canonical(file, ec);
+    // Absolute first: a missing file named relative to a profile given by a relative path has
+    // no existing prefix, and weakly_canonical would leave it relative ("outside" any directory).
+    const auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(file, ec), ec);
     if (ec) return "cannot resolve " + file.string();
     const auto home = std::filesystem::weakly_canonical(base.empty() ? std::filesystem::current_path(ec) : base, ec);
     if (!ec && inside(real, home)) return {};

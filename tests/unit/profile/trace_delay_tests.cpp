@@ -90,3 +90,30 @@ TEST_CASE("trace delay: confined to the profile's directory like a table, --allo
     INFO(nc_test::dump(ok.diagnostics));
     CHECK(ok.ok());
 }
+
+TEST_CASE("mm_link: read relative to the profile, mean rate derived, inline round trip, errors with line:column") {
+    TempDir dir;
+    dir.write("up.trace", "1\n1\n\n3\n10\n");
+    auto p = profile::parse_profile_file(dir.write("p.toml", "[egress.rate]\nmm_link = \"up.trace\"\n"));
+    INFO(nc_test::dump(p.diagnostics));
+    REQUIRE(p.ok());
+    const auto& r = *p.value->egress->rate;
+    REQUIRE(r.mm_link);
+    CHECK(r.mm_link->ms == std::vector<std::uint32_t>{1, 1, 3, 10});
+    CHECK(r.bytes_per_sec == 600000);   // 4 x 1500 B per 10 ms
+    auto back = profile::parse_profile_text(profile::to_text(*p.value), "<back>");
+    INFO(nc_test::dump(back.diagnostics));
+    REQUIRE(back.ok());
+    CHECK(back.value->egress->rate->mm_link->ms == r.mm_link->ms);
+    CHECK(back.value->egress->rate->bytes_per_sec == r.bytes_per_sec);
+
+    dir.write("bad.trace", "1\n2\n  x3\n");
+    dir.write("back.trace", "5\n4\n");
+    dir.write("empty.trace", "\n\n");
+    auto parse = [&](const std::string& text) { return profile::parse_profile_file(dir.write("q.toml", text)); };
+    NC_EXPECT_ERROR(parse("[egress.rate]\nmm_link = \"bad.trace\"\n"), "egress.rate.mm_link", 2, 11, "bad.trace:3:3: expected a whole number");
+    NC_EXPECT_ERROR(parse("[egress.rate]\nmm_link = \"back.trace\"\n"), "egress.rate.mm_link", 2, 11, "back.trace:2:1: 4 ms after 5 ms");
+    NC_EXPECT_ERROR(parse("[egress.rate]\nmm_link = \"empty.trace\"\n"), "egress.rate.mm_link", 2, 11, "no delivery opportunity");
+    NC_EXPECT_ERROR(parse("[egress.rate]\nmm_link = \"none.trace\"\n"), "egress.rate.mm_link", 2, 11, "not found");
+    NC_EXPECT_ERROR(parse("[egress.rate]\nmm_link = \"up.trace\"\nrate = \"1mbit\"\n"), "egress.rate.rate", 3, 8, "either rate");
+}
