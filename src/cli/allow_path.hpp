@@ -12,7 +12,7 @@ namespace netchaos::cli {
 
 inline void add_allow_path_option(boost::program_options::options_description& opts, std::vector<std::string>& dirs) {
     opts.add_options()("allow-path", boost::program_options::value(&dirs)->composing(),
-                       "also read distribution tables under DIR (repeatable; by default only under the "
+                       "also read distribution tables, delay traces and mm-link traces under DIR (repeatable; by default only under the "
                        "directory of the file that names them)");
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "allow_path.hpp"
+#include "fault/trace_delay.hpp"
 #include "command.hpp"
 #include "exit_codes.hpp"
 #include "netem/tc_words.hpp"
@@ -28,6 +29,47 @@ bool report(const std::vector<prof::Diagnostic>& diags) {
     return ok;
 }
 
+// Each trace delay of a profile and what netem's steps cost it (docs/replay.md): the RMS and
+// largest difference between the interpolated series and its step means, and their KS D.
+nlohmann::ordered_json trace_replay(const prof::Profile& p) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    auto one = [&](const std::string& where, const std::optional<prof::Impairment>& imp) {
+        if (!imp || !imp->delay || !imp->delay->trace) return;
+        const auto& tr = *imp->delay->trace;
+        const auto td = netchaos::fault::compile_trace(tr);
+        const auto e = netchaos::fault::step_error(td, tr.granularity);
+        const auto st = netchaos::fault::trace_steps(td, td.loops() ? netchaos::profile::Duration{td.period} : netchaos::profile::Duration{std::max<std::int64_t>(td.t.back(), 1)},
+                                                     td.loops() ? netchaos::profile::Duration{td.period} : netchaos::profile::Duration{std::max<std::int64_t>(td.t.back(), 1)});
+        out.push_back({{"where", where}, {"file", tr.file.string()}, {"points", tr.points.size()}, {"period_ns", tr.period.count()},
+                       {"at_end", tr.at_end == prof::TraceEnd::loop ? "loop" : "hold"}, {"mean_ms", st[0].mean.count() / 1e6},
+                       {"sd_ms", st[0].sigma.count() / 1e6}, {"granularity_ns", tr.granularity.count()}, {"netem_steps", e.steps},
+                       {"netem_rms_error_ms", e.rms_ms}, {"netem_max_error_ms", e.max_ms}, {"netem_ks", e.ks}});
+    };
+    one("egress", p.egress);
+    one("ingress", p.ingress);
+    for (std::size_t i = 0; i < p.classes.size(); ++i) {
+        one("class[" + std::to_string(i + 1) + "].egress", p.classes[i].egress);
+        one("class[" + std::to_string(i + 1) + "].ingress", p.classes[i].ingress);
+    }
+    return out;
+}
+
+std::string trace_comments(const prof::Profile& p) {
+    std::string out;
+    char b[512];
+    for (const auto& t : trace_replay(p)) {
+        std::snprintf(b, sizeof b,
+                      "# trace replay (%s): %zu points over %.3f s (%s), mean %.3f ms sd %.3f ms; on netem %zu steps of %s per pass, "
+                      "RMS error %.3f ms, max %.3f ms, KS D %.4f against the series (the forwarder follows it per packet)\n",
+                      t["where"].get<std::string>().c_str(), t["points"].get<std::size_t>(), t["period_ns"].get<double>() / 1e9,
+                      t["at_end"].get<std::string>().c_str(), t["mean_ms"].get<double>(), t["sd_ms"].get<double>(),
+                      t["netem_steps"].get<std::size_t>(), prof::format_duration(prof::Duration{t["granularity_ns"].get<std::int64_t>()}).c_str(),
+                      t["netem_rms_error_ms"].get<double>(), t["netem_max_error_ms"].get<double>(), t["netem_ks"].get<double>());
+        out += b;
+    }
+    return out;
+}
+
 void show_experiment(const prof::Experiment& ex, bool json) {
     if (!json) {
         std::cout << "# experiment " << ex.name << ": " << ex.description << "\n"
@@ -40,7 +82,7 @@ void show_experiment(const prof::Experiment& ex, bool json) {
             const auto& ph = ex.phases[i];
             std::cout << "\n# ---- phase " << i + 1 << ": " << ph.name << ", " << prof::format_duration(ph.duration);
             if (ph.ramp) std::cout << ", ramp in " << ph.ramp->steps << " steps to " << ph.ramp->to.name;
-            std::cout << "\n" << prof::to_text(ph.profile);
+            std::cout << "\n" << trace_comments(ph.profile) << prof::to_text(ph.profile);
         }
         return;
     }
@@ -59,6 +101,7 @@ void show_experiment(const prof::Experiment& ex, bool json) {
         p["name"] = ph.name;
         p["duration_ns"] = ph.duration.count();
         p["profile"] = nlohmann::ordered_json::parse(prof::to_json(ph.profile));
+        if (auto t = trace_replay(ph.profile); !t.empty()) p["trace_replay"] = t;
         if (ph.ramp) p["ramp"] = {{"to", nlohmann::ordered_json::parse(prof::to_json(ph.ramp->to))}, {"steps", ph.ramp->steps}};
         j["phases"].push_back(p);
     }
@@ -127,7 +170,13 @@ int run_show(int argc, char** argv) {
     auto parsed = prof::parse_profile_file(file);
     if (!report(parsed.diagnostics) || !parsed.ok()) return netchaos::cli::exit_bad_input;
     if (as_tc) return show_as_tc(*parsed.value, dev, ingress);
-    std::cout << (json ? prof::to_json(*parsed.value) : prof::to_text(*parsed.value));
+    if (json) {
+        auto j = nlohmann::ordered_json::parse(prof::to_json(*parsed.value));
+        if (auto t = trace_replay(*parsed.value); !t.empty()) j["trace_replay"] = t;
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << trace_comments(*parsed.value) << prof::to_text(*parsed.value);
+    }
     return netchaos::cli::exit_pass;
 }
 

@@ -7,6 +7,7 @@
 #include "dist/table.hpp"
 #include "fault/engine.hpp"
 #include "fault/grid.hpp"
+#include "fault/trace_delay.hpp"
 #include "metrics/metrics.hpp"
 
 namespace netchaos::experiment {
@@ -54,6 +55,12 @@ DelayMoments rtt(const Moments& base, const std::array<DelayMoments, 2>& dirs) {
 }  // namespace
 
 Result<DelayMoments> delay_moments(const Delay& d, const std::filesystem::path& dir) {
+    if (d.trace) {   // the series' time-weighted moments over one pass (a step of the whole pass)
+        const fault::TraceDelay td = fault::compile_trace(*d.trace);
+        const auto pass = profile::Duration{std::max<std::int64_t>(td.loops() ? td.period : td.t.back(), 1)};
+        const auto st = fault::trace_steps(td, pass, pass);
+        return DelayMoments{ms(st[0].mean), ms(st[0].sigma)};
+    }
     if (d.jitter.count() == 0) return DelayMoments{ms(d.mean), 0};
     auto tm = table_moments(d, dir);
     if (!tm) return tm.error();

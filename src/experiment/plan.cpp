@@ -2,6 +2,7 @@
 #include "experiment/plan.hpp"
 
 #include "profile/units.hpp"
+#include "fault/trace_delay.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -90,6 +91,49 @@ Profile interpolate(const Profile& a, const Profile& b, double t) {
     return p;
 }
 
+bool has_trace_delay(const Profile& p) {
+    auto has = [](const std::optional<Impairment>& imp) { return imp && imp->delay && imp->delay->trace; };
+    if (has(p.egress) || has(p.ingress)) return true;
+    return std::any_of(p.classes.begin(), p.classes.end(), [&](const FlowClass& c) { return has(c.egress) || has(c.ingress); });
+}
+
+std::vector<std::pair<Duration, Profile>> trace_step_profiles(const Profile& p, Duration total) {
+    // Every trace delay of the profile, compiled once; the steps follow the smallest granularity.
+    Duration g = fault::min_granularity;
+    bool any = false;
+    auto each = [&](auto&& f) {
+        for (auto* imp : {&p.egress, &p.ingress}) f(*imp);
+        for (const auto& c : p.classes) f(c.egress), f(c.ingress);
+    };
+    each([&](const std::optional<Impairment>& imp) {
+        if (imp && imp->delay && imp->delay->trace) g = any ? std::min(g, imp->delay->trace->granularity) : imp->delay->trace->granularity, any = true;
+    });
+    std::vector<std::pair<Duration, Profile>> out;
+    if (!any) return out;
+    const std::int64_t n = std::max<std::int64_t>(1, (total.count() + g.count() - 1) / g.count());
+    for (std::int64_t k = 0; k < n; ++k) out.emplace_back(k + 1 == n ? total - g * (n - 1) : g, p);
+    auto fix = [&](auto get) {
+        const std::optional<Impairment>& imp = get(p);
+        if (!(imp && imp->delay && imp->delay->trace)) return;
+        const auto steps = fault::trace_steps(fault::compile_trace(*imp->delay->trace), g, total);
+        for (std::size_t k = 0; k < out.size() && k < steps.size(); ++k) {
+            Delay& d = *get(out[k].second)->delay;
+            d.trace.reset();
+            d.mean = Duration{std::llround(static_cast<double>(steps[k].mean.count()) / 1e3) * 1000};   // whole us, as netem carries
+            d.jitter = Duration{std::llround(static_cast<double>(steps[k].sigma.count()) / 1e3) * 1000};
+            d.distribution = Distribution::normal;
+            if (d.jitter.count() == 0) d.order = JitterOrder::preserve;
+        }
+    };
+    fix([](auto& q) -> auto& { return q.egress; });
+    fix([](auto& q) -> auto& { return q.ingress; });
+    for (std::size_t c = 0; c < p.classes.size(); ++c) {
+        fix([c](auto& q) -> auto& { return q.classes[c].egress; });
+        fix([c](auto& q) -> auto& { return q.classes[c].ingress; });
+    }
+    return out;
+}
+
 Plan make_plan(const Experiment& e) {
     Plan plan;
     Duration at{0};
@@ -101,6 +145,18 @@ Plan make_plan(const Experiment& e) {
     push(Step{.kind = Step::Kind::baseline, .phase = "steady-state", .duration = e.baseline, .profile = {}});
     for (std::size_t i = 0; i < e.phases.size(); ++i) {
         const Phase& ph = e.phases[i];
+        // netem replays a trace delay as in-place switches, one step per granularity; the
+        // forwarder follows it per packet (docs/replay.md).
+        const bool netem = std::any_of(e.targets.begin(), e.targets.end(), [](const Target& t) { return t.backend == Backend::netem; }) ||
+                           (e.targets.empty() && e.target.backend == Backend::netem);
+        if (!ph.ramp && netem && has_trace_delay(ph.profile)) {
+            auto steps = trace_step_profiles(ph.profile, ph.duration);
+            const int n = static_cast<int>(steps.size());
+            for (int k = 0; k < n; ++k)
+                push(Step{.kind = Step::Kind::fault, .phase = ph.name, .phase_index = int(i), .step = k, .steps = n,
+                          .duration = steps[std::size_t(k)].first, .profile = std::move(steps[std::size_t(k)].second)});
+            continue;
+        }
         if (!ph.ramp) {
             push(Step{.kind = Step::Kind::fault, .phase = ph.name, .phase_index = int(i), .duration = ph.duration,
                       .profile = ph.profile});
@@ -131,7 +187,12 @@ std::string pct(double p) {
 void describe_imp(std::ostringstream& o, const char* dir, const Impairment& imp) {
     o << dir << ":";
     bool any = false;
-    if (imp.delay) {
+    if (imp.delay && imp.delay->trace) {
+        const auto& tr = *imp.delay->trace;
+        o << " delay trace " << (tr.file.empty() ? std::string("(inline)") : tr.file.filename().string()) << " ("
+          << tr.points.size() << " points, " << (tr.at_end == TraceEnd::loop ? "loop" : "hold") << ")";
+        any = true;
+    } else if (imp.delay) {
         const auto& d = *imp.delay;
         o << " delay " << format_duration(d.mean);
         if (d.jitter.count())

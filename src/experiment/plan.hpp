@@ -32,6 +32,12 @@ struct Plan {
 
 Plan make_plan(const profile::Experiment& e);
 
+// A profile with a trace delay ([egress.delay] trace = "x.ncr") as netem's in-place steps over
+// `total`: (duration, profile) per step, each trace delay replaced by the normal delay of
+// fault::trace_steps at the smallest granularity the profile names. Empty without a trace.
+bool has_trace_delay(const profile::Profile& p);
+std::vector<std::pair<Duration, profile::Profile>> trace_step_profiles(const profile::Profile& p, Duration total);
+
 // Linear interpolation of the numeric knobs (delay mean and jitter, loss p, rate) at
 // t in [0, 1]; everything else comes from `a` for t < 0.5 and from `b` after. A direction
 // missing on one side counts as "no impairment" (zero delay, zero loss).

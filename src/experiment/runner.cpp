@@ -157,7 +157,9 @@ report::Report evaluate(const Experiment& e, const Plan& plan, const std::vector
         ph.name = first.phase;
         ph.kind = kind_name(first.kind);
         ph.profile = first.kind == Step::Kind::fault ? first.profile.name : "none";
-        if (first.kind == Step::Kind::fault && first.steps > 1)
+        if (first.kind == Step::Kind::fault && first.steps > 1 && !e.phases[std::size_t(first.phase_index)].ramp)
+            ph.profile = e.phases[std::size_t(first.phase_index)].profile.name + " (trace, " + std::to_string(first.steps) + " netem steps)";
+        else if (first.kind == Step::Kind::fault && first.steps > 1)
             ph.profile = e.phases[std::size_t(first.phase_index)].ramp->from.name + " -> " +
                          e.phases[std::size_t(first.phase_index)].ramp->to.name;
         ph.model = model_text(plan, spans, g);
@@ -400,11 +402,16 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
 
     std::size_t phase_first_span = 0;
     bool heard = false;
+    // Steps of one phase (a ramp, a trace's netem steps) end on the phase's own schedule, so the
+    // time each apply takes does not accumulate over hundreds of 100 ms steps.
+    std::int64_t phase_t0 = 0;
+    Duration phase_plan0{0};
     for (std::size_t i = 0; i < plan.steps.size() && !stop.load() && !failed; ++i) {
         const Step& s = plan.steps[i];
         current_step = i;
         if (s.kind == Step::Kind::fault && !heard && !(heard = steady_state_heard())) break;
         std::int64_t start = timer_.now_ns();
+        if (s.step == 0) phase_t0 = start, phase_plan0 = s.start;
         if (s.kind == Step::Kind::fault) {
             if (auto r = target_.apply_step(s); !r) {
                 notes.push_back("apply '" + s.label() + "' failed: " + r.error().message);
@@ -441,7 +448,7 @@ RunOutcome Runner::run(const Experiment& e, const Plan& plan, const RunOptions& 
             truth_from = target_.truth();
             if (truth_from) truth_from->seconds = double(timer_.now_ns()) / 1e9;
         }
-        wait(start + s.duration.count());
+        wait(s.step == 0 ? start + s.duration.count() : phase_t0 + (s.start - phase_plan0 + s.duration).count());
         // The command outlives the timeline: hold the last fault until it is done.
         if (last_fault && command_started)
             while (!stop.load() && !command_status) wait(timer_.now_ns() + opt.tick_ns);

@@ -193,10 +193,15 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
     auto m = std::make_shared<Model>();
     m->limit = imp.limit;
     if (imp.delay) {
-        auto s = make_delay(*imp.delay);
-        if (!s) return s.error();
+        if (imp.delay->trace) {   // a recorded series instead of a distribution (trace_delay.hpp)
+            if (imp.delay->trace->points.empty()) return bad("delay: the trace has no answered probe");
+            m->trace = std::make_shared<const TraceDelay>(compile_trace(*imp.delay->trace));
+        } else {
+            auto s = make_delay(*imp.delay);
+            if (!s) return s.error();
+            m->delay = std::move(*s);
+        }
         m->has_delay = true;
-        m->delay = std::move(*s);
         m->preserve_order = imp.delay->order != profile::JitterOrder::reorder;
         m->per_flow = imp.delay->order == profile::JitterOrder::flow;
     }
@@ -227,6 +232,10 @@ Result<ModelPtr> compile(const profile::Impairment& imp) {
         if (r.bytes_per_sec == 0) return bad("rate must be positive");
         m->has_rate = true;
         m->rate = {1e9 / static_cast<double>(r.bytes_per_sec), r.packet_overhead, r.cell_size, r.cell_overhead};
+        if (r.mm_link) {   // delivery opportunities instead of a constant rate (mm_link.hpp)
+            if (r.mm_link->ms.empty()) return bad("rate: the mm-link trace has no delivery opportunity");
+            m->mm_link = std::make_shared<const MmLink>(compile_mm_link(r.mm_link->ms));
+        }
     }
     if (imp.slot) {
         auto r = set_slot(*m, *imp.slot);

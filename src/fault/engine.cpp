@@ -38,6 +38,26 @@ struct Engine::State {
     std::int64_t busy_until = never;     // rate: the link is serializing until then
     std::int64_t slot_next = never;      // slot: start of the current slot
     std::int64_t slot_packets = 0, slot_bytes = 0;
+    // A trace delay's t = 0: the first packet decided under the model (the forwarder switches
+    // models when a load reaches the lcore; the first packet after it starts the series).
+    std::int64_t trace_origin = never;
+    MmCursor mm;   // mm_link: the opportunity being filled (restarted by a model switch)
+    // mm_link: the release times of the last `limit` packets given to the link. A packet that
+    // finds `limit` still queued is dropped here, before it takes an opportunity: a dropped
+    // packet that kept its opportunity would push the link ahead of itself (netem checks its
+    // limit before it computes a send time too). Sized at a model switch, off the hot path.
+    std::vector<std::int64_t> mm_queue;
+    std::size_t mm_head = 0;
+    void mm_reset(const Model& m) {
+        mm = MmCursor{};
+        if (m.mm_link) mm_queue.assign(std::max<std::uint32_t>(m.limit, 1), never);
+        else mm_queue.clear();
+        mm_head = 0;
+    }
+    std::int64_t trace_delay(const TraceDelay& td, std::int64_t rx) {
+        if (trace_origin == never) trace_origin = rx;
+        return td.at(rx - trace_origin);
+    }
 
     // Start each latent series in its stationary distribution.
     void init(Rng& rng) {
@@ -153,6 +173,7 @@ Engine::Engine(ModelPtr model, std::uint64_t seed)
     : model_(model ? std::move(model) : passthrough()), rng_(seed), st_(std::make_shared<State>()) {
     st_->init(rng_);
     if (model_->per_flow) st_->ensure_flows();
+    st_->mm_reset(*model_);
 }
 
 bool reads_ecn(const Model& m) { return m.ecn && m.loss != LossKind::none; }
@@ -225,6 +246,8 @@ void Engine::switch_model(ModelPtr model) {
         st_->m4_state = 1;
     }
     model_ = std::move(model);
+    st_->trace_origin = never;   // a new profile replays its trace from its start
+    st_->mm_reset(*model_);
     if (model_->per_flow) {
         // Back into flow mode: no flow may overtake what a whole-direction order held back.
         if (!st_->flow_last.empty())
@@ -285,7 +308,7 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable,
 
     std::int64_t t = rx_ns;
     if (m.has_delay) {
-        d.drawn_ns = s.sample(m.delay, s.z_delay, rng_);
+        d.drawn_ns = m.trace ? s.trace_delay(*m.trace, rx_ns) : s.sample(m.delay, s.z_delay, rng_);
         t += d.drawn_ns;
     }
     std::int64_t* last = nullptr;   // the order this packet keeps: its flow's, or the direction's
@@ -296,7 +319,19 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable,
             d.pushed = true;
         }
     }
-    if (m.has_rate) {
+    if (m.mm_link) {
+        // The link is FIFO: a packet is ready when it has been delayed and the one before it
+        // has been given its opportunity.
+        std::int64_t& oldest = s.mm_queue[s.mm_head];
+        if (oldest > rx_ns) {   // `limit` packets still wait for the link: tail drop
+            d.drop = true;
+            return d;
+        }
+        t = s.mm.release(*m.mm_link, std::max(t, s.busy_until), len);
+        s.busy_until = t;
+        oldest = t;
+        if (++s.mm_head == s.mm_queue.size()) s.mm_head = 0;
+    } else if (m.has_rate) {
         // The link is busy until the previous packet has been serialized (netem's rate uses
         // the tail's send time as "now"), so rate also keeps order.
         t = std::max(t, s.busy_until) + serialization_ns(m.rate, len);

@@ -4,10 +4,13 @@
 // Engine::decide never allocates, divides by a rate or parses anything.
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/clock.hpp"
 #include "dist/normal.hpp"
+#include "fault/mm_link.hpp"
+#include "fault/trace_delay.hpp"
 
 namespace netchaos::fault {
 
@@ -69,6 +72,9 @@ struct SlotP {
 struct Model {
     bool has_delay = false;
     Sampler delay;
+    // Set: the delay follows this recorded series (time since the model took effect) instead
+    // of `delay`. Shared: one series may be hundreds of kB and the model is copied per class.
+    std::shared_ptr<const TraceDelay> trace;
     bool preserve_order = true;
     bool per_flow = false;           // preserve_order within each flow only (reorder = "flow")
 
@@ -87,6 +93,7 @@ struct Model {
 
     bool has_rate = false;
     RateP rate;
+    std::shared_ptr<const MmLink> mm_link;   // set: the rate follows these delivery opportunities
 
     bool has_slot = false;
     SlotP slot;

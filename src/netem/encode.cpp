@@ -92,7 +92,15 @@ Result<void> validate(const EncodeInput& in) {
     if (in.delay_dist.size() > dist::max_entries || in.slot_dist.size() > dist::max_entries) {
         return make_error("a distribution table has more than 16384 entries (NETEM_DIST_MAX)", ErrorKind::bad_input);
     }
+    if (imp.rate && imp.rate->mm_link)
+        return make_error("an mm-link trace is a time-varying rate the netem backend cannot follow: use the dpdk backend "
+                          "(docs/replay.md)", ErrorKind::bad_input);
     if (const auto& d = imp.delay) {
+        // One qdisc holds one delay: a trace is replayed as steps by whoever holds the profile
+        // (`netchaos run`: experiment::trace_step_profiles), each step a plain delay.
+        if (d->trace)
+            return make_error("a delay trace cannot be one netem qdisc: netem replays it as in-place steps, so run it in an experiment "
+                              "(`netchaos run`, one step per granularity; docs/replay.md) or on the dpdk backend", ErrorKind::bad_input);
         NC_TRY(check_duration("delay", d->mean));
         NC_TRY(check_jitter("jitter", d->jitter));
         NC_TRY(check_prob("delay correlation", d->correlation));

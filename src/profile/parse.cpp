@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cstring>
 #include <cstdio>
+#include <cerrno>
+#include <fstream>
 #include <numeric>
 #include <sstream>
 
@@ -17,6 +19,7 @@
 #include "dist/table.hpp"
 #include "profile/reader.hpp"
 #include "profile/units.hpp"
+#include "trace/trace.hpp"
 
 namespace netchaos::profile {
 
@@ -38,8 +41,57 @@ const std::initializer_list<std::pair<std::string_view, Distribution>> distribut
     {"uniform", Distribution::uniform}, {"normal", Distribution::normal}, {"pareto", Distribution::pareto},
     {"paretonormal", Distribution::paretonormal}, {"custom", Distribution::custom}};
 
+// A trace delay's keys: trace = "file" (read in finish_delay), or trace_points (the inline form
+// rendered for the forwarder), trace_period, at_end, granularity.
+void read_delay_trace(const toml::table& t, Delay& d, Reader& r, const std::string& path) {
+    if (!t.contains("trace") && !t.contains("trace_points") && !t.contains("trace_period") && !t.contains("at_end") &&
+        !t.contains("granularity"))
+        return;
+    auto& tr = d.trace ? *d.trace : d.trace.emplace();
+    if (auto v = r.string(t, path, "trace")) {
+        tr.file = *v;
+        tr.points.clear();
+    }
+    if (auto v = r.choice<TraceEnd>(t, path, "at_end", {{"loop", TraceEnd::loop}, {"hold", TraceEnd::hold}})) tr.at_end = *v;
+    if (auto v = r.duration(t, path, "granularity")) tr.granularity = *v;
+    if (auto v = r.duration(t, path, "trace_period")) tr.period = *v;
+    if (const toml::node* n = t.get("trace_points")) {
+        const std::string key = Reader::join(path, "trace_points");
+        r.seen(key, r.pos_of(*n));
+        const auto* arr = n->as_array();
+        if (!arr || arr->size() > max_trace_points) {
+            r.error(r.pos_of(*n), key, arr ? "too many points (" + std::to_string(arr->size()) + "): at most " + std::to_string(max_trace_points)
+                                           : "expected [[time_ms, delay_ms], ...], got " + Reader::describe(*n));
+            return;
+        }
+        std::vector<TracePoint> pts;
+        pts.reserve(arr->size());
+        auto num = [](const toml::node* e) -> std::optional<double> {
+            if (!e) return std::nullopt;
+            if (const auto* i = e->as_integer()) return static_cast<double>(**i);
+            if (const auto* f = e->as_floating_point()) return **f;
+            return std::nullopt;
+        };
+        for (const auto& e : *arr) {
+            const auto* pair = e.as_array();
+            const auto at = pair && pair->size() == 2 ? num(pair->get(0)) : std::nullopt;
+            const auto dl = pair && pair->size() == 2 ? num(pair->get(1)) : std::nullopt;
+            if (!at || !dl || !(*at >= 0 && *at < 1e12) || !(*dl >= 0 && *dl < 1e9) ||
+                (!pts.empty() && std::llround(*at * 1e6) < pts.back().at.count())) {
+                r.error(r.pos_of(e), key, "expected [time_ms, delay_ms] with times >= 0 and non-decreasing, delays >= 0, got " + Reader::describe(e));
+                return;
+            }
+            pts.push_back({Duration{std::llround(*at * 1e6)}, Duration{std::llround(*dl * 1e6)}});
+        }
+        tr.points = std::move(pts);
+        tr.file.clear();
+    }
+}
+
 void read_delay(const toml::table& t, Delay& d, Reader& r, const std::string& path) {
-    r.check_keys(t, path, {"mean", "jitter", "distribution", "table", "samples", "correlation", "reorder"});
+    r.check_keys(t, path, {"mean", "jitter", "distribution", "table", "samples", "correlation", "reorder", "trace",
+                           "trace_points", "trace_period", "at_end", "granularity"});
+    read_delay_trace(t, d, r, path);
     if (auto v = r.duration(t, path, "mean")) d.mean = *v;
     if (auto v = r.duration(t, path, "jitter")) d.jitter = *v;
     if (auto v = r.probability(t, path, "correlation")) d.correlation = *v;
@@ -196,8 +248,27 @@ void read_impairment(const toml::table& t, Impairment& imp, Reader& r, const std
     }
     if (const auto* s = r.table(t, path, "rate")) {
         const std::string sp = path + ".rate";
-        r.check_keys(*s, sp, {"rate", "packet_overhead", "cell_size", "cell_overhead"});
+        r.check_keys(*s, sp, {"rate", "packet_overhead", "cell_size", "cell_overhead", "mm_link", "mm_link_ms"});
         auto& x = imp.rate ? *imp.rate : imp.rate.emplace();
+        if (auto v = r.string(*s, sp, "mm_link")) x.mm_link = MmLinkTrace{*v, {}};
+        if (const toml::node* n = s->get("mm_link_ms")) {
+            const std::string key = sp + ".mm_link_ms";
+            r.seen(key, r.pos_of(*n));
+            const auto* arr = n->as_array();
+            MmLinkTrace mm;
+            bool good = arr && !arr->empty() && arr->size() <= max_mm_link_lines;
+            if (!good) r.error(r.pos_of(*n), key, "expected a non-empty array of delivery opportunities in ms like [0, 1, 1, 3], got " + Reader::describe(*n));
+            for (std::size_t i = 0; good && i < arr->size(); ++i) {
+                const auto* v = arr->get(i)->as_integer();
+                if (!v || **v < 0 || **v > UINT32_MAX || (!mm.ms.empty() && **v < mm.ms.back())) {
+                    r.error(r.pos_of(*arr->get(i)), key, "expected non-decreasing integer ms >= 0, got " + Reader::describe(*arr->get(i)));
+                    good = false;
+                } else {
+                    mm.ms.push_back(static_cast<std::uint32_t>(**v));
+                }
+            }
+            if (good) x.mm_link = std::move(mm);
+        }
         if (auto v = r.rate(*s, sp, "rate")) x.bytes_per_sec = *v;
         if (auto v = r.integer(*s, sp, "packet_overhead", -65535, 65535)) x.packet_overhead = static_cast<std::int32_t>(*v);
         if (auto v = r.integer(*s, sp, "cell_size", 0, 65535)) x.cell_size = static_cast<std::uint32_t>(*v);
@@ -354,12 +425,16 @@ bool inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
     return d == dir.end() || (std::next(d) == dir.end() && d->empty());   // "dir/" ends in an empty element
 }
 
-// Empty if `file` (already resolved against `base`) may be read, else why not.
-std::string table_refusal(const std::filesystem::path& file, const std::filesystem::path& base) {
+// Empty if `file` (already resolved against `base`) may be read, else why not. `what` names
+// the file in the message ("distribution table", "delay trace").
+std::string table_refusal(const std::filesystem::path& file, const std::filesystem::path& base,
+                          const std::string& what = "distribution table") {
     const TablePolicy& pol = table_policy();
     if (!pol.confine) return {};
     std::error_code ec;
-    const auto real = std::filesystem::weakly_canonical(file, ec);
+    // Absolute first: a missing file named relative to a profile given by a relative path has
+    // no existing prefix, and weakly_canonical would leave it relative ("outside" any directory).
+    const auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(file, ec), ec);
     if (ec) return "cannot resolve " + file.string();
     const auto home = std::filesystem::weakly_canonical(base.empty() ? std::filesystem::current_path(ec) : base, ec);
     if (!ec && inside(real, home)) return {};
@@ -374,11 +449,72 @@ std::string table_refusal(const std::filesystem::path& file, const std::filesyst
         const auto ok = std::filesystem::weakly_canonical(a, e2);
         if (!e2 && inside(real, ok)) return {};
     }
-    return "distribution table " + real.string() + " is outside the profile's directory " + home.string() +
+    return what + " " + real.string() + " is outside the profile's directory " + home.string() +
            " (pass --allow-path " + real.parent_path().string() + " to allow it)";
 }
 
+// A recorded trace -> the delay series: each answered probe is a point (send time from the
+// first record, RTT); lost probes are left out, so the delay is interpolated over them.
+void load_delay_trace(DelayTrace& tr, const std::filesystem::path& file, Reader& r, const Pos& pos, const std::string& key) {
+    auto t = trace::load(file);
+    if (!t) {
+        r.error(pos, key, "delay trace: " + t.error().message);
+        return;
+    }
+    const auto& rs = t->records;
+    const auto t0 = rs.front().send;
+    std::vector<TracePoint> pts;
+    for (const auto& rec : rs)
+        if (rec.rtt) pts.push_back({rec.send - t0, *rec.rtt});
+    if (pts.empty()) {
+        r.error(pos, key, "delay trace " + file.string() + " has no answered probe (all " + std::to_string(rs.size()) + " lost): nothing to replay");
+        return;
+    }
+    if (pts.size() > max_trace_points) {
+        r.error(pos, key, "delay trace " + file.string() + " has " + std::to_string(pts.size()) + " answered probes: at most " +
+                              std::to_string(max_trace_points) + " (cut it, e.g. netchaos trace import of a shorter CSV)");
+        return;
+    }
+    tr.points = std::move(pts);
+    // One more mean send interval after the last send: a 100/s trace of 1000 probes loops every 10 s.
+    const auto span = rs.back().send - t0;
+    tr.period = rs.size() > 1 ? span + span / static_cast<std::int64_t>(rs.size() - 1) : Duration{0};
+}
+
+void finish_delay_trace(Delay& d, Reader& r, const std::string& path, const Profile& p) {
+    auto& tr = *d.trace;
+    const std::string k_trace = path + ".trace";
+    const bool typo = r.had_unknown(path);
+    if (tr.file.empty() && tr.points.empty()) {
+        if (!typo && !r.errored(path + ".trace_points"))
+            r.error(r.where_any({path + ".at_end", path + ".granularity", path + ".trace_period", path + ".trace_points"}), k_trace,
+                    "at_end, granularity and trace_period need trace = \"FILE\" (a recording: .ncr, CSV, irtt JSON or pcap)");
+        return;
+    }
+    for (auto k : {"mean", "jitter", "distribution", "table", "samples", "correlation"})
+        if (r.has(path + "." + k))
+            r.error(r.where(path + "." + k), path + "." + k,
+                    std::string("set either trace (the delay follows the recording) or ") + k + ", not both");
+    if (tr.granularity < std::chrono::milliseconds(100))
+        r.error(r.where(path + ".granularity"), path + ".granularity",
+                "granularity " + format_duration(tr.granularity) + " is below 100ms: netem replays a trace by switching in place at most every 100 ms");
+    if (!tr.file.empty()) {
+        // Relative to the file that named it, confined like a distribution table (docs/security.md).
+        const Pos pos = r.where(k_trace);
+        std::filesystem::path resolved = tr.file.is_absolute() ? tr.file : (pos.file.parent_path() / tr.file).lexically_normal();
+        std::error_code ec;
+        if (auto why = table_refusal(resolved, pos.file.parent_path(), "delay trace"); !why.empty())
+            r.error(pos, k_trace, why);
+        else if (!std::filesystem::is_regular_file(resolved, ec))
+            r.error(pos, k_trace, "delay trace \"" + tr.file.string() + "\" not found (looked for " + resolved.string() + ")");
+        else
+            load_delay_trace(tr, resolved, r, pos, k_trace);
+        if (pos.file != p.source && !p.source.empty()) tr.file = std::filesystem::absolute(resolved, ec);
+    }
+}
+
 void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p) {
+    if (d.trace) return finish_delay_trace(d, r, path, p);
     const std::string k_mean = path + ".mean", k_jitter = path + ".jitter", k_dist = path + ".distribution";
     if (d.distribution == Distribution::custom) {
         if (!d.table || (d.table->file.empty() && d.table->samples_ms.empty())) {
@@ -434,6 +570,67 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
                           "): delays are truncated at zero, " + pct(mass) + " of the distribution becomes 0 delay");
         }
     }
+}
+
+// A Mahimahi mm-link file: one integer ms a line (blank lines skipped), non-decreasing.
+void load_mm_link(MmLinkTrace& mm, const std::filesystem::path& file, Reader& r, const Pos& pos, const std::string& key) {
+    std::ifstream in(file);
+    if (!in) {
+        r.error(pos, key, "cannot read mm-link trace " + file.string() + ": " + std::strerror(errno));
+        return;
+    }
+    std::vector<std::uint32_t> ms;
+    std::string line;
+    for (int ln = 1; std::getline(in, line); ++ln) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto b = line.find_first_not_of(" \t");
+        if (b == std::string::npos) continue;
+        const auto e = line.find_last_not_of(" \t") + 1;
+        std::uint32_t v = 0;
+        const auto [end, ec] = std::from_chars(line.data() + b, line.data() + e, v);
+        const std::string where = file.string() + ":" + std::to_string(ln) + ":" + std::to_string(b + 1) + ": ";
+        if (ec != std::errc() || end != line.data() + e) {
+            r.error(pos, key, "mm-link trace " + where + "expected a whole number of ms (one delivery opportunity), got \"" + line.substr(b, e - b) + "\"");
+            return;
+        }
+        if (!ms.empty() && v < ms.back()) {
+            r.error(pos, key, "mm-link trace " + where + std::to_string(v) + " ms after " + std::to_string(ms.back()) + " ms: times must be non-decreasing");
+            return;
+        }
+        if (ms.size() >= max_mm_link_lines) {
+            r.error(pos, key, "mm-link trace " + where + "more than " + std::to_string(max_mm_link_lines) + " opportunities");
+            return;
+        }
+        ms.push_back(v);
+    }
+    if (ms.empty()) {
+        r.error(pos, key, "mm-link trace " + file.string() + " is empty: no delivery opportunity");
+        return;
+    }
+    mm.ms = std::move(ms);
+}
+
+void finish_mm_link(Rate& rate, Reader& r, const std::string& path, const Profile& p) {
+    auto& mm = *rate.mm_link;
+    const std::string key = path + ".mm_link";
+    if (r.has(path + ".rate"))
+        r.error(r.where(path + ".rate"), path + ".rate", "set either rate (constant) or mm_link (delivery opportunities over time), not both");
+    if (!mm.file.empty()) {
+        const Pos pos = r.where(key);
+        std::filesystem::path resolved = mm.file.is_absolute() ? mm.file : (pos.file.parent_path() / mm.file).lexically_normal();
+        std::error_code ec;
+        if (auto why = table_refusal(resolved, pos.file.parent_path(), "mm-link trace"); !why.empty())
+            r.error(pos, key, why);
+        else if (!std::filesystem::is_regular_file(resolved, ec))
+            r.error(pos, key, "mm-link trace \"" + mm.file.string() + "\" not found (looked for " + resolved.string() + ")");
+        else
+            load_mm_link(mm, resolved, r, pos, key);
+        if (pos.file != p.source && !p.source.empty()) mm.file = std::filesystem::absolute(resolved, ec);
+    }
+    if (mm.ms.empty()) return;
+    // The mean rate (opportunities x 1500 B over the period): what reports and limits use.
+    const double period_s = std::max<std::uint32_t>(mm.ms.back(), 1) / 1e3;
+    rate.bytes_per_sec = static_cast<std::uint64_t>(std::llround(static_cast<double>(mm.ms.size()) * 1500.0 / period_s));
 }
 
 void need_p(Reader& r, const std::string& path, const char* what) {
@@ -496,7 +693,9 @@ void finish_impairment(Impairment& imp, Reader& r, const std::string& path, cons
             r.error(r.where(path + ".reorder"), path + ".reorder",
                     "reorder without delay: netem reorders by sending some packets at once while the rest wait, so set " + path + ".delay.mean > 0");
     }
-    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate")) {
+    if (imp.rate && imp.rate->mm_link) finish_mm_link(*imp.rate, r, path + ".rate", p);
+    if (imp.rate && imp.rate->bytes_per_sec == 0 && !r.errored(path + ".rate.rate") && !r.had_unknown(path + ".rate") &&
+        !r.errored(path + ".rate.mm_link") && !r.errored(path + ".rate.mm_link_ms")) {
         auto k = path + ".rate.rate";
         r.error(r.has(k) ? r.where(k) : r.where(path + ".rate"), k, "rate needs a value > 0 like \"100mbit\"");
     }

@@ -39,6 +39,31 @@ struct CustomTable {
 //             that balances flows over links of different delay (dpdk backend only).
 enum class JitterOrder { preserve, reorder, flow };
 
+// [egress.delay] trace = "morning.ncr": the delay follows a recorded RTT series over time
+// (docs/replay.md, "Replay a trace"). The file is read when the profile is parsed (by the CLI);
+// the points travel inline (trace_points) to the forwarder, which never reads the file.
+// Lost probes are not points: the delay is interpolated over them (the loss is not replayed).
+enum class TraceEnd { loop, hold };   // after the last point: start over, or keep the last delay
+
+struct TracePoint {
+    Duration at{0};      // send time from the trace's first record
+    Duration delay{0};   // the recorded RTT
+    bool operator==(const TracePoint&) const = default;
+};
+
+// At most this many points (answered probes): 65536 is 11 minutes at 100/s, and the points
+// are sent inline to the forwarder (~20 bytes each in the control line).
+inline constexpr std::size_t max_trace_points = 65536;
+
+struct DelayTrace {
+    std::filesystem::path file;        // as written in the profile; empty when given as trace_points
+    std::vector<TracePoint> points;    // at least one, `at` non-decreasing, the first at 0
+    Duration period{0};                // loop length: the recording's span plus one mean send interval
+    TraceEnd at_end = TraceEnd::loop;
+    Duration granularity{std::chrono::milliseconds(100)};   // netem: the step of its phase switches
+    bool operator==(const DelayTrace&) const = default;
+};
+
 struct Delay {
     Duration mean{0};
     Duration jitter{0};            // sigma for normal/pareto*, half-width for uniform
@@ -46,6 +71,7 @@ struct Delay {
     Distribution distribution = Distribution::uniform;  // netem's default when jitter > 0
     std::optional<CustomTable> table;                   // set iff distribution == custom
     JitterOrder order = JitterOrder::preserve;
+    std::optional<DelayTrace> trace;   // set: the delay follows it (mean, jitter, distribution unset)
     bool operator==(const Delay&) const = default;
 };
 
@@ -106,11 +132,22 @@ struct Reorder {
     bool operator==(const Reorder&) const = default;
 };
 
+// [egress.rate] mm_link = "x.trace": Mahimahi's delivery opportunities (one integer ms a line,
+// 1500 bytes each, looping with the last line's time as the period) as a time-varying rate,
+// forwarder only. Read when the profile is parsed; sent inline (mm_link_ms) to the forwarder.
+inline constexpr std::size_t max_mm_link_lines = 1u << 20;
+struct MmLinkTrace {
+    std::filesystem::path file;        // as written; empty when given as mm_link_ms
+    std::vector<std::uint32_t> ms;     // opportunity times, non-decreasing
+    bool operator==(const MmLinkTrace&) const = default;
+};
+
 struct Rate {
-    std::uint64_t bytes_per_sec = 0;
+    std::uint64_t bytes_per_sec = 0;   // with mm_link: its mean rate (for reports and limits)
     std::int32_t packet_overhead = 0;   // bytes added (or removed, if negative) per packet
     std::uint32_t cell_size = 0;        // 0 = no cells
     std::int32_t cell_overhead = 0;
+    std::optional<MmLinkTrace> mm_link;
     bool operator==(const Rate&) const = default;
 };
 

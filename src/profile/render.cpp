@@ -59,6 +59,22 @@ struct TextOut {
 // A delay table's keys; `order`: the key reorder (HTTP delays have none).
 void text_delay(TextOut& t, const std::string& section, const Delay& d, bool order) {
         t.section(section);
+        if (d.trace) {
+            // Inline: whoever reads this text (the forwarder, a step file) never opens the trace.
+            const auto& tr = *d.trace;
+            if (!tr.file.empty()) t.o << "# trace: " << tr.file.string() << " (" << tr.points.size() << " answered probes)\n";
+            std::string arr = "[";
+            for (std::size_t i = 0; i < tr.points.size(); ++i)
+                arr += (i ? ", [" : "[") + number(static_cast<double>(tr.points[i].at.count()) / 1e6) + ", " +
+                       number(static_cast<double>(tr.points[i].delay.count()) / 1e6) + "]";
+            t.kv("trace_points", arr + "]");
+            t.d("trace_period", tr.period);
+            t.s("at_end", tr.at_end == TraceEnd::loop ? "loop" : "hold");
+            t.d("granularity", tr.granularity);
+            if (order && d.order == JitterOrder::flow) t.s("reorder", "flow");
+            else if (order) t.b("reorder", d.order == JitterOrder::reorder);
+            return;
+        }
         t.d("mean", d.mean);
         t.d("jitter", d.jitter);
         // Without jitter there is no distribution (and naming one is an error on input).
@@ -124,7 +140,15 @@ void text_impairment(TextOut& t, const std::string& dir, const Impairment& imp) 
     }
     if (imp.rate) {
         t.section(dir + ".rate");
-        t.s("rate", format_rate(imp.rate->bytes_per_sec));
+        if (const auto& mm = imp.rate->mm_link) {   // inline: the forwarder never opens the file
+            t.o << "# mm-link" << (mm->file.empty() ? std::string() : " " + mm->file.string()) << ": " << mm->ms.size()
+                << " delivery opportunities of 1500 B, mean " << format_rate(imp.rate->bytes_per_sec) << "\n";
+            std::string arr = "[";
+            for (std::size_t i = 0; i < mm->ms.size(); ++i) arr += (i ? ", " : "") + std::to_string(mm->ms[i]);
+            t.kv("mm_link_ms", arr + "]");
+        } else {
+            t.s("rate", format_rate(imp.rate->bytes_per_sec));
+        }
         t.i("packet_overhead", imp.rate->packet_overhead);
         t.i("cell_size", imp.rate->cell_size);
         t.i("cell_overhead", imp.rate->cell_overhead);
@@ -178,6 +202,12 @@ void text_http(TextOut& t, const Http& h) {
 
 nlohmann::ordered_json json_delay(const Delay& d) {
     nlohmann::ordered_json jd;
+    if (d.trace) {
+        jd["trace"] = {{"file", d.trace->file.string()}, {"points", d.trace->points.size()},
+                       {"period_ns", d.trace->period.count()}, {"at_end", d.trace->at_end == TraceEnd::loop ? "loop" : "hold"},
+                       {"granularity_ns", d.trace->granularity.count()}};
+        return jd;
+    }
     jd["mean_ns"] = d.mean.count();
     jd["jitter_ns"] = d.jitter.count();
     jd["distribution"] = to_string(d.distribution);
@@ -247,6 +277,9 @@ nlohmann::ordered_json json_impairment(const Impairment& imp) {
     if (imp.rate)
         j["rate"] = {{"bytes_per_sec", imp.rate->bytes_per_sec}, {"packet_overhead", imp.rate->packet_overhead},
                      {"cell_size", imp.rate->cell_size}, {"cell_overhead", imp.rate->cell_overhead}};
+    if (imp.rate && imp.rate->mm_link)
+        j["rate"]["mm_link"] = {{"file", imp.rate->mm_link->file.string()}, {"opportunities", imp.rate->mm_link->ms.size()},
+                                {"period_ms", imp.rate->mm_link->ms.back()}};
     if (imp.slot) {
         const auto& s = *imp.slot;
         auto& js = j["slot"];

@@ -120,3 +120,48 @@ TEST_CASE("interpolate: a ramped [match] (one class) interpolates inside the cla
     CHECK(q.classes[0].match.dport == 9000);
     CHECK(q.classes[0].egress->delay->mean == 10ms);
 }
+
+TEST_CASE("plan: a trace delay on netem becomes in-place steps of its granularity; the forwarder keeps it whole") {
+    // 20 ms for 1 s, then 60 ms for 1 s (a point every 10 ms), looping every 2 s.
+    Profile p;
+    p.name = "trace";
+    p.egress.emplace().delay.emplace().trace.emplace();
+    auto& tr = *p.egress->delay->trace;
+    for (int i = 0; i < 200; ++i) tr.points.push_back({i * 10ms, i < 100 ? 20ms : 60ms});
+    tr.period = 2s;
+    tr.granularity = 250ms;
+    p.egress->delay->order = JitterOrder::reorder;
+    auto e = fakes::make_experiment({Phase{.name = "replay", .duration = 3100ms, .profile = p}});
+    e.target.backend = Backend::netem;
+    auto plan = make_plan(e);
+    REQUIRE(plan.steps.size() == 2 + 13);   // 12 steps of 250 ms and the 100 ms left
+    CHECK(plan.steps[1].label() == "replay 1/13");
+    CHECK(plan.steps[1].start == 3s);
+    CHECK(plan.steps[13].start == 3s + 12 * 250ms);
+    CHECK(plan.steps[13].duration == 100ms);
+    CHECK(plan.steps[14].kind == Step::Kind::recovery);
+    CHECK(plan.total == 3s + 3100ms + 3s);
+    for (int k = 0; k < 13; ++k) {
+        const Delay& d = *plan.steps[std::size_t(k) + 1].profile.egress->delay;
+        CHECK_FALSE(d.trace);
+        CHECK(d.distribution == Distribution::normal);
+    }
+    const Delay& first = *plan.steps[1].profile.egress->delay;
+    CHECK(first.mean == 20ms);
+    CHECK(first.jitter == 0ms);
+    CHECK(first.order == JitterOrder::preserve);   // nothing to reorder without jitter
+    CHECK(plan.steps[5].profile.egress->delay->mean == 60ms);           // 1.0 .. 1.25 s
+    const Delay& edge = *plan.steps[8].profile.egress->delay;           // 1.75 .. 2.0 s: the wrap 60 -> 20 ms
+    CHECK(edge.mean > 58ms);
+    CHECK(edge.mean < 60ms);
+    CHECK(edge.jitter > 0ms);
+    CHECK(edge.order == JitterOrder::reorder);
+    CHECK(plan.steps[9].profile.egress->delay->mean == 20ms);           // second pass
+    CHECK(describe(e, plan).find("replay 13/13") != std::string::npos);
+    // On the forwarder the phase is one step holding the trace (followed per packet).
+    e.target.backend = Backend::dpdk;
+    auto fwd = make_plan(e);
+    REQUIRE(fwd.steps.size() == 3);
+    CHECK(fwd.steps[1].profile.egress->delay->trace);
+    CHECK(describe(e, fwd).find("delay trace (inline) (200 points, loop)") != std::string::npos);
+}
