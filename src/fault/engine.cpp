@@ -186,7 +186,7 @@ namespace {
 // per packet (or none) and touch no other state, which decide_burst then does in loops.
 bool delay_only(const Model& m) {
     if (m.loss != LossKind::none || m.duplicate.enabled() || m.corrupt.enabled() || m.has_reorder || m.has_rate ||
-        m.has_slot || m.per_flow)
+        m.has_slot || m.per_flow || m.trace)   // a trace's delay is a function of time, not a draw
         return false;
     if (!m.has_delay) return true;
     const Sampler& s = m.delay;

@@ -72,6 +72,15 @@ TEST_CASE("decide_burst: delay-only models take the batched path and draw exactl
 }
 
 TEST_CASE("decide_burst: every other model goes through decide, with the same draws") {
+    SECTION("a recorded delay trace (a function of time since the first packet)") {
+        auto imp = with_delay(100us, 0us, profile::Distribution::normal);
+        profile::DelayTrace tr;
+        for (int i = 0; i < 200; ++i)
+            tr.points.push_back({profile::Duration{i * 1'000'000}, profile::Duration{(i % 2 ? 300 : 20) * 1000}});
+        tr.period = profile::Duration{200'000'000};
+        imp.delay->trace = tr;
+        same_as_decide(imp, 15);
+    }
     SECTION("uniform") { same_as_decide(with_delay(100us, 20us, profile::Distribution::uniform), 13); }
     SECTION("correlated normal") { same_as_decide(with_delay(100us, 20us, profile::Distribution::normal, 0.5), 14); }
     SECTION("loss with ecn, duplicate, corrupt, reorder gap") {
