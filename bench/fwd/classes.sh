@@ -12,7 +12,7 @@ fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
 [[ -x $fwd ]] || { echo "no netchaos-fwd at $fwd (build it or set NETCHAOS_FWD)" >&2; exit 4; }
 dur=${1:-6}; rounds=${2:-2}
 t=$(mktemp -d); pid=
-trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t"' EXIT
+trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t" /var/run/dpdk/ncc$$' EXIT   # EAL leaves its runtime dir even on a clean exit
 eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix ncc$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
 # rate PROFILE: sets R to Mpps per CPU-second of the forwarding thread (the main thread, -l 1)
 # over $dur s (not run in $( ): the EXIT trap must stay this shell's)

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
 [[ -x $fwd ]] || { echo "no netchaos-fwd at $fwd (build it or set NETCHAOS_FWD)" >&2; exit 4; }
 dur=${1:-8}; delay=${2:-100ms}
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+t=$(mktemp -d); trap 'rm -rf "$t" /var/run/dpdk/ncd$$' EXIT   # EAL leaves its runtime dir (--file-prefix) even on a clean exit
 printf 'name = "const-%s"\n[egress]\nlimit = 2000000\n[egress.delay]\nmean = "%s"\n[ingress]\nlimit = 2000000\n[ingress.delay]\nmean = "%s"\n' \
   "$delay" "$delay" "$delay" > "$t/p.toml"
 "$fwd" --no-huge --no-shconf -m 2048 --no-pci --file-prefix ncd$$ --vdev=net_null0 --vdev=net_null1 \

@@ -15,7 +15,7 @@ command -v perf >/dev/null || { echo "no perf (apt-get install linux-perf)" >&2;
 dur=${1:-6}; prof=${2:-$here/bench/fwd/normal-100us-20us.toml}
 shift $(( $# < 2 ? $# : 2 )); [[ ${1:-} == -- ]] && shift
 t=$(mktemp -d); pid=
-trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t"' EXIT
+trap '[[ -n $pid ]] && kill -INT $pid 2>/dev/null; rm -rf "$t" /var/run/dpdk/ncp$$' EXIT   # EAL leaves its runtime dir even on a clean exit
 eal=(${PROFILE_MEM:---no-huge} --no-shconf -m 1024 --no-pci --file-prefix ncp$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
 "$fwd" "${eal[@]}" -l 1 -- --profile "$prof" --control "$t/fwd.sock" --stats-interval 1s \
   --on-exit drop --rate-hint 20e6 "$@" </dev/null >"$t/fwd.log" 2>&1 &

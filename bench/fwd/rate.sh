@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
 [[ -x $fwd ]] || { echo "no netchaos-fwd at $fwd (build it or set NETCHAOS_FWD)" >&2; exit 4; }
 dur=${1:-10}; rounds=${2:-2}
-t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+t=$(mktemp -d); trap 'rm -rf "$t" /var/run/dpdk/ncb$$' EXIT   # EAL leaves its runtime dir (--file-prefix) even on a clean exit
 eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix ncb$$ --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
 # CPU ticks (1/100 s) used so far by the forwarding thread: netchaos-fwd's main thread
 # (lcore 1), testpmd's rte-worker-1.

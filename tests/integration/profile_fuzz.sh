@@ -18,16 +18,18 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
 echo "${flags[*]}" >"$out/obj/flags"
 # Compile each source once; recompile only what changed (the build shares 2 cores).
 objs=()
-# The profile links src/dist (the one .dist parser and moments), so the fuzzer does too.
-for f in "$src"/src/profile/*.cpp "$src"/src/dist/*.cpp "$src/tests/fuzz/profile_fuzz.cpp" "$src/tests/fuzz/toml_impl.cpp"; do
+# The profile links src/dist (the one .dist parser and moments) and src/trace (a delay
+# `trace =` is read while parsing; trace records are src/metrics types), so the fuzzer does too.
+for f in "$src"/src/profile/*.cpp "$src"/src/dist/*.cpp "$src"/src/trace/*.cpp "$src"/src/metrics/*.cpp \
+         "$src/tests/fuzz/profile_fuzz.cpp" "$src/tests/fuzz/toml_impl.cpp"; do
     o=$out/obj/$(basename "${f%.cpp}").o
     objs+=("$o")
-    if [[ ! -f $o || $f -nt $o || -n $(find "$src/src/profile" "$src/src/dist" -name '*.hpp' -newer "$o" 2>/dev/null) ]]; then
+    if [[ ! -f $o || $f -nt $o || -n $(find "$src/src/profile" "$src/src/dist" "$src/src/trace" "$src/src/metrics" -name '*.hpp' -newer "$o" 2>/dev/null) ]]; then
         echo "compiling $(basename "$f")"
         "$CXX" "${flags[@]}" -c "$f" -o "$o" || fail "compiling $f with $CXX"
     fi
 done
-"$CXX" -fsanitize=fuzzer,address,undefined "${objs[@]}" -o "$out/profile_fuzz" || fail "linking the fuzzer"
+"$CXX" -fsanitize=fuzzer,address,undefined "${objs[@]}" -lpcap -o "$out/profile_fuzz" || fail "linking the fuzzer"
 rm -f "$out"/crash-* "$out"/timeout-* "$out"/oom-* "$out"/leak-*
 # Seeds: the shipped profiles, plus inputs that once crashed (tests/fuzz/regressions).
 find "$src/profiles" "$src/tests/fuzz/regressions" -name '*.toml' -exec cp {} "$out/seed/" \;
