@@ -380,9 +380,9 @@ nlohmann::json ControlServer::load(const nlohmann::json& req) {
     if (!lease) return {{"ok", false}, {"error", lease.error().message}, {"kind", kind_name(lease.error().kind)}};
     auto models = build_models(req["toml"].get<std::string>(), name, dir, opt_.queue_capacity);
     if (!models) return {{"ok", false}, {"error", models.error().message}, {"kind", kind_name(models.error().kind)}};
-    // What a lease reverts to: the models in effect before this load (one copy, taken here).
-    std::array<std::optional<DirModel>, 2> was{current_[0], current_[1]};
+    const auto before = current_;
     if (auto r = publish(*models); !r) return {{"ok", false}, {"error", r.error().message}};
+    std::array<std::optional<DirModel>, 2> was{before[0], before[1]};
     lease_.loaded(was, *lease, std::chrono::steady_clock::now());
     // Wall-clock times of the request and of the lcore's ack, for tests that line the
     // switch up with a probe's own timestamps.
