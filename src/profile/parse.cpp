@@ -428,7 +428,7 @@ bool inside(const std::filesystem::path& p, const std::filesystem::path& dir) {
 // Empty if `file` (already resolved against `base`) may be read, else why not. `what` names
 // the file in the message ("distribution table", "delay trace").
 std::string table_refusal(const std::filesystem::path& file, const std::filesystem::path& base,
-                          const std::string& what = "distribution table") {
+                          const std::string& what) {
     const TablePolicy& pol = table_policy();
     if (!pol.confine) return {};
     std::error_code ec;
@@ -451,6 +451,25 @@ std::string table_refusal(const std::filesystem::path& file, const std::filesyst
     }
     return what + " " + real.string() + " is outside the profile's directory " + home.string() +
            " (pass --allow-path " + real.parent_path().string() + " to allow it)";
+}
+
+// A file a profile names (a distribution table, a delay trace, an mm-link trace): resolved
+// relative to the file that named it, confined (docs/security.md), checked to exist, then
+// handed to `load`. Named from another file than the profile (a phase override in an
+// experiment), it becomes absolute, so the profile built from it reads it from anywhere.
+template <class Load>
+void resolve_named_file(std::filesystem::path& file, const std::string& what, Reader& r, const std::string& key,
+                        const Profile& p, Load&& load) {
+    const Pos pos = r.where(key);
+    const std::filesystem::path resolved = file.is_absolute() ? file : (pos.file.parent_path() / file).lexically_normal();
+    std::error_code ec;
+    if (auto why = table_refusal(resolved, pos.file.parent_path(), what); !why.empty())
+        r.error(pos, key, why);
+    else if (!std::filesystem::is_regular_file(resolved, ec))
+        r.error(pos, key, what + " \"" + file.string() + "\" not found (looked for " + resolved.string() + ")");
+    else
+        load(resolved, pos);
+    if (pos.file != p.source && !p.source.empty()) file = std::filesystem::absolute(resolved, ec);
 }
 
 // A recorded trace -> the delay series: each answered probe is a point (send time from the
@@ -499,17 +518,8 @@ void finish_delay_trace(Delay& d, Reader& r, const std::string& path, const Prof
         r.error(r.where(path + ".granularity"), path + ".granularity",
                 "granularity " + format_duration(tr.granularity) + " is below 100ms: netem replays a trace by switching in place at most every 100 ms");
     if (!tr.file.empty()) {
-        // Relative to the file that named it, confined like a distribution table (docs/security.md).
-        const Pos pos = r.where(k_trace);
-        std::filesystem::path resolved = tr.file.is_absolute() ? tr.file : (pos.file.parent_path() / tr.file).lexically_normal();
-        std::error_code ec;
-        if (auto why = table_refusal(resolved, pos.file.parent_path(), "delay trace"); !why.empty())
-            r.error(pos, k_trace, why);
-        else if (!std::filesystem::is_regular_file(resolved, ec))
-            r.error(pos, k_trace, "delay trace \"" + tr.file.string() + "\" not found (looked for " + resolved.string() + ")");
-        else
-            load_delay_trace(tr, resolved, r, pos, k_trace);
-        if (pos.file != p.source && !p.source.empty()) tr.file = std::filesystem::absolute(resolved, ec);
+        resolve_named_file(tr.file, "delay trace", r, k_trace, p,
+                           [&](const std::filesystem::path& f, const Pos& pos) { load_delay_trace(tr, f, r, pos, k_trace); });
     }
 }
 
@@ -535,17 +545,8 @@ void finish_delay(Delay& d, Reader& r, const std::string& path, const Profile& p
             if (sigma == 0) r.error(r.where(path + ".samples"), path + ".samples", "all samples are equal: a distribution needs spread (use mean alone for a constant delay)");
         } else {
             // Relative to the file that named it (a phase override lives in the experiment).
-            auto pos = r.where(path + ".table");
-            std::filesystem::path resolved = d.table->file.is_absolute() ? d.table->file : (pos.file.parent_path() / d.table->file).lexically_normal();
-            std::error_code ec;
-            if (auto why = table_refusal(resolved, pos.file.parent_path()); !why.empty())
-                r.error(pos, path + ".table", why);
-            else if (!std::filesystem::is_regular_file(resolved, ec))
-                r.error(pos, path + ".table", "distribution table \"" + d.table->file.string() + "\" not found (looked for " + resolved.string() + ")");
-            else
-                check_dist_file(resolved, r, path + ".table");
-            if (pos.file != p.source && !p.source.empty())
-                d.table->file = std::filesystem::absolute(resolved, ec);
+            resolve_named_file(d.table->file, "distribution table", r, path + ".table", p,
+                               [&](const std::filesystem::path& f, const Pos&) { check_dist_file(f, r, path + ".table"); });
         }
     }
     const bool typo = r.had_unknown(path);   // a misspelt key already has its error
@@ -616,16 +617,8 @@ void finish_mm_link(Rate& rate, Reader& r, const std::string& path, const Profil
     if (r.has(path + ".rate"))
         r.error(r.where(path + ".rate"), path + ".rate", "set either rate (constant) or mm_link (delivery opportunities over time), not both");
     if (!mm.file.empty()) {
-        const Pos pos = r.where(key);
-        std::filesystem::path resolved = mm.file.is_absolute() ? mm.file : (pos.file.parent_path() / mm.file).lexically_normal();
-        std::error_code ec;
-        if (auto why = table_refusal(resolved, pos.file.parent_path(), "mm-link trace"); !why.empty())
-            r.error(pos, key, why);
-        else if (!std::filesystem::is_regular_file(resolved, ec))
-            r.error(pos, key, "mm-link trace \"" + mm.file.string() + "\" not found (looked for " + resolved.string() + ")");
-        else
-            load_mm_link(mm, resolved, r, pos, key);
-        if (pos.file != p.source && !p.source.empty()) mm.file = std::filesystem::absolute(resolved, ec);
+        resolve_named_file(mm.file, "mm-link trace", r, key, p,
+                           [&](const std::filesystem::path& f, const Pos& pos) { load_mm_link(mm, f, r, pos, key); });
     }
     if (mm.ms.empty()) return;
     // The mean rate (opportunities x 1500 B over the period): what reports and limits use.
