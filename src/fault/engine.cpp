@@ -256,6 +256,18 @@ void Engine::switch_model(ModelPtr model) {
     }
 }
 
+std::int64_t claim_link(std::atomic<std::int64_t>& busy, std::int64_t rx_ns, std::int64_t ready_ns, std::int64_t ser_ns,
+                        std::int64_t max_backlog_ns) {
+    std::int64_t cur = busy.load(std::memory_order_relaxed);
+    for (;;) {
+        // cur == never: the link has carried nothing yet (and never - rx_ns would overflow).
+        if (max_backlog_ns > 0 && cur != never && cur - rx_ns >= max_backlog_ns) return link_full;
+        const std::int64_t end = std::max(ready_ns, cur) + ser_ns;
+        // Relaxed: the word orders nothing but itself; a failed CAS reloads cur and retries.
+        if (busy.compare_exchange_weak(cur, end, std::memory_order_relaxed)) return end;
+    }
+}
+
 // Serialization time on the emulated link, as netem's packet_time_ns.
 static std::int64_t serialization_ns(const RateP& r, std::uint32_t len) {
     std::int64_t bytes = static_cast<std::int64_t>(len) + r.packet_overhead;
@@ -331,6 +343,14 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable,
         s.busy_until = t;
         oldest = t;
         if (++s.mm_head == s.mm_queue.size()) s.mm_head = 0;
+    } else if (m.has_rate && link_) {
+        // Several lcores: one link for all, its tail drop at the profile's limit.
+        const std::int64_t ser = serialization_ns(m.rate, len);
+        t = claim_link(link_->busy_until, rx_ns, t, ser, static_cast<std::int64_t>(m.limit) * ser);
+        if (t == link_full) {
+            d.drop = true;
+            return d;
+        }
     } else if (m.has_rate) {
         // The link is busy until the previous packet has been serialized (netem's rate uses
         // the tail's send time as "now"), so rate also keeps order.
