@@ -442,6 +442,15 @@ nlohmann::json ControlServer::lease_json() const {
             {"reverts_to", {{"0to1", (*r)[0] ? (*r)[0]->name : ""}, {"1to0", (*r)[1] ? (*r)[1]->name : ""}}}};
 }
 
+// Each lcore's own rx/tx (raw, both directions), to see how the queues split the traffic.
+nlohmann::json ControlServer::lanes_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : sh_.lanes)
+        out.push_back({{"rx", l->dir[0].rx.load(std::memory_order_relaxed) + l->dir[1].rx.load(std::memory_order_relaxed)},
+                       {"tx", l->dir[0].tx.load(std::memory_order_relaxed) + l->dir[1].tx.load(std::memory_order_relaxed)}});
+    return out;
+}
+
 nlohmann::json ControlServer::stats() {
     nlohmann::json dirs;
     const auto views = sh_.views();   // every lcore's lane, summed: one direction as with one lcore
@@ -495,6 +504,7 @@ nlohmann::json ControlServer::stats() {
             {"pool", pool},
             {"queue_capacity", opt_.queue_capacity},
             {"lcores", sh_.lanes.size()},
+            {"lanes", lanes_json()},
             {"stalls", {{"count", loop.stalls - base_stalls_},
                         {"total_ns", loop.stall_ns_total - base_stall_ns_},
                         {"max_ns", loop.stall_max_ns}}},

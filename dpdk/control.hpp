@@ -84,6 +84,7 @@ private:
     Result<void> publish(std::array<std::optional<DirModel>, 2> next);
     void expire_lease();
     nlohmann::json lease_json() const;
+    nlohmann::json lanes_json() const;
     nlohmann::json load(const nlohmann::json& req);
     fwdctl::Lease<std::array<std::optional<DirModel>, 2>> lease_;   // apply --for (src/fwdctl/lease.hpp)
     dev_t sock_dev_ = 0;
