@@ -342,7 +342,11 @@ Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next)
             ModelMailbox& mb = sh_.lanes[i]->mailbox;
             mb.next() = back;
             const auto g = mb.post();
-            while (!mb.acked(g)) std::this_thread::sleep_for(std::chrono::microseconds(50));   // a live lcore: it just acked
+            // A live lcore (it just acked): within one loop iteration, unless it is stopping.
+            while (!mb.acked(g)) {
+                if (sh_.stop.load() && mb.withdraw(g)) break;
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            }
             mb.next() = {};
         }
         return make_error(n == 1 ? std::string("forwarding core did not pick up the new model within 2 s; withdrawn, nothing changed")
