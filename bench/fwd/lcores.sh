@@ -49,4 +49,6 @@ for r in $(seq "$rounds"); do
        "(load average after: $(cat "$t/one$r.log.load") / $(cat "$t/two$r.log.load"))"
   echo "  forwarding threads' cpu: 1 lcore $c1, 2 lcores $c2 ticks of $((dur * 100)) per lcore;" \
        "per CPU-second: $(awk "BEGIN{printf \"%.2f\", $one*100*$dur/$c1}") vs $(awk "BEGIN{printf \"%.2f\", $two*100*$dur/$c2}") Mpps"
+  # The profile's limit (1000) is per lcore: at these rates part of rx is dropped at it.
+  echo "  received and dropped at the queue limit: 1 lcore $(python3 "$here/bench/fwd/parse.py" drop-share "$t/one$r.log"), 2 lcores $(python3 "$here/bench/fwd/parse.py" drop-share "$t/two$r.log")"
 done
