@@ -12,7 +12,7 @@ lc_requirements() {
   LC_N=0
 }
 
-# lc_start LOG VDEV-ARGS... -- FWD-ARGS...: starts netchaos-fwd with 2 lcores (-l 0-1) in the
+# lc_start LOG VDEV-ARGS... -- FWD-ARGS...: starts netchaos-fwd with LC_LCORES (default 2) lcores (-l 0-1) in the
 # background (LC_PID, killed on exit), its control socket LC_SOCK; waits until it forwards.
 # A vdev EAL cannot create (PMD not installed) skips the test.
 lc_start() {
@@ -22,8 +22,9 @@ lc_start() {
   shift
   LC_N=$((LC_N + 1))
   LC_SOCK=$tmp/ctl$LC_N.sock LC_LOG=$log
-  "$NETCHAOS_FWD" --no-huge --no-shconf -m 1024 --no-pci --file-prefix "$LC_PREFIX-$LC_N" --log-level=lib.eal:4 -l 0-1 \
-    "${vdevs[@]}" -- --lcores 2 --control "$LC_SOCK" "$@" </dev/null >"$log" 2>&1 &
+  local n=${LC_LCORES:-2}
+  "$NETCHAOS_FWD" --no-huge --no-shconf -m 1024 --no-pci --file-prefix "$LC_PREFIX-$LC_N" --log-level=lib.eal:4 -l 0-$((n - 1)) \
+    "${vdevs[@]}" -- --lcores "$n" --control "$LC_SOCK" "$@" </dev/null >"$log" 2>&1 &
   LC_PID=$!
   nc_defer "kill -9 $LC_PID"
   for _ in $(seq 600); do

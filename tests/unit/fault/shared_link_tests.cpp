@@ -90,3 +90,16 @@ TEST_CASE("engines sharing a link: the profile's limit tail-drops at the shared 
     CHECK(kept == 10);      // limit packets of the link's backlog between them
     CHECK(dropped == 90);
 }
+
+TEST_CASE("one engine's rate: the limit tail-drops before the packet takes link time") {
+    // Dropped after the engine (by the forwarder's queue), 50 packets at once would book 60 ms
+    // of link for 10 sent; here the 40 dropped take none and the 11th, 12 ms on, leaves at once.
+    profile::Impairment imp;
+    imp.rate = profile::Rate{10'000'000 / 8, 0, 0, 0};
+    imp.limit = 10;
+    fault::Engine e(must(imp), 4);
+    int kept = 0;
+    for (int i = 0; i < 50; ++i) kept += e.decide(0, 1500).drop ? 0 : 1;
+    CHECK(kept == 10);
+    CHECK(e.decide(12 * 1'000'000, 1500).release_ns == 12 * 1'000'000 + 1'200'000);
+}
