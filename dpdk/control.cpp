@@ -144,7 +144,16 @@ ControlServer::ControlServer(Shared& sh, ControlOptions opt, std::array<DirModel
 
 ControlServer::~ControlServer() { stop(); }
 
-Result<void> ControlServer::start(int forwarding_cpu) {
+bool cpus_except(const std::vector<int>& forwarding_cpus, cpu_set_t& out) {
+    CPU_ZERO(&out);
+    const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < ncpu; ++c)
+        if (std::find(forwarding_cpus.begin(), forwarding_cpus.end(), static_cast<int>(c)) == forwarding_cpus.end())
+            CPU_SET(static_cast<int>(c), &out);
+    return CPU_COUNT(&out) > 0;
+}
+
+Result<void> ControlServer::start(const std::vector<int>& forwarding_cpus) {
     sockaddr_un addr{};
     const std::string path = opt_.socket.string();
     if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: " + path, ErrorKind::bad_input);
@@ -183,12 +192,14 @@ Result<void> ControlServer::start(int forwarding_cpu) {
     listen_fd_ = fd;
     if (opt_.on_models) opt_.on_models(current_);
     thread_ = std::thread([this] { serve(); });
-    // Keep the control thread off the forwarding core (it inherited the lcore's affinity).
+    // Keep the control thread off the forwarding cores (it inherited the main lcore's affinity);
+    // when the lcores take every cpu, it may run on any of them.
     cpu_set_t set;
-    CPU_ZERO(&set);
-    const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
-    for (long c = 0; c < ncpu; ++c) if (c != forwarding_cpu) CPU_SET(static_cast<int>(c), &set);
-    if (CPU_COUNT(&set) > 0) pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set);
+    if (!cpus_except(forwarding_cpus, set)) {
+        CPU_ZERO(&set);
+        for (long c = 0; c < ::sysconf(_SC_NPROCESSORS_ONLN); ++c) CPU_SET(static_cast<int>(c), &set);
+    }
+    pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set);
     return {};
 }
 
@@ -293,41 +304,75 @@ void ControlServer::serve() {
 }
 
 Result<void> ControlServer::publish(std::array<std::optional<DirModel>, 2> next) {
-    sh_.mailbox.next() = next;
-    const auto gen = sh_.mailbox.post();
+    // Every lane gets the switch (--lcores N): posted to all first, so they switch within
+    // one loop iteration of each other, then each ack awaited.
+    const std::size_t n = sh_.lanes.size();
+    std::vector<std::uint64_t> gen(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        sh_.lanes[i]->mailbox.next() = next;
+        gen[i] = sh_.lanes[i]->mailbox.post();
+    }
     // The lcore acks within one loop iteration; a VM stall can take a few ms.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (!sh_.mailbox.acked(gen)) {
-        if (std::chrono::steady_clock::now() > deadline || sh_.stop.load()) {
-            // Withdrawn atomically: it can no longer be applied behind the client's back.
-            // If the lcore claimed it in the meantime, it is being applied: wait for that.
-            if (sh_.mailbox.withdraw(gen)) {
-                sh_.mailbox.next() = {};
-                return make_error("forwarding core did not pick up the new model within 2 s; withdrawn, nothing changed");
+    std::vector<bool> applied(n, false);
+    std::size_t late = n;   // the first lane that neither acked nor can still be awaited
+    for (std::size_t i = 0; i < n; ++i) {
+        ModelMailbox& mb = sh_.lanes[i]->mailbox;
+        while (!mb.acked(gen[i])) {
+            if (std::chrono::steady_clock::now() > deadline || sh_.stop.load()) {
+                // Withdrawn atomically: it can no longer be applied behind the client's back.
+                // If the lcore claimed it in the meantime, it is being applied: wait for that.
+                if (mb.withdraw(gen[i])) break;
+                while (!mb.acked(gen[i])) std::this_thread::yield();
+            } else {
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
             }
-            while (!sh_.mailbox.acked(gen)) std::this_thread::yield();
-            break;
         }
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        applied[i] = mb.acked(gen[i]);
+        if (!applied[i] && late == n) late = i;
     }
-    // The lcore now holds the new models; ours (the old ones) are released here, off the hot path.
+    for (std::size_t i = 0; i < n; ++i) sh_.lanes[i]->mailbox.next() = {};
+    if (late < n) {
+        // All or nothing: lanes that switched go back to the models in force, so no two
+        // lcores run different profiles for the same direction.
+        std::array<std::optional<DirModel>, 2> back;
+        for (std::size_t d = 0; d < 2; ++d) if (next[d]) back[d] = current_[d];
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!applied[i]) continue;
+            ModelMailbox& mb = sh_.lanes[i]->mailbox;
+            mb.next() = back;
+            const auto g = mb.post();
+            // A live lcore (it just acked): within one loop iteration, unless it is stopping.
+            while (!mb.acked(g)) {
+                if (sh_.stop.load() && mb.withdraw(g)) break;
+                std::this_thread::sleep_for(std::chrono::microseconds(50));
+            }
+            mb.next() = {};
+        }
+        return make_error(n == 1 ? std::string("forwarding core did not pick up the new model within 2 s; withdrawn, nothing changed")
+                                 : "forwarding lcore " + std::to_string(late) +
+                                       " did not pick up the new model within 2 s; withdrawn, the others reverted, nothing changed");
+    }
+    // The lcores now hold the new models; ours (the old ones) are released here, off the hot path.
     for (std::size_t d = 0; d < 2; ++d)
         if (next[d]) {
             current_[d] = *next[d];
             cls_base_[d] = class_counts(d);   // the new classes count from their switch on
         }
-    sh_.mailbox.next() = {};
     if (opt_.on_models) opt_.on_models(current_);
     return {};
 }
 
 ControlServer::ClassCounts ControlServer::class_counts(std::size_t d) const {
     ClassCounts out{};
-    for (std::size_t k = 0; k < out.size(); ++k) {
-        const auto& c = sh_.cls[d][k];
-        out[k] = {c.rx.load(std::memory_order_relaxed), c.dropped_fault.load(std::memory_order_relaxed),
-                  c.held.load(std::memory_order_relaxed), c.held_sum_us.load(std::memory_order_relaxed)};
-    }
+    for (const auto& lane : sh_.lanes)
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            const auto& c = lane->cls[d][k];
+            out[k][0] += c.rx.load(std::memory_order_relaxed);
+            out[k][1] += c.dropped_fault.load(std::memory_order_relaxed);
+            out[k][2] += c.held.load(std::memory_order_relaxed);
+            out[k][3] += c.held_sum_us.load(std::memory_order_relaxed);
+        }
     return out;
 }
 
@@ -348,12 +393,14 @@ nlohmann::json ControlServer::handle(const nlohmann::json& req) {
     const std::string cmd = req.contains("cmd") && req["cmd"].is_string() ? req["cmd"].get<std::string>() : "";
     if (cmd == "stats") return stats();
     if (cmd == "reset") {
+        const auto views = sh_.views();
         for (std::size_t d = 0; d < 2; ++d) {
-            base_[d] = snapshot(sh_.dir[d]);
+            base_[d] = snapshot(views, d);
             cls_base_[d] = class_counts(d);
         }
-        base_stalls_ = sh_.loop.stalls.load();
-        base_stall_ns_ = sh_.loop.stall_ns_total.load();
+        const LoopSnapshot loop = loop_snapshot(views);
+        base_stalls_ = loop.stalls;
+        base_stall_ns_ = loop.stall_ns_total;
         sh_.reset_gen.fetch_add(1);
         return {{"ok", true}};
     }
@@ -399,10 +446,20 @@ nlohmann::json ControlServer::lease_json() const {
             {"reverts_to", {{"0to1", (*r)[0] ? (*r)[0]->name : ""}, {"1to0", (*r)[1] ? (*r)[1]->name : ""}}}};
 }
 
+// Each lcore's own rx/tx (raw, both directions), to see how the queues split the traffic.
+nlohmann::json ControlServer::lanes_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : sh_.lanes)
+        out.push_back({{"rx", l->dir[0].rx.load(std::memory_order_relaxed) + l->dir[1].rx.load(std::memory_order_relaxed)},
+                       {"tx", l->dir[0].tx.load(std::memory_order_relaxed) + l->dir[1].tx.load(std::memory_order_relaxed)}});
+    return out;
+}
+
 nlohmann::json ControlServer::stats() {
     nlohmann::json dirs;
+    const auto views = sh_.views();   // every lcore's lane, summed: one direction as with one lcore
     for (std::size_t d = 0; d < 2; ++d) {
-        auto j = to_json(minus(snapshot(sh_.dir[d]), base_[d]));
+        auto j = to_json(minus(snapshot(views, d), base_[d]));
         // Release error = the TSC at the tx call minus the scheduled TSC, whatever stamped rx.
         j["release_error_ns"]["clock"] = "tsc";
         j["profile"] = current_[d].name;
@@ -428,6 +485,7 @@ nlohmann::json ControlServer::stats() {
         }
         dirs[dir_name(static_cast<int>(d))] = j;
     }
+    const LoopSnapshot loop = loop_snapshot(views);
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     nlohmann::json pool;
     if (opt_.pool) pool = {{"size", opt_.pool->size}, {"in_use", rte_mempool_in_use_count(opt_.pool)},
@@ -449,10 +507,12 @@ nlohmann::json ControlServer::stats() {
             {"rx_clock", opt_.rx_clock},
             {"pool", pool},
             {"queue_capacity", opt_.queue_capacity},
-            {"stalls", {{"count", sh_.loop.stalls.load() - base_stalls_},
-                        {"total_ns", sh_.loop.stall_ns_total.load() - base_stall_ns_},
-                        {"max_ns", sh_.loop.stall_max_ns.load()}}},
-            {"loop_iterations", sh_.loop.iterations.load()},
+            {"lcores", sh_.lanes.size()},
+            {"lanes", lanes_json()},
+            {"stalls", {{"count", loop.stalls - base_stalls_},
+                        {"total_ns", loop.stall_ns_total - base_stall_ns_},
+                        {"max_ns", loop.stall_max_ns}}},
+            {"loop_iterations", loop.iterations},
             {"lease", lease_json()},
             {"directions", dirs}};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The control socket: a UNIX stream socket (mode 0600), one JSON object per line, served by
 // a thread of its own off the forwarding core. Protocol: src/fwdctl/client.hpp.
+#include <sched.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -65,11 +66,15 @@ struct ControlOptions {
     std::string rx_clock = "tsc";   // rx times from "tsc" (at the rx burst), "nic" (hw stamps) or "nic+tsc"
 };
 
+// The cpus other than the forwarding lcores' into out: where the control and HTTP threads go.
+// False when the lcores take every cpu (then those threads share them, e.g. 2 lcores on 2 cpus).
+bool cpus_except(const std::vector<int>& forwarding_cpus, cpu_set_t& out);
+
 class ControlServer {
 public:
     ControlServer(Shared& sh, ControlOptions opt, std::array<DirModel, 2> current);
     ~ControlServer();
-    Result<void> start(int forwarding_cpu);   // binds the socket, starts the thread
+    Result<void> start(const std::vector<int>& forwarding_cpus);   // binds the socket, starts the thread
     void stop();                              // joins the thread, removes the socket if still ours
     nlohmann::json handle(const nlohmann::json& req);   // one request -> one reply
     nlohmann::json stats();
@@ -79,6 +84,7 @@ private:
     Result<void> publish(std::array<std::optional<DirModel>, 2> next);
     void expire_lease();
     nlohmann::json lease_json() const;
+    nlohmann::json lanes_json() const;
     nlohmann::json load(const nlohmann::json& req);
     fwdctl::Lease<std::array<std::optional<DirModel>, 2>> lease_;   // apply --for (src/fwdctl/lease.hpp)
     dev_t sock_dev_ = 0;

@@ -28,7 +28,7 @@ struct TxBuf {
 
 class Loop {
 public:
-    Loop(const ForwarderConfig& cfg, Shared& sh) : cfg_(cfg), sh_(sh) {
+    Loop(const ForwarderConfig& cfg, Shared& sh) : cfg_(cfg), sh_(sh), ln_(*sh.lanes.at(cfg.lane)) {
         // ~1 us slots; 2^18 of them (2 MB) cover ~0.27 s, further releases wait in the heap.
         // Wider slots mean fewer cold slot lines per packet; precision is kept by the per-entry
         // due check in the current slot.
@@ -42,6 +42,8 @@ public:
             engine_[d][0].emplace(cfg.initial[d].model, cfg.seed[d]);
             for (std::size_t k = 1; k < n_engines; ++k)
                 engine_[d][k].emplace(fault::passthrough(), cfg.seed[d] + 0x9e3779b97f4a7c15ull * k);
+            if (cfg.share_rate)
+                for (std::size_t k = 0; k < n_engines; ++k) engine_[d][k]->share_link(&sh.link[static_cast<std::size_t>(d)][k]);
             set_classes(d, cfg.initial[d]);
             limit_[d] = cfg.initial[d].limit ? cfg.initial[d].limit : cfg.queue_capacity;
             tx_[d].port = cfg.port[1 - d];
@@ -56,7 +58,7 @@ public:
         std::uint64_t iters = 0;
         while (!sh_.stop.load(std::memory_order_relaxed)) {
             const std::uint64_t now = tick();
-            if ((++iters & 0xff) == 0) bump(sh_.loop.iterations, 256);
+            if ((++iters & 0xff) == 0) bump(ln_.loop.iterations, 256);
             if (any_hw_ && now >= next_remap_) remap(now);
             poll_control();
             // Release (and send) after each direction's rx burst, not once per loop: at
@@ -79,9 +81,9 @@ private:
         stalled_since_ = 0;
         if (gap > stall_ticks_) {
             const auto ns = static_cast<std::uint64_t>(static_cast<double>(gap) * sh_.clock.ns_per_tick);
-            bump(sh_.loop.stalls);
-            bump(sh_.loop.stall_ns_total, ns);
-            if (ns > sh_.loop.stall_max_ns.load(std::memory_order_relaxed)) sh_.loop.stall_max_ns.store(ns, std::memory_order_relaxed);
+            bump(ln_.loop.stalls);
+            bump(ln_.loop.stall_ns_total, ns);
+            if (ns > ln_.loop.stall_max_ns.load(std::memory_order_relaxed)) ln_.loop.stall_max_ns.store(ns, std::memory_order_relaxed);
             stalled_since_ = prev_;
         }
         prev_ = now;
@@ -102,7 +104,7 @@ private:
     }
 
     void poll_control() {
-        if (const auto* next = sh_.mailbox.claim()) {
+        if (const auto* next = ln_.mailbox.claim()) {
             for (int d = 0; d < 2; ++d) {
                 const auto& m = (*next)[static_cast<std::size_t>(d)];
                 if (!m) continue;
@@ -110,13 +112,13 @@ private:
                 set_classes(d, *m);
                 limit_[d] = m->limit ? m->limit : cfg_.queue_capacity;
             }
-            sh_.mailbox.done();
+            ln_.mailbox.done();
         }
         const auto rg = sh_.reset_gen.load(std::memory_order_relaxed);
         if (rg != seen_reset_) {
             seen_reset_ = rg;
-            for (auto& s : sh_.dir) s.err_max_ns.store(0, std::memory_order_relaxed);
-            sh_.loop.stall_max_ns.store(0, std::memory_order_relaxed);
+            for (auto& s : ln_.dir) s.err_max_ns.store(0, std::memory_order_relaxed);
+            ln_.loop.stall_max_ns.store(0, std::memory_order_relaxed);
         }
     }
 
@@ -132,11 +134,11 @@ private:
 
     void receive(int d) {
         rte_mbuf* pkts[fault::BurstDecisions::max];
-        const std::uint16_t n = rte_eth_rx_burst(cfg_.port[d], 0, pkts, cfg_.burst);
+        const std::uint16_t n = rte_eth_rx_burst(cfg_.port[d], cfg_.queue, pkts, cfg_.burst);
         if (n == 0) return;
         const std::uint64_t rx_tsc = rte_rdtsc();
         const std::int64_t rx_ns = sh_.clock.to_ns(rx_tsc);
-        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        DirStats& st = ln_.dir[static_cast<std::size_t>(d)];
         bump(st.rx, n);
         // Per packet, as the engine wants them (struct of arrays): rx time, length, ECN, flow.
         std::int64_t t_rx[fault::BurstDecisions::max];
@@ -263,7 +265,7 @@ private:
             }
             engine_[d][k]->decide_burst(c, g_rx, g_len, g_ecn, g_flow, cls_dec_);
             dec.any_action = dec.any_action || cls_dec_.any_action;
-            ClassStats& cs = sh_.cls[static_cast<std::size_t>(d)][k];
+            ClassStats& cs = ln_.cls[static_cast<std::size_t>(d)][k];
             std::uint64_t dropped = 0, held = 0, held_us = 0;
             for (std::size_t j = 0; j < c; ++j) {
                 const std::size_t i = idx[k][j];
@@ -321,12 +323,12 @@ private:
     void release(int d, std::uint64_t now, std::uint64_t /*loop_start*/) {
         ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
         wheel.pop_due(now, 4 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
-        sh_.dir[static_cast<std::size_t>(d)].in_flight.store(wheel.size(), std::memory_order_relaxed);
+        ln_.dir[static_cast<std::size_t>(d)].in_flight.store(wheel.size(), std::memory_order_relaxed);
     }
 
     void flush(int d) {
         TxBuf& tx = tx_[d];
-        DirStats& st = sh_.dir[static_cast<std::size_t>(d)];
+        DirStats& st = ln_.dir[static_cast<std::size_t>(d)];
         // Release error = the TSC at the tx call - the scheduled TSC. Packets whose release
         // fell inside a VM stall are counted apart: that lateness is the host's, not ours.
         const std::uint64_t t = rte_rdtsc();
@@ -336,7 +338,7 @@ private:
         }
         std::uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < tx.n; ++tries)
-            sent += rte_eth_tx_burst(tx.port, 0, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
+            sent += rte_eth_tx_burst(tx.port, cfg_.queue, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
         bump(st.tx, sent);
         if (sent < tx.n) {
             bump(st.dropped_tx, tx.n - sent);
@@ -360,15 +362,16 @@ private:
         for (int d = 0; d < 2; ++d) {
             std::uint64_t n = 0;
             wheel_[d]->drain_all([&](rte_mbuf* m, std::uint64_t) { rte_pktmbuf_free(m); ++n; });
-            bump(sh_.dir[static_cast<std::size_t>(d)].dropped_exit, n);
-            sh_.dir[static_cast<std::size_t>(d)].in_flight.store(0, std::memory_order_relaxed);
+            bump(ln_.dir[static_cast<std::size_t>(d)].dropped_exit, n);
+            ln_.dir[static_cast<std::size_t>(d)].in_flight.store(0, std::memory_order_relaxed);
         }
     }
 
     const ForwarderConfig& cfg_;
     Shared& sh_;
+    Lane& ln_;   // this lcore's stats and mailbox
     std::unique_ptr<ReleaseWheel<rte_mbuf*>> wheel_[2];
-    static constexpr std::size_t n_engines = profile::max_classes + 1;
+    static constexpr std::size_t n_engines = engines_per_dir;
     std::optional<fault::Engine> engine_[2][n_engines];   // [d][0] = unmatched, [d][k] = class k
     ClassRule rules_[2][profile::max_classes];
     unsigned nrules_[2] = {0, 0};
@@ -390,15 +393,15 @@ private:
 }  // namespace
 
 int run_forwarder(const ForwarderConfig& cfg, Shared& shared) {
-    if (fault::test_sigma_scale() != 1.0) {
+    if (cfg.lane == 0 && fault::test_sigma_scale() != 1.0) {
         std::printf("netchaos-fwd: TEST HOOK: every delay jitter is scaled by %g (NETCHAOS_TEST_ENGINE_SIGMA_SCALE)\n",
                     fault::test_sigma_scale());
         std::fflush(stdout);
     }
     auto loop = std::make_unique<Loop>(cfg, shared);
-    shared.running.store(true, std::memory_order_release);
+    if (cfg.lane == 0) shared.running.store(true, std::memory_order_release);
     loop->run();
-    shared.running.store(false, std::memory_order_release);
+    if (cfg.lane == 0) shared.running.store(false, std::memory_order_release);
     return 0;
 }
 

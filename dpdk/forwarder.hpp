@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,12 +69,30 @@ using ClassStatsArray = std::array<ClassStats, profile::max_classes + 1>;
 // (claim/withdraw protocol in mailbox.hpp); an empty optional leaves that direction alone.
 using ModelMailbox = Mailbox<std::array<std::optional<DirModel>, 2>>;
 
-struct Shared {
-    TscClock clock;
+// One forwarding lcore's share of what the control thread reads and writes: its stats lane
+// (the lcore is their only writer) and its mailbox. Readers sum the lanes (stats.hpp merge).
+struct Lane {
     std::array<DirStats, 2> dir;   // [0] = "0to1" (rx on port 0), [1] = "1to0"
     std::array<ClassStatsArray, 2> cls;
     LoopStats loop;
     ModelMailbox mailbox;
+};
+
+inline constexpr std::size_t engines_per_dir = profile::max_classes + 1;   // [0] unmatched, [k] class k
+
+struct Shared {
+    explicit Shared(std::size_t lcores = 1) {
+        for (std::size_t i = 0; i < lcores; ++i) lanes.push_back(std::make_unique<Lane>());
+    }
+    TscClock clock;
+    std::vector<std::unique_ptr<Lane>> lanes;   // one per forwarding lcore (--lcores), fixed at start
+    // --lcores > 1: each direction's (and class's) rate link, one for all the lanes' engines.
+    std::array<std::array<fault::SharedLink, engines_per_dir>, 2> link{};
+    std::vector<LaneView> views() const {
+        std::vector<LaneView> v;
+        for (const auto& l : lanes) v.push_back({&l->dir, &l->loop});
+        return v;
+    }
     std::atomic<bool> stop{false};
     std::atomic<bool> running{false};
     std::atomic<std::uint32_t> reset_gen{0};   // bumps zero the max gauges on the lcore
@@ -81,6 +100,9 @@ struct Shared {
 
 struct ForwarderConfig {
     std::uint16_t port[2] = {0, 1};
+    std::uint16_t queue = 0;     // this lcore's rx and tx queue on both ports
+    std::size_t lane = 0;        // its index in Shared::lanes
+    bool share_rate = false;     // --lcores > 1: rates reserve time on Shared::link
     rte_mempool* pool = nullptr;
     std::uint32_t queue_capacity = 1u << 20;   // wheel nodes per direction
     std::uint16_t burst = 32;
@@ -94,7 +116,8 @@ struct ForwarderConfig {
     std::array<HwRx, 2> hw{};   // per port: NIC rx timestamps, or off (the TSC at rx burst)
 };
 
-// Runs until shared.stop, then drains or drops the queues. Returns 0.
+// Runs one lcore's loop (its queue, its lane) until shared.stop, then drains or drops its
+// wheels. Returns 0. With --lcores N, one call per lcore, each with its own config.
 int run_forwarder(const ForwarderConfig& cfg, Shared& shared);
 
 inline const char* dir_name(int d) { return d == 0 ? "0to1" : "1to0"; }

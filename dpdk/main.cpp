@@ -3,7 +3,7 @@
 //   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
 //                [--stats-interval D] [--malformed forward|drop|unchecked] [--max-frame N]
 //                [--pool N] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
-//                [--preflight] [--ignore-preflight]
+//                [--preflight] [--ignore-preflight] [--lcores N]
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -55,6 +55,7 @@ struct Options {
     double rate_hint = 200000;
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
     std::uint16_t burst = 32;
+    unsigned lcores = 1;             // forwarding lcores, each with its own queue pair per port
     bool preflight = false;          // check, report, exit 0 or 4; no forwarding
     bool ignore_preflight = false;   // start even when a port check blocks
 };
@@ -81,6 +82,11 @@ void usage() {
         "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
         "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
         "  --burst N               rx burst size (default 32, max 64)\n"
+        "  --lcores N              forwarding lcores (default 1): the main lcore and N-1 EAL workers (give EAL\n"
+        "                          N lcores, e.g. -l 0-1), each with its own rx/tx queue on both ports, RSS on the\n"
+        "                          5-tuple where the PMD has it, its own engines, wheels and stats (summed in\n"
+        "                          stats). A rate is one link for all lcores; loss, delay and order are per lcore\n"
+        "                          (per flow subset): a flow stays on one queue, so it keeps its order\n"
         "On a physical test bench (binding NICs to vfio-pci with scripts/fwd-bind.sh, hugepages, EAL\n"
         "arguments for PCI ports, core pinning and isolation, NUMA, systemd): docs/forwarder.md");
 }
@@ -127,24 +133,52 @@ int parse_options(int argc, char** argv, Options& o) {
         else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
         else if (a == "--preflight") o.preflight = true;
         else if (a == "--ignore-preflight") o.ignore_preflight = true;
+        else if (a == "--lcores") {
+            const auto v = std::stoul(val());
+            if (v < 1 || v > RTE_MAX_LCORE) throw std::invalid_argument("--lcores must be 1.." + std::to_string(RTE_MAX_LCORE));
+            o.lcores = static_cast<unsigned>(v);
+        }
         else if (a == "--burst") o.burst = static_cast<std::uint16_t>(std::min(64ul, std::stoul(val())));
         else throw std::invalid_argument("unknown option " + a);
     }
     return 0;
 }
 
-int setup_port(std::uint16_t port, rte_mempool* pool, HwRx& hw) {
+// One rx and one tx queue per forwarding lcore. With several, the PMD spreads flows over the
+// rx queues by RSS on the 5-tuple (whatever of it the PMD hashes); a PMD without RSS (net_null,
+// net_pcap, net_ring) fills each queue from its own source, which then is the flow split.
+int setup_port(std::uint16_t port, rte_mempool* pool, HwRx& hw, std::uint16_t queues, std::string& rss) {
     rte_eth_conf conf{};
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) return -1;
+    if (info.max_rx_queues < queues || info.max_tx_queues < queues) {
+        std::fprintf(stderr, "netchaos-fwd: port %u has %u rx / %u tx queues, --lcores %u needs %u of each\n", port,
+                     info.max_rx_queues, info.max_tx_queues, queues, queues);
+        return -EINVAL;
+    }
     request_hw_rx(port, conf, hw);   // rx timestamps where the PMD has them
-    if (int rc = rte_eth_dev_configure(port, 1, 1, &conf); rc < 0) return rc;
+    rss = "none";
+    if (queues > 1) {
+        const std::uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP;
+        const std::uint64_t hf = want & info.flow_type_rss_offloads;
+        if (hf) {
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_key = nullptr;   // the PMD's default key
+            conf.rx_adv_conf.rss_conf.rss_hf = hf;
+            rss = hf == want ? "5-tuple" : "partial";
+        } else {
+            rss = "none (each queue gets its own source's frames)";
+        }
+    }
+    if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc < 0) return rc;
     std::uint16_t nrx = 1024, ntx = 1024;
     rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
     const int socket = rte_eth_dev_socket_id(port);
     const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
-    if (int rc = rte_eth_rx_queue_setup(port, 0, nrx, sock, nullptr, pool); rc < 0) return rc;
-    if (int rc = rte_eth_tx_queue_setup(port, 0, ntx, sock, nullptr); rc < 0) return rc;
+    for (std::uint16_t q = 0; q < queues; ++q) {
+        if (int rc = rte_eth_rx_queue_setup(port, q, nrx, sock, nullptr, pool); rc < 0) return rc;
+        if (int rc = rte_eth_tx_queue_setup(port, q, ntx, sock, nullptr); rc < 0) return rc;
+    }
     if (int rc = rte_eth_dev_start(port); rc < 0) return rc;
     rte_eth_promiscuous_enable(port);   // a bump in the wire takes every frame
     setup_hw_rx(port, hw);
@@ -154,13 +188,10 @@ int setup_port(std::uint16_t port, rte_mempool* pool, HwRx& hw) {
 // The HTTP server's threads inherit the affinity of the thread that creates them, here the
 // forwarding lcore's: create them with that core masked out, then restore it.
 Result<std::unique_ptr<exporter::Server>> serve_off_core(const std::string& listen,
-                                                         std::weak_ptr<prometheus::Collectable> what, int forwarding_cpu) {
+                                                         std::weak_ptr<prometheus::Collectable> what, const std::vector<int>& forwarding_cpus) {
     cpu_set_t saved, others;
     const bool have = pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0;
-    CPU_ZERO(&others);
-    const long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
-    for (long c = 0; c < ncpu; ++c) if (c != forwarding_cpu) CPU_SET(static_cast<int>(c), &others);
-    if (have && CPU_COUNT(&others) > 0) pthread_setaffinity_np(pthread_self(), sizeof others, &others);
+    if (have && cpus_except(forwarding_cpus, others)) pthread_setaffinity_np(pthread_self(), sizeof others, &others);
     auto server = exporter::Server::start(listen, std::move(what));
     if (have) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
     return server;
@@ -234,8 +265,14 @@ int main(int argc, char** argv) {
         return cli::exit_system;
     }
     int rc = 0;
+    if (rte_lcore_count() < opt.lcores) {
+        std::fprintf(stderr, "netchaos-fwd: --lcores %u needs %u EAL lcores, EAL has %u (give it e.g. -l 0-%u)\n", opt.lcores,
+                     opt.lcores, rte_lcore_count(), opt.lcores - 1);
+        rte_eal_cleanup();
+        return cli::exit_bad_input;
+    }
     {
-        Shared shared;
+        Shared shared(opt.lcores);
         g_shared = &shared;
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
@@ -287,8 +324,9 @@ int main(int argc, char** argv) {
         ForwarderConfig cfg;
         std::uint16_t pid = 0, n = 0;
         RTE_ETH_FOREACH_DEV(pid) { if (n < 2) cfg.port[n++] = pid; }
+        std::string rss[2];
         for (int i = 0; i < 2 && rc == 0; ++i)
-            if (int e = setup_port(cfg.port[i], pool, cfg.hw[i]); e < 0) {
+            if (int e = setup_port(cfg.port[i], pool, cfg.hw[i], static_cast<std::uint16_t>(opt.lcores), rss[i]); e < 0) {
                 std::fprintf(stderr, "netchaos-fwd: port %u: %s\n", cfg.port[i], rte_strerror(-e));
                 rc = 4;
             }
@@ -341,7 +379,7 @@ int main(int argc, char** argv) {
             // tells it the profile in force.
             std::shared_ptr<exporter::FwdCollector> collector;
             if (!opt.metrics_listen.empty()) {
-                collector = std::make_shared<exporter::FwdCollector>(shared.dir, shared.loop);
+                collector = std::make_shared<exporter::FwdCollector>(shared.views());
                 co.on_models = [c = collector.get()](const std::array<DirModel, 2>& m) {
                     for (int d = 0; d < 2; ++d)
                         c->set_profile(d, {m[d].name, m[d].params, m[d].requested_mean_s, m[d].requested_sigma_s});
@@ -349,12 +387,24 @@ int main(int argc, char** argv) {
             }
             ControlServer control(shared, co, cfg.initial);
             if (opt.stats_interval_ms > 0) control.print_stats_every(std::chrono::milliseconds(opt.stats_interval_ms));
-            const int cpu = static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(rte_lcore_id())));
+            // The forwarding lcores: the main one (lane 0) and the first N-1 workers.
+            std::vector<unsigned> lcores{rte_lcore_id()};
+            unsigned lc = 0;
+            RTE_LCORE_FOREACH_WORKER(lc) if (lcores.size() < opt.lcores) lcores.push_back(lc);
+            std::vector<int> cpus;
+            for (unsigned l : lcores) cpus.push_back(static_cast<int>(rte_lcore_to_cpu_id(static_cast<int>(l))));
+            std::vector<ForwarderConfig> lane_cfg(opt.lcores, cfg);
+            for (unsigned i = 0; i < opt.lcores; ++i) {
+                lane_cfg[i].queue = static_cast<std::uint16_t>(i);
+                lane_cfg[i].lane = i;
+                lane_cfg[i].share_rate = opt.lcores > 1;
+                lane_cfg[i].seed = {seed + 0x9e3779b97f4a7c15ull * i, (seed ^ 0x5bd1e995ull) + 0x9e3779b97f4a7c15ull * i};
+            }
             std::unique_ptr<exporter::Server> metrics;
-            if (auto r = control.start(cpu); !r) {
+            if (auto r = control.start(cpus); !r) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", r.error().message.c_str());
                 rc = netchaos::cli::exit_code(r.error());
-            } else if (auto m = collector ? serve_off_core(opt.metrics_listen, collector, cpu)
+            } else if (auto m = collector ? serve_off_core(opt.metrics_listen, collector, cpus)
                                           : Result<std::unique_ptr<exporter::Server>>(nullptr);
                        !m) {
                 std::fprintf(stderr, "netchaos-fwd: %s\n", m.error().message.c_str());
@@ -363,15 +413,31 @@ int main(int argc, char** argv) {
             } else {
                 metrics = std::move(*m);
                 if (metrics) std::printf("netchaos-fwd: metrics at %s\n", metrics->url().c_str());
-                std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore %u; control %s; 0to1=%s 1to0=%s\n",
-                            cfg.port[0], cfg.port[1], rte_lcore_id(), opt.control.c_str(), cfg.initial[0].name.c_str(),
-                            cfg.initial[1].name.c_str());
+                std::string on = std::to_string(lcores[0]);
+                for (std::size_t i = 1; i < lcores.size(); ++i) on += "," + std::to_string(lcores[i]);
+                std::printf("netchaos-fwd: forwarding port %u <-> port %u on lcore%s %s; control %s; 0to1=%s 1to0=%s\n",
+                            cfg.port[0], cfg.port[1], lcores.size() > 1 ? "s" : "", on.c_str(), opt.control.c_str(),
+                            cfg.initial[0].name.c_str(), cfg.initial[1].name.c_str());
+                if (opt.lcores > 1)
+                    std::printf("netchaos-fwd: %u lcores, queue i on lcore i of both ports; RSS port %u: %s, port %u: %s; "
+                                "rate shared, loss/delay/order per lcore\n",
+                                opt.lcores, cfg.port[0], rss[0].c_str(), cfg.port[1], rss[1].c_str());
                 // Whether a packet costs its frame's cache line or only its mbuf header, and why.
                 for (int d = 0; d < 2; ++d)
                     std::printf("netchaos-fwd: %s frame data %s\n", dir_name(d),
                                 frame_reads_text(frame_reads(cfg.initial[static_cast<std::size_t>(d)], opt.malformed)).c_str());
                 std::fflush(stdout);
-                run_forwarder(cfg, shared);
+                struct Launch { const ForwarderConfig* cfg; Shared* shared; };
+                std::vector<Launch> launch(opt.lcores);
+                for (unsigned i = 1; i < opt.lcores; ++i) {
+                    launch[i] = {&lane_cfg[i], &shared};
+                    rte_eal_remote_launch([](void* a) {
+                        auto* l = static_cast<Launch*>(a);
+                        return run_forwarder(*l->cfg, *l->shared);
+                    }, &launch[i], lcores[i]);
+                }
+                run_forwarder(lane_cfg[0], shared);
+                rte_eal_mp_wait_lcore();   // the workers stop (and drain) on the same flag
                 const auto final_stats = control.stats();
                 control.stop();
                 std::printf("netchaos-fwd: stopped; %s\n", final_stats.dump().c_str());

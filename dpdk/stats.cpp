@@ -1,5 +1,7 @@
 #include "stats.hpp"
 
+#include <algorithm>
+
 namespace netchaos::fwd {
 
 Snapshot snapshot(const DirStats& s) {
@@ -27,6 +29,43 @@ Snapshot minus(const Snapshot& now, const Snapshot& base) {
         o.drawn_hist[i] = now.drawn_hist[i] - base.drawn_hist[i];
         o.held_hist[i] = now.held_hist[i] - base.held_hist[i];
     }
+    return o;
+}
+
+Snapshot merge(const Snapshot& a, const Snapshot& b) {
+    Snapshot o;
+#define X(n) o.n = a.n + b.n;
+    NETCHAOS_FWD_COUNTERS(X)
+#undef X
+    o.in_flight = a.in_flight + b.in_flight;
+    o.err_max_ns = std::max(a.err_max_ns, b.err_max_ns);
+    for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
+        o.err_hist[i] = a.err_hist[i] + b.err_hist[i];
+        o.drawn_hist[i] = a.drawn_hist[i] + b.drawn_hist[i];
+        o.held_hist[i] = a.held_hist[i] + b.held_hist[i];
+    }
+    return o;
+}
+
+LoopSnapshot snapshot(const LoopStats& s) {
+    return {s.iterations.load(std::memory_order_relaxed), s.stalls.load(std::memory_order_relaxed),
+            s.stall_ns_total.load(std::memory_order_relaxed), s.stall_max_ns.load(std::memory_order_relaxed)};
+}
+
+LoopSnapshot merge(const LoopSnapshot& a, const LoopSnapshot& b) {
+    return {a.iterations + b.iterations, a.stalls + b.stalls, a.stall_ns_total + b.stall_ns_total,
+            std::max(a.stall_max_ns, b.stall_max_ns)};
+}
+
+Snapshot snapshot(const std::vector<LaneView>& lanes, std::size_t d) {
+    Snapshot o;
+    for (const auto& l : lanes) o = merge(o, snapshot((*l.dir)[d]));
+    return o;
+}
+
+LoopSnapshot loop_snapshot(const std::vector<LaneView>& lanes) {
+    LoopSnapshot o;
+    for (const auto& l : lanes) o = merge(o, snapshot(*l.loop));
     return o;
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 namespace netchaos::fwd {
@@ -114,6 +116,26 @@ struct Snapshot {
 
 Snapshot snapshot(const DirStats& s);
 Snapshot minus(const Snapshot& now, const Snapshot& base);   // counters and histogram; gauges kept
+// Two lcores' lanes of one direction as one (--lcores N): counters and histograms add, so
+// do the packets in flight (each lane's wheel holds its own); the worst release error is
+// the larger. Every reader (stats, show, the exporter) sees one direction, as with one lcore.
+Snapshot merge(const Snapshot& a, const Snapshot& b);
+
+// The loop's counters as a plain copy, merged across lanes the same way (stall max: the larger).
+struct LoopSnapshot {
+    std::uint64_t iterations = 0, stalls = 0, stall_ns_total = 0, stall_max_ns = 0;
+};
+LoopSnapshot snapshot(const LoopStats& s);
+LoopSnapshot merge(const LoopSnapshot& a, const LoopSnapshot& b);
+
+// What a reader needs of one lane: its two directions and its loop.
+struct LaneView {
+    const std::array<DirStats, 2>* dir = nullptr;
+    const LoopStats* loop = nullptr;
+};
+// The lanes summed: direction d over every lane, and the loops.
+Snapshot snapshot(const std::vector<LaneView>& lanes, std::size_t d);
+LoopSnapshot loop_snapshot(const std::vector<LaneView>& lanes);
 // Percentile (0..1) of the histogram as the bucket's upper edge; 0 when empty.
 std::uint64_t percentile(const std::array<std::uint64_t, Histogram::buckets>& h, double q);
 nlohmann::json to_json(const Snapshot& s);

@@ -5,6 +5,7 @@
   parse.py precision LOG      release-error percentiles + stalls from the final stats line
   parse.py depth LOG          peak packets in flight and every drop counter
   parse.py fwd-now LOG        "TX UPTIME" of the latest stats line while the forwarder runs
+  parse.py drop-share LOG     share of the frames received that the queue limit dropped
 """
 import json, re, sys
 
@@ -97,3 +98,6 @@ if __name__ == "__main__":
         precision(log)
     elif kind == "depth":
         depth(log)
+    elif kind == "drop-share":   # share of received frames dropped at the queue limit, whole run
+        d = final(log)["directions"].values()
+        print(f"{100 * sum(x['dropped_queue_full'] for x in d) / max(1, sum(x['rx'] for x in d)):.1f}%")

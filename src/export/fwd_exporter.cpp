@@ -36,7 +36,8 @@ ClientMetric::Histogram regroup(const std::array<std::uint64_t, fwd::Histogram::
 }  // namespace
 
 std::vector<MetricFamily> FwdCollector::Collect() const {
-    const std::array<fwd::Snapshot, 2> s{fwd::snapshot(dir_[0]), fwd::snapshot(dir_[1])};
+    const std::array<fwd::Snapshot, 2> s{fwd::snapshot(lanes_, 0), fwd::snapshot(lanes_, 1)};
+    const fwd::LoopSnapshot loop = fwd::loop_snapshot(lanes_);
     auto per_dir = [&](const char* name, const char* help, std::uint64_t fwd::Snapshot::*field) {
         auto f = family(name, help, MetricType::Counter);
         for (int d = 0; d < 2; ++d) add_counter(f, {{"direction", dir_label(d)}}, static_cast<double>(s[d].*field));
@@ -73,10 +74,10 @@ std::vector<MetricFamily> FwdCollector::Collect() const {
     }
     out.push_back(std::move(err));
     auto stalls = family("netchaos_fwd_stalls_total", "Forwarding loop gaps over the stall threshold (500 us)", MetricType::Counter);
-    add_counter(stalls, {}, static_cast<double>(loop_.stalls.load(std::memory_order_relaxed)));
+    add_counter(stalls, {}, static_cast<double>(loop.stalls));
     out.push_back(std::move(stalls));
     auto stall_s = family("netchaos_fwd_stall_seconds_total", "Time lost in those gaps", MetricType::Counter);
-    add_counter(stall_s, {}, static_cast<double>(loop_.stall_ns_total.load(std::memory_order_relaxed)) / 1e9);
+    add_counter(stall_s, {}, static_cast<double>(loop.stall_ns_total) / 1e9);
     out.push_back(std::move(stall_s));
     for (auto& f : profile_.Collect()) out.push_back(std::move(f));
     return out;

@@ -25,13 +25,14 @@ namespace netchaos::exporter {
 
 class FwdCollector final : public prometheus::Collectable {
 public:
-    FwdCollector(const std::array<fwd::DirStats, 2>& dir, const fwd::LoopStats& loop) : dir_(dir), loop_(loop) {}
+    FwdCollector(const std::array<fwd::DirStats, 2>& dir, const fwd::LoopStats& loop) : lanes_{{&dir, &loop}} {}
+    // --lcores N: every lane's counters, published summed (one series per direction, as with one).
+    explicit FwdCollector(std::vector<fwd::LaneView> lanes) : lanes_(std::move(lanes)) {}
     void set_profile(int direction, ActiveProfile p) { profile_.set_profile(direction, std::move(p)); }   // the control thread
     std::vector<prometheus::MetricFamily> Collect() const override;
 
 private:
-    const std::array<fwd::DirStats, 2>& dir_;
-    const fwd::LoopStats& loop_;
+    std::vector<fwd::LaneView> lanes_;
     ProfileCollector profile_{"netchaos_fwd", {"0to1", "1to0"}};
 };
 

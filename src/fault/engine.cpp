@@ -13,6 +13,13 @@ namespace netchaos::fault {
 namespace {
 constexpr std::int64_t never = std::numeric_limits<std::int64_t>::min();
 
+// The rate's tail drop: the link is booked max_backlog_ns (limit packets of this one's
+// serialization) or more beyond rx. busy == never: it has carried nothing yet (and
+// never - rx_ns would overflow). max_backlog_ns <= 0: no limit.
+bool backlog_full(std::int64_t busy, std::int64_t rx_ns, std::int64_t max_backlog_ns) {
+    return max_backlog_ns > 0 && busy != never && busy - rx_ns >= max_backlog_ns;
+}
+
 // Uniform integer in [0, n) without division (Lemire's multiply-shift).
 std::uint64_t below(Rng& rng, std::uint64_t n) {
     return static_cast<std::uint64_t>((static_cast<unsigned __int128>(rng()) * n) >> 64);
@@ -256,6 +263,17 @@ void Engine::switch_model(ModelPtr model) {
     }
 }
 
+std::int64_t claim_link(std::atomic<std::int64_t>& busy, std::int64_t rx_ns, std::int64_t ready_ns, std::int64_t ser_ns,
+                        std::int64_t max_backlog_ns) {
+    std::int64_t cur = busy.load(std::memory_order_relaxed);
+    for (;;) {
+        if (backlog_full(cur, rx_ns, max_backlog_ns)) return link_full;
+        const std::int64_t end = std::max(ready_ns, cur) + ser_ns;
+        // Relaxed: the word orders nothing but itself; a failed CAS reloads cur and retries.
+        if (busy.compare_exchange_weak(cur, end, std::memory_order_relaxed)) return end;
+    }
+}
+
 // Serialization time on the emulated link, as netem's packet_time_ns.
 static std::int64_t serialization_ns(const RateP& r, std::uint32_t len) {
     std::int64_t bytes = static_cast<std::int64_t>(len) + r.packet_overhead;
@@ -331,10 +349,26 @@ Decision Engine::decide(std::int64_t rx_ns, std::uint32_t len, bool ecn_capable,
         s.busy_until = t;
         oldest = t;
         if (++s.mm_head == s.mm_queue.size()) s.mm_head = 0;
+    } else if (m.has_rate && link_) {
+        // Several lcores: one link for all, its tail drop at the profile's limit.
+        const std::int64_t ser = serialization_ns(m.rate, len);
+        t = claim_link(link_->busy_until, rx_ns, t, ser, static_cast<std::int64_t>(m.limit) * ser);
+        if (t == link_full) {
+            d.drop = true;
+            return d;
+        }
     } else if (m.has_rate) {
         // The link is busy until the previous packet has been serialized (netem's rate uses
-        // the tail's send time as "now"), so rate also keeps order.
-        t = std::max(t, s.busy_until) + serialization_ns(m.rate, len);
+        // the tail's send time as "now"), so rate also keeps order. At the limit, the tail
+        // drop comes first: a packet dropped later (by the forwarder's queue) would have
+        // taken its link time from the ones that pass, and a saturated link sent ~1/200 of
+        // its rate.
+        const std::int64_t ser = serialization_ns(m.rate, len);
+        if (backlog_full(s.busy_until, rx_ns, static_cast<std::int64_t>(m.limit) * ser)) {
+            d.drop = true;
+            return d;
+        }
+        t = std::max(t, s.busy_until) + ser;
         s.busy_until = t;
     }
     if (m.has_slot) t = s.slot_release(m.slot, t, len, rng_);

@@ -6,8 +6,10 @@
 // an Engine holds the mutable per-stream state (correlation, loss-model state, the last
 // release time for order-preserving jitter, the rate link's busy-until). Switching profiles
 // live = engine.switch_model(new_model): queued packets keep their release times.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 
 #include "common/clock.hpp"
@@ -33,6 +35,23 @@ double test_sigma_scale();
 
 // reorder = "flow" keeps one release order per slot of this many (flow hash modulo it).
 inline constexpr std::uint32_t flow_slots = 4096;
+
+// --lcores N: several lcores forward one direction, each with its own engine, but a rate is
+// one link for all of them (an aggregate rate, not N times it). Their engines share this
+// busy-until, each packet advancing it with a compare-and-swap. One cache line each.
+struct alignas(64) SharedLink {
+    std::atomic<std::int64_t> busy_until{std::numeric_limits<std::int64_t>::min()};
+};
+inline constexpr std::int64_t link_full = std::numeric_limits<std::int64_t>::min();
+// Reserves ser_ns of the shared link for a packet received at rx_ns and ready (delayed,
+// ordered) at ready_ns: it starts when both it is ready and the link is free, and leaves at
+// the end of its serialization, which is returned. link_full instead (nothing reserved) when
+// the link is already booked max_backlog_ns beyond rx_ns (the profile's limit in packets of
+// this size: netem drops at its limit before it computes a send time, so a dropped packet
+// never takes link time from the ones that pass). max_backlog_ns <= 0: no limit.
+// Successive claims of one thread return increasing times: order on an lcore is kept.
+std::int64_t claim_link(std::atomic<std::int64_t>& busy, std::int64_t rx_ns, std::int64_t ready_ns, std::int64_t ser_ns,
+                        std::int64_t max_backlog_ns);
 
 struct Decision {
     bool drop = false;            // lost (loss model) -> do not transmit
@@ -85,12 +104,16 @@ public:
     bool per_flow() const;
     bool reads_ecn() const;   // the caller must read each packet's ECN bits (loss with ecn = true)   // the caller must hash each packet's flow
     void switch_model(ModelPtr model);   // keeps order state so no packet overtakes across a switch
+    // A rate (not an mm_link) then reserves time on this link, shared with other lcores'
+    // engines, instead of on the engine's own busy-until; nullptr: its own (one lcore).
+    void share_link(SharedLink* link) { link_ = link; }
     const Model& model() const { return *model_; }
 private:
     ModelPtr model_;
     Rng rng_;
     struct State;
     std::shared_ptr<State> st_;   // correlation memories, loss-chain state, last release, link busy
+    SharedLink* link_ = nullptr;
 };
 
 }  // namespace netchaos::fault

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Forwarding rate with 2 lcores vs 1 (issue 14 item 2), same run, same profile: every packet
+# delayed by normal(100 us, 20 us) in both directions, net_null pairs (2 queues per port with
+# --lcores 2: each lcore polls its own queue of both ports). Rounds alternate the two so a
+# noisy neighbour hurts both alike. Bench, run by hand as root:
+#   bench/fwd/lcores.sh [SECONDS=5] [ROUNDS=2]
+# 1 lcore runs on -l 1 (as rate.sh), 2 on -l 0-1: on a 2-cpu host the control thread then has
+# no cpu of its own, and anything else running takes from the forwarders. So the load average
+# is printed around each run, and the figure per CPU-second of the forwarding threads too.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
+[[ -x $fwd ]] || { echo "no netchaos-fwd at $fwd (build it or set NETCHAOS_FWD)" >&2; exit 4; }
+(( $(nproc) >= 2 )) || { echo "needs 2 cpus (has $(nproc))" >&2; exit 4; }
+dur=${1:-5}; rounds=${2:-2}
+t=$(mktemp -d); trap 'rm -rf "$t" /var/run/dpdk/ncl$$-*' EXIT
+eal=(--no-huge --no-shconf -m 1024 --no-pci --vdev=net_null0 --vdev=net_null1 --log-level=lib.eal:4)
+# CPU ticks (1/100 s) so far of the forwarding threads: the main thread (lane 0) and the workers.
+fwd_ticks() {
+  local pid=$1 sum=0 t
+  for t in /proc/$pid/task/*; do
+    [[ ${t##*/} == "$pid" || $(cat "$t/comm") == rte-worker-* ]] && sum=$((sum + $(awk '{print $14 + $15}' "$t/stat")))
+  done
+  echo $sum
+}
+# run LOG ARGS...: start, wait until it forwards, measure for $dur s, SIGINT, wait. LOG.cpu:
+# the forwarding threads' ticks while measured; LOG.load: the 1-minute load average after.
+run() {
+  local log=$1 n=$2; shift 2
+  : >"$log"   # exists before the poll below reads it (the background job opens it later)
+  "$fwd" "${eal[@]}" --file-prefix "ncl$$-$n" "$@" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 600); do grep -q "^netchaos-fwd: forwarding" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  local c0; c0=$(fwd_ticks $pid)
+  sleep "$dur"
+  echo "$(( $(fwd_ticks $pid) - c0 ))" >"$log.cpu"
+  cut -d' ' -f1 /proc/loadavg >"$log.load"
+  kill -INT $pid 2>/dev/null; wait $pid || true
+  rm -rf "/var/run/dpdk/ncl$$-$n"
+}
+common=(--profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6)
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+  run "$t/one$r.log" "one$r" -l 1 -- "${common[@]}"
+  run "$t/two$r.log" "two$r" -l 0-1 -- --lcores 2 "${common[@]}"
+  one=$(python3 "$here/bench/fwd/parse.py" fwd "$t/one$r.log"); two=$(python3 "$here/bench/fwd/parse.py" fwd "$t/two$r.log")
+  c1=$(cat "$t/one$r.log.cpu"); c2=$(cat "$t/two$r.log.cpu")
+  echo "round $r: wall: 1 lcore $one Mpps, 2 lcores $two Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $two/$one}")" \
+       "(load average after: $(cat "$t/one$r.log.load") / $(cat "$t/two$r.log.load"))"
+  echo "  forwarding threads' cpu: 1 lcore $c1, 2 lcores $c2 ticks of $((dur * 100)) per lcore;" \
+       "per CPU-second: $(awk "BEGIN{printf \"%.2f\", $one*100*$dur/$c1}") vs $(awk "BEGIN{printf \"%.2f\", $two*100*$dur/$c2}") Mpps"
+  # The profile's limit (1000) is per lcore: at these rates part of rx is dropped at it.
+  echo "  received and dropped at the queue limit: 1 lcore $(python3 "$here/bench/fwd/parse.py" drop-share "$t/one$r.log"), 2 lcores $(python3 "$here/bench/fwd/parse.py" drop-share "$t/two$r.log")"
+done
