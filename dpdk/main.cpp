@@ -369,7 +369,12 @@ int main(int argc, char** argv) {
             cfg.seed = {seed, seed ^ 0x5bd1e995ull};
             for (std::size_t d = 0; d < 2; ++d)
                 cfg.initial[d] = start_models[d] ? *start_models[d] : DirModel{fault::passthrough(), opt.queue_capacity, "passthrough", ""};
-            ControlOptions co{opt.control, opt.queue_capacity, pool, opt.rate_hint, "fault"};
+            ControlOptions co;
+            co.socket = opt.control;
+            co.queue_capacity = opt.queue_capacity;
+            co.pool = pool;
+            co.rate_hint_pps = opt.rate_hint;
+            co.engine_kind = "fault";
             // Which clock the rx times come from: the NIC's (mapped to TSC) or the TSC fallback.
             co.rx_clock = cfg.hw[0].on && cfg.hw[1].on ? "nic" : (cfg.hw[0].on || cfg.hw[1].on ? "nic+tsc" : "tsc");
             co.ports = {cfg.port[0], cfg.port[1]};

@@ -26,29 +26,35 @@ profile::Impairment normal_delay(profile::JitterOrder order = profile::JitterOrd
     imp.delay = d;
     return imp;
 }
+// A direction of this model and nothing else (name, params and the rest left empty).
+DirModel dir_model(fault::ModelPtr m) {
+    DirModel d;
+    d.model = std::move(m);
+    return d;
+}
 }  // namespace
 
 TEST_CASE("frame_reads: a delay alone needs no frame byte; malformed counting does") {
-    DirModel m{model(normal_delay())};
+    DirModel m = dir_model(model(normal_delay()));
     CHECK(frame_reads(m, MalformedPolicy::unchecked) == 0);
     CHECK(frame_reads_text(frame_reads(m, MalformedPolicy::unchecked)) == "not read");
     CHECK(frame_reads(m, MalformedPolicy::forward) == frame_malformed);
     CHECK(frame_reads(m, MalformedPolicy::drop) == frame_malformed);
     CHECK(frame_reads_text(frame_malformed) == "read: malformed counting");
-    CHECK(frame_reads(DirModel{fault::passthrough()}, MalformedPolicy::unchecked) == 0);
+    CHECK(frame_reads(dir_model(fault::passthrough()), MalformedPolicy::unchecked) == 0);
 }
 
 TEST_CASE("frame_reads: ECN loss, reorder = flow and classes each need the frame") {
     auto ecn = normal_delay();
     ecn.loss = profile::Loss{profile::RandomLoss{0.01, 0.0}, true};
-    CHECK(frame_reads(DirModel{model(ecn)}, MalformedPolicy::unchecked) == frame_ecn);
+    CHECK(frame_reads(dir_model(model(ecn)), MalformedPolicy::unchecked) == frame_ecn);
     auto plain_loss = normal_delay();
     plain_loss.loss = profile::Loss{profile::RandomLoss{0.01, 0.0}, false};
-    CHECK(frame_reads(DirModel{model(plain_loss)}, MalformedPolicy::unchecked) == 0);
-    CHECK(frame_reads(DirModel{model(normal_delay(profile::JitterOrder::flow))}, MalformedPolicy::unchecked) == frame_flow);
+    CHECK(frame_reads(dir_model(model(plain_loss)), MalformedPolicy::unchecked) == 0);
+    CHECK(frame_reads(dir_model(model(normal_delay(profile::JitterOrder::flow))), MalformedPolicy::unchecked) == frame_flow);
 
     // A class's own model counts too, not only the unmatched traffic's.
-    DirModel cls{model(normal_delay())};
+    DirModel cls = dir_model(model(normal_delay()));
     cls.classes.push_back(ClassModel{"a", ClassRule{}, model(ecn)});
     const unsigned why = frame_reads(cls, MalformedPolicy::forward);
     CHECK(why == (frame_malformed | frame_classes | frame_ecn));

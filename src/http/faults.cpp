@@ -267,7 +267,8 @@ Decision Decider::decide(const RequestMeta& req, std::int64_t now_ns, bool heade
 
 Result<Pacer> Pacer::make(std::uint64_t bytes_per_sec) {
     profile::Impairment imp;
-    imp.rate = profile::Rate{bytes_per_sec, 0, 0, 0};
+    imp.rate = profile::Rate{};
+    imp.rate->bytes_per_sec = bytes_per_sec;
     auto m = fault::compile(imp);
     if (!m) return m.error();
     return Pacer(fault::Engine(*m, 0));
