@@ -12,7 +12,7 @@ namespace netchaos::fit {
 namespace {
 
 std::string fmt(const char* f, auto... args) {
-    char buf[512];
+    char buf[1024];
     std::snprintf(buf, sizeof buf, f, args...);
     return buf;
 }
@@ -64,6 +64,14 @@ std::optional<profile::Impairment> ingress_of(const Piece& p) {
 }
 
 std::string attribution(const Fit& f) {
+    if (f.floor > Nanos{0})
+        return fmt("# The bench's own RTT (floor %.3f ms, the median of a fault-free recording of the same bench)\n"
+                   "# is taken off every RTT before fitting (clamped at 0): the fitted delays are the path alone,\n"
+                   "# %s. The replay bench adds its own RTT back.\n",
+                   f.floor.count() / 1e6,
+                   f.split ? "half of it off each direction's one-way delays; egress is fitted from the client->server\n"
+                             "# delays, ingress from the server->client ones; loss, whose direction is not kept, on egress"
+                           : "attributed to the path and put on egress");
     if (f.split)
         return "# The trace has one-way times: egress is fitted from the client->server delays, ingress from\n"
                "# the server->client ones (each piece cut on the RTT); loss, whose direction is not kept,\n"

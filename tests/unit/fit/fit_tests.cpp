@@ -214,6 +214,33 @@ TEST_CASE("fit: one-way times split the delay per direction, each within 5%") {
     CHECK_FALSE(g->pieces[0].ingress);
 }
 
+TEST_CASE("fit: a bench floor comes off every RTT before fitting, and the output says so") {
+    // The bench alone: 40 us, sd 3 us. The path: 12 ms jitter-free, measured through it.
+    const auto bench = draw({{Distribution::normal, 0.040, 0.003, 20}}, 7);
+    const auto fl = fit::bench_floor(bench);
+    REQUIRE(fl);
+    CHECK(ms(fl->median) == Approx(0.040).margin(0.0005));
+    CHECK(ms(fl->p1) < ms(fl->median));
+    CHECK(ms(fl->p99) - ms(fl->p1) == Approx(2 * 2.326 * 0.003).margin(0.002));
+    const auto measured = draw({{Distribution::normal, 12.040, 0.003, 60}}, 8);
+    fit::Options o;
+    o.floor = fl->median;
+    const auto f = fit::fit(measured, o);
+    const auto& p = only_piece(f);
+    CHECK(ms(p.delay.mean) == Approx(12.000).margin(0.001));   // the path alone
+    CHECK(p.rtt_mean_ms == Approx(12.040).margin(0.001));      // the comment keeps what was measured
+    const auto without = fit::fit(measured);
+    CHECK(ms(only_piece(without).delay.mean) == Approx(12.040).margin(0.001));
+    const std::string text = fit::render(*f, {});
+    CHECK(text.find("floor 0.040 ms") != std::string::npos);
+    CHECK(profile::parse_profile_text(text, "fitted.toml").ok());
+    // Clamped at 0: a floor above the RTTs leaves a zero delay, not a negative one.
+    o.floor = std::chrono::milliseconds(20);
+    const auto big = fit::fit(measured, o);
+    CHECK(only_piece(big).delay.mean.count() >= 0);
+    CHECK(fit::bench_floor(draw({{Distribution::normal, 1, 0.1, 0.05}}, 1)).error().kind == ErrorKind::bad_input);
+}
+
 TEST_CASE("fit: fewer than 10 answered probes is bad input") {
     trace::Trace t;
     for (std::uint64_t i = 0; i < 50; ++i) t.records.push_back({i, std::chrono::milliseconds(10 * i), std::nullopt});
