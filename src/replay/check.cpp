@@ -163,8 +163,8 @@ std::string to_text(const CheckResult& r, const CheckOptions& o) {
     s << fmt("loss runs: %zu vs %zu, mean length %.3f vs %.3f, KS D %.3f (%s)\n", r.runs_original, r.runs_replayed,
              r.run_mean_original, r.run_mean_replayed, r.runs_ks,
              r.runs_gated ? (r.runs_pass ? "pass" : "MISS") : "not gated: fewer than 10 runs on a side");
-    s << fmt(eps ? "gates: KS D_eps <= %.3f per piece," : "gates: KS D <= %.3f per piece, jitter_1s r >= %.2f, loss within %.1f SE: %s\n", o.ks_max, o.r_min, o.loss_se,
-             r.pass ? "PASS" : "FAIL");
+    s << fmt("gates: KS %s <= %.3f per piece, jitter_1s r >= %.2f, loss within %.1f SE: %s\n", eps ? "D_eps" : "D", o.ks_max,
+             o.r_min, o.loss_se, r.pass ? "PASS" : "FAIL");
     for (const auto& m : r.misses) s << "  missed " << m << "\n";
     return s.str();
 }
