@@ -51,7 +51,7 @@ echo "== 0. the bench floor (no impairment, $rate probes/s, 20 s)"
 reset
 ip netns exec "$P-cli" "$nc" probe 10.213.0.2:7777 --rate "$rate" --duration 20s --record "$W/floor.ncr" --quiet >/dev/null 2>&1
 echo "  $(stalls)"
-# floor_figures FILE: the median, p1, p90 and p99 of the answered RTTs (ns) of a .ncr (v1 or v2), and their count.
+# floor_figures FILE: the median, p1, p75, p90 and p99 of the answered RTTs (ns) of a .ncr (v1 or v2), and their count.
 floor_figures() {
   python3 - "$1" <<'PY'
 import struct, sys
@@ -60,12 +60,12 @@ ver, flags, n = struct.unpack_from("<IIQ", b, 8)
 size = 40 if ver == 2 else 24
 r = sorted(v for v in (struct.unpack_from("<Qqq", b, 40 + i * size)[2] for i in range(n)) if v >= 0)
 q = lambda p: r[min(len(r) - 1, int(p * len(r)))]
-print(q(0.5), q(0.01), q(0.9), q(0.99), len(r))
+print(q(0.5), q(0.01), q(0.75), q(0.9), q(0.99), len(r))
 PY
 }
-read -r floor_ns p1_ns p90_ns p99_ns floor_n < <(floor_figures "$W/floor.ncr")
-res_us=$(( (p90_ns - p1_ns + 999) / 1000 ))
-echo "  floor: $floor_n answered, RTT median $((floor_ns / 1000)) us, p1 $((p1_ns / 1000)) us, p90 $((p90_ns / 1000)) us, p99 $((p99_ns / 1000)) us -> resolution (p90 - p1) ${res_us}us"
+read -r floor_ns p1_ns p75_ns p90_ns p99_ns floor_n < <(floor_figures "$W/floor.ncr")
+res_us=$(( (2 * (p75_ns - p1_ns) + 999) / 1000 ))
+echo "  floor: $floor_n answered, RTT median $((floor_ns / 1000)) us, p1 $((p1_ns / 1000)) us, p75 $((p75_ns / 1000)) us, p90 $((p90_ns / 1000)) us, p99 $((p99_ns / 1000)) us -> resolution 2 x (p75 - p1) = ${res_us}us"
 # Pieces as short as the ramp's 6 s steps allow: 5 s is 2,000 probes at 400/s.
 seg=5s
 
