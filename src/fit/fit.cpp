@@ -328,6 +328,12 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         out.split = known >= 0.9 * static_cast<double>(x.size());
     }
     out.records = rs.size();
+    if (t.one_way.size() == rs.size()) {
+        std::size_t lost = 0, known = 0;
+        for (std::size_t i = 0; i < rs.size(); ++i)
+            if (!rs[i].rtt) ++lost, known += t.one_way[i].lost != trace::LostWay::unknown;
+        out.loss_split = lost > 0 && static_cast<double>(known) >= 0.9 * static_cast<double>(lost);
+    }
     out.floor = std::max(o.floor, Nanos{0});
     // The bench floor off each fitted sample (ms), clamped at 0.
     auto off = [](std::vector<double>& ms, Nanos floor) {
@@ -414,7 +420,23 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
                 else p.ingress_laws = std::move(d.laws), p.ingress = std::move(d.delay), p.ingress_ks = d.ks;
             }
         }
-        p.loss = fit_loss(prs);
+        if (!out.loss_split) {
+            p.loss = fit_loss(prs);
+        } else {
+            // Egress sees every probe and loses those lost on the way up (and those of unknown
+            // way); ingress sees, in order, the probes that reached the server, and loses those
+            // lost on the way down. Only received/lost matters to fit_loss.
+            std::vector<trace::Record> up, down;
+            for (std::size_t i = p.begin; i < p.end; ++i) {
+                const bool lost_down = !rs[i].rtt && t.one_way[i].lost == trace::LostWay::down;
+                const bool lost_up = !rs[i].rtt && !lost_down;
+                up.push_back({rs[i].seq, rs[i].send, lost_up ? std::nullopt : std::optional<Nanos>(Nanos{0})});
+                if (!lost_up)
+                    down.push_back({down.size(), rs[i].send, lost_down ? std::nullopt : std::optional<Nanos>(Nanos{0})});
+            }
+            p.loss = fit_loss(up);
+            p.ingress_loss = fit_loss(down);
+        }
         out.pieces.push_back(std::move(p));
     }
     return out;

@@ -112,7 +112,8 @@ struct Piece {
     double ingress_ks = 1;
     std::uint64_t received = 0;
     double rtt_mean_ms = 0, rtt_sd_ms = 0;
-    LossFit loss;
+    LossFit loss;                     // egress (all of it unless Fit::loss_split)
+    std::optional<LossFit> ingress_loss;   // Fit::loss_split: from the probes lost server -> client
 };
 
 struct Fit {
@@ -120,6 +121,11 @@ struct Fit {
     bool one_way = false;   // the source had one-way times
     bool split = false;     // ... kept for >= 90% of the answered probes: delay split per direction
     Nanos floor{0};         // Options::floor, taken off before fitting
+    // >= 90% of the lost probes say which way they were lost (irtt's true_up / true_down, a v3
+    // .ncr): egress loss is fitted from the client->server losses (and those of unknown way),
+    // over every probe; ingress loss from the server->client ones, over the probes that
+    // reached the server.
+    bool loss_split = false;
     std::size_t records = 0;
 };
 

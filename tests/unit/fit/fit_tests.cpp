@@ -241,6 +241,48 @@ TEST_CASE("fit: a bench floor comes off every RTT before fitting, and the output
     CHECK(fit::bench_floor(draw({{Distribution::normal, 1, 0.1, 0.05}}, 1)).error().kind == ErrorKind::bad_input);
 }
 
+TEST_CASE("fit: losses that say which way they were lost go on egress and ingress accordingly") {
+    // 200,000 probes: 2% lost on the way up, then 0.5% of those that reached the server lost on
+    // the way down (independent draws); irtt's true_up / true_down say which.
+    std::mt19937_64 rng(41);
+    std::uniform_real_distribution<double> u(0, 1);
+    trace::Trace t = draw({{Distribution::normal, 40, 5, 2000}}, 42);
+    t.one_way.resize(t.records.size());
+    for (std::size_t i = 0; i < t.records.size(); ++i) {
+        if (u(rng) < 0.02) t.records[i].rtt.reset(), t.one_way[i].lost = trace::LostWay::up;
+        else if (u(rng) < 0.005) t.records[i].rtt.reset(), t.one_way[i].lost = trace::LostWay::down;
+    }
+    const auto f = fit::fit(t);
+    const auto& p = only_piece(f);
+    CHECK(f->loss_split);
+    CHECK_FALSE(f->split);   // no one-way delays: the RTT stays on egress
+    REQUIRE(p.loss.loss);
+    REQUIRE(p.ingress_loss);
+    REQUIRE(p.ingress_loss->loss);
+    const auto* eg = std::get_if<profile::RandomLoss>(&p.loss.loss->model);
+    const auto* in = std::get_if<profile::RandomLoss>(&p.ingress_loss->loss->model);
+    REQUIRE(eg);
+    REQUIRE(in);
+    // 4,000 and ~1,000 losses: 5% is > 3 binomial SE for both.
+    CHECK(eg->p == Approx(0.02).epsilon(0.05));
+    CHECK(in->p == Approx(0.005).epsilon(0.1));
+    CHECK(p.ingress_loss->sent == t.records.size() - p.loss.lost);   // ingress sees what reached the server
+    const std::string text = fit::render(*f, {});
+    CHECK(text.find("egress loss (lost client->server") != std::string::npos);
+    auto prof = profile::parse_profile_text(text, "ways.toml");
+    REQUIRE(prof.ok());
+    REQUIRE(prof.value->ingress);
+    CHECK(prof.value->ingress->loss);
+    CHECK_FALSE(prof.value->ingress->delay);
+    // Directions for under 90% of the losses: all loss on egress, as before.
+    for (std::size_t i = 0, k = 0; i < t.records.size(); ++i)
+        if (!t.records[i].rtt && k++ % 5 == 0) t.one_way[i].lost = trace::LostWay::unknown;
+    const auto g = fit::fit(t);
+    REQUIRE(g);
+    CHECK_FALSE(g->loss_split);
+    CHECK_FALSE(g->pieces[0].ingress_loss);
+}
+
 TEST_CASE("fit: fewer than 10 answered probes is bad input") {
     trace::Trace t;
     for (std::uint64_t i = 0; i < 50; ++i) t.records.push_back({i, std::chrono::milliseconds(10 * i), std::nullopt});
