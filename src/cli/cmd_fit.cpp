@@ -26,7 +26,7 @@ int fail(const Error& e) {
 }
 
 int run_fit(int argc, char** argv) {
-    std::string input, output, format, min_segment = "10s", name;
+    std::string input, output, format, min_segment = "10s", name, floor;
     fit::Options o;
     fit::RenderOptions r;
     bool experiment = false;
@@ -36,10 +36,15 @@ int run_fit(int argc, char** argv) {
         "piece's RTTs with normal / pareto / paretonormal by maximum likelihood (or an empirical\n"
         "custom table when none passes the KS limit), its lag-1 correlation and its loss (random or\n"
         "Gilbert-Elliott), and writes a profile (one piece) or an experiment (a phase per piece).\n"
+        "--floor takes the measuring bench's own RTT off before fitting, so that a replay through\n"
+        "the same bench does not add it twice.\n"
         "Exit: 0, 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "this help")("output,o", po::value(&output), "the TOML to write ('-': stdout)")(
         "format", po::value(&format), "trace format: ncr | csv | irtt | pcap (default: from its first bytes)")(
         "min-segment", po::value(&min_segment)->default_value(min_segment), "shortest piece")(
+        "floor", po::value(&floor),
+        "the bench's own RTT, taken off every RTT before fitting: a trace of the same bench with no impairment (its "
+        "median) or a duration (e.g. 45us)")(
         "penalty", po::value(&o.penalty), "change-point penalty (default 10 ln n; larger: fewer pieces)")(
         "custom-ks", po::value(&o.custom_ks)->default_value(o.custom_ks), "KS D above which a piece gets a custom table")(
         "merge-ks", po::value(&o.merge_ks)->default_value(o.merge_ks), "neighbours closer than this KS D are one piece")(
@@ -81,6 +86,24 @@ int run_fit(int argc, char** argv) {
     if (!(o.custom_ks > 0 && o.custom_ks <= 1) || !(o.merge_ks >= 0 && o.merge_ks <= 1) || o.penalty < 0) {
         std::fprintf(stderr, "netchaos fit: --custom-ks and --merge-ks are in (0, 1], --penalty >= 0\n");
         return cli::exit_bad_input;
+    }
+    if (!floor.empty()) {
+        // A duration, else a trace of the bench with no impairment.
+        if (auto d = profile::parse_duration(floor); d) {
+            if (d->count() < 0) {
+                std::fprintf(stderr, "netchaos fit: --floor: must be >= 0\n");
+                return cli::exit_bad_input;
+            }
+            o.floor = *d;
+        } else {
+            auto ft = trace::load(floor);
+            if (!ft) return fail(make_error("--floor: " + ft.error().message, ft.error().kind));
+            auto fl = fit::bench_floor(*ft);
+            if (!fl) return fail(make_error("--floor " + floor + ": " + fl.error().message, fl.error().kind));
+            o.floor = fl->median;
+            std::fprintf(stderr, "bench floor from %s: %zu answered, RTT median %.3f us (p1 %.3f us, p99 %.3f us), taken off\n",
+                         floor.c_str(), fl->answered, fl->median.count() / 1e3, fl->p1.count() / 1e3, fl->p99.count() / 1e3);
+        }
     }
     auto t = trace::load(input, format);
     if (!t) return fail(t.error());

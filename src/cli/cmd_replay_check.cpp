@@ -24,7 +24,7 @@ int fail(const Error& e) {
 }
 
 int run_replay_check(int argc, char** argv) {
-    std::string original, replayed, min_segment = "10s";
+    std::string original, replayed, min_segment = "10s", resolution = "0";
     replay::CheckOptions o;
     bool json = false;
     po::options_description opts(
@@ -34,11 +34,15 @@ int run_replay_check(int argc, char** argv) {
         "piece's time span selects the replayed probes at the same offset. Gates: RTT KS D per\n"
         "piece, loss per piece within SE, jitter_1s series correlation (when the original has\n"
         "more than one piece), mean loss-run length within SE (>= 10 runs a side).\n"
+        "--resolution: the KS gate counts RTT differences up to the instrument's resolution as\n"
+        "equal (D_eps, docs/replay.md), reported next to the plain D.\n"
         "Exit: 0 pass, 1 a gate missed, 3 bad input, 4 system error.\n\noptions");
     opts.add_options()("help,h", "this help")("ks-max", po::value(&o.ks_max)->default_value(o.ks_max), "per-piece KS D limit")(
         "r-min", po::value(&o.r_min)->default_value(o.r_min), "jitter_1s series correlation floor")(
         "loss-se", po::value(&o.loss_se)->default_value(o.loss_se), "loss and run-length tolerance, in standard errors")(
         "min-segment", po::value(&min_segment)->default_value(min_segment), "shortest piece of the original")(
+        "resolution", po::value(&resolution)->default_value(resolution),
+        "RTT differences up to this count as equal in the KS gate (e.g. the bench's own p99 - p1; 0: plain KS)")(
         "json,j", po::bool_switch(&json), "one JSON object on stdout");
     po::options_description hidden;
     hidden.add_options()("original", po::value(&original))("replayed", po::value(&replayed));
@@ -68,6 +72,12 @@ int run_replay_check(int argc, char** argv) {
         return cli::exit_bad_input;
     }
     o.segmentation.min_segment = *seg;
+    auto res = profile::parse_duration(resolution);
+    if (!res || res->count() < 0) {
+        std::fprintf(stderr, "netchaos replay-check: --resolution: %s\n", res ? "must be >= 0" : res.error().message.c_str());
+        return cli::exit_bad_input;
+    }
+    o.resolution_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(*res).count()) / 1e6;
     auto a = trace::load(original);
     if (!a) return fail(a.error());
     auto b = trace::load(replayed);

@@ -108,16 +108,18 @@ void check_replay(const profile::ReplayCheckSpec& spec, std::span<const Record> 
         replay::CheckOptions o;
         o.ks_max = spec.ks_max;
         o.r_min = spec.r_min;
+        o.resolution_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(spec.resolution).count()) / 1e6;
         auto r = replay::check(*original, replayed, o);
         if (!r) {
             c.detail = "replay_check: " + r.error().message;
         } else {
             c.value = 0;
-            for (const auto& p : r->pieces) c.value = std::max(c.value, p.ks);
+            for (const auto& p : r->pieces) c.value = std::max(c.value, p.ks_resolved);   // the gated D
             c.pass = r->pass;
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "replay_check %s: %zu pieces, worst KS D %.4f (max %.3f), jitter_1s r %s",
-                          spec.trace.filename().c_str(), r->pieces.size(), c.value, spec.ks_max,
+            char buf[224];
+            const std::string within = o.resolution_ms > 0 ? " within " + std::to_string(o.resolution_ms).substr(0, 5) + " ms" : "";
+            std::snprintf(buf, sizeof buf, "replay_check %s: %zu pieces, worst KS D%s %.4f (max %.3f), jitter_1s r %s",
+                          spec.trace.filename().c_str(), r->pieces.size(), within.c_str(), c.value, spec.ks_max,
                           r->jitter_r ? std::to_string(*r->jitter_r).substr(0, 5).c_str() : "n/a");
             c.detail = buf;
             for (const auto& m : r->misses) c.detail += "; " + m;

@@ -300,6 +300,17 @@ DelayFit fit_delay(const std::vector<double>& sorted, const Options& o) {
 
 }  // namespace
 
+Result<Floor> bench_floor(const trace::Trace& t) {
+    std::vector<Nanos> v;
+    for (const auto& r : t.records)
+        if (r.rtt) v.push_back(*r.rtt);
+    if (v.size() < 10)
+        return trace::bad_input("the floor trace has " + std::to_string(v.size()) + " answered probes; at least 10 are needed");
+    std::sort(v.begin(), v.end());
+    auto q = [&](double p) { return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))]; };
+    return Floor{q(0.5), q(0.01), q(0.99), v.size()};
+}
+
 Result<Fit> fit(const trace::Trace& t, const Options& o) {
     const auto& rs = t.records;
     std::vector<double> x;          // received RTTs, ms, in send order
@@ -317,6 +328,18 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         out.split = known >= 0.9 * static_cast<double>(x.size());
     }
     out.records = rs.size();
+    if (t.one_way.size() == rs.size()) {
+        std::size_t lost = 0, known = 0;
+        for (std::size_t i = 0; i < rs.size(); ++i)
+            if (!rs[i].rtt) ++lost, known += t.one_way[i].lost != trace::LostWay::unknown;
+        out.loss_split = lost > 0 && static_cast<double>(known) >= 0.9 * static_cast<double>(lost);
+    }
+    out.floor = std::max(o.floor, Nanos{0});
+    // The bench floor off each fitted sample (ms), clamped at 0.
+    auto off = [](std::vector<double>& ms, Nanos floor) {
+        const double f = ms_of(floor);
+        for (auto& v : ms) v = std::max(0.0, v - f);
+    };
 
     // The minimum length in samples, from the trace's rate.
     const double span_s = std::max(std::chrono::duration<double>(trace::span(t)).count(), 1e-9);
@@ -368,7 +391,9 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         p.rtt_sd_ms = mom.stddev;
         const std::span<const trace::Record> prs(rs.data() + p.begin, p.end - p.begin);
         if (!out.split) {
-            auto d = fit_delay(sorted, o);
+            std::vector<double> path = sorted;
+            off(path, out.floor);
+            auto d = fit_delay(path, o);
             p.laws = std::move(d.laws), p.delay = std::move(d.delay), p.ks = d.ks;
             p.delay.correlation = std::round(copula_correlation(prs) * 1000.0) / 1000.0;
         } else {
@@ -388,13 +413,30 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
                 if (ms.size() < 10) return trace::bad_input("piece " + std::to_string(k + 1) + " has " + std::to_string(ms.size()) +
                                                             " probes with one-way times; fit needs at least 10");
                 std::sort(ms.begin(), ms.end());
+                off(ms, out.floor / 2);
                 auto d = fit_delay(ms, o);
                 d.delay.correlation = std::round(copula_correlation(one) * 1000.0) / 1000.0;
                 if (dir == 0) p.laws = std::move(d.laws), p.delay = std::move(d.delay), p.ks = d.ks;
                 else p.ingress_laws = std::move(d.laws), p.ingress = std::move(d.delay), p.ingress_ks = d.ks;
             }
         }
-        p.loss = fit_loss(prs);
+        if (!out.loss_split) {
+            p.loss = fit_loss(prs);
+        } else {
+            // Egress sees every probe and loses those lost on the way up (and those of unknown
+            // way); ingress sees, in order, the probes that reached the server, and loses those
+            // lost on the way down. Only received/lost matters to fit_loss.
+            std::vector<trace::Record> up, down;
+            for (std::size_t i = p.begin; i < p.end; ++i) {
+                const bool lost_down = !rs[i].rtt && t.one_way[i].lost == trace::LostWay::down;
+                const bool lost_up = !rs[i].rtt && !lost_down;
+                up.push_back({rs[i].seq, rs[i].send, lost_up ? std::nullopt : std::optional<Nanos>(Nanos{0})});
+                if (!lost_up)
+                    down.push_back({down.size(), rs[i].send, lost_down ? std::nullopt : std::optional<Nanos>(Nanos{0})});
+            }
+            p.loss = fit_loss(up);
+            p.ingress_loss = fit_loss(down);
+        }
         out.pieces.push_back(std::move(p));
     }
     return out;

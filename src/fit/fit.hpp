@@ -47,7 +47,21 @@ struct Options {
     double custom_ks = 0.03;       // best law's KS D above this: an empirical table instead
     std::size_t mle_samples = 20000;   // the paretonormal optimiser sees at most this many (evenly strided)
     std::size_t custom_points = 500;   // quantiles kept for a custom table
+    // The measuring bench's own RTT (its median with no impairment, `fit --floor`): taken off
+    // every RTT before the delay is fitted (clamped at 0), so the fitted path is the path
+    // alone and a replay through the same bench, which adds its own RTT again, is not shifted
+    // by it twice. With one-way times, half comes off each direction. Pieces are cut on the
+    // RTTs as measured (a shift changes no change point).
+    Nanos floor{0};
 };
+
+// The bench floor from a recording of the same bench with no impairment: the median of its
+// answered RTTs, with p1 and p99 for its spread. Errors: fewer than 10 answered (bad input).
+struct Floor {
+    Nanos median{0}, p1{0}, p99{0};
+    std::size_t answered = 0;
+};
+Result<Floor> bench_floor(const trace::Trace& t);
 
 // One law fitted to a piece's RTTs (ms).
 struct LawFit {
@@ -98,13 +112,20 @@ struct Piece {
     double ingress_ks = 1;
     std::uint64_t received = 0;
     double rtt_mean_ms = 0, rtt_sd_ms = 0;
-    LossFit loss;
+    LossFit loss;                     // egress (all of it unless Fit::loss_split)
+    std::optional<LossFit> ingress_loss;   // Fit::loss_split: from the probes lost server -> client
 };
 
 struct Fit {
     std::vector<Piece> pieces;
     bool one_way = false;   // the source had one-way times
     bool split = false;     // ... kept for >= 90% of the answered probes: delay split per direction
+    Nanos floor{0};         // Options::floor, taken off before fitting
+    // >= 90% of the lost probes say which way they were lost (irtt's true_up / true_down, a v3
+    // .ncr): egress loss is fitted from the client->server losses (and those of unknown way),
+    // over every probe; ingress loss from the server->client ones, over the probes that
+    // reached the server.
+    bool loss_split = false;
     std::size_t records = 0;
 };
 

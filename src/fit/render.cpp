@@ -12,7 +12,7 @@ namespace netchaos::fit {
 namespace {
 
 std::string fmt(const char* f, auto... args) {
-    char buf[512];
+    char buf[1024];
     std::snprintf(buf, sizeof buf, f, args...);
     return buf;
 }
@@ -45,7 +45,12 @@ std::string evidence(const Piece& p, std::size_t index) {
     } else {
         direction("delay", p.laws, p.delay, p.ks);
     }
-    o << "#   loss: " << p.loss.why << "\n";
+    if (p.ingress_loss) {
+        o << "#   egress loss (lost client->server, or which way unknown): " << p.loss.why << "\n";
+        o << "#   ingress loss (lost server->client, of the probes that reached it): " << p.ingress_loss->why << "\n";
+    } else {
+        o << "#   loss: " << p.loss.why << "\n";
+    }
     return o.str();
 }
 
@@ -57,17 +62,33 @@ profile::Impairment impairment_of(const Piece& p) {
 }
 
 std::optional<profile::Impairment> ingress_of(const Piece& p) {
-    if (!p.ingress) return std::nullopt;
+    const bool loss = p.ingress_loss && p.ingress_loss->loss;
+    if (!p.ingress && !loss) return std::nullopt;
     profile::Impairment imp;
-    imp.delay = *p.ingress;
+    if (p.ingress) imp.delay = *p.ingress;
+    if (loss) imp.loss = *p.ingress_loss->loss;
     return imp;
 }
 
+std::string loss_attribution(const Fit& f) {
+    return f.loss_split ? "# The trace says which way its probes were lost: egress loss is fitted from those lost\n"
+                          "# client->server (and any of unknown way), ingress loss from those lost server->client.\n"
+                        : "";
+}
+
 std::string attribution(const Fit& f) {
+    if (f.floor > Nanos{0})
+        return fmt("# The bench's own RTT (floor %.3f ms, the median of a fault-free recording of the same bench)\n"
+                   "# is taken off every RTT before fitting (clamped at 0): the fitted delays are the path alone,\n"
+                   "# %s. The replay bench adds its own RTT back.\n",
+                   f.floor.count() / 1e6,
+                   f.split ? "half of it off each direction's one-way delays; egress is fitted from the client->server\n"
+                             "# delays, ingress from the server->client ones; loss on egress unless the trace says which way"
+                           : "attributed to the path and put on egress");
     if (f.split)
         return "# The trace has one-way times: egress is fitted from the client->server delays, ingress from\n"
-               "# the server->client ones (each piece cut on the RTT); loss, whose direction is not kept,\n"
-               "# is put on egress. The replay bench's own one-way delays add to each.\n";
+               "# the server->client ones (each piece cut on the RTT); loss goes on egress unless the trace\n"
+               "# says which way it was lost. The replay bench's own one-way delays add to each.\n";
     return f.one_way ? "# The source had one-way times for too few probes (< 90% of the answered): the whole RTT\n"
                        "# is attributed to the path's egress delay.\n"
                      : "# The trace has RTTs only (no one-way times): the whole delay is attributed to the path\n"
@@ -80,7 +101,7 @@ std::string render(const Fit& f, const RenderOptions& o) {
     std::ostringstream out;
     out << "# Fitted by `netchaos fit` from " << (o.source.empty() ? "a trace" : o.source) << " ("
         << f.records << " probes, " << f.pieces.size() << (f.pieces.size() == 1 ? " piece" : " pieces") << ").\n"
-        << attribution(f)
+        << attribution(f) << loss_attribution(f)
         << "# reorder = true: each probe's RTT was an independent draw of the path, as the fitted law is.\n";
     if (f.pieces.size() == 1 && !o.force_experiment) {
         out << evidence(f.pieces[0], 0);

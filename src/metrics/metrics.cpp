@@ -353,6 +353,31 @@ double ks_two_sample(std::span<const double> a, std::span<const double> b) {
     return d;
 }
 
+namespace {
+// sup over x of F_x(x - eps) - F_y(x), both sorted: attained where F_x(. - eps) steps up, at
+// x = x_i + eps, against every y <= that (F_y is right-continuous).
+double ks_one_side(const std::vector<double>& x, const std::vector<double>& y, double eps) {
+    const double n = static_cast<double>(x.size()), m = static_cast<double>(y.size());
+    double d = 0.0;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (i + 1 < x.size() && x[i + 1] == x[i]) continue;   // the last copy of a tie: F_x counts all
+        const double at = x[i] + eps;
+        while (j < y.size() && y[j] <= at) ++j;
+        d = std::max(d, static_cast<double>(i + 1) / n - static_cast<double>(j) / m);
+    }
+    return d;
+}
+}  // namespace
+
+double ks_two_sample_within(std::span<const double> a, std::span<const double> b, double eps) {
+    if (a.empty() || b.empty()) return 1.0;
+    std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    return std::max(ks_one_side(x, y, eps), ks_one_side(y, x, eps));
+}
+
 double ks_one_sample(std::span<const double> sorted, const std::function<double(double)>& cdf) {
     if (sorted.empty()) return 1.0;
     const double n = static_cast<double>(sorted.size());

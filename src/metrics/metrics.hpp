@@ -251,6 +251,11 @@ std::string describe(const Outcome& o);
 // Kolmogorov-Smirnov distance sup |F1 - F2| between the empirical CDFs of two samples (any
 // order; copied and sorted here). 1 when either is empty.
 double ks_two_sample(std::span<const double> a, std::span<const double> b);
+// The same distance blind to differences up to `eps` (an instrument's resolution, same unit
+// as the samples): D_eps = max(0, sup_x [F_a(x - eps) - F_b(x)], sup_x [F_b(x - eps) - F_a(x)]).
+// A shift of either sample by at most eps gives 0; a shift beyond it, or a spread wider than
+// eps can absorb, still shows. eps = 0 is ks_two_sample. 1 when either is empty.
+double ks_two_sample_within(std::span<const double> a, std::span<const double> b, double eps);
 // sup |F_n - cdf| of one sample against a model CDF. `sorted` ascending.
 double ks_one_sample(std::span<const double> sorted, const std::function<double(double)>& cdf);
 // The distance above which two samples of n and m differ at level alpha (asymptotic

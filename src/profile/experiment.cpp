@@ -241,9 +241,10 @@ void read_phase(const toml::table& t, Phase& ph, Experiment& ex, int index, Read
     if (const auto* th = r.table(t, path, "thresholds")) read_thresholds(*th, ph.thresholds, r, path + ".thresholds");
     if (const auto* rc = r.table(t, path, "replay_check")) {
         const std::string rp = path + ".replay_check";
-        r.check_keys(*rc, rp, {"trace", "ks_max", "r_min"});
+        r.check_keys(*rc, rp, {"trace", "ks_max", "r_min", "resolution"});
         ReplayCheckSpec spec;
         if (auto v = r.number(*rc, rp, "ks_max", 0.0, 1.0)) spec.ks_max = *v;
+        if (auto v = r.duration(*rc, rp, "resolution")) spec.resolution = *v;
         if (auto v = r.number(*rc, rp, "r_min", -1.0, 1.0)) spec.r_min = *v;
         auto tr = r.string(*rc, rp, "trace");
         std::error_code ec;

@@ -362,12 +362,13 @@ struct Ramp {
 // What a fidelity miss does: gate = exit 2, warn = reported only, off = not checked.
 enum class FidelityMode { gate, warn, off };
 
-// [phase] replay_check = { trace = "morning.ncr", ks_max = 0.05, r_min = 0.9 }: the phase's
+// [phase] replay_check = { trace = "morning.ncr", ks_max = 0.05, r_min = 0.9, resolution = "20us" }: the phase's
 // probe records must reproduce the recorded trace (src/replay/check.hpp; docs/replay.md).
 struct ReplayCheckSpec {
     std::filesystem::path trace;   // resolved against the experiment's directory
     double ks_max = 0.05;
     double r_min = 0.9;
+    Duration resolution{0};        // RTT differences up to this count as equal in the KS gate (0: plain KS)
     bool operator==(const ReplayCheckSpec&) const = default;
 };
 

@@ -68,7 +68,8 @@ Result<CheckResult> check(const trace::Trace& original, const trace::Trace& repl
         c.n_replayed = b.rtt_ms.size();
         c.ks = metrics::ks_two_sample(a.rtt_ms, b.rtt_ms);
         c.ks_critical_1pct = metrics::ks_critical(a.rtt_ms.size(), b.rtt_ms.size(), 0.01);
-        c.ks_pass = c.ks <= o.ks_max;
+        c.ks_resolved = o.resolution_ms > 0 ? metrics::ks_two_sample_within(a.rtt_ms, b.rtt_ms, o.resolution_ms) : c.ks;
+        c.ks_pass = c.ks_resolved <= o.ks_max;
         c.loss_original = frac(a.lost, a.sent);
         c.loss_replayed = frac(b.lost, b.sent);
         const double pooled = frac(a.lost + b.lost, a.sent + b.sent);
@@ -84,7 +85,10 @@ Result<CheckResult> check(const trace::Trace& original, const trace::Trace& repl
                                      : 0.0;
         c.loss_pass = std::abs(c.loss_original - c.loss_replayed) <= o.loss_se * c.loss_se;
         if (!c.ks_pass)
-            out.misses.push_back(fmt("piece %zu (%.1f-%.1f s): RTT KS D %.4f > %.4f", i + 1, c.start_s, c.end_s, c.ks, o.ks_max));
+            out.misses.push_back(o.resolution_ms > 0
+                                     ? fmt("piece %zu (%.1f-%.1f s): RTT KS D within %.3f ms %.4f > %.4f (plain D %.4f)", i + 1,
+                                           c.start_s, c.end_s, o.resolution_ms, c.ks_resolved, o.ks_max, c.ks)
+                                     : fmt("piece %zu (%.1f-%.1f s): RTT KS D %.4f > %.4f", i + 1, c.start_s, c.end_s, c.ks, o.ks_max));
         if (!c.loss_pass)
             out.misses.push_back(fmt("piece %zu (%.1f-%.1f s): loss %.4f%% vs %.4f%%, %.1f standard errors apart (> %.1f)",
                                      i + 1, c.start_s, c.end_s, c.loss_original * 100, c.loss_replayed * 100,
@@ -139,13 +143,17 @@ Result<CheckResult> check(const trace::Trace& original, const trace::Trace& repl
 
 std::string to_text(const CheckResult& r, const CheckOptions& o) {
     std::ostringstream s;
-    s << fmt("%-7s %-17s %9s %9s %8s %8s %9s %9s  %s\n", "piece", "span (s)", "n orig", "n repl", "KS D", "D(1%)",
-             "loss orig", "loss repl", "verdict");
+    const bool eps = o.resolution_ms > 0;
+    if (eps)
+        s << fmt("resolution %.3f ms: the gated KS D_eps counts RTT differences up to it as equal (plain D beside it)\n",
+                 o.resolution_ms);
+    s << fmt("%-7s %-17s %9s %9s %8s %8s %8s %9s %9s  %s\n", "piece", "span (s)", "n orig", "n repl", "KS D", eps ? "D_eps" : "",
+             "D(1%)", "loss orig", "loss repl", "verdict");
     for (std::size_t i = 0; i < r.pieces.size(); ++i) {
         const auto& c = r.pieces[i];
-        s << fmt("%-7zu %7.1f - %7.1f %9zu %9zu %8.4f %8.4f %8.3f%% %8.3f%%  %s\n", i + 1, c.start_s, c.end_s, c.n_original,
-                 c.n_replayed, c.ks, c.ks_critical_1pct, c.loss_original * 100, c.loss_replayed * 100,
-                 c.ks_pass && c.loss_pass ? "pass" : "MISS");
+        s << fmt("%-7zu %7.1f - %7.1f %9zu %9zu %8.4f %8s %8.4f %8.3f%% %8.3f%%  %s\n", i + 1, c.start_s, c.end_s, c.n_original,
+                 c.n_replayed, c.ks, eps ? fmt("%.4f", c.ks_resolved).c_str() : "", c.ks_critical_1pct, c.loss_original * 100,
+                 c.loss_replayed * 100, c.ks_pass && c.loss_pass ? "pass" : "MISS");
     }
     if (r.jitter_r)
         s << fmt("jitter_1s series: r = %.3f (%s)\n", *r.jitter_r,
@@ -155,8 +163,8 @@ std::string to_text(const CheckResult& r, const CheckOptions& o) {
     s << fmt("loss runs: %zu vs %zu, mean length %.3f vs %.3f, KS D %.3f (%s)\n", r.runs_original, r.runs_replayed,
              r.run_mean_original, r.run_mean_replayed, r.runs_ks,
              r.runs_gated ? (r.runs_pass ? "pass" : "MISS") : "not gated: fewer than 10 runs on a side");
-    s << fmt("gates: KS D <= %.3f per piece, jitter_1s r >= %.2f, loss within %.1f SE: %s\n", o.ks_max, o.r_min, o.loss_se,
-             r.pass ? "PASS" : "FAIL");
+    s << fmt("gates: KS %s <= %.3f per piece, jitter_1s r >= %.2f, loss within %.1f SE: %s\n", eps ? "D_eps" : "D", o.ks_max,
+             o.r_min, o.loss_se, r.pass ? "PASS" : "FAIL");
     for (const auto& m : r.misses) s << "  missed " << m << "\n";
     return s.str();
 }
@@ -165,12 +173,13 @@ nlohmann::ordered_json to_json(const CheckResult& r, const CheckOptions& o) {
     nlohmann::ordered_json j;
     j["pass"] = r.pass;
     j["ks_max"] = o.ks_max;
+    j["resolution_ms"] = o.resolution_ms;
     j["r_min"] = o.r_min;
     j["loss_se"] = o.loss_se;
     auto& ps = j["pieces"] = nlohmann::ordered_json::array();
     for (const auto& c : r.pieces)
         ps.push_back({{"start_s", c.start_s}, {"end_s", c.end_s}, {"n_original", c.n_original}, {"n_replayed", c.n_replayed},
-                      {"ks", c.ks}, {"ks_critical_1pct", c.ks_critical_1pct}, {"loss_original", c.loss_original},
+                      {"ks", c.ks}, {"ks_resolved", c.ks_resolved}, {"ks_critical_1pct", c.ks_critical_1pct}, {"loss_original", c.loss_original},
                       {"loss_replayed", c.loss_replayed}, {"loss_se", c.loss_se}, {"ks_pass", c.ks_pass},
                       {"loss_pass", c.loss_pass}});
     j["jitter_1s_r"] = r.jitter_r ? nlohmann::ordered_json(*r.jitter_r) : nlohmann::ordered_json(nullptr);

@@ -6,6 +6,11 @@
 // span, measured from the original's first send, selects the replayed records at the same
 // offset from the replayed trace's first send. Per piece:
 //   - KS distance D of the RTTs, gated at ks_max (and reported with the 1% critical value);
+//     with a resolution eps > 0, the gate is on D_eps (metrics::ks_two_sample_within): RTT
+//     differences up to the instrument's resolution count as equal. A jitter-free piece
+//     replayed through a bench with its own microseconds of noise is shifted and widened by
+//     those microseconds; plain KS has no scale and sees that as clearly as a 10 ms error.
+//     Both D are reported;
 //   - loss: |p1 - p2| within `loss_se` standard errors of the difference (pooled p, the
 //     binomial variance times (1 + lambda) / (1 - lambda) for bursty loss, lambda the pooled
 //     lag-1 correlation of the loss indicator, >= 0; both zero passes);
@@ -29,6 +34,7 @@ namespace netchaos::replay {
 
 struct CheckOptions {
     double ks_max = 0.05;
+    double resolution_ms = 0;      // RTT differences up to this are equal (0: plain KS)
     double r_min = 0.9;
     double loss_se = 3.0;
     fit::Options segmentation{};   // how the original is cut
@@ -39,6 +45,7 @@ struct PieceCheck {
     double start_s = 0, end_s = 0;
     std::size_t n_original = 0, n_replayed = 0;   // answered probes
     double ks = 1, ks_critical_1pct = 1;
+    double ks_resolved = 1;        // D_eps at CheckOptions::resolution_ms (== ks when that is 0): the gated one
     double loss_original = 0, loss_replayed = 0, loss_se = 0;
     bool ks_pass = false, loss_pass = false;
 };

@@ -141,7 +141,11 @@ Result<Trace> import_irtt(std::istream& in, const std::string& name) {
                     t.one_way.resize(t.records.size());
                     if (fwd >= 0 && rev >= 0) t.one_way.push_back({Nanos{fwd}, Nanos{rev}});
                 }
-            } else if (lost != "true" && lost != "true_down" && lost != "true_up") {
+            } else if (lost == "true_up" || lost == "true_down") {
+                // Which way it was lost: kept (a v3 .ncr), for fit to put loss on that direction.
+                t.one_way.resize(t.records.size());
+                t.one_way.push_back({Nanos{-1}, Nanos{-1}, lost == "true_up" ? LostWay::up : LostWay::down});
+            } else if (lost != "true") {
                 return bad_input(at + "lost must be false, true, true_down or true_up");
             }
             t.records.push_back(r);

@@ -33,7 +33,7 @@ std::uint64_t get_u64(const unsigned char* p) {
 std::array<char, header_size> header(std::uint64_t count, std::int64_t wall_ns, std::uint32_t flags) {
     std::array<char, header_size> h{};
     std::memcpy(h.data(), magic, sizeof magic);
-    put_u32(h.data() + 8, flags & flag_one_way_kept ? version_one_way : version);
+    put_u32(h.data() + 8, flags & flag_loss_way ? version_loss_way : flags & flag_one_way_kept ? version_one_way : version);
     put_u32(h.data() + 12, flags);
     put_u64(h.data() + 16, count);
     put_u64(h.data() + 24, static_cast<std::uint64_t>(wall_ns));
@@ -82,15 +82,21 @@ Result<void> Writer::finish() {
 
 void write(std::ostream& out, const Trace& t) {
     const bool kept = t.one_way.size() == t.records.size() && !t.records.empty();
-    const auto h = header(t.records.size(), t.wall_ns, kept ? t.flags | flag_one_way_kept : t.flags & ~flag_one_way_kept);
+    bool ways = false;
+    for (std::size_t i = 0; kept && i < t.records.size() && !ways; ++i) ways = !t.records[i].rtt && t.one_way[i].lost != LostWay::unknown;
+    std::uint32_t flags = kept ? t.flags | flag_one_way_kept : t.flags & ~flag_one_way_kept;
+    flags = ways ? flags | flag_loss_way : flags & ~flag_loss_way;
+    const auto h = header(t.records.size(), t.wall_ns, flags);
     out.write(h.data(), h.size());
     for (std::size_t i = 0; i < t.records.size(); ++i) {
         const auto b = encode(t.records[i]);
         out.write(b.data(), b.size());
         if (!kept) continue;
         char w[16];
-        put_u64(w, static_cast<std::uint64_t>(t.one_way[i].fwd.count()));
-        put_u64(w + 8, static_cast<std::uint64_t>(t.one_way[i].rev.count()));
+        const auto& ow = t.one_way[i];
+        const bool lost = !t.records[i].rtt;
+        put_u64(w, static_cast<std::uint64_t>(lost && ow.lost == LostWay::up ? -2 : ow.fwd.count()));
+        put_u64(w + 8, static_cast<std::uint64_t>(lost && ow.lost == LostWay::down ? -2 : ow.rev.count()));
         out.write(w, sizeof w);
     }
 }
@@ -115,15 +121,19 @@ Result<Trace> read(std::istream& in, const std::string& name) {
         return bad_input(at(bytes.size()) + "truncated header (" + std::to_string(bytes.size()) + " of " +
                          std::to_string(header_size) + " bytes)");
     const auto v = get_u32(p + 8);
-    if (v != version && v != version_one_way)
+    if (v != version && v != version_one_way && v != version_loss_way)
         return bad_input(at(8) + "trace version " + std::to_string(v) + ", this netchaos reads versions " +
-                         std::to_string(version) + " and " + std::to_string(version_one_way));
+                         std::to_string(version) + " to " + std::to_string(version_loss_way));
     Trace t;
     t.flags = get_u32(p + 12);
-    if ((v == version_one_way) != ((t.flags & flag_one_way_kept) != 0))
+    const bool wide = v != version;   // v2 and v3: 40-byte records
+    if (wide != ((t.flags & flag_one_way_kept) != 0))
         return bad_input(at(12) + "flags say one-way times are " + ((t.flags & flag_one_way_kept) ? "" : "not ") +
                          "kept, version " + std::to_string(v) + " says otherwise");
-    const std::size_t rsize = v == version_one_way ? record_size_one_way : record_size;
+    if ((v == version_loss_way) != ((t.flags & flag_loss_way) != 0))
+        return bad_input(at(12) + "flags say loss directions are " + ((t.flags & flag_loss_way) ? "" : "not ") +
+                         "kept, version " + std::to_string(v) + " says otherwise");
+    const std::size_t rsize = wide ? record_size_one_way : record_size;
     const std::uint64_t count = get_u64(p + 16);
     t.wall_ns = static_cast<std::int64_t>(get_u64(p + 24));
     t.source = "ncr";
@@ -141,7 +151,7 @@ Result<Trace> read(std::istream& in, const std::string& name) {
         return bad_input(at(header_size + count * rsize) + "trailing bytes after the " + std::to_string(count) +
                          " announced records");
     t.records.resize(count);
-    if (v == version_one_way) t.one_way.resize(count);
+    if (wide) t.one_way.resize(count);
     for (std::uint64_t i = 0; i < count; ++i) {
         const unsigned char* r = p + header_size + i * rsize;
         Record& rec = t.records[i];
@@ -150,10 +160,18 @@ Result<Trace> read(std::istream& in, const std::string& name) {
         const auto rtt = static_cast<std::int64_t>(get_u64(r + 16));
         if (rtt < -1) return bad_input(at(header_size + i * rsize + 16) + "negative rtt_ns");
         if (rtt >= 0) rec.rtt = Nanos{rtt};
-        if (v != version_one_way) continue;
+        if (!wide) continue;
         for (int k = 0; k < 2; ++k) {
             const auto d = static_cast<std::int64_t>(get_u64(r + 24 + 8 * k));
-            if (d < -1) return bad_input(at(header_size + i * rsize + 24 + 8 * k) + "negative one-way delay");
+            // -2: lost this way (v3, lost probes only, one way at most).
+            if (d == -2 && v == version_loss_way && !rec.rtt && t.one_way[i].lost == LostWay::unknown) {
+                t.one_way[i].lost = k == 0 ? LostWay::up : LostWay::down;
+                continue;
+            }
+            if (d < -1)
+                return bad_input(at(header_size + i * rsize + 24 + 8 * k) +
+                                 (d == -2 && v == version_loss_way ? "a loss direction on an answered probe, or on both ways"
+                                                                   : "negative one-way delay"));
             (k == 0 ? t.one_way[i].fwd : t.one_way[i].rev) = Nanos{d};
         }
     }

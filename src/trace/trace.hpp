@@ -19,6 +19,10 @@
 //   v2 (bit 1 set) adds, 40 bytes a record:
 //     24 fwd_ns    i64     one-way delay client -> server; -1: unknown (or lost)
 //     32 rev_ns    i64     one-way delay server -> client; -1: unknown (or lost)
+//   v3 (bits 1 and 2 set) is v2 where a lost probe (rtt_ns -1) may say which way it was lost
+//     (irtt's true_up / true_down): fwd_ns -2, lost client -> server; rev_ns -2, lost
+//     server -> client (the other -1). Written only when some probe says so: a v2 reader
+//     refuses a v3 file by its version instead of reading -2 as a delay.
 // 24 bytes a probe: a 1-hour 100/s trace is 8.6 MB (the probe's CSV is ~2x that). A trace
 // without one-way times is written as v1, so older readers keep reading what the probe writes.
 //
@@ -45,15 +49,21 @@ using metrics::Record;
 inline constexpr char magic[8] = {'N', 'C', 'T', 'R', 'A', 'C', 'E', '\0'};
 inline constexpr std::uint32_t version = 1;
 inline constexpr std::uint32_t version_one_way = 2;
+inline constexpr std::uint32_t version_loss_way = 3;
 inline constexpr std::size_t header_size = 40;
 inline constexpr std::size_t record_size = 24;
 inline constexpr std::size_t record_size_one_way = 40;
 inline constexpr std::uint32_t flag_one_way = 1;        // the source had one-way times
 inline constexpr std::uint32_t flag_one_way_kept = 2;   // ... and Trace::one_way holds them (v2)
+inline constexpr std::uint32_t flag_loss_way = 4;       // some lost probe says which way it was lost (v3)
 
-// One probe's one-way delays (irtt's delay.send / delay.receive); -1 ns: unknown.
+// Which way a lost probe was lost, when the source knows (irtt's lost = true_up / true_down).
+enum class LostWay : std::uint8_t { unknown, up, down };
+// One probe's one-way delays (irtt's delay.send / delay.receive); -1 ns: unknown. A lost
+// probe's `lost` says which way, when known.
 struct OneWay {
     Nanos fwd{-1}, rev{-1};
+    LostWay lost = LostWay::unknown;
     bool known() const { return fwd.count() >= 0 && rev.count() >= 0; }
     bool operator==(const OneWay&) const = default;
 };

@@ -383,5 +383,15 @@ TEST_CASE("runner: [phase] replay_check passes a replay of the recorded phase an
     bool missed = false;
     for (const auto& x : miss.report.phases[1].checks) missed |= x.name == "replay_check" && !x.pass && x.value > 0.5;
     CHECK(missed);
+    // A resolution of 1 ms (replay_check = { ..., resolution = "1ms" }) does not hide a 20 ms
+    // shift: the gated D_eps still misses.
+    Bench third;
+    slower.phases[0].replay_check = ReplayCheckSpec{file, 0.1, 0.9, 1ms};
+    auto still = third.run(slower);
+    CHECK(code(still) == 1);
+    bool missed_within = false;
+    for (const auto& x : still.report.phases[1].checks)
+        missed_within |= x.name == "replay_check" && !x.pass && x.value > 0.5 && x.detail.find("within 1.000 ms") != std::string::npos;
+    CHECK(missed_within);
     std::filesystem::remove(file);
 }

@@ -214,6 +214,75 @@ TEST_CASE("fit: one-way times split the delay per direction, each within 5%") {
     CHECK_FALSE(g->pieces[0].ingress);
 }
 
+TEST_CASE("fit: a bench floor comes off every RTT before fitting, and the output says so") {
+    // The bench alone: 40 us, sd 3 us. The path: 12 ms jitter-free, measured through it.
+    const auto bench = draw({{Distribution::normal, 0.040, 0.003, 20}}, 7);
+    const auto fl = fit::bench_floor(bench);
+    REQUIRE(fl);
+    CHECK(ms(fl->median) == Approx(0.040).margin(0.0005));
+    CHECK(ms(fl->p1) < ms(fl->median));
+    CHECK(ms(fl->p99) - ms(fl->p1) == Approx(2 * 2.326 * 0.003).margin(0.002));
+    const auto measured = draw({{Distribution::normal, 12.040, 0.003, 60}}, 8);
+    fit::Options o;
+    o.floor = fl->median;
+    const auto f = fit::fit(measured, o);
+    const auto& p = only_piece(f);
+    CHECK(ms(p.delay.mean) == Approx(12.000).margin(0.001));   // the path alone
+    CHECK(p.rtt_mean_ms == Approx(12.040).margin(0.001));      // the comment keeps what was measured
+    const auto without = fit::fit(measured);
+    CHECK(ms(only_piece(without).delay.mean) == Approx(12.040).margin(0.001));
+    const std::string text = fit::render(*f, {});
+    CHECK(text.find("floor 0.040 ms") != std::string::npos);
+    CHECK(profile::parse_profile_text(text, "fitted.toml").ok());
+    // Clamped at 0: a floor above the RTTs leaves a zero delay, not a negative one.
+    o.floor = std::chrono::milliseconds(20);
+    const auto big = fit::fit(measured, o);
+    CHECK(only_piece(big).delay.mean.count() >= 0);
+    CHECK(fit::bench_floor(draw({{Distribution::normal, 1, 0.1, 0.05}}, 1)).error().kind == ErrorKind::bad_input);
+}
+
+TEST_CASE("fit: losses that say which way they were lost go on egress and ingress accordingly") {
+    // 200,000 probes: 2% lost on the way up, then 0.5% of those that reached the server lost on
+    // the way down (independent draws); irtt's true_up / true_down say which.
+    std::mt19937_64 rng(41);
+    std::uniform_real_distribution<double> u(0, 1);
+    trace::Trace t = draw({{Distribution::normal, 40, 5, 2000}}, 42);
+    t.one_way.resize(t.records.size());
+    for (std::size_t i = 0; i < t.records.size(); ++i) {
+        if (u(rng) < 0.02) t.records[i].rtt.reset(), t.one_way[i].lost = trace::LostWay::up;
+        else if (u(rng) < 0.005) t.records[i].rtt.reset(), t.one_way[i].lost = trace::LostWay::down;
+    }
+    const auto f = fit::fit(t);
+    const auto& p = only_piece(f);
+    CHECK(f->loss_split);
+    CHECK_FALSE(f->split);   // no one-way delays: the RTT stays on egress
+    REQUIRE(p.loss.loss);
+    REQUIRE(p.ingress_loss);
+    REQUIRE(p.ingress_loss->loss);
+    const auto* eg = std::get_if<profile::RandomLoss>(&p.loss.loss->model);
+    const auto* in = std::get_if<profile::RandomLoss>(&p.ingress_loss->loss->model);
+    REQUIRE(eg);
+    REQUIRE(in);
+    // 4,000 and ~1,000 losses: 5% is > 3 binomial SE for both.
+    CHECK(eg->p == Approx(0.02).epsilon(0.05));
+    CHECK(in->p == Approx(0.005).epsilon(0.1));
+    CHECK(p.ingress_loss->sent == t.records.size() - p.loss.lost);   // ingress sees what reached the server
+    const std::string text = fit::render(*f, {});
+    CHECK(text.find("egress loss (lost client->server") != std::string::npos);
+    auto prof = profile::parse_profile_text(text, "ways.toml");
+    REQUIRE(prof.ok());
+    REQUIRE(prof.value->ingress);
+    CHECK(prof.value->ingress->loss);
+    CHECK_FALSE(prof.value->ingress->delay);
+    // Directions for under 90% of the losses: all loss on egress, as before.
+    for (std::size_t i = 0, k = 0; i < t.records.size(); ++i)
+        if (!t.records[i].rtt && k++ % 5 == 0) t.one_way[i].lost = trace::LostWay::unknown;
+    const auto g = fit::fit(t);
+    REQUIRE(g);
+    CHECK_FALSE(g->loss_split);
+    CHECK_FALSE(g->pieces[0].ingress_loss);
+}
+
 TEST_CASE("fit: fewer than 10 answered probes is bad input") {
     trace::Trace t;
     for (std::uint64_t i = 0; i < 50; ++i) t.records.push_back({i, std::chrono::milliseconds(10 * i), std::nullopt});

@@ -19,6 +19,30 @@ TEST_CASE("ks_two_sample: exact on small samples, ties move both sides") {
     CHECK(metrics::ks_two_sample(a, {}) == 1.0);
 }
 
+TEST_CASE("ks_two_sample_within: a shift up to eps is 0, beyond it shows; eps 0 is plain KS") {
+    const std::vector<double> a{1, 2, 3, 4}, b{1.5, 2.5, 3.5, 4.5};
+    CHECK(metrics::ks_two_sample(a, b) == Approx(0.25));
+    CHECK(metrics::ks_two_sample_within(a, b, 0.0) == Approx(0.25));
+    CHECK(metrics::ks_two_sample_within(a, b, 0.5) == 0.0);
+    CHECK(metrics::ks_two_sample_within(b, a, 0.6) == 0.0);
+    CHECK(metrics::ks_two_sample_within(a, b, 0.4) == Approx(0.25));
+    // A spread the resolution cannot absorb: {2.5 x4} against {1, 2, 3, 4} within 0.6.
+    const std::vector<double> c{2.5, 2.5, 2.5, 2.5};
+    CHECK(metrics::ks_two_sample_within(a, c, 0.6) == Approx(0.25));
+    CHECK(metrics::ks_two_sample_within(a, c, 1.5) == 0.0);
+    const std::vector<double> e{1, 1, 2, 2}, f{1, 2};   // ties, as ks_two_sample
+    CHECK(metrics::ks_two_sample_within(e, f, 0.0) == 0.0);
+    CHECK(metrics::ks_two_sample_within(a, {}, 1.0) == 1.0);
+    // Random samples: eps 0 agrees with ks_two_sample exactly; D_eps never exceeds D.
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> g(0, 1);
+    std::vector<double> x(3000), y(2000);
+    for (auto& v : x) v = g(rng);
+    for (auto& v : y) v = 0.3 + 1.2 * g(rng);
+    CHECK(metrics::ks_two_sample_within(x, y, 0.0) == Approx(metrics::ks_two_sample(x, y)));
+    CHECK(metrics::ks_two_sample_within(x, y, 0.1) < metrics::ks_two_sample(x, y));
+}
+
 TEST_CASE("ks_one_sample: a normal sample against its own CDF stays under the 1% critical value") {
     std::mt19937_64 rng(11);
     std::normal_distribution<double> g(0, 1);

@@ -72,3 +72,44 @@ TEST_CASE("replay-check: a stationary replay of a varying original misses the ji
     CHECK(r->jitter_gated);
     CHECK_FALSE(r->jitter_pass);
 }
+
+TEST_CASE("replay-check --resolution: a jitter-free piece shifted and widened by a bench's microseconds passes within it") {
+    // The original: 12 ms plus a bench of 40 us, sd 3 us (p99 - p1 ~ 14 us). The replay adds
+    // the bench once more after a floor-corrected fit: 5 us later, sd 4.2 us (3 us twice, in
+    // quadrature). Plain KS sees a different law; within 15 us it is the same.
+    const auto orig = draw({{Distribution::normal, 12.040, 0.003, 40}}, 1);
+    const auto repl = draw({{Distribution::normal, 12.045, 0.0042, 40}}, 2);
+    auto plain = replay::check(orig, repl);
+    REQUIRE(plain);
+    CHECK(plain->pieces[0].ks > 0.3);
+    CHECK_FALSE(plain->pass);
+    replay::CheckOptions o;
+    o.resolution_ms = 0.015;
+    auto r = replay::check(orig, repl, o);
+    REQUIRE(r);
+    REQUIRE(r->pieces.size() == 1);
+    CHECK(r->pieces[0].ks == Approx(plain->pieces[0].ks));   // the plain D is still reported
+    CHECK(r->pieces[0].ks_resolved < 0.02);
+    CHECK(r->pass);
+    CHECK(replay::to_text(*r, o).find("resolution 0.015 ms") != std::string::npos);
+}
+
+TEST_CASE("replay-check --resolution: a shift beyond it, or a wider sigma, still misses") {
+    const auto orig = draw({{Distribution::normal, 12.040, 0.003, 40}}, 1);
+    replay::CheckOptions o;
+    o.resolution_ms = 0.015;
+    auto late = replay::check(orig, draw({{Distribution::normal, 12.080, 0.003, 40}}, 2), o);   // 40 us late
+    REQUIRE(late);
+    CHECK(late->pieces[0].ks_resolved > 0.9);
+    CHECK_FALSE(late->pass);
+    auto wide = replay::check(orig, draw({{Distribution::normal, 12.040, 0.050, 40}}, 2), o);   // sd 50 us
+    REQUIRE(wide);
+    CHECK(wide->pieces[0].ks_resolved > 0.3);
+    CHECK_FALSE(wide->pass);
+    // The morning itself is milliseconds wide: 15 us change nothing there, a wider sigma misses.
+    auto w = morning;
+    w[1].jitter_ms = 55;
+    auto m = replay::check(draw(morning, 1), draw(w, 2), o);
+    REQUIRE(m);
+    CHECK_FALSE(m->pieces[1].ks_pass);
+}

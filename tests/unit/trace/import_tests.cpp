@@ -89,6 +89,7 @@ TEST_CASE("irtt: round trips become records; lost entries are losses; one-way ti
     REQUIRE(t->one_way.size() == 3);
     CHECK(t->one_way[0] == trace::OneWay{2ns, 1ns});
     CHECK_FALSE(t->one_way[1].known());
+    CHECK(t->one_way[1].lost == trace::LostWay::down);   // irtt's true_down: lost server -> client
     CHECK(t->one_way[2] == trace::OneWay{2ns, 1ns});
     CHECK(t->wall_ns == 1'796'206'596'000'000'000LL);
 }

@@ -71,6 +71,37 @@ TEST_CASE("ncr: one-way times make a version 2 file that keeps them; without the
     CHECK(bytes_of(t)[8] == 1);
 }
 
+TEST_CASE("ncr: a lost probe's direction makes a version 3 file that keeps it; v2 and v1 read as before") {
+    auto t = sample();   // record 1 is lost
+    t.flags = trace::flag_one_way;
+    t.one_way = {{7ms, 5ms}, {-1ns, -1ns, trace::LostWay::down}, {9ms, 4ms}, {0ns, 0ns}};
+    const std::string b = bytes_of(t);
+    CHECK(b.size() == trace::header_size + 4 * trace::record_size_one_way);
+    CHECK(b[8] == 3);
+    auto back = read_bytes(b);
+    REQUIRE(back);
+    CHECK(back->one_way == t.one_way);
+    CHECK((back->flags & trace::flag_loss_way) != 0);
+    t.one_way[1].lost = trace::LostWay::up;
+    auto up = read_bytes(bytes_of(t));
+    REQUIRE(up);
+    CHECK(up->one_way[1].lost == trace::LostWay::up);
+    CHECK(up->one_way[1].rev == -1ns);
+    // No direction known: version 2 again, as an older netchaos writes and reads it.
+    t.one_way[1].lost = trace::LostWay::unknown;
+    CHECK(bytes_of(t)[8] == 2);
+    // A direction on an answered probe is refused with its byte.
+    std::string bad = b;
+    const std::size_t at = trace::header_size + 2 * trace::record_size_one_way + 32;   // rev of record 2, answered
+    bad[at] = char(0xfe);
+    for (int i = 1; i < 8; ++i) bad[at + i] = char(0xff);
+    CHECK(contains(bad_input_message(read_bytes(bad)), "byte " + std::to_string(at) + ": a loss direction on an answered probe"));
+    // Version and flags must agree.
+    std::string v2 = b;
+    v2[8] = 2;
+    CHECK(contains(bad_input_message(read_bytes(v2)), "byte 12: flags say loss directions are kept"));
+}
+
 TEST_CASE("ncr: every truncation is refused with the byte offset where the data stops") {
     const std::string b = bytes_of(sample());
     for (std::size_t n = 0; n < b.size(); ++n) {
@@ -88,8 +119,10 @@ TEST_CASE("ncr: every truncation is refused with the byte offset where the data 
 TEST_CASE("ncr: bad version, trailing bytes, non-monotonic times, repeated seq, empty") {
     std::string b = bytes_of(sample());
     std::string v = b;
-    v[8] = 3;
-    CHECK(contains(bad_input_message(read_bytes(v)), "byte 8: trace version 3"));
+    v[8] = 4;
+    CHECK(contains(bad_input_message(read_bytes(v)), "byte 8: trace version 4, this netchaos reads versions 1 to 3"));
+    v[8] = 3;   // version 3 (loss directions) without its flags
+    CHECK(contains(bad_input_message(read_bytes(v)), "byte 12: flags say one-way times are not kept"));
     v[8] = 2;   // version 2 without the one-way flag
     CHECK(contains(bad_input_message(read_bytes(v)), "byte 12: flags say one-way times are not kept"));
     CHECK(contains(bad_input_message(read_bytes(b + "x")), "trailing bytes"));
