@@ -141,25 +141,71 @@ LawFit fit_paretonormal(std::span<const double> sorted, std::size_t max_samples)
     return f;
 }
 
+namespace {
+// The Gaussian (mean and variance change) cost of a piece x[a, b): its length times the log
+// of its variance, from prefix sums in O(1).
+class GaussCost {
+public:
+    explicit GaussCost(std::span<const double> x) : s1_(x.size() + 1, 0.0), s2_(x.size() + 1, 0.0) {
+        const std::size_t n = x.size();
+        // Prefix sums of x - x[0] (shifted: the variance is a difference of large sums otherwise).
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = x[i] - x[0];
+            s1_[i + 1] = s1_[i] + v;
+            s2_[i + 1] = s2_[i] + v * v;
+        }
+        const double total_var = n ? std::max((s2_[n] - s1_[n] * s1_[n] / n) / n, 0.0) : 0.0;
+        floor_ = std::max(total_var * 1e-9, 1e-18);
+    }
+    double operator()(std::size_t a, std::size_t b) const {
+        const double len = static_cast<double>(b - a);
+        const double mean = (s1_[b] - s1_[a]) / len;
+        const double var = std::max((s2_[b] - s2_[a]) / len - mean * mean, floor_);
+        return len * std::log(var);
+    }
+
+private:
+    std::vector<double> s1_, s2_;
+    double floor_ = 1e-18;
+};
+
+// The split t of x[a, b) into two pieces of at least min_len with the least
+// cost(a, t) + cost(t, b), and that cost; b - a >= 2 min_len.
+std::pair<std::size_t, double> best_split(const GaussCost& cost, std::size_t a, std::size_t b, std::size_t min_len) {
+    std::size_t best_t = a + min_len;
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t t = a + min_len; t + min_len <= b; ++t)
+        if (const double c = cost(a, t) + cost(t, b); c < best) best = c, best_t = t;
+    return {best_t, best};
+}
+}  // namespace
+
+void refine(std::span<const double> x, std::vector<std::size_t>& bounds, std::size_t min_len, int passes) {
+    if (bounds.size() < 3) return;
+    min_len = std::max<std::size_t>(min_len, 2);
+    const GaussCost cost(x);
+    for (int pass = 0; pass < passes; ++pass) {
+        bool moved = false;
+        for (std::size_t i = 1; i + 1 < bounds.size(); ++i) {
+            const std::size_t a = bounds[i - 1], b = bounds[i + 1];
+            if (b - a < 2 * min_len) continue;
+            const auto [t, c] = best_split(cost, a, b, min_len);
+            // Ties stay put; a bound that leaves a piece under min_len always moves.
+            const bool legal = bounds[i] >= a + min_len && bounds[i] + min_len <= b;
+            if (!legal || c < cost(a, bounds[i]) + cost(bounds[i], b)) {
+                moved = moved || t != bounds[i];
+                bounds[i] = t;
+            }
+        }
+        if (!moved) break;
+    }
+}
+
 std::vector<std::size_t> segment(std::span<const double> x, std::size_t min_len, double penalty) {
     const std::size_t n = x.size();
     min_len = std::max<std::size_t>(min_len, 2);
     if (n < 2 * min_len) return {};
-    // Prefix sums of x - x[0] (shifted: the variance is a difference of large sums otherwise).
-    std::vector<double> s1(n + 1, 0.0), s2(n + 1, 0.0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const double v = x[i] - x[0];
-        s1[i + 1] = s1[i] + v;
-        s2[i + 1] = s2[i] + v * v;
-    }
-    const double total_var = std::max((s2[n] - s1[n] * s1[n] / n) / n, 0.0);
-    const double floor = std::max(total_var * 1e-9, 1e-18);
-    auto cost = [&](std::size_t a, std::size_t b) {
-        const double len = static_cast<double>(b - a);
-        const double mean = (s1[b] - s1[a]) / len;
-        const double var = std::max((s2[b] - s2[a]) / len - mean * mean, floor);
-        return len * std::log(var);
-    };
+    const GaussCost cost(x);
     // Binary segmentation: O(n log n) whatever the trace (PELT degrades to O(n^2) on a long
     // stationary trace, which is the common case for an hour of a quiet path).
     std::vector<std::size_t> cps;
@@ -168,14 +214,8 @@ std::vector<std::size_t> segment(std::span<const double> x, std::size_t min_len,
         const auto [a, b] = todo.back();
         todo.pop_back();
         if (b - a < 2 * min_len) continue;
-        const double whole = cost(a, b);
-        double best_gain = 0;
-        std::size_t best_t = 0;
-        for (std::size_t t = a + min_len; t + min_len <= b; ++t) {
-            const double gain = whole - cost(a, t) - cost(t, b);
-            if (gain > best_gain) best_gain = gain, best_t = t;
-        }
-        if (best_gain > penalty && best_t) {
+        const auto [best_t, split_cost] = best_split(cost, a, b, min_len);
+        if (cost(a, b) - split_cost > penalty) {
             cps.push_back(best_t);
             todo.push_back({a, best_t});
             todo.push_back({best_t, b});
@@ -371,6 +411,7 @@ Result<Fit> fit(const trace::Trace& t, const Options& o) {
         if (i > 0) ratio[i - 1] = piece_ks(i - 1);
         if (i < ratio.size()) ratio[i] = piece_ks(i);
     }
+    refine(x, bounds, min_len);
 
     const Nanos origin = rs.front().send;
     const Nanos period{static_cast<std::int64_t>(1e9 / std::max(rate, 1e-9))};

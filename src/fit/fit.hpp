@@ -77,6 +77,12 @@ LawFit fit_paretonormal(std::span<const double> sorted_ms, std::size_t max_sampl
 
 // Change points (indices into x, ascending, each piece >= min_len long) of the series x.
 std::vector<std::size_t> segment(std::span<const double> x, std::size_t min_len, double penalty);
+// Each interior bound of `bounds` (0, change points..., x.size()) moved to where the same
+// Gaussian cost is least between its two neighbours, pieces kept >= min_len; repeated until
+// none moves (at most `passes` times). Binary segmentation places each point for the span it
+// split, before the later points existed; a point it placed against a wider span can sit
+// seconds off the change once its neighbours are known.
+void refine(std::span<const double> x, std::vector<std::size_t>& bounds, std::size_t min_len, int passes = 4);
 
 struct LossFit {
     std::uint64_t sent = 0, lost = 0;

@@ -2,6 +2,9 @@
 // within 2 s, and the TOML it writes parses back.
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <vector>
+
 #include "fit/fit.hpp"
 #include "profile/parse.hpp"
 #include "synth.hpp"
@@ -155,6 +158,34 @@ TEST_CASE("fit: a 3-segment trace splits within 2 s of the true boundaries, each
     for (const auto& d : e.diagnostics) INFO(d.format());
     REQUIRE(e.ok());
     REQUIRE(e.value->phases.size() == 3);
+}
+
+TEST_CASE("fit: refine moves a change point placed seconds off back to the change") {
+    // A quiet 12 ms (sd 5 us, a bench's), a morning 83 +- 41 ms, quiet again: 3000 samples
+    // each. The first bound is given 500 samples early, the second 400 late.
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> quiet(12.0, 0.005), morning(83.0, 41.0);
+    std::vector<double> x;
+    for (int i = 0; i < 3000; ++i) x.push_back(quiet(rng));
+    for (int i = 0; i < 3000; ++i) x.push_back(morning(rng));
+    for (int i = 0; i < 3000; ++i) x.push_back(quiet(rng));
+    std::vector<std::size_t> bounds{0, 2500, 6400, 9000};
+    fit::refine(x, bounds, 500);
+    REQUIRE(bounds.size() == 4);
+    CHECK(bounds.front() == 0);
+    CHECK(bounds.back() == 9000);
+    // A morning draw can land within the quiet's range, so the change is exact only up to
+    // the morning samples that look quiet: a few at most.
+    CHECK(std::abs(static_cast<long>(bounds[1]) - 3000) <= 5);
+    CHECK(std::abs(static_cast<long>(bounds[2]) - 6000) <= 5);
+    // Already at the change, nothing moves; pieces shorter than min_len are never made.
+    const auto before = bounds;
+    fit::refine(x, bounds, 500);
+    CHECK(bounds == before);
+    std::vector<std::size_t> tight{0, 2500, 3200, 9000};
+    fit::refine(x, tight, 1000);
+    CHECK(tight[2] - tight[1] >= 1000);
+    CHECK(tight[1] >= 1000);
 }
 
 TEST_CASE("fit: a shape no law fits becomes a custom table; one piece renders as a profile") {
