@@ -73,6 +73,20 @@ DelayMoments moments_from_sums(double n, double sum, double sumsq, double unit_m
     return {mean * unit_ms, std::sqrt(std::max(0.0, sumsq / n - mean * mean)) * unit_ms};
 }
 
+// A delay trace held at its end plays its series once, then its last delay for ever: a
+// million packets at 100/s would predict 10,000 s of which the phase (about as long as the
+// recording) plays the first few dozen. Such a trace is simulated over one pass of it; a
+// looping one, or none, over `packets`.
+namespace {
+std::size_t one_pass(const Impairment& imp, double arrivals_hz, std::size_t packets) {
+    if (!imp.delay || !imp.delay->trace || imp.delay->trace->at_end != profile::TraceEnd::hold) return packets;
+    const fault::TraceDelay td = fault::compile_trace(*imp.delay->trace);
+    const double pass_s = static_cast<double>(td.t.back()) / 1e9;
+    const auto n = static_cast<std::size_t>(std::ceil(pass_s * arrivals_hz));
+    return std::clamp<std::size_t>(n, 1, packets);
+}
+}  // namespace
+
 Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t packets, std::uint64_t seed,
                         std::vector<double>* held_ms) {
     auto model = fault::compile(imp);
@@ -80,6 +94,7 @@ Result<DirSim> simulate(const Impairment& imp, const Arrivals& a, std::size_t pa
     // Arrivals: the probe's grid merged with a Poisson stream of cross traffic. Without
     // either, the probe alone at 1/s (only the drawn moments matter then).
     const double probe_hz = a.probe_hz > 0 ? a.probe_hz : (a.cross_hz > 0 ? 0 : 1);
+    packets = one_pass(imp, probe_hz + a.cross_hz, packets);
     const fault::Traffic t{std::chrono::nanoseconds(probe_hz > 0 ? std::int64_t(1e9 / probe_hz) : 0), a.cross_hz, 64, 600};
     metrics::RunningMoments held;
     if (held_ms) held_ms->reserve(std::min<std::size_t>(packets, 200'000));

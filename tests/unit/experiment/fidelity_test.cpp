@@ -195,3 +195,28 @@ TEST_CASE("density overlay integrates to ~1 and peaks near the predicted mean") 
     CHECK(area == Approx(1.0).margin(0.03));
     CHECK(peak_x == Approx(41).margin(3));
 }
+
+TEST_CASE("prediction: a trace held at its end is predicted over one pass, not over its held last delay") {
+    // 12 ms for 29 s, a 1 s ramp, 83 ms to 59 s, then held: the series' time-weighted mean
+    // over its pass is (29 x 12 + 47.5 + 29 x 83) / 59 = 47.5 ms. A million probes at 100/s
+    // would be 10,000 s, nearly all of them at the held 83 ms (~82.8 ms).
+    DelayTrace tr;
+    for (int s = 0; s <= 59; ++s) tr.points.push_back({std::chrono::seconds(s), s < 30 ? 12ms : 83ms});
+    tr.at_end = TraceEnd::hold;
+    Profile p;
+    p.name = "held";
+    p.egress = Impairment{};
+    p.egress->delay = Delay{};
+    p.egress->delay->trace = tr;
+    const auto pr = predict(p, Moments{100, 0, 0}, grid100);
+    REQUIRE(pr.applicable);
+    CHECK(pr.fault);
+    CHECK(pr.requested.mean_ms == Approx(47.5).margin(0.1));
+    CHECK(pr.mean_ms == Approx(47.5).margin(0.5));
+    // Looping, the same series repeats: a million packets are many passes of it.
+    tr.at_end = TraceEnd::loop;
+    tr.period = 60s;
+    p.egress->delay->trace = tr;
+    const auto lp = predict(p, Moments{100, 0, 0}, grid100);
+    CHECK(lp.mean_ms == Approx(lp.requested.mean_ms).margin(0.5));
+}
