@@ -186,6 +186,19 @@ private:
             ecn[kept] = fi.ecn != 0;
             ++kept;
         }
+        // The profile's limit is checked before the engine decides, as netem checks its queue
+        // length before it draws a delay: a packet that finds `limit` queued is dropped without
+        // a draw and takes no place in the release order. Decided first, its draw would push
+        // the packets behind it (reorder = false), and at saturation the dropped third of a
+        // burst would lengthen every kept packet's stay.
+        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
+        const std::uint32_t queued = wheel.size();
+        const std::uint32_t room = queued < limit_[d] ? limit_[d] - queued : 0;
+        if (kept > room) {
+            bump(st.dropped_queue_full, kept - room);
+            rte_pktmbuf_free_bulk(pkts + room, kept - room);
+            kept = static_cast<std::uint16_t>(room);
+        }
         if (kept == 0) return;
         fault::BurstDecisions& dec = dec_;
         if (nrules_[d] == 0) {
@@ -204,7 +217,6 @@ private:
         const std::uint64_t tsc0 = sh_.clock.tsc0;
         for (std::uint16_t i = 0; i < kept; ++i)
             due[i] = tsc0 + static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<double>(dec.release_ns[i]) * tpn));
-        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
         HoldSums sums;
         for (std::uint16_t i = 0; i < kept; ++i) {
             rte_mbuf* m = pkts[i];

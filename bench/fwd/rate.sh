@@ -4,8 +4,8 @@
 # dpdk-testpmd --forward-mode=io, same PMD, one forwarding core each (lcore 1; testpmd's
 # main lcore 0 only prints stats, as does netchaos-fwd's control thread on cpu 0).
 # Rounds alternate the two so a noisy neighbour hurts both alike.
-#   [FWD_ARGS="--malformed unchecked"] bench/fwd/rate.sh [SECONDS=10] [ROUNDS=2]
-# FWD_ARGS: more netchaos-fwd options (unquoted, split on spaces).
+#   [FWD_ARGS="--malformed unchecked"] [FWD_PROFILE=P] bench/fwd/rate.sh [SECONDS=10] [ROUNDS=2]
+# FWD_ARGS: more netchaos-fwd options (unquoted, split on spaces); FWD_PROFILE: another profile.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
@@ -37,7 +37,7 @@ run() {
 for r in $(seq "$rounds"); do
   run "$t/tp$r.log" "Tx-pps" dpdk-testpmd "${eal[@]}" -l 0-1 -- --forward-mode=io --auto-start \
     --stats-period 1 --nb-cores=1
-  run "$t/fwd$r.log" "^netchaos-fwd: forwarding" "$fwd" "${eal[@]}" -l 1 -- --profile "$here/bench/fwd/normal-100us-20us.toml" \
+  run "$t/fwd$r.log" "^netchaos-fwd: forwarding" "$fwd" "${eal[@]}" -l 1 -- --profile "${FWD_PROFILE:-$here/bench/fwd/normal-100us-20us.toml}" \
     --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-}
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")
