@@ -64,6 +64,7 @@ struct ControlOptions {
     // the exporter's profile info and requested-delay gauges.
     std::function<void(const std::array<DirModel, 2>&)> on_models;
     std::string rx_clock = "tsc";   // rx times from "tsc" (at the rx burst), "nic" (hw stamps) or "nic+tsc"
+    std::int64_t stall_ns = 500'000;   // --stall: what the lcores count as a stall (stats say it)
 };
 
 // The cpus other than the forwarding lcores' into out: where the control and HTTP threads go.

@@ -12,6 +12,7 @@
 
 #include "frame.hpp"
 #include "release_wheel.hpp"
+#include "stall_watch.hpp"
 
 namespace netchaos::fwd {
 namespace {
@@ -48,13 +49,13 @@ public:
             limit_[d] = cfg.initial[d].limit ? cfg.initial[d].limit : cfg.queue_capacity;
             tx_[d].port = cfg.port[1 - d];
         }
-        stall_ticks_ = sh.clock.ticks(cfg.stall_ns);
+        watch_ = StallWatch(sh.clock.ticks(cfg.stall_ns));
         for (int d = 0; d < 2; ++d) { hw_[d] = cfg.hw[d]; any_hw_ = any_hw_ || hw_[d].on; }
         remap_ticks_ = sh.clock.ticks(1'000'000'000);
     }
 
     void run() {
-        prev_ = rte_rdtsc();
+        watch_.mark(rte_rdtsc());
         std::uint64_t iters = 0;
         while (!sh_.stop.load(std::memory_order_relaxed)) {
             const std::uint64_t now = tick();
@@ -65,7 +66,7 @@ public:
             // saturation a due packet then waits for one burst's work, not for two.
             for (int d = 0; d < 2; ++d) {
                 receive(d);
-                const std::uint64_t t = rte_rdtsc();
+                const std::uint64_t t = note(rte_rdtsc());
                 for (int e = 0; e < 2; ++e) release(e, t, now);
                 flush_all();
             }
@@ -74,19 +75,18 @@ public:
     }
 
 private:
-    // Loop start: measure the gap since the last iteration; a long one is a VM stall.
-    std::uint64_t tick() {
-        const std::uint64_t now = rte_rdtsc();
-        const std::uint64_t gap = now - prev_;
-        stalled_since_ = 0;
-        if (gap > stall_ticks_) {
+    // Loop start.
+    std::uint64_t tick() { return note(rte_rdtsc()); }
+
+    // A clock read of the loop (its start, and after each rx burst: between two of them the
+    // loop does one burst's work or one release budget): a longer gap is a host stall.
+    std::uint64_t note(std::uint64_t now) {
+        if (const std::uint64_t gap = watch_.mark(now)) {
             const auto ns = static_cast<std::uint64_t>(static_cast<double>(gap) * sh_.clock.ns_per_tick);
             bump(ln_.loop.stalls);
             bump(ln_.loop.stall_ns_total, ns);
             if (ns > ln_.loop.stall_max_ns.load(std::memory_order_relaxed)) ln_.loop.stall_max_ns.store(ns, std::memory_order_relaxed);
-            stalled_since_ = prev_;
         }
-        prev_ = now;
         return now;
     }
 
@@ -334,18 +334,18 @@ private:
 
     void release(int d, std::uint64_t now, std::uint64_t /*loop_start*/) {
         ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
-        wheel.pop_due(now, 4 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
+        wheel.pop_due(now, 2 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
         ln_.dir[static_cast<std::size_t>(d)].in_flight.store(wheel.size(), std::memory_order_relaxed);
     }
 
     void flush(int d) {
         TxBuf& tx = tx_[d];
         DirStats& st = ln_.dir[static_cast<std::size_t>(d)];
-        // Release error = the TSC at the tx call - the scheduled TSC. Packets whose release
-        // fell inside a VM stall are counted apart: that lateness is the host's, not ours.
+        // Release error = the TSC at the tx call - the scheduled TSC. Packets that were due
+        // before a stall ended are counted apart: that lateness is the host's, not ours.
         const std::uint64_t t = rte_rdtsc();
         for (std::uint16_t i = 0; i < tx.n; ++i) {
-            if (stalled_since_ && tx.due[i] > stalled_since_) bump(st.late_after_stall);
+            if (watch_.delayed(tx.due[i])) bump(st.late_after_stall);
             else st.record_error(t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0);
         }
         std::uint16_t sent = 0;
@@ -392,9 +392,7 @@ private:
     fault::BurstDecisions cls_dec_;   // one class's share of a burst
     std::uint32_t limit_[2] = {0, 0};
     TxBuf tx_[2];
-    std::uint64_t prev_ = 0;
-    std::uint64_t stall_ticks_ = 0;
-    std::uint64_t stalled_since_ = 0;
+    StallWatch watch_;
     std::uint32_t seen_reset_ = 0;
     HwRx hw_[2];
     bool any_hw_ = false;

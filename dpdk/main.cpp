@@ -55,6 +55,7 @@ struct Options {
     double rate_hint = 200000;
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
     std::uint16_t burst = 32;
+    std::int64_t stall_ns = 500'000;   // loop gaps longer than this are the host's (StallWatch)
     unsigned lcores = 1;             // forwarding lcores, each with its own queue pair per port
     bool preflight = false;          // check, report, exit 0 or 4; no forwarding
     bool ignore_preflight = false;   // start even when a port check blocks
@@ -82,6 +83,8 @@ void usage() {
         "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
         "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
         "  --burst N               rx burst size (default 32, max 64)\n"
+        "  --stall D               loop gaps longer than D are the host's (default 500us, at least 5us): counted\n"
+        "                          as stalls, and releases they delayed counted apart from the release error\n"
         "  --lcores N              forwarding lcores (default 1): the main lcore and N-1 EAL workers (give EAL\n"
         "                          N lcores, e.g. -l 0-1), each with its own rx/tx queue on both ports, RSS on the\n"
         "                          5-tuple where the PMD has it, its own engines, wheels and stats (summed in\n"
@@ -137,6 +140,11 @@ int parse_options(int argc, char** argv, Options& o) {
             const auto v = std::stoul(val());
             if (v < 1 || v > RTE_MAX_LCORE) throw std::invalid_argument("--lcores must be 1.." + std::to_string(RTE_MAX_LCORE));
             o.lcores = static_cast<unsigned>(v);
+        }
+        else if (a == "--stall") {
+            const auto d = profile::parse_duration(val());
+            if (!d || d->count() < 5'000) throw std::invalid_argument("--stall needs a duration of at least 5us (e.g. 20us)");
+            o.stall_ns = d->count();
         }
         else if (a == "--burst") o.burst = static_cast<std::uint16_t>(std::min(64ul, std::stoul(val())));
         else throw std::invalid_argument("unknown option " + a);
@@ -362,6 +370,7 @@ int main(int argc, char** argv) {
             cfg.pool = pool;
             cfg.queue_capacity = opt.queue_capacity;
             cfg.burst = opt.burst;
+            cfg.stall_ns = opt.stall_ns;
             cfg.max_frame = opt.max_frame;
             cfg.malformed = opt.malformed;
             cfg.on_exit = opt.on_exit;
@@ -372,6 +381,7 @@ int main(int argc, char** argv) {
             ControlOptions co;
             co.socket = opt.control;
             co.queue_capacity = opt.queue_capacity;
+            co.stall_ns = opt.stall_ns;
             co.pool = pool;
             co.rate_hint_pps = opt.rate_hint;
             co.engine_kind = "fault";

@@ -54,7 +54,7 @@ def precision(log):
               f"p99 {r['p99']/1e3:.2f} us, p99.9 {r['p999']/1e3:.2f} us, max {r['max']/1e3:.1f} us; "
               f"{d['late_after_stall']} released late after a VM stall (not in the histogram)")
     st = f["stalls"]
-    print(f"stalls (loop gaps > 500 us): {st['count']}, total {st['total_ns']/1e6:.1f} ms, max {st['max_ns']/1e6:.2f} ms "
+    print(f"stalls (loop gaps > {st.get('threshold_ns', 500000) / 1e3:g} us): {st['count']}, total {st['total_ns']/1e6:.1f} ms, max {st['max_ns']/1e6:.2f} ms "
           f"over {f['uptime_s']:.1f} s")
 
 

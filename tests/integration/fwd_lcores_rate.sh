@@ -51,7 +51,7 @@ for d, want in (("0to1", 50e6), ("1to0", 20e6)):
     x, y = a["directions"][d], b["directions"][d]
     tx = y["tx"] - x["tx"]
     rate = tx * size * 8 / dt
-    drops = y["dropped_fault"] - x["dropped_fault"]
+    drops = y["dropped_fault"] - x["dropped_fault"] + y["dropped_queue_full"] - x["dropped_queue_full"]
     rx = y["rx"] - x["rx"]
     err = rate / want - 1
     print(f"{d}: tx {tx} frames = {rate / 1e6:.3f} mbit/s against {want / 1e6:.0f} ({err * 100:+.2f}%), rx {rx}, tail drops {drops}")
