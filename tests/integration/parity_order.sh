@@ -32,15 +32,15 @@ g_re_sd=$(guest_field "netchaos apply, reorder = true" sigma)
 P=po$$
 fwd_up
 fwd_reflector
-# fwd_run PROFILE: "received reordered sigma_ms stalls" of one probe run at 200/s for 4 s;
-# stalls: forwarder loop gaps over 500 us during the run, plus 1000 if the probe's own sends
-# were over 50 ms late (a loaded host; the same limit as 81_order's).
+# fwd_run PROFILE: "received reordered sigma_ms stalled_ms" of one probe run at 200/s for 4 s;
+# stalled_ms: the forwarder's time in loop gaps over 500 us during the run, plus 10000 if the
+# probe's own sends were over 50 ms late (a loaded host; the same limit as 81_order's).
 fwd_run() {
   fwd_load "$1"
-  local before; before=$(fwd_stat "s['stalls']['count']")
+  local before; before=$(fwd_stat "s['stalls']['total_ns']")
   ip netns exec "$CLI" "$NETCHAOS" probe 10.213.0.2:7777 -r 200 -d 4s -t 1s -j -q >"$T/probe.jsonl" || fail "probe exit $?"
-  python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1])][-1]; print(s["received"], s["reordered"], s["rtt_stddev_ms"], int(sys.argv[2]) + 1000 * (s["send_error_max_us"] > 50000))' \
-    "$T/probe.jsonl" "$(( $(fwd_stat "s['stalls']['count']") - before ))"
+  python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1])][-1]; print(s["received"], s["reordered"], s["rtt_stddev_ms"], int(sys.argv[2]) // 1000000 + 10000 * (s["send_error_max_us"] > 50000))' \
+    "$T/probe.jsonl" "$(( $(fwd_stat "s['stalls']['total_ns']") - before ))"
 }
 printf 'name = "keep"\n[egress.delay]\nmean = "40ms"\njitter = "10ms"\ndistribution = "normal"\n' >"$T/keep.toml"
 printf 'name = "reord"\n[egress.delay]\nmean = "40ms"\njitter = "10ms"\ndistribution = "normal"\nreorder = true\n' >"$T/reord.toml"
@@ -55,7 +55,7 @@ stalls="$st_fixed/$st_keep/$st_re"
 # net SD NOISE: sigma with the path noise taken out in quadrature
 net() { awk -v s="$1" -v n="$2" 'BEGIN{d = s * s - n * n; printf "%.3f", (d > 0 ? sqrt(d) : 0)}'; }
 fk=$(net "$f_keep_sd" "$f_noise") gk=$(net "$g_keep_sd" "$g_noise") fr=$(net "$f_re_sd" "$f_noise") gr=$(net "$g_re_sd" "$g_noise")
-echo "PARITY noise (sigma of a constant 40 ms): forwarder $f_noise ms (stalls $stalls), netem $g_noise ms"
+echo "PARITY noise (sigma of a constant 40 ms): forwarder $f_noise ms (stalled $stalls ms), netem $g_noise ms"
 echo "PARITY reorder = false: forwarder reordered $f_keep_ro sigma $f_keep_sd ms (net $fk) | netem reordered $g_keep_ro sigma $g_keep_sd ms (net $gk)"
 echo "PARITY reorder = true:  forwarder reordered $f_re_ro of $f_re_rx sigma $f_re_sd ms (net $fr) | netem reordered $g_re_ro of $g_re_rx sigma $g_re_sd ms (net $gr)"
 nc_check "reorder = false: the forwarder reorders nothing" "$f_keep_ro == 0"
@@ -65,10 +65,12 @@ nc_check "reorder = false: netem reorders nothing" "$g_keep_ro == 0"
 # one measures the host, so say so rather than pass or fail on it. Zero reordered for
 # reorder = false holds whatever the load, and is checked above.
 ((guest_stalled)) && skip "the guest stalled (see 81_order above): sigma and reordered share not compared (reorder = false: 0 and 0 reordered; reorder = true: $f_re_ro and $g_re_ro of 800)"
-# Up to 10 loop gaps over 500 us per run are ordinary on a shared VM and small against a 7 ms
-# sigma; more (or a late probe send, counted 1000) is a host too busy to measure on.
-if ((st_fixed > 10 || st_keep > 10 || st_re > 10)); then
-  skip "the forwarder stalled $st_fixed/$st_keep/$st_re times in the three runs (host load): sigma and reordered share not compared (reorder = false: 0 and 0 reordered; reorder = true: $f_re_ro and $g_re_ro of 800)"
+# Stalled time, not the number of stalls: a 1-3 ms gap delays the few packets due in it by
+# at most its length, nothing against a 7 ms sigma; CI hosts show 15-110 such gaps per 4 s
+# run (the count skipped every CI run). Over 200 ms of a 4 s run (5% of the packets held up
+# to ms), or a late probe send (counted 10000), is a host too busy to measure on.
+if ((st_fixed > 200 || st_keep > 200 || st_re > 200)); then
+  skip "the forwarder stalled $st_fixed/$st_keep/$st_re ms in the three 4 s runs (host load): sigma and reordered share not compared (reorder = false: 0 and 0 reordered; reorder = true: $f_re_ro and $g_re_ro of 800)"
 fi
 nc_check "reorder = true: same reordered share within 20%" "($g_re_ro / $g_re_rx) / ($f_re_ro / $f_re_rx) > 0.8 && ($g_re_ro / $g_re_rx) / ($f_re_ro / $f_re_rx) < 1.2"
 nc_check "reorder = false: same delivered sigma within 15% (noise out)" "$gk / $fk > 0.85 && $gk / $fk < 1.15"
