@@ -28,7 +28,7 @@ namespace {
 
 int fail(const Error& e) { return cli::report_error("apply", e); }
 
-int apply_dpdk(const std::string& file, const prof::Profile& p, const std::string& control,
+int apply_dpdk(const prof::Profile& p, const std::string& control,
                const std::string& direction, std::optional<prof::Duration> lease) {
     if (direction != "both" && direction != "0to1" && direction != "1to0")
         return fail(make_error("--direction must be both, 0to1 or 1to0 (got '" + direction + "')", ErrorKind::bad_input));
@@ -172,7 +172,7 @@ int run_apply(int argc, char** argv) {
     if (backend != "netem" && vm.count("takeover"))
         return fail(make_error("--takeover is for the netem backend: on the forwarder or the http proxy apply replaces the profile in "
                                "effect (--for reverts to it when the lease ends; `run --takeover` restores it after a run)", ErrorKind::bad_input));
-    if (backend == "dpdk") return apply_dpdk(file, *parsed.value, control, direction, lease);
+    if (backend == "dpdk") return apply_dpdk(*parsed.value, control, direction, lease);
     auto ref = cli::target_ref(tf);
     if (!ref) return fail(ref.error());
     if (backend != "netem" && !ref->is_current())

@@ -341,7 +341,7 @@ std::optional<profile::Rate> netem_rate(const profile::Impairment& imp) {
     if (imp.rate) return imp.rate;
     // Also without jitter: a constant delay keeps order either way, and sending the rate
     // makes the readback say what the profile said.
-    if (imp.delay && imp.delay->order == profile::JitterOrder::preserve) return profile::Rate{order_keeping_rate};
+    if (imp.delay && imp.delay->order == profile::JitterOrder::preserve) return profile::Rate::link(order_keeping_rate);
     return std::nullopt;
 }
 

@@ -125,7 +125,7 @@ profile::Impairment impairment_from_options(std::span<const std::uint8_t> o) {
     const bool keeps_order = rate && bytes_per_sec == order_keeping_rate && rate->packet_overhead == 0 &&
                              rate->cell_size == 0 && rate->cell_overhead == 0;
     if (rate && bytes_per_sec != 0 && !keeps_order)
-        imp.rate = profile::Rate{bytes_per_sec, rate->packet_overhead, rate->cell_size, rate->cell_overhead};
+        imp.rate = profile::Rate::link(bytes_per_sec, rate->packet_overhead, rate->cell_size, rate->cell_overhead);
     if (latency != 0 || jitter != 0 || keeps_order) {
         profile::Delay d;
         d.mean = Duration(latency);

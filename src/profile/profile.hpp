@@ -149,6 +149,16 @@ struct Rate {
     std::int32_t cell_overhead = 0;
     std::optional<MmLinkTrace> mm_link;
     bool operator==(const Rate&) const = default;
+    // A plain link (no mm_link) of this rate and framing.
+    static Rate link(std::uint64_t bytes_per_sec, std::int32_t packet_overhead = 0, std::uint32_t cell_size = 0,
+                     std::int32_t cell_overhead = 0) {
+        Rate r;
+        r.bytes_per_sec = bytes_per_sec;
+        r.packet_overhead = packet_overhead;
+        r.cell_size = cell_size;
+        r.cell_overhead = cell_overhead;
+        return r;
+    }
 };
 
 // Slotting (netem "slot"): packets leave in bursts. Either a min/max window or a

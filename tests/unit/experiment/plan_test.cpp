@@ -32,8 +32,8 @@ TEST_CASE("plan: a ramp expands into steps interpolating delay, jitter, loss and
     Profile to = fakes::delay_profile("storm", 50ms, 20ms);
     from.egress->loss = Loss{RandomLoss{0.0, 0}};
     to.egress->loss = Loss{RandomLoss{0.04, 0}};
-    from.egress->rate = Rate{.bytes_per_sec = 1'000'000};
-    to.egress->rate = Rate{.bytes_per_sec = 3'000'000};
+    from.egress->rate = Rate::link(1'000'000);
+    to.egress->rate = Rate::link(3'000'000);
     Phase ph{.name = "ramp", .duration = 10s, .profile = from, .ramp = Ramp{from, to, 5}};
     auto plan = make_plan(fakes::make_experiment({ph}));
     REQUIRE(plan.steps.size() == 1 + 5 + 1);
@@ -74,7 +74,7 @@ TEST_CASE("an interpolated ramp step survives the TOML the runner hands to `netc
     Profile from = fakes::delay_profile("calm", 10ms, 0ms);
     Profile to = fakes::delay_profile("storm", 45ms, 21ms);
     to.egress->loss = Loss{RandomLoss{0.03, 0}};
-    to.egress->rate = Rate{.bytes_per_sec = 12'500'000};
+    to.egress->rate = Rate::link(12'500'000);
     auto mid = interpolate(from, to, 1.0 / 3);
     auto text = to_text(mid);
     auto back = parse_profile_text(text, "step.toml");

@@ -56,7 +56,7 @@ TEST_CASE("claim_link: two threads share one link, no overlap, each in order") {
 
 TEST_CASE("engines sharing a link: 10 mbit is the sum of both, not each") {
     profile::Impairment imp;
-    imp.rate = profile::Rate{10'000'000 / 8, 0, 0, 0};
+    imp.rate = profile::Rate::link(10'000'000 / 8);
     imp.limit = 1'000'000;
     fault::SharedLink link;
     fault::Engine a(must(imp), 1), b(must(imp), 2);
@@ -78,7 +78,7 @@ TEST_CASE("engines sharing a link: 10 mbit is the sum of both, not each") {
 
 TEST_CASE("engines sharing a link: the profile's limit tail-drops at the shared backlog") {
     profile::Impairment imp;
-    imp.rate = profile::Rate{10'000'000 / 8, 0, 0, 0};
+    imp.rate = profile::Rate::link(10'000'000 / 8);
     imp.limit = 10;
     fault::SharedLink link;
     fault::Engine a(must(imp), 1), b(must(imp), 2);
@@ -95,7 +95,7 @@ TEST_CASE("one engine's rate: the limit tail-drops before the packet takes link 
     // Dropped after the engine (by the forwarder's queue), 50 packets at once would book 60 ms
     // of link for 10 sent; here the 40 dropped take none and the 11th, 12 ms on, leaves at once.
     profile::Impairment imp;
-    imp.rate = profile::Rate{10'000'000 / 8, 0, 0, 0};
+    imp.rate = profile::Rate::link(10'000'000 / 8);
     imp.limit = 10;
     fault::Engine e(must(imp), 4);
     int kept = 0;

@@ -2,6 +2,7 @@
 // netem's reorder/gap, rate serialization with overheads, and slot bursts.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <map>
 
 #include "helpers.hpp"
@@ -154,9 +155,10 @@ TEST_CASE("switching from reorder to preserve keeps order against already queued
 }
 
 TEST_CASE("rate: back-to-back 1500 B at 10 mbit leave 1.2 ms apart, plus overheads") {
-    auto spacing = [](profile::Rate r, std::uint32_t len) {
+    auto spacing = [](std::array<std::int64_t, 4> r, std::uint32_t len) {
         profile::Impairment imp;
-        imp.rate = r;
+        imp.rate = profile::Rate::link(static_cast<std::uint64_t>(r[0]), static_cast<std::int32_t>(r[1]),
+                                       static_cast<std::uint32_t>(r[2]), static_cast<std::int32_t>(r[3]));
         fault::Engine e(must(imp), 24);
         std::vector<std::int64_t> rel;
         for (int i = 0; i < 100; ++i) rel.push_back(e.decide(0, len).release_ns);  // all at once
@@ -170,14 +172,14 @@ TEST_CASE("rate: back-to-back 1500 B at 10 mbit leave 1.2 ms apart, plus overhea
     CHECK(spacing({mbit10, -14, 0, 0}, 64) == 50 * 800);              // negative overhead
     // A slow trickle is not delayed by the rate: one packet per 10 ms at 1.2 ms each.
     profile::Impairment imp;
-    imp.rate = profile::Rate{mbit10, 0, 0, 0};
+    imp.rate = profile::Rate::link(mbit10);
     fault::Engine e(must(imp), 25);
     for (int i = 0; i < 10; ++i) CHECK(e.decide(i * 10 * ms, 1500).release_ns == i * 10 * ms + 1'200'000);
 }
 
 TEST_CASE("rate after delay: the link state survives a model switch") {
     auto imp = with_delay(10ms, 0ms, profile::Distribution::normal);
-    imp.rate = profile::Rate{1'250'000, 0, 0, 0};
+    imp.rate = profile::Rate::link(1'250'000);
     fault::Engine e(must(imp), 26);
     std::int64_t last = 0;
     for (int i = 0; i < 10; ++i) last = e.decide(0, 1500).release_ns;

@@ -86,7 +86,7 @@ profile::Slot slot_dist(Distribution d, profile::Duration delay, profile::Durati
 }
 
 profile::Rate rate(std::uint64_t bytes_per_sec, int pkt_overhead = 0, unsigned cell = 0, int cell_overhead = 0) {
-    return profile::Rate{bytes_per_sec, pkt_overhead, cell, cell_overhead};
+    return profile::Rate::link(bytes_per_sec, pkt_overhead, cell, cell_overhead);
 }
 
 profile::Impairment with(std::function<void(profile::Impairment&)> f) {

@@ -125,7 +125,7 @@ TEST_CASE("delays tc can express go in ticks only; others add LATENCY64/JITTER64
 TEST_CASE("seed goes out as TCA_NETEM_PRNG_SEED (u64), after RATE") {
     netem::EncodeInput in;
     in.imp.seed = 0x0123456789abcdefull;
-    in.imp.rate = profile::Rate{1000, 0, 0, 0};
+    in.imp.rate = profile::Rate::link(1000);
     auto o = netem::encode_options(in);
     REQUIRE(o.ok());
     const auto a = parse(*o);
@@ -180,7 +180,7 @@ TEST_CASE("a 16384-entry delay table plus a slot table fit in one message") {
     in.imp.slot->dist_jitter = 1ms;
     in.slot_dist = dist::generate(profile::Distribution::pareto);  // 4096, like pareto.dist
     in.imp.loss = profile::Loss{profile::GilbertElliott{0.01, 0.3, 1.0, 0.0}, true};
-    in.imp.rate = profile::Rate{10'000'000'000ull, 0, 0, 0};
+    in.imp.rate = profile::Rate::link(10'000'000'000ull);
     in.imp.corrupt = profile::Corrupt{0.01, 0.1};
     in.imp.reorder = profile::Reorder{0.01, 0.1, 2};
     in.imp.seed = 7;
@@ -369,7 +369,7 @@ TEST_CASE("reorder = false is netem's rate extension: the profile's rate, or 8 T
     // The profile's own rate keeps order by itself and is sent unchanged, in either mode.
     for (auto order : {JitterOrder::preserve, JitterOrder::reorder}) {
         auto r = with_delay(40ms, 10ms, order);
-        r.imp.rate = profile::Rate{1'250'000, 0, 0, 0};
+        r.imp.rate = profile::Rate::link(1'250'000);
         CHECK(rate_of(parse(*netem::encode_options(r))) == 1'250'000u);
     }
     // No delay: nothing to keep in order, no rate.
