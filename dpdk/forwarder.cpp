@@ -25,6 +25,7 @@ struct TxBuf {
     std::uint16_t n = 0;
     rte_mbuf* pkts[tx_batch];
     std::uint64_t due[tx_batch];   // scheduled TSC, for the release-error histogram
+    std::uint64_t last_due = 0;    // the previous packet's (is this one the first of its instant?)
 };
 
 class Loop {
@@ -345,8 +346,10 @@ private:
         // before a stall ended are counted apart: that lateness is the host's, not ours.
         const std::uint64_t t = rte_rdtsc();
         for (std::uint16_t i = 0; i < tx.n; ++i) {
+            const bool first = tx.due[i] != tx.last_due;
+            tx.last_due = tx.due[i];
             if (watch_.delayed(tx.due[i])) bump(st.late_after_stall);
-            else st.record_error(t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0);
+            else st.record_error(t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0, first);
         }
         std::uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < tx.n; ++tries)

@@ -13,6 +13,7 @@ Snapshot snapshot(const DirStats& s) {
     o.err_max_ns = s.err_max_ns.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
         o.err_hist[i] = s.err_hist[i].load(std::memory_order_relaxed);
+        o.first_err_hist[i] = s.first_err_hist[i].load(std::memory_order_relaxed);
         o.drawn_hist[i] = s.drawn_hist[i].load(std::memory_order_relaxed);
         o.held_hist[i] = s.held_hist[i].load(std::memory_order_relaxed);
     }
@@ -26,6 +27,7 @@ Snapshot minus(const Snapshot& now, const Snapshot& base) {
 #undef X
     for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
         o.err_hist[i] = now.err_hist[i] - base.err_hist[i];
+        o.first_err_hist[i] = now.first_err_hist[i] - base.first_err_hist[i];
         o.drawn_hist[i] = now.drawn_hist[i] - base.drawn_hist[i];
         o.held_hist[i] = now.held_hist[i] - base.held_hist[i];
     }
@@ -41,6 +43,7 @@ Snapshot merge(const Snapshot& a, const Snapshot& b) {
     o.err_max_ns = std::max(a.err_max_ns, b.err_max_ns);
     for (std::size_t i = 0; i < o.err_hist.size(); ++i) {
         o.err_hist[i] = a.err_hist[i] + b.err_hist[i];
+        o.first_err_hist[i] = a.first_err_hist[i] + b.first_err_hist[i];
         o.drawn_hist[i] = a.drawn_hist[i] + b.drawn_hist[i];
         o.held_hist[i] = a.held_hist[i] + b.held_hist[i];
     }
@@ -112,6 +115,13 @@ nlohmann::json to_json(const Snapshot& s) {
                              {"p999", percentile(s.err_hist, 0.999)},
                              {"max", s.err_max_ns},
                              {"buckets", buckets}};
+    std::uint64_t first = 0;
+    for (const auto c : s.first_err_hist) first += c;
+    j["release_error_first_ns"] = {{"count", first},
+                                   {"p50", percentile(s.first_err_hist, 0.50)},
+                                   {"p90", percentile(s.first_err_hist, 0.90)},
+                                   {"p99", percentile(s.first_err_hist, 0.99)},
+                                   {"p999", percentile(s.first_err_hist, 0.999)}};
     // What the engine drew and what the wheel held (netchaos run's fidelity table).
     j["drawn_ns"] = {{"p50", percentile(s.drawn_hist, 0.50)}, {"p99", percentile(s.drawn_hist, 0.99)},
                      {"buckets", buckets_json(s.drawn_hist)}};

@@ -52,6 +52,11 @@ struct DirStats {
     std::atomic<std::uint64_t> in_flight{0};     // gauge: queued in the release wheel
     std::atomic<std::uint64_t> err_max_ns{0};    // since the last reset
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> err_hist{};
+    // The same for the first release of each release instant only: with reorder = false, order
+    // preservation makes many packets due at one instant (a clump waits for the slowest draw
+    // ahead of it), and they leave one after the other; the first one's error is the release
+    // logic's, the rest add the clump's serialization.
+    std::array<std::atomic<std::uint64_t>, Histogram::buckets> first_err_hist{};
     // Ground truth for the fidelity gate, per packet the engine scheduled: the delay it drew
     // (checks the engine against the model) and the holding time it delivered (release - rx:
     // adds order preservation, rate and slot queueing). Sums in us for exact moments; the
@@ -59,8 +64,10 @@ struct DirStats {
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> drawn_hist{};
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> held_hist{};
 
-    void record_error(std::uint64_t ns) {
-        bump(err_hist[static_cast<std::size_t>(Histogram::index(ns))]);
+    void record_error(std::uint64_t ns, bool first_of_instant) {
+        const auto b = static_cast<std::size_t>(Histogram::index(ns));
+        bump(err_hist[b]);
+        if (first_of_instant) bump(first_err_hist[b]);
         bump(err_sum_ns, ns);   // the exporter's histogram _sum
         if (ns > err_max_ns.load(std::memory_order_relaxed)) err_max_ns.store(ns, std::memory_order_relaxed);
     }
@@ -110,6 +117,7 @@ struct Snapshot {
     std::uint64_t in_flight = 0;
     std::uint64_t err_max_ns = 0;
     std::array<std::uint64_t, Histogram::buckets> err_hist{};
+    std::array<std::uint64_t, Histogram::buckets> first_err_hist{};
     std::array<std::uint64_t, Histogram::buckets> drawn_hist{};
     std::array<std::uint64_t, Histogram::buckets> held_hist{};
 };

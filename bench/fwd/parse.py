@@ -53,6 +53,10 @@ def precision(log):
         print(f"{name}: {r['count']} releases: p50 {r['p50']/1e3:.2f} us, p90 {r['p90']/1e3:.2f} us, "
               f"p99 {r['p99']/1e3:.2f} us, p99.9 {r['p999']/1e3:.2f} us, max {r['max']/1e3:.1f} us; "
               f"{d['late_after_stall']} released late after a VM stall (not in the histogram)")
+        fr = d.get("release_error_first_ns")
+        if fr and fr["count"]:
+            print(f"  first of each release instant ({fr['count']}): p50 {fr['p50']/1e3:.2f} us, p90 {fr['p90']/1e3:.2f} us, "
+                  f"p99 {fr['p99']/1e3:.2f} us, p99.9 {fr['p999']/1e3:.2f} us")
     st = f["stalls"]
     print(f"stalls (loop gaps > {st.get('threshold_ns', 500000) / 1e3:g} us): {st['count']}, total {st['total_ns']/1e6:.1f} ms, max {st['max_ns']/1e6:.2f} ms "
           f"over {f['uptime_s']:.1f} s")

@@ -16,10 +16,10 @@ TEST_CASE("merge: counters and histograms add, in flight adds, the worst error w
     bump(lane1[1].dropped_fault, 3);
     lane0[0].in_flight.store(4);
     lane1[0].in_flight.store(6);
-    lane0[0].record_error(100);
-    lane0[0].record_error(5000);
-    lane1[0].record_error(100);
-    lane1[0].record_error(900);
+    lane0[0].record_error(100, true);
+    lane0[0].record_error(5000, false);   // behind the previous, due at the same instant
+    lane1[0].record_error(100, true);
+    lane1[0].record_error(900, true);
     bump(lane0[0].held_hist[static_cast<std::size_t>(Histogram::index(1000))], 2);
     bump(lane1[0].held_hist[static_cast<std::size_t>(Histogram::index(1000))], 5);
     bump(loop0.stalls, 1);
@@ -38,6 +38,9 @@ TEST_CASE("merge: counters and histograms add, in flight adds, the worst error w
     CHECK(s.err_sum_ns == 6100);
     CHECK(s.err_hist[static_cast<std::size_t>(Histogram::index(100))] == 2);
     CHECK(s.err_hist[static_cast<std::size_t>(Histogram::index(900))] == 1);
+    CHECK(s.first_err_hist[static_cast<std::size_t>(Histogram::index(100))] == 2);
+    CHECK(s.first_err_hist[static_cast<std::size_t>(Histogram::index(900))] == 1);
+    CHECK(s.first_err_hist[static_cast<std::size_t>(Histogram::index(5000))] == 0);
     CHECK(s.held_hist[static_cast<std::size_t>(Histogram::index(1000))] == 7);
     CHECK(snapshot(lanes, 1).dropped_fault == 3);
     CHECK(snapshot(lanes, 1).rx == 0);
@@ -45,6 +48,8 @@ TEST_CASE("merge: counters and histograms add, in flight adds, the worst error w
     const auto j = to_json(s);
     CHECK(j["release_error_ns"]["count"] == 4);
     CHECK(j["release_error_ns"]["max"] == 5000);
+    CHECK(j["release_error_first_ns"]["count"] == 3);
+    CHECK(j["release_error_first_ns"]["p99"] == Histogram::upper(Histogram::index(900)));
     CHECK(j["rx"] == 42);
 
     const LoopSnapshot l = loop_snapshot(lanes);
@@ -57,10 +62,11 @@ TEST_CASE("merge of one lane is that lane") {
     std::array<DirStats, 2> lane;
     LoopStats loop;
     bump(lane[1].tx, 9);
-    lane[1].record_error(42);
+    lane[1].record_error(42, true);
     const Snapshot one = snapshot(lane[1]);
     const Snapshot merged = snapshot(std::vector<LaneView>{{&lane, &loop}}, 1);
     CHECK(merged.tx == one.tx);
     CHECK(merged.err_max_ns == one.err_max_ns);
     CHECK(merged.err_hist == one.err_hist);
+    CHECK(merged.first_err_hist == one.first_err_hist);
 }

@@ -41,7 +41,7 @@ TEST_CASE("fwd exporter: release errors regrouped at powers of two, exactly") {
     std::array<fwd::DirStats, 2> dir;
     fwd::LoopStats loop;
     // 2^k - 1 ns is the last value of the bucket below le = 2^k; 2^k itself is above it.
-    for (std::uint64_t ns : {100ull, 1023ull, 1024ull, 5000ull, 1'000'000ull}) dir[1].record_error(ns);
+    for (std::uint64_t ns : {100ull, 1023ull, 1024ull, 5000ull, 1'000'000ull}) dir[1].record_error(ns, true);
     exporter::FwdCollector c(dir, loop);
     const std::string t = exporter::render(c.Collect());
     INFO(t);
