@@ -11,10 +11,15 @@
 #   counted as held (and, with reorder = false, its draw pushed the frames behind it): held
 #   was then rx, ~50x tx here.
 # A host that stalls the lcore for more than 2% of the interval skips: the rate is then the
-# host's.
+# host's. Also: a --stall under 5us, or not a duration, exits 3.
 source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
 source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_lcores.bash" || exit 1
 lc_requirements
+
+# --stall (what counts as the host's gap) is checked before EAL starts: exit 3 and why.
+for bad in 1us abc; do
+  nc_expect 3 "netchaos-fwd: --stall needs a duration of at least 5us (e.g. 20us)" -- "$NETCHAOS_FWD" --no-huge -- --stall "$bad"
+done
 
 cat >"$tmp/limit.toml" <<'T'
 name = "limit-200"
