@@ -42,6 +42,24 @@ fwd_load() {
   "$NETCHAOS" apply "$f" --backend dpdk --control "$SOCK" --direction "$dir" >/dev/null || fail "netchaos apply $f failed"
 }
 
+# irtt_robust FILE -> "median robust_sigma" (ms) of irtt's per-packet RTTs, robust sigma =
+# IQR / 1.349. A few late replies (a stalled host, irtt's own scheduling) move the mean and
+# the standard deviation of a quiet path by milliseconds, the median and the IQR not.
+irtt_robust() {
+  python3 - "$1" <<'PY'
+import json, sys
+v = sorted(t["delay"]["rtt"] / 1e6 for t in json.load(open(sys.argv[1]))["round_trips"]
+           if t.get("lost") in (False, "false") and "rtt" in t.get("delay", {}))
+def q(f):
+    k = f * (len(v) - 1); i = int(k)
+    return v[i] + (v[min(i + 1, len(v) - 1)] - v[i]) * (k - i)
+print(f"{q(0.5):.4f} {(q(0.75) - q(0.25)) / 1.349:.4f}")
+PY
+}
+
+# fwd_stalled_ms: the forwarder's time in stalls so far (ms).
+fwd_stalled_ms() { fwd_stat "round(s['stalls']['total_ns'] / 1e6)"; }
+
 # fwd_stat EXPR: evaluate a Python expression over the stats reply `s`, e.g. "s['directions']['0to1']['rx']".
 fwd_stat() {
   fwd_ctl '{"cmd":"stats"}' | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"

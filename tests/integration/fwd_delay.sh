@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
-# normal(5 ms, 1 ms) on 0to1 only: irtt's RTT mean = 5 ms + base mean within 3%, and its
-# sigma within 10% of 1 ms (the base path's own sigma added in quadrature, measured first).
+# normal(5 ms, 1 ms) on 0to1 only, measured with irtt against a base of a constant 5 ms on the
+# same path: the median RTTs agree within 5% of 5 ms, and the robust sigma (IQR / 1.349) is
+# 1 ms (the base's added in quadrature) within -10% / +20%. The base is delayed too because
+# irtt reads a delayed path late and wide: its Go client is asleep when a delayed reply comes
+# (an unimpaired base put irtt's median 80-170 us under the delayed one's, and its sigma read
+# 2-16% wide at 200/s in probe_fwd_jitter, up to 12% here at 100/s, where netchaos probe reads
+# 0.99-1.01), so the upper bound allows for the tool; a forwarder that delivered 0.8 or 1.3 ms
+# still fails. The medians: 1,000 RTTs of sigma 1 ms put the delayed median's own sampling
+# error at 40 us, and irtt read it 6-115 us above the constant base's in five runs here.
+# Medians and IQRs because a few late replies moved the mean and standard deviation by
+# milliseconds (a CI run: base mean 1.24 ms, sd 2.6 ms). A forwarder stalled over 2% of a run measures the host: those checks are then
+# skipped, saying so (the drain at exit is checked either way).
 source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
 source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
@@ -8,9 +18,13 @@ fwd_tmp
 fwd_up
 fwd_irtt_server
 
+printf 'name = "constant-5ms"\n[egress.delay]\nmean = "5ms"\n' >"$T/const.toml"
+fwd_load "$T/const.toml"
+s0=$(fwd_stalled_ms)
 fwd_irtt "$T/base.json" 10ms 5s
-read -r base_mean base_sd <<<"$(irtt_field "$T/base.json" "j['stats']['rtt']['mean']/1e6, j['stats']['rtt']['stddev']/1e6" | tr -d '(),')"
-echo "base RTT: mean $base_mean ms, sd $base_sd ms"
+base_stalled=$(( $(fwd_stalled_ms) - s0 ))
+read -r base_med base_rs <<<"$(irtt_robust "$T/base.json")"
+echo "base RTT (constant 5 ms): median $base_med ms, robust sigma $base_rs ms; forwarder stalled $base_stalled ms of 5 s"
 
 cat >"$T/normal.toml" <<'TOML'
 name = "normal-5ms-1ms"
@@ -20,13 +34,21 @@ jitter = "1ms"
 distribution = "normal"
 TOML
 fwd_load "$T/normal.toml"
+s1=$(fwd_stalled_ms)
 fwd_irtt "$T/delay.json" 10ms 10s
-read -r mean sd n <<<"$(irtt_field "$T/delay.json" "j['stats']['rtt']['mean']/1e6, j['stats']['rtt']['stddev']/1e6, j['stats']['rtt']['n']" | tr -d '(),')"
-stalls=$(fwd_stat "s['stalls']['count']")
-echo "with normal(5ms,1ms): mean $mean ms, sd $sd ms over $n RTTs; forwarder stalls: $stalls"
+stalled=$(( $(fwd_stalled_ms) - s1 ))
+read -r n mean sd <<<"$(irtt_field "$T/delay.json" "j['stats']['rtt']['n'], j['stats']['rtt']['mean']/1e6, j['stats']['rtt']['stddev']/1e6" | tr -d '(),')"
+read -r med rs <<<"$(irtt_robust "$T/delay.json")"
+echo "with normal(5ms,1ms): median $med ms, robust sigma $rs ms (mean $mean, sd $sd) over $n RTTs; forwarder stalled $stalled ms of 10 s"
 nc_check "enough RTTs" "$n >= 900"
-nc_check "mean within 3% of 5 ms + base" "($mean - (5 + $base_mean)) / (5 + $base_mean) < 0.03 && ($mean - (5 + $base_mean)) / (5 + $base_mean) > -0.03"
-nc_check "sigma within 10% of 1 ms (base added in quadrature)" "$sd / sqrt(1 + $base_sd * $base_sd) > 0.9 && $sd / sqrt(1 + $base_sd * $base_sd) < 1.1"
+disturbed=""
+if ((base_stalled > 100 || stalled > 200)); then
+  disturbed="the forwarder stalled $base_stalled ms of the 5 s base and $stalled ms of the 10 s run (host load): the RTTs measure the host (median $med ms, robust sigma $rs ms), not compared"
+  echo "note: $disturbed"
+else
+  nc_check "median within 5% of 5 ms of the constant 5 ms base's" "$med - $base_med < 0.25 && $med - $base_med > -0.25"
+  nc_check "robust sigma 1 ms (base added in quadrature), -10% / +20% for irtt" "$rs / sqrt(1 + $base_rs * $base_rs) > 0.9 && $rs / sqrt(1 + $base_rs * $base_rs) < 1.2"
+fi
 [[ $(fwd_stat "s['directions']['1to0']['profile']") == passthrough ]] || fail "1to0 should stay pass-through"
 
 # --on-exit drain (the default): queued packets still leave, none is dropped at exit.
@@ -42,4 +64,5 @@ stopped=$(grep "netchaos-fwd: stopped" "$FWD_LOG") || fail "no clean stop in the
 drops=$(grep -o '"dropped_exit":[0-9]*' <<<"$stopped")
 [[ -n $drops ]] || fail "the final stats carry no dropped_exit: $stopped"
 grep -qv ':0$' <<<"$drops" && fail "drain dropped packets at exit: $drops"
+[[ -n $disturbed ]] && skip "$disturbed (drain at exit checked: nothing dropped)"
 pass "normal(5ms,1ms) delay through netchaos-fwd matches irtt"
