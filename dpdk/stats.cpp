@@ -93,6 +93,17 @@ nlohmann::json buckets_json(const std::array<std::uint64_t, Histogram::buckets>&
         if (const auto c = h[static_cast<std::size_t>(i)]) b.push_back({{"le_ns", Histogram::upper(i)}, {"count", c}});
     return b;
 }
+
+// A release-error histogram's count and percentiles (bucket upper edges).
+nlohmann::json error_json(const std::array<std::uint64_t, Histogram::buckets>& h) {
+    std::uint64_t count = 0;
+    for (const auto c : h) count += c;
+    return {{"count", count},
+            {"p50", percentile(h, 0.50)},
+            {"p90", percentile(h, 0.90)},
+            {"p99", percentile(h, 0.99)},
+            {"p999", percentile(h, 0.999)}};
+}
 }  // namespace
 
 nlohmann::json to_json(const Snapshot& s) {
@@ -101,27 +112,10 @@ nlohmann::json to_json(const Snapshot& s) {
     NETCHAOS_FWD_COUNTERS(X)
 #undef X
     j["in_flight"] = s.in_flight;
-    std::uint64_t count = 0;
-    nlohmann::json buckets = nlohmann::json::array();
-    for (int i = 0; i < Histogram::buckets; ++i) {
-        const auto c = s.err_hist[static_cast<std::size_t>(i)];
-        count += c;
-        if (c) buckets.push_back({{"le_ns", Histogram::upper(i)}, {"count", c}});
-    }
-    j["release_error_ns"] = {{"count", count},
-                             {"p50", percentile(s.err_hist, 0.50)},
-                             {"p90", percentile(s.err_hist, 0.90)},
-                             {"p99", percentile(s.err_hist, 0.99)},
-                             {"p999", percentile(s.err_hist, 0.999)},
-                             {"max", s.err_max_ns},
-                             {"buckets", buckets}};
-    std::uint64_t first = 0;
-    for (const auto c : s.first_err_hist) first += c;
-    j["release_error_first_ns"] = {{"count", first},
-                                   {"p50", percentile(s.first_err_hist, 0.50)},
-                                   {"p90", percentile(s.first_err_hist, 0.90)},
-                                   {"p99", percentile(s.first_err_hist, 0.99)},
-                                   {"p999", percentile(s.first_err_hist, 0.999)}};
+    j["release_error_ns"] = error_json(s.err_hist);
+    j["release_error_ns"]["max"] = s.err_max_ns;
+    j["release_error_ns"]["buckets"] = buckets_json(s.err_hist);
+    j["release_error_first_ns"] = error_json(s.first_err_hist);
     // What the engine drew and what the wheel held (netchaos run's fidelity table).
     j["drawn_ns"] = {{"p50", percentile(s.drawn_hist, 0.50)}, {"p99", percentile(s.drawn_hist, 0.99)},
                      {"buckets", buckets_json(s.drawn_hist)}};
