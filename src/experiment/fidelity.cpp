@@ -80,8 +80,8 @@ DelayMoments moments_from_sums(double n, double sum, double sumsq, double unit_m
 namespace {
 std::size_t one_pass(const Impairment& imp, double arrivals_hz, std::size_t packets) {
     if (!imp.delay || !imp.delay->trace || imp.delay->trace->at_end != profile::TraceEnd::hold) return packets;
-    const fault::TraceDelay td = fault::compile_trace(*imp.delay->trace);
-    const double pass_s = static_cast<double>(td.t.back()) / 1e9;
+    const auto& points = imp.delay->trace->points;   // the pass ends at the last point's time
+    const double pass_s = points.empty() ? 0.0 : std::chrono::duration<double>(points.back().at).count();
     const auto n = static_cast<std::size_t>(std::ceil(pass_s * arrivals_hz));
     return std::clamp<std::size_t>(n, 1, packets);
 }
