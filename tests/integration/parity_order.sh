@@ -37,10 +37,10 @@ fwd_reflector
 # probe's own sends were over 50 ms late (a loaded host; the same limit as 81_order's).
 fwd_run() {
   fwd_load "$1"
-  local before; before=$(fwd_stat "s['stalls']['total_ns']")
+  local before; before=$(fwd_stalled_ms)
   ip netns exec "$CLI" "$NETCHAOS" probe 10.213.0.2:7777 -r 200 -d 4s -t 1s -j -q >"$T/probe.jsonl" || fail "probe exit $?"
-  python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1])][-1]; print(s["received"], s["reordered"], s["rtt_stddev_ms"], int(sys.argv[2]) // 1000000 + 10000 * (s["send_error_max_us"] > 50000))' \
-    "$T/probe.jsonl" "$(( $(fwd_stat "s['stalls']['total_ns']") - before ))"
+  python3 -c 'import json,sys; s=[json.loads(l) for l in open(sys.argv[1])][-1]; print(s["received"], s["reordered"], s["rtt_stddev_ms"], int(sys.argv[2]) + 10000 * (s["send_error_max_us"] > 50000))' \
+    "$T/probe.jsonl" "$(( $(fwd_stalled_ms) - before ))"
 }
 printf 'name = "keep"\n[egress.delay]\nmean = "40ms"\njitter = "10ms"\ndistribution = "normal"\n' >"$T/keep.toml"
 printf 'name = "reord"\n[egress.delay]\nmean = "40ms"\njitter = "10ms"\ndistribution = "normal"\nreorder = true\n' >"$T/reord.toml"
