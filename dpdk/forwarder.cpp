@@ -31,14 +31,15 @@ struct TxBuf {
 class Loop {
 public:
     Loop(const ForwarderConfig& cfg, Shared& sh) : cfg_(cfg), sh_(sh), ln_(*sh.lanes.at(cfg.lane)) {
-        // ~1 us slots; 2^18 of them (2 MB) cover ~0.27 s, further releases wait in the heap.
+        // Order-preserving releases go to the queue's ring; the rest to its wheel: ~1 us slots,
+        // 2^18 of them (2 MB) cover ~0.27 s, further releases wait in the heap.
         // Wider slots mean fewer cold slot lines per packet; precision is kept by the per-entry
         // due check in the current slot.
         const double slot_ticks = sh.clock.ticks_per_ns * 1024.0;
         unsigned shift = 0;
         while ((2.0 * static_cast<double>(1ull << shift)) <= slot_ticks) ++shift;
         for (int d = 0; d < 2; ++d) {
-            wheel_[d] = std::make_unique<ReleaseWheel<rte_mbuf*>>(cfg.queue_capacity, shift, 18);
+            queue_[d] = std::make_unique<ReleaseQueue<rte_mbuf*>>(cfg.queue_capacity, shift, 18);
             // Every class's engine exists from the start (pass-through until a profile has that
             // many classes): a load only switches models, it never allocates on the lcore.
             engine_[d][0].emplace(cfg.initial[d].model, cfg.seed[d]);
@@ -142,11 +143,11 @@ private:
         DirStats& st = ln_.dir[static_cast<std::size_t>(d)];
         bump(st.rx, n);
         // Per packet, as the engine wants them (struct of arrays): rx time, length, ECN, flow.
-        std::int64_t t_rx[fault::BurstDecisions::max];
-        std::uint32_t len[fault::BurstDecisions::max];
-        std::uint8_t ecn[fault::BurstDecisions::max];
-        std::uint32_t flow[fault::BurstDecisions::max];
-        FrameInfo info[fault::BurstDecisions::max];
+        std::int64_t* const t_rx = burst_.t_rx;
+        std::uint32_t* const len = burst_.len;
+        std::uint8_t* const ecn = burst_.ecn;
+        std::uint32_t* const flow = burst_.flow;
+        FrameInfo* const info = burst_.info;
         const HwRx& hw = hw_[d];
         const bool frames = reads_[d] != 0;
         std::uint16_t kept = 0;
@@ -192,8 +193,8 @@ private:
         // a draw and takes no place in the release order. Decided first, its draw would push
         // the packets behind it (reorder = false), and at saturation the dropped third of a
         // burst would lengthen every kept packet's stay.
-        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
-        const std::uint32_t queued = wheel.size();
+        ReleaseQueue<rte_mbuf*>& queue = *queue_[d];
+        const std::uint32_t queued = queue.size();
         const std::uint32_t room = queued < limit_[d] ? limit_[d] - queued : 0;
         if (kept > room) {
             bump(st.dropped_queue_full, kept - room);
@@ -241,8 +242,8 @@ private:
                 if (f & fault::BurstDecisions::corrupt) { flip_bit(data, seg_len, dec.corrupt_bit[i]); bump(st.corrupted); }
             }
             sums.add(st, dec.drawn_ns[i], dec.release_ns[i] - t_rx[i], (dec.flags[i] & fault::BurstDecisions::pushed) != 0);
-            enqueue(d, wheel, st, due[i], m, rx_tsc);
-            if (copy) enqueue(d, wheel, st, due[i], copy, rx_tsc);
+            enqueue(d, queue, st, due[i], m, rx_tsc);
+            if (copy) enqueue(d, queue, st, due[i], copy, rx_tsc);
         }
         sums.publish(st);
     }
@@ -313,10 +314,10 @@ private:
         else bump(st.malformed_oversize);
     }
 
-    void enqueue(int d, ReleaseWheel<rte_mbuf*>& wheel, DirStats& st, std::uint64_t due, rte_mbuf* m, std::uint64_t now) {
+    void enqueue(int d, ReleaseQueue<rte_mbuf*>& queue, DirStats& st, std::uint64_t due, rte_mbuf* m, std::uint64_t now) {
         // Already due and nothing queued ahead of it: straight to the tx buffer.
-        if (due <= now && wheel.empty()) { emit(d, m, due, now); return; }
-        if (wheel.size() >= limit_[d] || !wheel.push(due, m)) {
+        if (due <= now && queue.empty()) { emit(d, m, due, now); return; }
+        if (queue.size() >= limit_[d] || !queue.push(due, m)) {
             bump(st.dropped_queue_full);
             rte_pktmbuf_free(m);
         }
@@ -334,9 +335,9 @@ private:
     }
 
     void release(int d, std::uint64_t now, std::uint64_t /*loop_start*/) {
-        ReleaseWheel<rte_mbuf*>& wheel = *wheel_[d];
-        wheel.pop_due(now, 2 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
-        ln_.dir[static_cast<std::size_t>(d)].in_flight.store(wheel.size(), std::memory_order_relaxed);
+        ReleaseQueue<rte_mbuf*>& queue = *queue_[d];
+        queue.pop_due(now, 2 * tx_batch, [&](rte_mbuf* m, std::uint64_t due) { emit(d, m, due, now); });
+        ln_.dir[static_cast<std::size_t>(d)].in_flight.store(queue.size(), std::memory_order_relaxed);
     }
 
     void flush(int d) {
@@ -345,12 +346,16 @@ private:
         // Release error = the TSC at the tx call - the scheduled TSC. Packets that were due
         // before a stall ended are counted apart: that lateness is the host's, not ours.
         const std::uint64_t t = rte_rdtsc();
+        ErrorSums err;
+        std::uint64_t late = 0;
         for (std::uint16_t i = 0; i < tx.n; ++i) {
             const bool first = tx.due[i] != tx.last_due;
             tx.last_due = tx.due[i];
-            if (watch_.delayed(tx.due[i])) bump(st.late_after_stall);
-            else st.record_error(t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0, first);
+            if (watch_.delayed(tx.due[i])) ++late;
+            else err.add(st, t > tx.due[i] ? static_cast<std::uint64_t>(static_cast<double>(t - tx.due[i]) * sh_.clock.ns_per_tick) : 0, first);
         }
+        err.publish(st);
+        if (late) bump(st.late_after_stall, late);
         std::uint16_t sent = 0;
         for (int tries = 0; tries < 4 && sent < tx.n; ++tries)
             sent += rte_eth_tx_burst(tx.port, cfg_.queue, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
@@ -367,7 +372,7 @@ private:
     void finish() {
         if (cfg_.on_exit == ExitPolicy::drain) {
             const std::uint64_t limit = rte_rdtsc() + sh_.clock.ticks(cfg_.drain_max_ns);
-            while ((!wheel_[0]->empty() || !wheel_[1]->empty()) && rte_rdtsc() < limit) {
+            while ((!queue_[0]->empty() || !queue_[1]->empty()) && rte_rdtsc() < limit) {
                 const std::uint64_t now = tick();
                 for (int d = 0; d < 2; ++d) release(d, rte_rdtsc(), now);
                 flush_all();
@@ -376,7 +381,7 @@ private:
         flush_all();
         for (int d = 0; d < 2; ++d) {
             std::uint64_t n = 0;
-            wheel_[d]->drain_all([&](rte_mbuf* m, std::uint64_t) { rte_pktmbuf_free(m); ++n; });
+            queue_[d]->drain_all([&](rte_mbuf* m, std::uint64_t) { rte_pktmbuf_free(m); ++n; });
             bump(ln_.dir[static_cast<std::size_t>(d)].dropped_exit, n);
             ln_.dir[static_cast<std::size_t>(d)].in_flight.store(0, std::memory_order_relaxed);
         }
@@ -385,13 +390,22 @@ private:
     const ForwarderConfig& cfg_;
     Shared& sh_;
     Lane& ln_;   // this lcore's stats and mailbox
-    std::unique_ptr<ReleaseWheel<rte_mbuf*>> wheel_[2];
+    std::unique_ptr<ReleaseQueue<rte_mbuf*>> queue_[2];
     static constexpr std::size_t n_engines = engines_per_dir;
     std::optional<fault::Engine> engine_[2][n_engines];   // [d][0] = unmatched, [d][k] = class k
     ClassRule rules_[2][profile::max_classes];
     unsigned nrules_[2] = {0, 0};
     unsigned reads_[2] = {0, 0};   // frame_reads() of each direction's model
     fault::BurstDecisions dec_;
+    // receive()'s per-packet arrays: members, not locals, since FrameInfo's initializers
+    // would otherwise fill all 64 on every call.
+    struct BurstScratch {
+        std::int64_t t_rx[fault::BurstDecisions::max];
+        std::uint32_t len[fault::BurstDecisions::max];
+        std::uint8_t ecn[fault::BurstDecisions::max];
+        std::uint32_t flow[fault::BurstDecisions::max];
+        FrameInfo info[fault::BurstDecisions::max];
+    } burst_;
     fault::BurstDecisions cls_dec_;   // one class's share of a burst
     std::uint32_t limit_[2] = {0, 0};
     TxBuf tx_[2];

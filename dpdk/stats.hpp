@@ -63,21 +63,64 @@ struct DirStats {
     // histograms for the shape. `pushed_by_order` counts releases order preservation moved.
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> drawn_hist{};
     std::array<std::atomic<std::uint64_t>, Histogram::buckets> held_hist{};
+    // One release's error alone (a burst's go through ErrorSums, below).
+    void record_error(std::uint64_t ns, bool first_of_instant);
+};
 
-    void record_error(std::uint64_t ns, bool first_of_instant) {
-        const auto b = static_cast<std::size_t>(Histogram::index(ns));
-        bump(err_hist[b]);
-        if (first_of_instant) bump(first_err_hist[b]);
-        bump(err_sum_ns, ns);   // the exporter's histogram _sum
-        if (ns > err_max_ns.load(std::memory_order_relaxed)) err_max_ns.store(ns, std::memory_order_relaxed);
+// Counts into one histogram of a burst: consecutive values mostly land in the same bucket
+// (a constant delay always, a jittered one in a handful), so a run is counted in a register
+// and reaches the shared bucket once, when the bucket changes or the burst ends. Per value,
+// a load-add-store on the bucket chained each packet to the previous one's store.
+class BucketRuns {
+public:
+    using Buckets = std::array<std::atomic<std::uint64_t>, Histogram::buckets>;
+    void add(Buckets& h, std::uint64_t v) {
+        const int b = Histogram::index(v);
+        if (b == bucket_) { ++run_; return; }
+        flush(h);
+        bucket_ = b;
+        run_ = 1;
+    }
+    void flush(Buckets& h) {
+        if (run_) bump(h[static_cast<std::size_t>(bucket_)], run_);
+        run_ = 0;
+    }
+private:
+    int bucket_ = -1;
+    std::uint64_t run_ = 0;
+};
+
+// The release-error record of a tx burst (all releases, and the first of each instant),
+// published once per burst as HoldSums is.
+struct ErrorSums {
+    BucketRuns all, first;
+    std::uint64_t sum_ns = 0, max_ns = 0;
+    void add(DirStats& st, std::uint64_t ns, bool first_of_instant) {
+        all.add(st.err_hist, ns);
+        if (first_of_instant) first.add(st.first_err_hist, ns);
+        sum_ns += ns;
+        max_ns = ns > max_ns ? ns : max_ns;
+    }
+    void publish(DirStats& st) {
+        all.flush(st.err_hist);
+        first.flush(st.first_err_hist);
+        if (sum_ns) bump(st.err_sum_ns, sum_ns);   // the exporter's histogram _sum
+        if (max_ns > st.err_max_ns.load(std::memory_order_relaxed)) st.err_max_ns.store(max_ns, std::memory_order_relaxed);
     }
 };
+
+inline void DirStats::record_error(std::uint64_t ns, bool first_of_instant) {
+    ErrorSums e;
+    e.add(*this, ns, first_of_instant);
+    e.publish(*this);
+}
 
 // The holding-time record of a burst's packets (DirStats' sums and histograms). The sums
 // stay in registers and reach the shared counters once per burst: per packet, each was a
 // load-add-store on the same counter, a store-forwarding chain from one packet to the next.
 struct HoldSums {
     std::uint64_t n = 0, drawn_us = 0, drawn_us2 = 0, held_us = 0, held_us2 = 0, pushed = 0;
+    BucketRuns drawn_runs, held_runs;
     void add(DirStats& st, std::int64_t drawn_ns, std::int64_t held_ns, bool was_pushed) {
         const auto dn = static_cast<std::uint64_t>(drawn_ns > 0 ? drawn_ns : 0);
         const auto hn = static_cast<std::uint64_t>(held_ns > 0 ? held_ns : 0);
@@ -88,11 +131,13 @@ struct HoldSums {
         held_us += hu;
         held_us2 += hu * hu;
         pushed += was_pushed;
-        bump(st.drawn_hist[static_cast<std::size_t>(Histogram::index(dn))]);
-        bump(st.held_hist[static_cast<std::size_t>(Histogram::index(hn))]);
+        drawn_runs.add(st.drawn_hist, dn);
+        held_runs.add(st.held_hist, hn);
     }
-    void publish(DirStats& st) const {
+    void publish(DirStats& st) {
         if (n == 0) return;
+        drawn_runs.flush(st.drawn_hist);
+        held_runs.flush(st.held_hist);
         bump(st.held, n);
         bump(st.drawn_sum_us, drawn_us);
         bump(st.drawn_sumsq_us2, drawn_us2);
