@@ -58,6 +58,14 @@ public:
         return true;
     }
 
+    // Starts the wheel's turn at `now` unless a push started it (at its due time). A wheel
+    // whose first push comes long after the clock started (ReleaseQueue's, used only when a
+    // release is earlier than one before it) must not turn from that push's due time: a later
+    // push due before it would wait for it.
+    void start(std::uint64_t now) {
+        if (!started_) { cursor_ = now >> shift_; started_ = true; }
+    }
+
     // Hands every item due at `now` (at most `max`) to emit(item, due), in release order.
     template <class F>
     std::uint32_t pop_due(std::uint64_t now, std::uint32_t max, F&& emit) {
@@ -172,6 +180,115 @@ private:
     std::uint64_t cursor_ = 0; // absolute slot number being released
     std::uint64_t seq_ = 0;
     bool started_ = false;
+};
+
+// A direction's release queue: a FIFO in front of the wheel. A release that is not earlier
+// than the FIFO's last one, pushed while the wheel is empty, goes to the FIFO: a store at its
+// tail and, at release, a load at its head, both sequential, where the wheel costs a node
+// from its pool, a slot list append and a slot walk (each a likely cache miss after 100 us).
+// Order-preserving releases (reorder = false, a constant delay, a rate) are all of that
+// kind, so they never touch the wheel; jitter that reorders goes to the wheel.
+//
+// The FIFO is a list of 4 KiB chunks from a pool whose free chunks are reused last-freed
+// first: its memory follows what is in flight (a chunk freed at the head is the next one
+// the tail takes, still in cache), where one ring sized for the capacity (16 MiB) would
+// store every entry into a line untouched since the ring last wrapped.
+//
+// Order: while the wheel holds anything every push goes to it, so whenever both hold items
+// every FIFO item was pushed before every wheel item. pop_due empties the FIFO's due items
+// first: two releases with the same due time leave in push order, and releases that do not
+// decrease leave in push order, as the wheel alone guarantees.
+template <class T>
+class ReleaseQueue {
+public:
+    ReleaseQueue(std::uint32_t capacity, unsigned slot_shift, unsigned slots_log2)
+        : chunk_(capacity / per_chunk + 2), wheel_(capacity, slot_shift, slots_log2), capacity_(capacity) {
+        free_.reserve(chunk_.size());
+        for (std::size_t c = chunk_.size(); c-- > 0;) free_.push_back(static_cast<std::uint32_t>(c));
+    }
+
+    std::uint32_t size() const { return fifo_size_ + wheel_.size(); }
+    bool empty() const { return size() == 0; }
+    std::uint32_t fifo_size() const { return fifo_size_; }
+
+    // Queue `item` for release at TSC `due`. Returns false when the queue holds `capacity`.
+    bool push(std::uint64_t due, T item) {
+        if (size() >= capacity_) return false;
+        if (wheel_.empty() && (fifo_size_ == 0 || due >= last_due_)) {
+            if (tail_pos_ == per_chunk || fifo_size_ == 0) {
+                if (free_.empty()) return wheel_.push(due, item);
+                const std::uint32_t c = free_.back();
+                free_.pop_back();
+                if (fifo_size_ == 0) { head_ = c; head_pos_ = 0; }
+                else chunk_[tail_].next = c;
+                tail_ = c;
+                tail_pos_ = 0;
+            }
+            chunk_[tail_].e[tail_pos_++] = Entry{due, item};
+            ++fifo_size_;
+            last_due_ = due;
+            return true;
+        }
+        return wheel_.push(due, item);
+    }
+
+    // Hands every item due at `now` (at most `max`) to emit(item, due): the FIFO's first.
+    template <class F>
+    std::uint32_t pop_due(std::uint64_t now, std::uint32_t max, F&& emit) {
+        std::uint32_t out = 0;
+        wheel_.start(now);
+        while (fifo_size_ && out < max) {
+            const Entry e = chunk_[head_].e[head_pos_];
+            if (e.due > now) break;
+            __builtin_prefetch(&chunk_[head_].e[head_pos_ + 8]);   // two lines ahead (within the chunk's padding)
+            pop_head();
+            ++out;
+            emit(e.item, e.due);
+        }
+        if (out < max && !wheel_.empty()) out += wheel_.pop_due(now, max - out, emit);
+        return out;
+    }
+
+    // Drops everything: emit(item, due) for each, any order.
+    template <class F>
+    void drain_all(F&& emit) {
+        while (fifo_size_) {
+            const Entry e = chunk_[head_].e[head_pos_];
+            pop_head();
+            emit(e.item, e.due);
+        }
+        wheel_.drain_all(emit);
+    }
+
+private:
+    struct Entry {
+        std::uint64_t due;
+        T item;
+    };
+    static constexpr std::uint32_t per_chunk = 248;   // 8 entries' padding for the prefetch ahead
+    struct Chunk {
+        Entry e[per_chunk + 8];
+        std::uint32_t next;
+    };
+
+    void pop_head() {
+        --fifo_size_;
+        if (++head_pos_ == per_chunk || fifo_size_ == 0) {
+            const std::uint32_t next = chunk_[head_].next;
+            free_.push_back(head_);   // the tail's next chunk: reused while still in cache
+            if (fifo_size_ == 0) { tail_pos_ = per_chunk; return; }
+            head_ = next;
+            head_pos_ = 0;
+        }
+    }
+
+    std::vector<Chunk> chunk_;
+    std::vector<std::uint32_t> free_;   // a stack: last freed, first reused
+    std::uint32_t head_ = 0, head_pos_ = 0, tail_ = 0, tail_pos_ = 0;
+    std::uint32_t fifo_size_ = 0;
+    std::uint64_t last_due_ = 0;
+    ReleaseWheel<T> wheel_;
+    std::uint32_t capacity_;
 };
 
 }  // namespace netchaos::fwd

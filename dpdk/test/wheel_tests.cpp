@@ -7,7 +7,9 @@
 using netchaos::fwd::ReleaseWheel;
 
 namespace {
-std::vector<std::pair<int, std::uint64_t>> pop(ReleaseWheel<int>& w, std::uint64_t now, std::uint32_t max = ~0u) {
+// Pops from a ReleaseWheel<int> or a ReleaseQueue<int>.
+template <class W>
+std::vector<std::pair<int, std::uint64_t>> pop(W& w, std::uint64_t now, std::uint32_t max = ~0u) {
     std::vector<std::pair<int, std::uint64_t>> out;
     w.pop_due(now, max, [&](int v, std::uint64_t due) { out.emplace_back(v, due); });
     return out;
@@ -99,4 +101,80 @@ TEST_CASE("drain_all hands back everything") {
     CHECK(n == 8);
     CHECK(w.empty());
     CHECK(w.push(1, 1));
+}
+
+using netchaos::fwd::ReleaseQueue;
+
+TEST_CASE("queue: order-preserving releases stay in the FIFO, across many chunks, in push order") {
+    ReleaseQueue<int> q(5000, 4, 8);
+    std::mt19937_64 rng(11);
+    std::uint64_t t = 100;
+    for (int i = 0; i < 5000; ++i) {
+        t += rng() % 3;   // repeats included: ties keep push order
+        REQUIRE(q.push(t, i));
+    }
+    CHECK(q.fifo_size() == 5000);   // the wheel never used
+    CHECK_FALSE(q.push(t, 5000));   // capacity
+    int expect = 0;
+    for (std::uint64_t now = 0; now <= t; now += 1 + rng() % 50)
+        for (auto [v, due] : pop(q, now, 1 + static_cast<std::uint32_t>(rng() % 300))) {
+            REQUIRE(v == expect++);
+            REQUIRE(due <= now);
+        }
+    for (auto [v, due] : pop(q, t)) REQUIRE(v == expect++);
+    CHECK(expect == 5000);
+    CHECK(q.empty());
+}
+
+TEST_CASE("queue: an earlier release goes to the wheel, and so does everything after it until the wheel empties") {
+    ReleaseQueue<int> q(64, 4, 8);
+    q.push(1000, 1);
+    q.push(1000, 2);
+    q.push(500, 3);    // earlier than the FIFO's last: the wheel
+    q.push(1000, 4);   // not earlier, but the wheel holds 3: the wheel, behind 1 and 2
+    q.push(2000, 5);
+    CHECK(q.fifo_size() == 2);
+    auto a = pop(q, 600);
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].first == 3);
+    auto b = pop(q, 1000);   // equal due times leave in push order: FIFO first
+    REQUIRE(b.size() == 3);
+    CHECK(b[0].first == 1);
+    CHECK(b[1].first == 2);
+    CHECK(b[2].first == 4);
+    q.push(3000, 6);   // the FIFO is empty but the wheel still holds 5
+    CHECK(q.fifo_size() == 0);
+    auto c = pop(q, 3000);
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].first == 5);
+    CHECK(c[1].first == 6);
+    q.push(10, 7);     // everything empty: the FIFO again, whatever the time
+    CHECK(q.fifo_size() == 1);
+    CHECK(pop(q, 10).size() == 1);
+}
+
+TEST_CASE("queue: reordering jitter still leaves in due order, and drain_all frees both parts") {
+    ReleaseQueue<int> q(10000, 2, 10);
+    CHECK(pop(q, 0).empty());   // the forwarder pops from its first iteration: the wheel turns from then
+    std::mt19937_64 rng(3);
+    std::vector<std::uint64_t> due(10000);
+    for (int i = 0; i < 10000; ++i) {
+        due[static_cast<std::size_t>(i)] = 1000 + static_cast<std::uint64_t>(i) * 4 + rng() % 400;
+        REQUIRE(q.push(due[static_cast<std::size_t>(i)], i));
+    }
+    std::uint64_t last = 0;
+    int n = 0;
+    for (std::uint64_t now = 0; n < 5000; now += 2)
+        for (auto [v, d] : pop(q, now, 5000 - static_cast<std::uint32_t>(n))) {
+            REQUIRE(d == due[static_cast<std::size_t>(v)]);
+            REQUIRE(d <= now);
+            REQUIRE(d + 8 >= last);   // within a slot (4 ticks) and a pop step (2) of due order
+            last = std::max(last, d);
+            ++n;
+        }
+    int rest = 0;
+    q.drain_all([&](int, std::uint64_t) { ++rest; });
+    CHECK(rest == 5000);
+    CHECK(q.empty());
+    CHECK(q.push(1, 1));
 }
