@@ -31,7 +31,7 @@ struct TxBuf {
 class Loop {
 public:
     Loop(const ForwarderConfig& cfg, Shared& sh) : cfg_(cfg), sh_(sh), ln_(*sh.lanes.at(cfg.lane)) {
-        // Order-preserving releases go to the queue's ring; the rest to its wheel: ~1 us slots,
+        // Order-preserving releases go to the queue's FIFO; the rest to its wheel: ~1 us slots,
         // 2^18 of them (2 MB) cover ~0.27 s, further releases wait in the heap.
         // Wider slots mean fewer cold slot lines per packet; precision is kept by the per-entry
         // due check in the current slot.

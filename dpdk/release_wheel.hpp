@@ -191,7 +191,7 @@ private:
 //
 // The FIFO is a list of 4 KiB chunks from a pool whose free chunks are reused last-freed
 // first: its memory follows what is in flight (a chunk freed at the head is the next one
-// the tail takes, still in cache), where one ring sized for the capacity (16 MiB) would
+// the tail takes, still in cache), where one ring sized for the capacity (32 MiB) would
 // store every entry into a line untouched since the ring last wrapped.
 //
 // Order: while the wheel holds anything every push goes to it, so whenever both hold items
@@ -215,7 +215,7 @@ public:
     bool push(std::uint64_t due, T item) {
         if (size() >= capacity_) return false;
         if (wheel_.empty() && (fifo_size_ == 0 || due >= last_due_)) {
-            if (tail_pos_ == per_chunk || fifo_size_ == 0) {
+            if (tail_pos_ == per_chunk) {   // the tail chunk is full, or there is none
                 if (free_.empty()) return wheel_.push(due, item);
                 const std::uint32_t c = free_.back();
                 free_.pop_back();
@@ -284,7 +284,8 @@ private:
 
     std::vector<Chunk> chunk_;
     std::vector<std::uint32_t> free_;   // a stack: last freed, first reused
-    std::uint32_t head_ = 0, head_pos_ = 0, tail_ = 0, tail_pos_ = 0;
+    // tail_pos_ == per_chunk: the tail chunk is full, or the FIFO is empty and has none.
+    std::uint32_t head_ = 0, head_pos_ = 0, tail_ = 0, tail_pos_ = per_chunk;
     std::uint32_t fifo_size_ = 0;
     std::uint64_t last_due_ = 0;
     ReleaseWheel<T> wheel_;
