@@ -489,7 +489,8 @@ nlohmann::json ControlServer::stats() {
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     nlohmann::json pool;
     if (opt_.pool) pool = {{"size", opt_.pool->size}, {"in_use", rte_mempool_in_use_count(opt_.pool)},
-                           {"available", rte_mempool_avail_count(opt_.pool)}};
+                           {"available", rte_mempool_avail_count(opt_.pool)},
+                           {"driver", rte_mempool_get_ops(opt_.pool->ops_index)->name}};
     // The PMDs' own counters: drops before the forwarder ever saw a packet show up here.
     nlohmann::json ports = nlohmann::json::array();
     for (std::uint16_t p : opt_.ports) {

@@ -2,7 +2,7 @@
 // release wheel keyed by TSC, live profile switches over a UNIX control socket.
 //   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
 //                [--stats-interval D] [--malformed forward|drop|unchecked] [--max-frame N]
-//                [--pool N] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
+//                [--pool N] [--pool-ops NAME] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
 //                [--preflight] [--ignore-preflight] [--lcores N]
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -51,6 +51,7 @@ struct Options {
     std::int64_t control_idle_ms = 10'000;
     std::size_t max_frame = 1518;
     std::uint64_t pool = 0;
+    std::string pool_ops = "auto";
     std::uint32_t mbuf_size = RTE_MBUF_DEFAULT_DATAROOM;
     double rate_hint = 200000;
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
@@ -79,6 +80,9 @@ void usage() {
         "  --malformed unchecked     forward without reading frame data for it (only oversize counted)\n"
         "  --max-frame N           frames longer than N bytes are oversize (default 1518)\n"
         "  --pool N                mbufs (default: rate hint x profile max delay, capped by -m)\n"
+        "  --pool-ops NAME         mempool driver: auto (default: stack, last freed first reused; ring_mp_mc with\n"
+        "                          AF_XDP ports), stack, ring_mp_mc (DPDK's default) or another loaded driver;\n"
+        "                          falls back to ring_mp_mc when NAME is not loaded\n"
         "  --mbuf-size N           mbuf data room in bytes (default 2176; >= the PMD's frame)\n"
         "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
         "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
@@ -131,6 +135,7 @@ int parse_options(int argc, char** argv, Options& o) {
         }
         else if (a == "--max-frame") o.max_frame = std::stoul(val());
         else if (a == "--pool") o.pool = std::stoull(val());
+        else if (a == "--pool-ops") o.pool_ops = val();
         else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
         else if (a == "--rate-hint") o.rate_hint = std::stod(val());
         else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
@@ -319,11 +324,34 @@ int main(int argc, char** argv) {
                         "are dropped (raise -m or lower --rate-hint)\n",
                         static_cast<unsigned long long>(plan.wanted), static_cast<unsigned long long>(plan.mbufs));
         // Per-lcore cache at its maximum (512): packets held in the wheel make the lcore free
-        // and allocate in large swings, and a small cache spills them to the ring, whose FIFO
-        // hands back cold mbufs (+4% at normal(100us,20us) on net_null).
-        rte_mempool* pool = rte_pktmbuf_pool_create("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
-                                                    static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM),
-                                                    static_cast<int>(rte_socket_id()));
+        // and allocate in large swings, past what a cache absorbs. Behind the cache, a stack
+        // rather than DPDK's default ring: the ring is a FIFO over the whole pool (sized for
+        // rate x max delay, far more than is in flight), so each refill handed back the mbufs
+        // freed longest ago, cold in cache and TLB, and net_null's rx stalled writing their
+        // headers. A stack hands back the ones just spilled (-15..20% ns per packet at
+        // normal(100us,20us) on net_null, docs/performance.md).
+        const auto data_room = static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM);
+        const auto socket = static_cast<int>(rte_socket_id());
+        bool any_af_xdp = false;
+        {
+            std::uint16_t p = 0;
+            RTE_ETH_FOREACH_DEV(p) {
+                rte_eth_dev_info di{};
+                if (rte_eth_dev_info_get(p, &di) == 0 && di.driver_name && std::string_view(di.driver_name) == "net_af_xdp")
+                    any_af_xdp = true;
+            }
+        }
+        std::string pool_ops = pool_driver(opt.pool_ops, any_af_xdp);
+        rte_mempool* pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
+                                                           data_room, socket, pool_ops.c_str());
+        if (!pool && rte_errno == EINVAL && pool_ops != "ring_mp_mc") {
+            // EINVAL: no mempool driver of that name is loaded (an EAL without the stack PMD).
+            std::printf("netchaos-fwd: mempool driver %s not loaded; using ring_mp_mc\n", pool_ops.c_str());
+            pool_ops = "ring_mp_mc";
+            pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0, data_room,
+                                                  socket, pool_ops.c_str());
+        }
+        if (pool) std::printf("netchaos-fwd: mempool driver %s\n", pool_ops.c_str());
         if (!pool) {
             std::fprintf(stderr, "netchaos-fwd: mbuf pool: %s\n", rte_strerror(rte_errno));
             rte_eal_cleanup();

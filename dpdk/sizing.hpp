@@ -38,4 +38,15 @@ inline PoolPlan plan_pool(double rate_pps, std::chrono::nanoseconds delay, std::
     return p;
 }
 
+// The mempool driver behind the per-lcore caches. "auto": a stack (LIFO), which hands back
+// the mbufs spilled last, still warm; DPDK's default ring is a FIFO over the whole pool and
+// hands back the ones freed longest ago. Except with AF_XDP ports, whose umem is carved from
+// the pool: on the netns bench the veths forwarded nothing with the stack driver (cause not
+// found; the ring is what the AF_XDP PMD is documented and tested with). An explicit name
+// is taken as given.
+inline std::string pool_driver(const std::string& asked, bool any_af_xdp) {
+    if (asked != "auto") return asked;
+    return any_af_xdp ? "ring_mp_mc" : "stack";
+}
+
 }  // namespace netchaos::fwd

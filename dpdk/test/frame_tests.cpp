@@ -143,6 +143,13 @@ TEST_CASE("pool plan: rate x delay, capped by memory") {
     CHECK(q.mbufs == 32768);
 }
 
+TEST_CASE("pool driver: auto is a stack, a ring with AF_XDP ports; a name is taken as given") {
+    CHECK(pool_driver("auto", false) == "stack");
+    CHECK(pool_driver("auto", true) == "ring_mp_mc");
+    CHECK(pool_driver("stack", true) == "stack");
+    CHECK(pool_driver("ring_mp_mc", false) == "ring_mp_mc");
+}
+
 TEST_CASE("flow_hash: the 5-tuple decides; payload, TTL and checksum do not; later fragments share one flow") {
     auto f = ipv4_frame(0);
     std::uint8_t* ip = f.data() + 14;

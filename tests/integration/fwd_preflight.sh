@@ -53,11 +53,18 @@ nc_has "  WARN  lcore.busy           other threads ran on cpu $cpu during the ca
 if awk "BEGIN{exit !($spin_share >= 0.15)}"; then nc_has "bash (pid $spin tid $spin)"
 else echo "note: the pinned spinner got only $spin_share of cpu $cpu over the run; its name is not checked"; fi
 nc_has "  ok    pool                 32768 mbufs"
+nc_has "netchaos-fwd: mempool driver stack"
 nc_has "  n/a   pool.line_rate       net_null has no link speed: the pool is sized for --rate-hint alone"
 [[ -e $tmp/ctl.sock ]] && fail "--preflight opened a control socket"
 awk '/^  (WARN|BLOCK) /{w=1; next} w && !/^        fix: /{bad=1} {w=0} END{exit bad}' "$NC_OUT" || fail "a warning without a fix line"
 grep -q "netchaos-fwd: preflight: .* ok, .* n/a, .* warnings, $(( want_rc == 4 ? 1 : 0 )) blocking" "$NC_OUT" || fail "summary: $(tail -1 "$NC_OUT")"
 pass "net_null --preflight: exit $want_rc; TSC from CPUID, n/a for link/NUMA/rx clock/line rate, the pinned spinner named"
+
+# A mempool driver EAL has not loaded: said, and DPDK's default ring used instead.
+nc_expect $want_rc "netchaos-fwd: mempool driver nosuch not loaded; using ring_mp_mc" -- \
+  "$NETCHAOS_FWD" --no-huge $(eal ops) --vdev=net_null0 --vdev=net_null1 -- --preflight --pool-ops nosuch
+nc_has "netchaos-fwd: mempool driver ring_mp_mc"
+pass "--pool-ops nosuch: fell back to ring_mp_mc and said so"
 
 # --max-frame against the MTU: a warning naming the flag that fixes it, still exit 0.
 nc_expect $want_rc "  WARN  port0.mtu            MTU 1500 takes frames up to 1518 B, below --max-frame 9018" -- \
