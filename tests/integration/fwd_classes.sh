@@ -5,6 +5,9 @@
 #  - irtt: median RTT(class) - median RTT(unmatched) within 3% of the class's delay, plus the
 #    forwarder's own p90 release lateness over the same run (about 1 us on an idle host; on a
 #    host at load 10 the lcore is descheduled for ms and releases late by what it reports);
+#    the upper bound also allows irtt's own wake-up, irtt_wake below;
+#  - irtt: median RTT(port 9000) - median RTT(port 9001) within 3% of 25 ms (+ lateness): irtt
+#    is asleep when either delayed reply comes, so its wake-up cancels out of this difference;
 #  - unmatched: its median within 0.5 ms of the base measured before the profile (3% of 0 ms is
 #    no tolerance; 0.5 ms is a tenth of the smallest class delay, so a misclassified flow fails);
 #  - the forwarder's own per-class stats: held mean within 1% of 30 ms / 5 ms, unmatched < 50 us,
@@ -65,6 +68,12 @@ fwd_load "$T/classes.toml"
 fwd_ctl '{"cmd":"reset"}' >/dev/null
 run_clients cls 6s 10.213.0.2:9000 10.213.0.2:9001 10.213.0.2:2112 "[fd00:213::2]:9000" "[fd00:213::2]:9001" "[fd00:213::2]:2112"
 
+# irtt's client is awake when an unmatched reply comes (tens of us after its send) and asleep
+# when a delayed one does, so a delayed median reads late by its wake-up: 80-170 us in
+# fwd_delay.sh's runs, 194 us in a CI run where it failed a 5 ms class by 39 us. Allowed on the
+# upper bound against the unmatched flow only; the lower bound and the 9000-9001 difference
+# have no such term, and the forwarder's own per-class means are checked to 1% below.
+irtt_wake=0.3
 late=$(fwd_stat "s['directions']['0to1']['release_error_ns']['p90'] / 1e6")
 stalls=$(fwd_stat "s['stalls']['count']")
 echo "forwarder release lateness p90 over the run: $late ms (added to the 3% tolerance); loop stalls: $stalls"
@@ -83,8 +92,9 @@ for fam in 4 6; do
     skip "the host starved the forwarder: replies lost, releases p90 $late ms late, $stalls loop stalls (load: $(cut -d' ' -f1-3 /proc/loadavg)); rerun on a quieter host"
   fi
   nc_check "IPv$fam: enough RTTs" "$n1 >= 450 && $n2 >= 450 && $n3 >= 450"
-  nc_check "IPv$fam: port 9000 adds 30 ms within 3% (+ lateness)" "($slow - $none) > 30 * 0.97 && ($slow - $none) < 30 * 1.03 + $late"
-  nc_check "IPv$fam: port 9001 adds 5 ms within 3% (+ lateness)" "($fast - $none) > 5 * 0.97 && ($fast - $none) < 5 * 1.03 + $late"
+  nc_check "IPv$fam: port 9000 adds 30 ms within 3% (+ lateness, irtt wake-up)" "($slow - $none) > 30 * 0.97 && ($slow - $none) < 30 * 1.03 + $late + $irtt_wake"
+  nc_check "IPv$fam: port 9001 adds 5 ms within 3% (+ lateness, irtt wake-up)" "($fast - $none) > 5 * 0.97 && ($fast - $none) < 5 * 1.03 + $late + $irtt_wake"
+  nc_check "IPv$fam: port 9000 is 25 ms behind port 9001 within 3% (+ lateness)" "($slow - $fast) > 25 * 0.97 - $late && ($slow - $fast) < 25 * 1.03 + $late"
   nc_check "IPv$fam: unmatched adds nothing (within 0.5 ms of the base)" "($none - $base) < 0.5 && ($none - $base) > -0.5"
 done
 

@@ -91,18 +91,28 @@ both_runs delay 20s
 read -r sd_p sd_i mean_p dsd_p dsd_i <<<"$(sigma delay)" || fail "delay stats"
 read -r stalls stalled_ms <<<"$(stalled)"
 echo "normal(5ms,1ms): robust sigma probe $sd_p ms (median $mean_p ms), irtt $sd_i ms; stddev probe $dsd_p ms, irtt $dsd_i ms; forwarder stalls $stalls ($stalled_ms ms of 20 s)"
-# Each tool's own spread at the constant 5 ms is taken out in quadrature: what is compared
-# is the jitter each one saw added.
-nc_check "irtt agrees within 10% (own base noise out in quadrature)" \
-  "sqrt($sd_i^2 - $base_i^2) / sqrt($sd_p^2 - $base_p^2) > 0.9 && sqrt($sd_i^2 - $base_i^2) / sqrt($sd_p^2 - $base_p^2) < 1.1"
 # The 1 ms check needs a path that delivered 1 ms. A forwarder stall holds every packet due
 # during it: with the host taking over 2% of the 20 s run (a loaded VM: 400+ ms), the path
 # itself added jitter (seen: both tools 1.36 ms, median +0.35 ms, at 846 stalls), and the
-# probe cannot be judged against the profile, only against irtt (above, which held).
+# probe cannot be judged against the profile.
 if awk "BEGIN{exit !($stalled_ms > 400)}"; then
-  skip "forwarder path too disturbed to deliver a clean 1 ms sigma: $stalls stalls, $stalled_ms ms of 20 s (probe and irtt did agree: $sd_p vs $sd_i ms)"
+  skip "forwarder path too disturbed to deliver a clean 1 ms sigma: $stalls stalls, $stalled_ms ms of 20 s (probe $sd_p ms, irtt $sd_i ms)"
 fi
 nc_check "base median ~ 5 ms" "$base_mean > 4.99 && $base_mean < 5.3"
 nc_check "probe median ~ the base's" "$mean_p - $base_mean > -0.2 && $mean_p - $base_mean < 0.2"
 nc_check "probe sigma within 10% of 1 ms (base in quadrature)" "$sd_p / sqrt(1 + $base_p * $base_p) > 0.9 && $sd_p / sqrt(1 + $base_p * $base_p) < 1.1"
+# irtt's own noise is its client's wake-up after each reply, and it grows with what else the
+# host runs far faster than the probe's (a busy loop beside the tools here: robust sigma at a
+# constant 5 ms 0.39 ms for irtt, 0.08 for the probe). A CI run whose host took 366 ms of the
+# 20 s from the forwarder (quiet runs: 8-83 ms) read irtt 1.29 ms against the probe's 1.04,
+# and the probe's 1.04 was right (checked above). The host's noise then changed within the
+# run, so the 5 s base could not take it out. Past 1% of the run stalled (200 ms) the peer
+# comparison measures the host, and the test says so and skips, after the probe's own checks.
+if awk "BEGIN{exit !($stalled_ms > 200)}"; then
+  skip "probe measured 1 ms within 10% ($sd_p ms), but the host took $stalled_ms ms of 20 s from the forwarder ($stalls stalls), too much to compare with irtt's $sd_i ms"
+fi
+# Each tool's own spread at the constant 5 ms is taken out in quadrature: what is compared
+# is the jitter each one saw added.
+nc_check "irtt agrees within 10% (own base noise out in quadrature)" \
+  "sqrt($sd_i^2 - $base_i^2) / sqrt($sd_p^2 - $base_p^2) > 0.9 && sqrt($sd_i^2 - $base_i^2) / sqrt($sd_p^2 - $base_p^2) < 1.1"
 pass "probe measures normal(5ms,1ms) through netchaos-fwd; irtt agrees"
