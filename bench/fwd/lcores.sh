@@ -3,7 +3,7 @@
 # delayed by normal(100 us, 20 us) in both directions, net_null pairs (2 queues per port with
 # --lcores 2: each lcore polls its own queue of both ports). Rounds alternate the two so a
 # noisy neighbour hurts both alike. Bench, run by hand as root:
-#   bench/fwd/lcores.sh [SECONDS=5] [ROUNDS=2]
+#   [FWD_ARGS="..."] bench/fwd/lcores.sh [SECONDS=5] [ROUNDS=2]
 # 1 lcore runs on -l 1 (as rate.sh), 2 on -l 0-1: on a 2-cpu host the control thread then has
 # no cpu of its own, and anything else running takes from the forwarders. So the load average
 # is printed around each run, and the figure per CPU-second of the forwarding threads too.
@@ -38,7 +38,7 @@ run() {
   kill -INT $pid 2>/dev/null; wait $pid || true
   rm -rf "/var/run/dpdk/ncl$$-$n"
 }
-common=(--profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6)
+common=(--profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-})
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   run "$t/one$r.log" "one$r" -l 1 -- "${common[@]}"
