@@ -487,18 +487,10 @@ nlohmann::json ControlServer::stats() {
     }
     const LoopSnapshot loop = loop_snapshot(views);
     const double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    // The pools summed: what is held in flight is what matters, not which lane's pool it is in.
     nlohmann::json pool;
-    if (!opt_.pools.empty()) {
-        std::uint64_t size = 0, in_use = 0, avail = 0;
-        for (const rte_mempool* p : opt_.pools) {
-            size += p->size;
-            in_use += rte_mempool_in_use_count(p);
-            avail += rte_mempool_avail_count(p);
-        }
-        pool = {{"size", size}, {"in_use", in_use}, {"available", avail}, {"pools", opt_.pools.size()},
-                {"driver", rte_mempool_get_ops(opt_.pools[0]->ops_index)->name}};
-    }
+    if (opt_.pool) pool = {{"size", opt_.pool->size}, {"in_use", rte_mempool_in_use_count(opt_.pool)},
+                           {"available", rte_mempool_avail_count(opt_.pool)},
+                           {"driver", rte_mempool_get_ops(opt_.pool->ops_index)->name}};
     // The PMDs' own counters: drops before the forwarder ever saw a packet show up here.
     nlohmann::json ports = nlohmann::json::array();
     for (std::uint16_t p : opt_.ports) {

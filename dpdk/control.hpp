@@ -46,7 +46,7 @@ Result<std::array<std::optional<DirModel>, 2>> build_models(const std::string& t
 struct ControlOptions {
     std::filesystem::path socket;
     std::uint32_t queue_capacity = 0;
-    std::vector<rte_mempool*> pools;   // one per lcore, or one shared (sizing.hpp pool_count)
+    rte_mempool* pool = nullptr;
     double rate_hint_pps = 0;
     std::string engine_kind;   // "fault": reported in stats so a test can tell which engine ran
     std::array<std::uint16_t, 2> ports{0, 1};

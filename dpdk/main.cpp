@@ -79,8 +79,7 @@ void usage() {
         "  --malformed forward|drop  runts, truncated IP headers, oversize frames (counted either way)\n"
         "  --malformed unchecked     forward without reading frame data for it (only oversize counted)\n"
         "  --max-frame N           frames longer than N bytes are oversize (default 1518)\n"
-        "  --pool N                mbufs per pool (default: rate hint x profile max delay, capped by -m); one\n"
-        "                          pool per lcore when -m holds them all, else one shared\n"
+        "  --pool N                mbufs (default: rate hint x profile max delay, capped by -m)\n"
         "  --pool-ops NAME         mempool driver: auto (default: stack, last freed first reused; ring_mp_mc with\n"
         "                          AF_XDP ports), stack, ring_mp_mc (DPDK's default) or another loaded driver;\n"
         "                          falls back to ring_mp_mc when NAME is not loaded\n"
@@ -160,9 +159,8 @@ int parse_options(int argc, char** argv, Options& o) {
 
 // One rx and one tx queue per forwarding lcore. With several, the PMD spreads flows over the
 // rx queues by RSS on the 5-tuple (whatever of it the PMD hashes); a PMD without RSS (net_null,
-// net_pcap, net_ring) fills each queue from its own source, which then is the flow split. Rx
-// queue q fills from pool q (lcore q's; pool_count in sizing.hpp), or the one shared pool.
-int setup_port(std::uint16_t port, const std::vector<rte_mempool*>& pools, HwRx& hw, std::uint16_t queues, std::string& rss) {
+// net_pcap, net_ring) fills each queue from its own source, which then is the flow split.
+int setup_port(std::uint16_t port, rte_mempool* pool, HwRx& hw, std::uint16_t queues, std::string& rss) {
     rte_eth_conf conf{};
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) return -1;
@@ -191,7 +189,7 @@ int setup_port(std::uint16_t port, const std::vector<rte_mempool*>& pools, HwRx&
     const int socket = rte_eth_dev_socket_id(port);
     const unsigned sock = socket < 0 ? 0u : static_cast<unsigned>(socket);
     for (std::uint16_t q = 0; q < queues; ++q) {
-        if (int rc = rte_eth_rx_queue_setup(port, q, nrx, sock, nullptr, pools[q % pools.size()]); rc < 0) return rc;
+        if (int rc = rte_eth_rx_queue_setup(port, q, nrx, sock, nullptr, pool); rc < 0) return rc;
         if (int rc = rte_eth_tx_queue_setup(port, q, ntx, sock, nullptr); rc < 0) return rc;
     }
     if (int rc = rte_eth_dev_start(port); rc < 0) return rc;
@@ -344,45 +342,27 @@ int main(int argc, char** argv) {
             }
         }
         std::string pool_ops = pool_driver(opt.pool_ops, any_af_xdp);
-        const unsigned n_pools = pool_count(plan, opt.lcores);
-        std::vector<rte_mempool*> pools;
-        const auto make_pool = [&](unsigned i) {
-            const std::string name = i == 0 ? std::string("nc_mbufs") : "nc_mbufs" + std::to_string(i);
-            return rte_pktmbuf_pool_create_by_ops(name.c_str(), static_cast<unsigned>(plan.mbufs), 512, 0, data_room,
-                                                  socket, pool_ops.c_str());
-        };
-        rte_mempool* pool = make_pool(0);
+        rte_mempool* pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
+                                                           data_room, socket, pool_ops.c_str());
         if (!pool && rte_errno == EINVAL && pool_ops != "ring_mp_mc") {
             // EINVAL: no mempool driver of that name is loaded (an EAL without the stack PMD).
             std::printf("netchaos-fwd: mempool driver %s not loaded; using ring_mp_mc\n", pool_ops.c_str());
             pool_ops = "ring_mp_mc";
-            pool = make_pool(0);
+            pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0, data_room,
+                                                  socket, pool_ops.c_str());
         }
-        if (pool) pools.push_back(pool);
-        for (unsigned i = 1; i < n_pools && pools.size() == i; ++i)
-            if (rte_mempool* more = make_pool(i)) pools.push_back(more);
-        if (pools.size() < n_pools) {
-            std::fprintf(stderr, "netchaos-fwd: mbuf pool %zu of %u (%llu mbufs, driver %s): %s\n", pools.size() + 1, n_pools,
-                         static_cast<unsigned long long>(plan.mbufs), pool_ops.c_str(), rte_strerror(rte_errno));
-            for (rte_mempool* p : pools) rte_mempool_free(p);
+        if (pool) std::printf("netchaos-fwd: mempool driver %s\n", pool_ops.c_str());
+        if (!pool) {
+            std::fprintf(stderr, "netchaos-fwd: mbuf pool: %s\n", rte_strerror(rte_errno));
             rte_eal_cleanup();
             return cli::exit_system;
         }
-        std::printf("netchaos-fwd: mempool driver %s\n", pool_ops.c_str());
-        if (n_pools > 1)
-            std::printf("netchaos-fwd: %u mbuf pools of %llu, one per lcore (its rx queues and its copies)\n", n_pools,
-                        static_cast<unsigned long long>(plan.mbufs));
-        else if (opt.lcores > 1)
-            std::printf("netchaos-fwd: one mbuf pool shared by %u lcores: memory holds %llu mbufs, not %u x %llu "
-                        "(a pool per lcore is faster; raise -m)\n",
-                        opt.lcores, static_cast<unsigned long long>(plan.fits), opt.lcores,
-                        static_cast<unsigned long long>(plan.mbufs));
         ForwarderConfig cfg;
         std::uint16_t pid = 0, n = 0;
         RTE_ETH_FOREACH_DEV(pid) { if (n < 2) cfg.port[n++] = pid; }
         std::string rss[2];
         for (int i = 0; i < 2 && rc == 0; ++i)
-            if (int e = setup_port(cfg.port[i], pools, cfg.hw[i], static_cast<std::uint16_t>(opt.lcores), rss[i]); e < 0) {
+            if (int e = setup_port(cfg.port[i], pool, cfg.hw[i], static_cast<std::uint16_t>(opt.lcores), rss[i]); e < 0) {
                 std::fprintf(stderr, "netchaos-fwd: port %u: %s\n", cfg.port[i], rte_strerror(-e));
                 rc = 4;
             }
@@ -399,7 +379,7 @@ int main(int argc, char** argv) {
             facts.busy = preflight::busy_on(tasks_before, tasks_after, cal_window_s, ::sysconf(_SC_CLK_TCK),
                                             facts.lcore.cpu, static_cast<int>(::getpid()));
             for (int i = 0; i < 2; ++i) facts.ports.push_back(preflight::port_facts(cfg.port[i], cfg.hw[i]));
-            facts.pool = preflight::PoolFacts{plan, opt.rate_hint, max_d, elt, n_pools};
+            facts.pool = preflight::PoolFacts{plan, opt.rate_hint, max_d, elt};
             facts.max_frame = opt.max_frame;
             const auto findings = preflight::check(facts);
             std::fputs(preflight::render(findings).c_str(), stdout);
@@ -430,7 +410,7 @@ int main(int argc, char** argv) {
             co.socket = opt.control;
             co.queue_capacity = opt.queue_capacity;
             co.stall_ns = opt.stall_ns;
-            co.pools = pools;
+            co.pool = pool;
             co.rate_hint_pps = opt.rate_hint;
             co.engine_kind = "fault";
             // Which clock the rx times come from: the NIC's (mapped to TSC) or the TSC fallback.
@@ -460,7 +440,6 @@ int main(int argc, char** argv) {
             for (unsigned i = 0; i < opt.lcores; ++i) {
                 lane_cfg[i].queue = static_cast<std::uint16_t>(i);
                 lane_cfg[i].lane = i;
-                lane_cfg[i].pool = pools[i % pools.size()];
                 lane_cfg[i].share_rate = opt.lcores > 1;
                 lane_cfg[i].seed = {seed + 0x9e3779b97f4a7c15ull * i, (seed ^ 0x5bd1e995ull) + 0x9e3779b97f4a7c15ull * i};
             }
@@ -511,7 +490,7 @@ int main(int argc, char** argv) {
             rte_eth_dev_stop(cfg.port[i]);
             rte_eth_dev_close(cfg.port[i]);
         }
-        for (rte_mempool* p : pools) rte_mempool_free(p);
+        rte_mempool_free(pool);
         g_shared = nullptr;
     }
     rte_eal_cleanup();

@@ -235,9 +235,8 @@ std::vector<Finding> check_pool(const PoolFacts& p, const std::vector<PortFacts>
                                        static_cast<unsigned long long>(p.plan.wanted)),
                            fmt("give EAL %.0f MB more (-m, or more hugepages), or lower --rate-hint", need_mb - static_cast<double>(p.plan.mbufs * p.per_mbuf_bytes) / (1 << 20))));
     else
-        out.push_back(ok("pool", fmt("%llu mbufs (%.0f MB) cover %s%s", static_cast<unsigned long long>(p.plan.mbufs),
-                                     static_cast<double>(p.plan.mbufs * p.per_mbuf_bytes) / (1 << 20), basis.c_str(),
-                                     p.pools > 1 ? fmt(", in each of %u pools, one per lcore", p.pools).c_str() : "")));
+        out.push_back(ok("pool", fmt("%llu mbufs (%.0f MB) cover %s", static_cast<unsigned long long>(p.plan.mbufs),
+                                     static_cast<double>(p.plan.mbufs * p.per_mbuf_bytes) / (1 << 20), basis.c_str())));
 
     // At line rate: the smallest frames (64 B + 20 B preamble and gap on the wire) of the
     // slowest physical port, held for the max delay.

@@ -93,7 +93,6 @@ struct PoolFacts {
     double rate_hint_pps = 0;
     std::chrono::nanoseconds max_delay{0};
     std::uint64_t per_mbuf_bytes = 0;
-    unsigned pools = 1;   // plan.mbufs each: one per lcore when memory holds them (sizing.hpp)
 };
 
 struct Facts {

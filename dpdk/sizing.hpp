@@ -38,17 +38,6 @@ inline PoolPlan plan_pool(double rate_pps, std::chrono::nanoseconds delay, std::
     return p;
 }
 
-// How many mbuf pools, each of plan.mbufs: one per forwarding lcore when memory holds that
-// many, else one shared by all. With one shared pool, the mbufs one lcore frees refill the
-// other's cache, so each packet's header line moves between the two cores (2 lcores on
-// net_null: 1.66-1.79x one lcore, against 1.91x with a pool each). A shared pool is kept when
-// memory is short because it lets any lane use all of it: RSS can put most of the traffic on
-// one lane, and a split pool would drop there what a shared one holds.
-inline unsigned pool_count(const PoolPlan& p, unsigned lcores) {
-    if (lcores <= 1 || p.capped) return 1;
-    return p.fits / lcores >= p.mbufs ? lcores : 1;
-}
-
 // The mempool driver behind the per-lcore caches. "auto": a stack (LIFO), which hands back
 // the mbufs spilled last, still warm; DPDK's default ring is a FIFO over the whole pool and
 // hands back the ones freed longest ago. Except with AF_XDP ports, whose umem is carved from

@@ -150,29 +150,6 @@ TEST_CASE("pool driver: auto is a stack, a ring with AF_XDP ports; a name is tak
     CHECK(pool_driver("ring_mp_mc", false) == "ring_mp_mc");
 }
 
-TEST_CASE("pool count: one pool per lcore when memory holds that many full pools, else one shared") {
-    using namespace std::chrono_literals;
-    constexpr std::uint64_t elt = 2500;
-    // 20 Mpps x 1 ms: 25,000 in flight x 1.25 + slack = 41,634 mbufs per pool.
-    const PoolPlan roomy = plan_pool(20e6, 1ms, 0, elt, 1000ull << 20);
-    REQUIRE(!roomy.capped);
-    CHECK(pool_count(roomy, 1) == 1);
-    CHECK(pool_count(roomy, 2) == 2);
-    CHECK(pool_count(roomy, 4) == 4);
-    // Memory for exactly two full pools, not three.
-    const PoolPlan two = plan_pool(20e6, 1ms, 0, elt, roomy.mbufs * elt * 2);
-    CHECK(pool_count(two, 2) == 2);
-    CHECK(pool_count(two, 3) == 1);
-    // A capped plan already uses all of memory: one pool, whatever the lcores.
-    const PoolPlan capped = plan_pool(20e6, 1ms, 0, elt, roomy.mbufs * elt / 2);
-    REQUIRE(capped.capped);
-    CHECK(pool_count(capped, 2) == 1);
-    // --pool N is per pool.
-    const PoolPlan fixed = plan_pool(20e6, 1ms, 50000, elt, 100000ull * elt);
-    CHECK(pool_count(fixed, 2) == 2);
-    CHECK(pool_count(fixed, 3) == 1);
-}
-
 TEST_CASE("flow_hash: the 5-tuple decides; payload, TTL and checksum do not; later fragments share one flow") {
     auto f = ipv4_frame(0);
     std::uint8_t* ip = f.data() + 14;
