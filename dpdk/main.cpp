@@ -342,6 +342,10 @@ int main(int argc, char** argv) {
             }
         }
         std::string pool_ops = pool_driver(opt.pool_ops, any_af_xdp);
+        if (any_af_xdp && pool_ops != "ring_mp_mc")
+            std::printf("netchaos-fwd: WARNING: mempool driver %s with an AF_XDP port: on the netns bench the stack "
+                        "driver forwarded nothing; ring_mp_mc (--pool-ops auto) is the one known to work\n",
+                        pool_ops.c_str());
         rte_mempool* pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
                                                            data_room, socket, pool_ops.c_str());
         if (!pool && rte_errno == EINVAL && pool_ops != "ring_mp_mc") {

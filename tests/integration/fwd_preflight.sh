@@ -100,6 +100,13 @@ nc_has "        fix: --max-frame 3018"
 nc_has "  ok    port0.promiscuous    promiscuous"
 nc_has "  n/a   port1.rx_clock       net_af_xdp offers no rx timestamp offload: rx times are the TSC at the rx burst (fallback)"
 nc_has "  n/a   pool.line_rate       net_af_xdp has no link speed"
+nc_has "netchaos-fwd: mempool driver ring_mp_mc"
+nc_lacks "WARNING: mempool driver"
+# The stack driver asked for by name with AF_XDP ports: taken, with a warning.
+nc_expect $want_rc "netchaos-fwd: WARNING: mempool driver stack with an AF_XDP port" -- \
+  ip netns exec "$FWDNS" \
+  "$NETCHAOS_FWD" --no-huge $(eal xdp) --vdev="net_af_xdp0,iface=$P-x0" --vdev="net_af_xdp1,iface=$P-x1" -- --preflight --pool-ops stack
+nc_has "netchaos-fwd: mempool driver stack"
 ip -n "$FWDNS" link del "$P-x0"
 pass "net_af_xdp --preflight on veths: exit $want_rc, the veths' state and MTU checked, link speed/rx clock/line rate n/a with the reason"
 
