@@ -223,7 +223,11 @@ void Engine::decide_burst(std::size_t n, const std::int64_t* rx_ns, const std::u
         // The draws are serial (one RNG state); their conversion to ns has no branch that
         // depends on the RNG and runs over the array, as sample() computes it per packet.
         double x[BurstDecisions::max];
-        for (std::size_t i = 0; i < n; ++i) x[i] = s.normal(rng_);
+        // A local copy of the generator: its state stays in registers across the loop (the
+        // member, reached through `this`, would be stored and reloaded on every draw).
+        Rng r = rng_;
+        for (std::size_t i = 0; i < n; ++i) x[i] = s.normal(r);
+        rng_ = r;
         const double mean = static_cast<double>(m.delay.mean_ns), jit = m.delay.jitter_ns;
         for (std::size_t i = 0; i < n; ++i) {
             const double v = mean + jit * x[i];

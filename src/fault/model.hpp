@@ -143,24 +143,41 @@ struct ZigguratTables {
 const ZigguratTables& ziggurat_tables();   // built once, before any Engine exists
 
 // N(0,1), exact (ziggurat): ~99% of draws cost one 64-bit random, a multiply and a compare,
-// versus a log and a sqrt per pair for Box-Muller or the polar method.
+// versus a log and a sqrt per pair for Box-Muller or the polar method. That fast path is
+// inline so a burst's loop keeps the generator's state in registers; the rest (~1%: the
+// wedge test with its exps, the tail) is out of line and takes the same draws in the same
+// order, so a seed gives the same sequence either way.
 struct NormalGen {
     const ZigguratTables* z = &ziggurat_tables();
-    double operator()(Rng& rng) {
+    double operator()(Rng& rng) const {
+        const std::uint64_t bits = rng();
+        const int i = static_cast<int>(bits & (ZigguratTables::layers - 1));
+        const double u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;  // (-1, 1)
+        if (std::abs(u) < z->ratio[i]) [[likely]] return u * z->x[i];
+        // A copy goes out of line, so `rng` itself never has its address taken: in a loop
+        // over a local generator its state stays in registers.
+        Rng r = rng;
+        const double x = rejected(r, i, u);
+        rng = r;
+        return x;
+    }
+private:
+    // The draw (layer i, u) fell outside its layer's rectangle: the tail or the wedge decides,
+    // and a rejection starts over.
+    [[gnu::noinline]] double rejected(Rng& rng, int i, double u) const {
         for (;;) {
-            const std::uint64_t bits = rng();
-            const int i = static_cast<int>(bits & (ZigguratTables::layers - 1));
-            const double u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;  // (-1, 1)
-            if (std::abs(u) < z->ratio[i]) return u * z->x[i];
             if (i == 0) return tail(rng, u < 0);
             // Wedge between x[i+1] and x[i]: accept under the density.
             const double x = u * z->x[i];
             const double f0 = std::exp(-0.5 * (z->x[i] * z->x[i] - x * x));
             const double f1 = std::exp(-0.5 * (z->x[i + 1] * z->x[i + 1] - x * x));
             if (f1 + rng.uniform() * (f0 - f1) < 1.0) return x;
+            const std::uint64_t bits = rng();
+            i = static_cast<int>(bits & (ZigguratTables::layers - 1));
+            u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;
+            if (std::abs(u) < z->ratio[i]) return u * z->x[i];
         }
     }
-private:
     static double tail(Rng& rng, bool negative) {  // beyond r (Marsaglia's tail method)
         double a, b;
         do {
