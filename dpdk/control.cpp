@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mempool.h>
 
 #include <algorithm>
@@ -490,7 +491,9 @@ nlohmann::json ControlServer::stats() {
     nlohmann::json pool;
     if (opt_.pool) pool = {{"size", opt_.pool->size}, {"in_use", rte_mempool_in_use_count(opt_.pool)},
                            {"available", rte_mempool_avail_count(opt_.pool)},
-                           {"driver", rte_mempool_get_ops(opt_.pool->ops_index)->name}};
+                           {"driver", rte_mempool_get_ops(opt_.pool->ops_index)->name},
+                           // The only external heap netchaos-fwd makes is the THP one (thp_heap.hpp).
+                           {"memory", rte_malloc_heap_socket_is_external(opt_.pool->socket_id) == 1 ? "thp" : "eal"}};
     // The PMDs' own counters: drops before the forwarder ever saw a packet show up here.
     nlohmann::json ports = nlohmann::json::array();
     for (std::uint16_t p : opt_.ports) {

@@ -2,7 +2,7 @@
 // release wheel keyed by TSC, live profile switches over a UNIX control socket.
 //   netchaos-fwd EAL-ARGS -- [--profile FILE] [--control SOCK] [--on-exit drain|drop]
 //                [--stats-interval D] [--malformed forward|drop|unchecked] [--max-frame N]
-//                [--pool N] [--pool-ops NAME] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
+//                [--pool N] [--pool-ops NAME] [--pool-memory auto|eal|thp] [--mbuf-size N] [--rate-hint PPS] [--queue-capacity N]
 //                [--preflight] [--ignore-preflight] [--lcores N]
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -21,6 +21,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/exit_codes.hpp"
 #include "control.hpp"
@@ -31,6 +32,7 @@
 #include "preflight_facts.hpp"
 #include "profile/parse.hpp"
 #include "sizing.hpp"
+#include "thp_heap.hpp"
 #include "tsc_clock.hpp"
 
 using namespace netchaos;
@@ -52,6 +54,7 @@ struct Options {
     std::size_t max_frame = 1518;
     std::uint64_t pool = 0;
     std::string pool_ops = "auto";
+    std::string pool_memory = "auto";
     std::uint32_t mbuf_size = RTE_MBUF_DEFAULT_DATAROOM;
     double rate_hint = 200000;
     std::uint32_t queue_capacity = (1u << 20) + (1u << 16);
@@ -83,6 +86,9 @@ void usage() {
         "  --pool-ops NAME         mempool driver: auto (default: stack, last freed first reused; ring_mp_mc with\n"
         "                          AF_XDP ports), stack, ring_mp_mc (DPDK's default) or another loaded driver;\n"
         "                          falls back to ring_mp_mc when NAME is not loaded\n"
+        "  --pool-memory WHERE     the pool's memory: auto (default: thp when the EAL has no hugepages and every port\n"
+        "                          is a software port such as net_null, else eal), eal (the EAL's heap), or thp\n"
+        "                          (anonymous memory on transparent huge pages: fewer TLB misses with --no-huge)\n"
         "  --mbuf-size N           mbuf data room in bytes (default 2176; >= the PMD's frame)\n"
         "  --rate-hint PPS         expected packet rate for pool sizing (default 200000)\n"
         "  --queue-capacity N      release queue entries per direction (default 1114112)\n"
@@ -136,6 +142,7 @@ int parse_options(int argc, char** argv, Options& o) {
         else if (a == "--max-frame") o.max_frame = std::stoul(val());
         else if (a == "--pool") o.pool = std::stoull(val());
         else if (a == "--pool-ops") o.pool_ops = val();
+        else if (a == "--pool-memory") o.pool_memory = val();
         else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
         else if (a == "--rate-hint") o.rate_hint = std::stod(val());
         else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
@@ -333,12 +340,14 @@ int main(int argc, char** argv) {
         const auto data_room = static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM);
         const auto socket = static_cast<int>(rte_socket_id());
         bool any_af_xdp = false;
+        std::vector<std::string> drivers;
         {
             std::uint16_t p = 0;
             RTE_ETH_FOREACH_DEV(p) {
                 rte_eth_dev_info di{};
-                if (rte_eth_dev_info_get(p, &di) == 0 && di.driver_name && std::string_view(di.driver_name) == "net_af_xdp")
-                    any_af_xdp = true;
+                if (rte_eth_dev_info_get(p, &di) != 0 || !di.driver_name) { drivers.emplace_back("unknown"); continue; }
+                drivers.emplace_back(di.driver_name);
+                if (drivers.back() == "net_af_xdp") any_af_xdp = true;
             }
         }
         std::string pool_ops = pool_driver(opt.pool_ops, any_af_xdp);
@@ -346,14 +355,33 @@ int main(int argc, char** argv) {
             std::printf("netchaos-fwd: WARNING: mempool driver %s with an AF_XDP port: on the netns bench the stack "
                         "driver forwarded nothing; ring_mp_mc (--pool-ops auto) is the one known to work\n",
                         pool_ops.c_str());
+        int pool_socket = socket;
+        const PoolMemory mem = pool_memory(opt.pool_memory, rte_eal_has_hugepages() != 0, drivers);
+        std::string pool_mem = "eal";
+        if (mem.where == "thp") {
+            // The pool's objects, its driver's stack or ring (8 B an mbuf) and the lcore caches.
+            const std::size_t need = static_cast<std::size_t>(plan.mbufs) * (elt + 16) + (64u << 20);
+            const ThpHeap heap = make_thp_heap("nc_thp", need);
+            if (heap.socket >= 0) {
+                pool_socket = heap.socket;
+                pool_mem = "thp";
+                std::printf("netchaos-fwd: mbuf pool memory thp (%s): %zu MiB mapped, %zu MiB of it on huge pages%s\n",
+                            mem.why.c_str(), heap.bytes >> 20, heap.huge_bytes >> 20,
+                            heap.huge_bytes ? "" : " (the kernel granted none: /sys/kernel/mm/transparent_hugepage/enabled)");
+            } else {
+                std::printf("netchaos-fwd: WARNING: mbuf pool memory eal: no huge-page heap (%s)\n", heap.why.c_str());
+            }
+        } else {
+            std::printf("netchaos-fwd: mbuf pool memory eal (%s)\n", mem.why.c_str());
+        }
         rte_mempool* pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0,
-                                                           data_room, socket, pool_ops.c_str());
+                                                           data_room, pool_socket, pool_ops.c_str());
         if (!pool && rte_errno == EINVAL && pool_ops != "ring_mp_mc") {
             // EINVAL: no mempool driver of that name is loaded (an EAL without the stack PMD).
             std::printf("netchaos-fwd: mempool driver %s not loaded; using ring_mp_mc\n", pool_ops.c_str());
             pool_ops = "ring_mp_mc";
             pool = rte_pktmbuf_pool_create_by_ops("nc_mbufs", static_cast<unsigned>(plan.mbufs), 512, 0, data_room,
-                                                  socket, pool_ops.c_str());
+                                                  pool_socket, pool_ops.c_str());
         }
         if (pool) std::printf("netchaos-fwd: mempool driver %s\n", pool_ops.c_str());
         if (!pool) {

@@ -49,4 +49,27 @@ inline std::string pool_driver(const std::string& asked, bool any_af_xdp) {
     return any_af_xdp ? "ring_mp_mc" : "stack";
 }
 
+// Where the mbuf pool's memory comes from: "eal" (the EAL's heap) or "thp" (an anonymous
+// mapping on transparent huge pages, thp_heap.hpp). "auto" takes thp only where it helps and
+// cannot hurt: the EAL runs without hugepages (so its heap is 4 KiB pages, and the mbufs in
+// flight overrun the TLB: -15% ns per packet on net_null, docs/performance.md), and every
+// port is a software port that reaches the mbufs by virtual address. A device that DMAs
+// needs the EAL's IOVAs, and AF_XDP registers the pool's memory as its umem, tested with the
+// EAL's. `why` says which rule decided.
+struct PoolMemory {
+    std::string where;   // "eal" or "thp"
+    std::string why;
+};
+inline bool software_port(const std::string& driver) {
+    return driver == "net_null" || driver == "net_ring" || driver == "net_pcap" || driver == "net_tap";
+}
+template <class Drivers>
+PoolMemory pool_memory(const std::string& asked, bool eal_hugepages, const Drivers& drivers) {
+    if (asked == "eal" || asked == "thp") return {asked, "--pool-memory " + asked};
+    if (eal_hugepages) return {"eal", "the EAL has hugepages"};
+    for (const std::string& d : drivers)
+        if (!software_port(d)) return {"eal", "port driver " + d + " needs the EAL's memory"};
+    return {"thp", "no hugepages, software ports only"};
+}
+
 }  // namespace netchaos::fwd

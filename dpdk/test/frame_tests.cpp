@@ -150,6 +150,20 @@ TEST_CASE("pool driver: auto is a stack, a ring with AF_XDP ports; a name is tak
     CHECK(pool_driver("ring_mp_mc", false) == "ring_mp_mc");
 }
 
+TEST_CASE("pool memory: auto takes huge pages only without EAL hugepages and with software ports alone") {
+    using V = std::vector<std::string>;
+    CHECK(pool_memory("auto", false, V{"net_null", "net_null"}).where == "thp");
+    CHECK(pool_memory("auto", false, V{"net_ring", "net_tap"}).where == "thp");
+    CHECK(pool_memory("auto", true, V{"net_null", "net_null"}).where == "eal");
+    CHECK(pool_memory("auto", true, V{"net_null", "net_null"}).why == "the EAL has hugepages");
+    const PoolMemory xdp = pool_memory("auto", false, V{"net_null", "net_af_xdp"});
+    CHECK(xdp.where == "eal");
+    CHECK(xdp.why == "port driver net_af_xdp needs the EAL's memory");
+    CHECK(pool_memory("auto", false, V{"net_ice", "net_ice"}).where == "eal");
+    CHECK(pool_memory("thp", true, V{"net_af_xdp"}).where == "thp");   // asked for by name: taken
+    CHECK(pool_memory("eal", false, V{"net_null"}).where == "eal");
+}
+
 TEST_CASE("flow_hash: the 5-tuple decides; payload, TTL and checksum do not; later fragments share one flow") {
     auto f = ipv4_frame(0);
     std::uint8_t* ip = f.data() + 14;

@@ -62,6 +62,9 @@ for i, (la, lb) in enumerate(zip(a["lanes"], b["lanes"])):
     print(f"lane {i}: tx {t}")
     if t <= 0: print(f"FAIL lane {i} sent nothing"); ok = False; idle = True
 if b["lcores"] != n or len(b["lanes"]) != n: print(f"FAIL: stats do not show {n} lcores"); ok = False
+# --no-huge with net_null ports: the pool is on transparent huge pages (--pool-memory auto)
+print(f"pool memory {b['pool'].get('memory')}")
+if b["pool"].get("memory") != "thp": print("FAIL: the pool is not on the THP heap"); ok = False
 sys.exit(0 if ok else 3 if idle else 1)
 PY
   local rc=$?

@@ -55,6 +55,15 @@ else echo "note: the pinned spinner got only $spin_share of cpu $cpu over the ru
 nc_has "  ok    pool                 32768 mbufs"
 nc_has "netchaos-fwd: mempool driver stack"
 nc_has "  n/a   pool.line_rate       net_null has no link speed: the pool is sized for --rate-hint alone"
+# --no-huge and net_null ports only: the pool goes on transparent huge pages, and the MiB the
+# kernel granted as huge are what /sys allows (none when THP is off).
+nc_has "netchaos-fwd: mbuf pool memory thp (no hugepages, software ports only): "
+huge_mib=$(grep -oE "MiB mapped, [0-9]+ MiB of it on huge pages" "$NC_OUT" | awk '{print $3}')
+if grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+  [[ $huge_mib == 0 ]] || fail "THP is off, yet $huge_mib MiB huge"; nc_has "(the kernel granted none"
+else
+  (( huge_mib > 0 )) || fail "THP is $(cat /sys/kernel/mm/transparent_hugepage/enabled), yet no MiB of the pool on huge pages"
+fi
 [[ -e $tmp/ctl.sock ]] && fail "--preflight opened a control socket"
 awk '/^  (WARN|BLOCK) /{w=1; next} w && !/^        fix: /{bad=1} {w=0} END{exit bad}' "$NC_OUT" || fail "a warning without a fix line"
 grep -q "netchaos-fwd: preflight: .* ok, .* n/a, .* warnings, $(( want_rc == 4 ? 1 : 0 )) blocking" "$NC_OUT" || fail "summary: $(tail -1 "$NC_OUT")"
@@ -102,6 +111,7 @@ nc_has "  n/a   port1.rx_clock       net_af_xdp offers no rx timestamp offload: 
 nc_has "  n/a   pool.line_rate       net_af_xdp has no link speed"
 nc_has "netchaos-fwd: mempool driver ring_mp_mc"
 nc_lacks "WARNING: mempool driver"
+nc_has "netchaos-fwd: mbuf pool memory eal (port driver net_af_xdp needs the EAL's memory)"
 # The stack driver asked for by name with AF_XDP ports: taken, with a warning.
 nc_expect $want_rc "netchaos-fwd: WARNING: mempool driver stack with an AF_XDP port" -- \
   ip netns exec "$FWDNS" \
@@ -119,6 +129,8 @@ grep -q "netchaos-fwd: preflight: .* 0 blocking" "$FWD_LOG" || fail "start repor
   fail "the report comes after forwarding started"
 read -r clock rx_clock err_clock <<<"$(fwd_stat "s['clock'], s['rx_clock'], s['directions']['0to1']['release_error_ns']['clock']" | tr -d "(),'")"
 [[ $clock == tsc && $rx_clock == tsc && $err_clock == tsc ]] || fail "stats clocks: clock=$clock rx_clock=$rx_clock release_error_ns.clock=$err_clock"
+mem=$(fwd_stat "s['pool']['memory']")
+[[ $mem == eal ]] || fail "AF_XDP bench: pool memory '$mem', want eal"
 pass "start report before forwarding; stats say clock tsc, rx_clock tsc (the fallback), release errors in tsc"
 nc_expect 0 ", rx times from tsc" -- "$NETCHAOS" show --backend dpdk --control "$SOCK"
 nc_has " us (tsc)"
