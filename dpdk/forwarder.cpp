@@ -256,17 +256,26 @@ private:
         std::uint8_t idx[n_engines][B];
         std::uint8_t cnt[n_engines] = {};
         std::uint32_t flow[B];
+        bool per_flow[n_engines];   // once a burst, not an out-of-line call per packet
+        for (unsigned k = 0; k <= nrules_[d]; ++k) per_flow[k] = engine_[d][k]->per_flow();
         for (std::uint16_t i = 0; i < n; ++i) {
             const auto* data = rte_pktmbuf_mtod(pkts[i], const std::uint8_t*);
             const std::size_t seg_len = rte_pktmbuf_data_len(pkts[i]);
             const unsigned k = flow_class_of(data, seg_len, info[i], rules_[d], nrules_[d]);
-            flow[i] = engine_[d][k]->per_flow() ? flow_hash(data, seg_len, info[i]) : 0;
+            flow[i] = per_flow[k] ? flow_hash(data, seg_len, info[i]) : 0;
             idx[k][cnt[k]++] = static_cast<std::uint8_t>(i);
         }
         dec.any_action = false;
         for (std::size_t k = 0; k < n_engines; ++k) {
             const std::size_t c = cnt[k];
             if (c == 0) continue;
+            if (c == n) {
+                // The whole burst is one class (one flow's burst, or all unmatched): its
+                // engine decides in place, with no gather into and scatter from class arrays.
+                engine_[d][k]->decide_burst(n, t_rx, len, ecn, flow, dec);
+                count_class(d, k, n, t_rx, dec);
+                return;
+            }
             std::int64_t g_rx[B];
             std::uint32_t g_len[B], g_flow[B];
             std::uint8_t g_ecn[B];
@@ -279,23 +288,30 @@ private:
             }
             engine_[d][k]->decide_burst(c, g_rx, g_len, g_ecn, g_flow, cls_dec_);
             dec.any_action = dec.any_action || cls_dec_.any_action;
-            ClassStats& cs = ln_.cls[static_cast<std::size_t>(d)][k];
-            std::uint64_t dropped = 0, held = 0, held_us = 0;
             for (std::size_t j = 0; j < c; ++j) {
                 const std::size_t i = idx[k][j];
                 dec.release_ns[i] = cls_dec_.release_ns[j];
                 dec.drawn_ns[i] = cls_dec_.drawn_ns[j];
                 dec.corrupt_bit[i] = cls_dec_.corrupt_bit[j];
                 dec.flags[i] = cls_dec_.flags[j];
-                if (cls_dec_.flags[j] & fault::BurstDecisions::drop) { ++dropped; continue; }
-                const std::int64_t held_ns = cls_dec_.release_ns[j] - g_rx[j];
-                ++held;
-                held_us += static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0);
             }
-            bump(cs.rx, c);
-            if (dropped) bump(cs.dropped_fault, dropped);
-            if (held) { bump(cs.held, held); bump(cs.held_sum_us, held_us); }
+            count_class(d, k, c, g_rx, cls_dec_);
         }
+    }
+
+    // Class k's counters for c packets it decided (rx times and decisions in the same order).
+    void count_class(int d, std::size_t k, std::size_t c, const std::int64_t* rx, const fault::BurstDecisions& cd) {
+        ClassStats& cs = ln_.cls[static_cast<std::size_t>(d)][k];
+        std::uint64_t dropped = 0, held = 0, held_us = 0;
+        for (std::size_t j = 0; j < c; ++j) {
+            if (cd.flags[j] & fault::BurstDecisions::drop) { ++dropped; continue; }
+            const std::int64_t held_ns = cd.release_ns[j] - rx[j];
+            ++held;
+            held_us += static_cast<std::uint64_t>(held_ns > 0 ? (held_ns + 500) / 1000 : 0);
+        }
+        bump(cs.rx, c);
+        if (dropped) bump(cs.dropped_fault, dropped);
+        if (held) { bump(cs.held, held); bump(cs.held_sum_us, held_us); }
     }
 
     // The drop policy for a malformed frame: counts it, frees it and returns true to drop.
