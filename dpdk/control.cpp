@@ -502,6 +502,9 @@ nlohmann::json ControlServer::stats() {
         ports.push_back({{"port", p}, {"ipackets", es.ipackets}, {"opackets", es.opackets}, {"imissed", es.imissed},
                          {"ierrors", es.ierrors}, {"oerrors", es.oerrors}, {"rx_nombuf", es.rx_nombuf}});
     }
+    const auto per_pkt_ns = [&](std::uint64_t ticks, std::uint64_t pkts) {
+        return pkts ? static_cast<double>(ticks) * sh_.clock.ns_per_tick / static_cast<double>(pkts) : 0.0;
+    };
     return {{"ok", true},
             {"uptime_s", up},
             {"ports", ports},
@@ -518,6 +521,11 @@ nlohmann::json ControlServer::stats() {
                         {"total_ns", loop.stall_ns_total - base_stall_ns_},
                         {"max_ns", loop.stall_max_ns}}},
             {"loop_iterations", loop.iterations},
+            // ns a packet inside the PMD's burst calls (sampled: one call in 64), since start
+            {"pmd", {{"rx_ns_per_pkt", per_pkt_ns(loop.pmd_rx_ticks, loop.pmd_rx_pkts)},
+                     {"tx_ns_per_pkt", per_pkt_ns(loop.pmd_tx_ticks, loop.pmd_tx_pkts)},
+                     {"sampled_rx_pkts", loop.pmd_rx_pkts},
+                     {"sampled_tx_pkts", loop.pmd_tx_pkts}}},
             {"lease", lease_json()},
             {"directions", dirs}};
 }

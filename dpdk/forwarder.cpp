@@ -136,9 +136,12 @@ private:
 
     void receive(int d) {
         rte_mbuf* pkts[fault::BurstDecisions::max];
+        const bool timed = (++rx_calls_[d] & 63) == 0;   // LoopStats::pmd_*: one call in 64 per direction
+        const std::uint64_t before = timed ? rte_rdtsc() : 0;
         const std::uint16_t n = rte_eth_rx_burst(cfg_.port[d], cfg_.queue, pkts, cfg_.burst);
         if (n == 0) return;
         const std::uint64_t rx_tsc = rte_rdtsc();
+        if (timed) { bump(ln_.loop.pmd_rx_ticks, rx_tsc - before); bump(ln_.loop.pmd_rx_pkts, n); }
         const std::int64_t rx_ns = sh_.clock.to_ns(rx_tsc);
         DirStats& st = ln_.dir[static_cast<std::size_t>(d)];
         bump(st.rx, n);
@@ -373,8 +376,11 @@ private:
         err.publish(st);
         if (late) bump(st.late_after_stall, late);
         std::uint16_t sent = 0;
+        const bool timed = (++tx_calls_[d] & 63) == 0;
+        const std::uint64_t before = timed ? rte_rdtsc() : 0;
         for (int tries = 0; tries < 4 && sent < tx.n; ++tries)
             sent += rte_eth_tx_burst(tx.port, cfg_.queue, tx.pkts + sent, static_cast<std::uint16_t>(tx.n - sent));
+        if (timed) { bump(ln_.loop.pmd_tx_ticks, rte_rdtsc() - before); bump(ln_.loop.pmd_tx_pkts, sent); }
         bump(st.tx, sent);
         if (sent < tx.n) {
             bump(st.dropped_tx, tx.n - sent);
@@ -431,6 +437,9 @@ private:
     bool any_hw_ = false;
     std::uint64_t remap_ticks_ = 0;
     std::uint64_t next_remap_ = 0;
+    // rx burst calls and tx flushes, per direction (the loop alternates them: one count for
+    // both would sample one direction only), for the PMD sample
+    std::uint32_t rx_calls_[2] = {0, 0}, tx_calls_[2] = {0, 0};
 };
 
 }  // namespace

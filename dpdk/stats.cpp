@@ -51,13 +51,15 @@ Snapshot merge(const Snapshot& a, const Snapshot& b) {
 }
 
 LoopSnapshot snapshot(const LoopStats& s) {
-    return {s.iterations.load(std::memory_order_relaxed), s.stalls.load(std::memory_order_relaxed),
-            s.stall_ns_total.load(std::memory_order_relaxed), s.stall_max_ns.load(std::memory_order_relaxed)};
+    constexpr auto r = std::memory_order_relaxed;
+    return {s.iterations.load(r),   s.stalls.load(r),      s.stall_ns_total.load(r), s.stall_max_ns.load(r),
+            s.pmd_rx_ticks.load(r), s.pmd_rx_pkts.load(r), s.pmd_tx_ticks.load(r),   s.pmd_tx_pkts.load(r)};
 }
 
 LoopSnapshot merge(const LoopSnapshot& a, const LoopSnapshot& b) {
-    return {a.iterations + b.iterations, a.stalls + b.stalls, a.stall_ns_total + b.stall_ns_total,
-            std::max(a.stall_max_ns, b.stall_max_ns)};
+    return {a.iterations + b.iterations,     a.stalls + b.stalls,           a.stall_ns_total + b.stall_ns_total,
+            std::max(a.stall_max_ns, b.stall_max_ns), a.pmd_rx_ticks + b.pmd_rx_ticks, a.pmd_rx_pkts + b.pmd_rx_pkts,
+            a.pmd_tx_ticks + b.pmd_tx_ticks, a.pmd_tx_pkts + b.pmd_tx_pkts};
 }
 
 Snapshot snapshot(const std::vector<LaneView>& lanes, std::size_t d) {

@@ -6,6 +6,7 @@
   parse.py depth LOG          peak packets in flight and every drop counter
   parse.py fwd-now LOG        "TX UPTIME" of the latest stats line while the forwarder runs
   parse.py drop-share LOG     share of the frames received that the queue limit dropped
+  parse.py pmd LOG            ns a packet inside the PMD's rx and tx calls (sampled), final stats
 """
 import json, re, sys
 
@@ -102,6 +103,10 @@ if __name__ == "__main__":
         precision(log)
     elif kind == "depth":
         depth(log)
+    elif kind == "pmd":   # the driver's share of a packet's time, the rest is the forwarder's
+        p = final(log).get("pmd")
+        print(f"inside the PMD (one burst call in 64 timed): rx {p['rx_ns_per_pkt']:.1f} ns, tx {p['tx_ns_per_pkt']:.1f} ns a packet"
+              if p else "no pmd figures in the stats (a build before they existed)")
     elif kind == "drop-share":   # share of received frames dropped at the queue limit, whole run
         d = final(log)["directions"].values()
         print(f"{100 * sum(x['dropped_queue_full'] for x in d) / max(1, sum(x['rx'] for x in d)):.1f}%")

@@ -4,7 +4,7 @@
 # both ways), `perf record -e cpu-clock` on the forwarding thread for SECONDS (this VM has no
 # PMU, so cpu-clock sampling is all there is). Prints the top symbols and ns per forwarded
 # packet (forwarding thread's CPU time / packets forwarded while perf ran), so the share of
-# each symbol is ns per packet too.
+# each symbol is ns per packet too. Then the PMD's own ns a packet (the stats' sampled "pmd").
 # PROFILE_MEM=--huge-dir=DIR runs it on hugepages instead of --no-huge (4 KiB pages).
 #   [PERF_KEEP=perf.data] bench/fwd/profile.sh [SECONDS=6] [PROFILE] [-- extra netchaos-fwd args]
 set -euo pipefail
@@ -30,6 +30,7 @@ perf record -q -e cpu-clock -F 4999 -t "$tid" -o "${PERF_KEEP:-$t/perf.data}" --
 sleep 1.2
 read -r tx1 up1 < <(txs); c1=$(ticks)
 kill -INT $pid; wait $pid || true; pid=
+python3 "$here/bench/fwd/parse.py" pmd "$t/fwd.log" || true
 grep -m3 -E 'frame data|reads' "$t/fwd.log" || true
 awk -v p=$((tx1 - tx0)) -v c=$((c1 - c0)) -v u="$(awk "BEGIN{print $up1-$up0}")" 'BEGIN{
   printf "forwarded %.2f Mpps wall over %.1f s, thread CPU %.0f%%: %.2f Mpps per CPU-s, %.1f ns per packet\n", p/u/1e6, u, c/u, p/(c/100)/1e6, (c/100)*1e9/p }'

@@ -28,6 +28,9 @@ TEST_CASE("merge: counters and histograms add, in flight adds, the worst error w
     loop1.stall_max_ns.store(600'000);
     bump(loop0.iterations, 100);
     bump(loop1.iterations, 50);
+    bump(loop0.pmd_rx_ticks, 640); bump(loop0.pmd_rx_pkts, 64);
+    bump(loop1.pmd_rx_ticks, 360); bump(loop1.pmd_rx_pkts, 36);
+    bump(loop1.pmd_tx_ticks, 77);  bump(loop1.pmd_tx_pkts, 7);
 
     const std::vector<LaneView> lanes{{&lane0, &loop0}, {&lane1, &loop1}};
     const Snapshot s = snapshot(lanes, 0);
@@ -56,6 +59,10 @@ TEST_CASE("merge: counters and histograms add, in flight adds, the worst error w
     CHECK(l.stalls == 3);
     CHECK(l.stall_max_ns == 800'000);
     CHECK(l.iterations == 150);
+    CHECK(l.pmd_rx_ticks == 1000);   // the PMD samples sum over lanes
+    CHECK(l.pmd_rx_pkts == 100);
+    CHECK(l.pmd_tx_ticks == 77);
+    CHECK(l.pmd_tx_pkts == 7);
 }
 
 TEST_CASE("merge of one lane is that lane") {

@@ -62,6 +62,15 @@ for i, (la, lb) in enumerate(zip(a["lanes"], b["lanes"])):
     print(f"lane {i}: tx {t}")
     if t <= 0: print(f"FAIL lane {i} sent nothing"); ok = False; idle = True
 if b["lcores"] != n or len(b["lanes"]) != n: print(f"FAIL: stats do not show {n} lcores"); ok = False
+# The PMD's share, sampled on one burst call in 64 per direction: present, plausible, and
+# about 1/64 of what was received and sent (the rx side is saturated: every call brings packets).
+pmd = b["pmd"]
+rx_all = sum(b["directions"][d]["rx"] for d in ("0to1", "1to0"))
+tx_all = sum(b["directions"][d]["tx"] for d in ("0to1", "1to0"))
+rs, ts = pmd["sampled_rx_pkts"] / max(rx_all, 1), pmd["sampled_tx_pkts"] / max(tx_all, 1)
+print(f"pmd: rx {pmd['rx_ns_per_pkt']:.1f} ns, tx {pmd['tx_ns_per_pkt']:.1f} ns a packet; sampled {rs * 64:.2f}/64 of rx, {ts * 64:.2f}/64 of tx")
+if not (0 < pmd["rx_ns_per_pkt"] < 1e4 and 0 < pmd["tx_ns_per_pkt"] < 1e4): print("FAIL: PMD ns a packet out of range"); ok = False
+if not (0.5 / 64 <= rs <= 2 / 64 and 0.5 / 64 <= ts <= 2 / 64): print("FAIL: the PMD sample is not ~1 call in 64"); ok = False
 # --no-huge with net_null ports: the pool is on transparent huge pages (--pool-memory auto)
 print(f"pool memory {b['pool'].get('memory')}")
 if b["pool"].get("memory") != "thp": print("FAIL: the pool is not on the THP heap"); ok = False
