@@ -9,8 +9,9 @@
 # still fails. The medians: 1,000 RTTs of sigma 1 ms put the delayed median's own sampling
 # error at 40 us, and irtt read it 6-115 us above the constant base's in five runs here.
 # Medians and IQRs because a few late replies moved the mean and standard deviation by
-# milliseconds (a CI run: base mean 1.24 ms, sd 2.6 ms). A forwarder stalled over 2% of a run measures the host: those checks are then
-# skipped, saying so (the drain at exit is checked either way).
+# milliseconds (a CI run: base mean 1.24 ms, sd 2.6 ms). A forwarder stalled over 2% of a run, or
+# a constant base wider than 0.3 ms, measures the host: those checks are then skipped, saying
+# so (the drain at exit is checked either way).
 source "${NETCHAOS_SOURCE_DIR:?set by ctest}/tests/lib/common.sh" || exit 1
 source "$NETCHAOS_SOURCE_DIR/tests/integration/fwd_common.bash" || exit 1
 fwd_requirements
@@ -42,8 +43,11 @@ read -r med rs <<<"$(irtt_robust "$T/delay.json")"
 echo "with normal(5ms,1ms): median $med ms, robust sigma $rs ms (mean $mean, sd $sd) over $n RTTs; forwarder stalled $stalled ms of 10 s"
 nc_check "enough RTTs" "$n >= 900"
 disturbed=""
-if ((base_stalled > 100 || stalled > 200)); then
-  disturbed="the forwarder stalled $base_stalled ms of the 5 s base and $stalled ms of the 10 s run (host load): the RTTs measure the host (median $med ms, robust sigma $rs ms), not compared"
+# The base is the apparatus: a constant 5 ms read with a robust sigma over 0.3 ms (a clean path
+# reads ~0.04) means the host held irtt's ends or the forwarder (seen: 0.56 ms while another
+# process unpacked a git repository on the other cpu), as probe_fwd_jitter's base check says.
+if ((base_stalled > 100 || stalled > 200)) || awk "BEGIN{exit !($base_rs > 0.3)}"; then
+  disturbed="the forwarder stalled $base_stalled ms of the 5 s base and $stalled ms of the 10 s run, and the constant base read robust sigma $base_rs ms (host load): the RTTs measure the host (median $med ms, robust sigma $rs ms), not compared"
   echo "note: $disturbed"
 else
   nc_check "median within 5% of 5 ms of the constant 5 ms base's" "$med - $base_med < 0.25 && $med - $base_med > -0.25"
