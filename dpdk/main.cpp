@@ -357,14 +357,12 @@ int main(int argc, char** argv) {
                         pool_ops.c_str());
         int pool_socket = socket;
         const PoolMemory mem = pool_memory(opt.pool_memory, rte_eal_has_hugepages() != 0, drivers);
-        std::string pool_mem = "eal";
         if (mem.where == "thp") {
             // The pool's objects, its driver's stack or ring (8 B an mbuf) and the lcore caches.
             const std::size_t need = static_cast<std::size_t>(plan.mbufs) * (elt + 16) + (64u << 20);
             const ThpHeap heap = make_thp_heap("nc_thp", need);
             if (heap.socket >= 0) {
                 pool_socket = heap.socket;
-                pool_mem = "thp";
                 std::printf("netchaos-fwd: mbuf pool memory thp (%s): %zu MiB mapped, %zu MiB of it on huge pages%s\n",
                             mem.why.c_str(), heap.bytes >> 20, heap.huge_bytes >> 20,
                             heap.huge_bytes ? "" : " (the kernel granted none: /sys/kernel/mm/transparent_hugepage/enabled)");
