@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -142,7 +143,11 @@ int parse_options(int argc, char** argv, Options& o) {
         else if (a == "--max-frame") o.max_frame = std::stoul(val());
         else if (a == "--pool") o.pool = std::stoull(val());
         else if (a == "--pool-ops") o.pool_ops = val();
-        else if (a == "--pool-memory") o.pool_memory = val();
+        else if (a == "--pool-memory") {
+            const auto v = val();
+            if (v != "auto" && v != "eal" && v != "thp") throw std::invalid_argument("--pool-memory auto|eal|thp, got " + v);
+            o.pool_memory = v;
+        }
         else if (a == "--mbuf-size") o.mbuf_size = static_cast<std::uint32_t>(std::stoul(val()));
         else if (a == "--rate-hint") o.rate_hint = std::stod(val());
         else if (a == "--queue-capacity") o.queue_capacity = static_cast<std::uint32_t>(std::stoul(val()));
@@ -339,7 +344,6 @@ int main(int argc, char** argv) {
         // normal(100us,20us) on net_null, docs/performance.md).
         const auto data_room = static_cast<std::uint16_t>(opt.mbuf_size + RTE_PKTMBUF_HEADROOM);
         const auto socket = static_cast<int>(rte_socket_id());
-        bool any_af_xdp = false;
         std::vector<std::string> drivers;
         {
             std::uint16_t p = 0;
@@ -347,9 +351,9 @@ int main(int argc, char** argv) {
                 rte_eth_dev_info di{};
                 if (rte_eth_dev_info_get(p, &di) != 0 || !di.driver_name) { drivers.emplace_back("unknown"); continue; }
                 drivers.emplace_back(di.driver_name);
-                if (drivers.back() == "net_af_xdp") any_af_xdp = true;
             }
         }
+        const bool any_af_xdp = std::find(drivers.begin(), drivers.end(), "net_af_xdp") != drivers.end();
         std::string pool_ops = pool_driver(opt.pool_ops, any_af_xdp);
         if (any_af_xdp && pool_ops != "ring_mp_mc")
             std::printf("netchaos-fwd: WARNING: mempool driver %s with an AF_XDP port: on the netns bench the stack "

@@ -80,6 +80,11 @@ nc_expect $want_rc "netchaos-fwd: mempool driver nosuch not loaded; using ring_m
 nc_has "netchaos-fwd: mempool driver ring_mp_mc"
 pass "--pool-ops nosuch: fell back to ring_mp_mc and said so"
 
+# --pool-memory takes three words; anything else is bad input before the EAL starts.
+nc_expect 3 "netchaos-fwd: --pool-memory auto|eal|thp, got huge (see --help)" -- \
+  "$NETCHAOS_FWD" --no-huge $(eal mem) --vdev=net_null0 --vdev=net_null1 -- --preflight --pool-memory huge
+pass "--pool-memory huge: exit 3 with the allowed values"
+
 # --max-frame against the MTU: a warning naming the flag that fixes it, still exit 0.
 nc_expect $want_rc "  WARN  port0.mtu            MTU 1500 takes frames up to 1518 B, below --max-frame 9018" -- \
   "$NETCHAOS_FWD" --no-huge $(eal mtu) --vdev=net_null0 --vdev=net_null1 -- --preflight --max-frame 9018
