@@ -83,9 +83,6 @@ if __name__ == "__main__":
     kind, log = sys.argv[1], sys.argv[2]
     if kind == "testpmd":
         print(f"{testpmd(log):.3f}")
-    elif kind == "testpmd-total":   # packets forwarded over the whole run
-        m = re.search(r"Accumulated forward statistics.*?TX-packets:\s+(\d+)", open(log).read(), re.S)
-        print(m.group(1) if m else 0)
     elif kind == "fwd-now":   # the log is being written: its last line may be incomplete
         for line in reversed(open(log).read().splitlines()):
             if line.startswith('{"stats"'):
@@ -95,8 +92,6 @@ if __name__ == "__main__":
                     continue
                 print(sum(d["tx"] for d in s["directions"].values()), s["uptime_s"])
                 break
-    elif kind == "fwd-total":
-        print(sum(d["tx"] for d in final(log)["directions"].values()))
     elif kind == "fwd":
         print(f"{fwd(log):.3f}")
     elif kind == "precision":

@@ -41,14 +41,20 @@ for r in $(seq "$rounds"); do
     --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-}
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")
-  tpc=$(python3 "$here/bench/fwd/parse.py" testpmd-total "$t/tp$r.log"); tpt=$(cat "$t/tp$r.log.cpu")
-  nfc=$(python3 "$here/bench/fwd/parse.py" fwd-total "$t/fwd$r.log"); nft=$(cat "$t/fwd$r.log.cpu")
-  # testpmd 22.11 prints Tx-pps 0 for net_null ports (its rate is in the per-CPU-second line)
+  tpt=$(cat "$t/tp$r.log.cpu"); nft=$(cat "$t/fwd$r.log.cpu")
+  # Per CPU-second of the forwarding thread: each tool's steady rate (its stats lines, warm-up
+  # skipped) over its thread's CPU share in the measured window, the same arithmetic for both.
+  # Not the final totals over the window's CPU: testpmd forwards on for ~1 s after SIGINT (its
+  # stats loop sleeps a period before it looks), so its total spans the window and a second
+  # more, which understated the ratio by dur/(dur+1) (0.83 at 5 s) before 2026-12-04.
+  per_cpu() { awk -v r="$1" -v c="$2" -v d="$dur" 'BEGIN{printf "%.2f", r / (c / (d * 100))}'; }
+  # testpmd 22.11 prints Tx-pps 0 for net_null ports on some builds: then there is no ratio
   if awk "BEGIN{exit !($tp > 0)}"; then
+    tps=$(per_cpu "$tp" "$tpt") nfs=$(per_cpu "$nf" "$nft")
     echo "round $r: wall: testpmd io $tp Mpps, netchaos-fwd $nf Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $nf/$tp}")"
+    echo "  per forwarding-thread CPU-second: testpmd $tps Mpps, netchaos-fwd $nfs Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $nfs/$tps}") (cpu: testpmd $tpt, fwd $nft ticks of $((dur*100)))"
   else
-    echo "round $r: wall: netchaos-fwd $nf Mpps (testpmd printed no Tx-pps)"
+    echo "round $r: wall: netchaos-fwd $nf Mpps, $(per_cpu "$nf" "$nft") per CPU-second (testpmd printed no Tx-pps)"
   fi
-  echo "  per forwarding-thread CPU-second: testpmd $(awk "BEGIN{printf \"%.2f\", $tpc/$tpt/1e4}") Mpps, netchaos-fwd $(awk "BEGIN{printf \"%.2f\", $nfc/$nft/1e4}") Mpps, ratio $(awk "BEGIN{printf \"%.2f\", ($nfc/$nft)/($tpc/$tpt)}") (cpu: testpmd $tpt, fwd $nft ticks of $((dur*100)))"
   python3 "$here/bench/fwd/parse.py" precision "$t/fwd$r.log" | sed 's/^/  /'
 done
