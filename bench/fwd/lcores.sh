@@ -7,6 +7,11 @@
 # 1 lcore runs on -l 1 (as rate.sh), 2 on -l 0-1: on a 2-cpu host the control thread then has
 # no cpu of its own, and anything else running takes from the forwarders. So the load average
 # is printed around each run, and the figure per CPU-second of the forwarding threads too.
+# The peer in the same round: dpdk-testpmd io on the same net_null pair, 1 forwarding core
+# against 2 with 2 queues a port (main lcore and the first forwarding lcore share cpu 0, as
+# netchaos-fwd's control thread does). net_null's multi-queue scaling is a property of the
+# PMD and the host (testpmd io scaled 1.25x on one host, where two testpmd processes on
+# separate pairs scaled 1.98x), so the forwarder's ratio is read against testpmd's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fwd=${NETCHAOS_FWD:-$here/build/dpdk/netchaos-fwd}
@@ -40,7 +45,26 @@ run() {
 }
 common=(--profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-})
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# testpmd LOG N: io forwarding on N cores (N queues a port) for $dur s after its first stats line.
+testpmd() {
+  local log=$1 n=$2 pid
+  local -a cores=(-l 0-1) q=()
+  ((n > 1)) && cores=(--lcores "0@0,1@0,2@1") q=(--rxq="$n" --txq="$n")
+  : >"$log"
+  dpdk-testpmd "${eal[@]}" --file-prefix "ncl$$-tp$n" "${cores[@]}" -- --forward-mode=io --auto-start \
+    --stats-period 1 --nb-cores="$n" "${q[@]}" </dev/null >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do grep -q "Tx-pps" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  sleep $((dur + 2))   # parse.py skips the first two stats lines as warm-up
+  kill -INT $pid 2>/dev/null; wait $pid || true
+  rm -rf "/var/run/dpdk/ncl$$-tp$n"
+}
 for r in $(seq "$rounds"); do
+  if command -v dpdk-testpmd >/dev/null; then
+    testpmd "$t/tp1-$r.log" 1; testpmd "$t/tp2-$r.log" 2
+    tp1=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp1-$r.log"); tp2=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp2-$r.log")
+    awk "BEGIN{exit !($tp1 > 0)}" && echo "round $r: peer: testpmd io 1 core $tp1 Mpps, 2 cores $tp2 Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $tp2/$tp1}")"
+  fi
   run "$t/one$r.log" "one$r" -l 1 -- "${common[@]}"
   run "$t/two$r.log" "two$r" -l 0-1 -- --lcores 2 "${common[@]}"
   one=$(python3 "$here/bench/fwd/parse.py" fwd "$t/one$r.log"); two=$(python3 "$here/bench/fwd/parse.py" fwd "$t/two$r.log")
