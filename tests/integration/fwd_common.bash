@@ -16,6 +16,32 @@ fwd_up() {
   NETCHAOS_FWD=$NETCHAOS_FWD "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --prefix "$P" "$@" || fail "bench-netns up failed"
   FWD_PID=$(cat "/run/netchaos/$P.bench/fwd.pid")
   FWD_LOG=/run/netchaos/$P.bench/fwd.log
+  fwd_pin_others
+}
+
+# The bench's own processes (this shell and what it starts after: irtt, probes, pings; the
+# reflector) go to the cpus no forwarding lcore spins on. Left to the scheduler, a task placed
+# beside a spinning lcore takes a CFS slice of ~3 ms from it, which the forwarder counts as a
+# stall: 68 stalls, 200 ms of 5 s, on a 2-cpu host, enough for the delay tests to skip. With
+# every cpu forwarding (-l 0-1 on 2 cpus) there is nowhere else to go, and nothing is pinned.
+fwd_pin_others() {
+  local t fwd_cpus="" others="" c
+  for t in /proc/"$FWD_PID"/task/*; do
+    [[ ${t##*/} == "$FWD_PID" || $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]] || continue
+    fwd_cpus+=",$(taskset -pc "${t##*/}" 2>/dev/null | sed 's/.*: //')"
+  done
+  for c in $(seq 0 $(($(nproc --all) - 1))); do
+    python3 -c 'import sys; c=int(sys.argv[1]); s=set()
+for part in sys.argv[2].split(","):
+    if not part: continue
+    a, _, b = part.partition("-"); s.update(range(int(a), int(b or a) + 1))
+sys.exit(c in s)' "$c" "$fwd_cpus" && others+="${others:+,}$c"
+  done
+  [[ -n $others ]] || { echo "note: every cpu forwards ($fwd_cpus): the bench's processes are not pinned"; return 0; }
+  taskset -pc "$others" $$ >/dev/null
+  local rpid=/run/netchaos/$P.bench/reflect.pid
+  [[ -f $rpid ]] && taskset -apc "$others" "$(cat "$rpid")" >/dev/null 2>&1
+  echo "bench processes on cpu $others, the forwarder's lcores on ${fwd_cpus#,}"
 }
 
 # fwd_alive PID: running and not a zombie (the orphaned forwarder is reaped by init, later).
