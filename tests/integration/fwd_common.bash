@@ -30,13 +30,10 @@ fwd_pin_others() {
     [[ ${t##*/} == "$FWD_PID" || $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]] || continue
     fwd_cpus+=",$(taskset -pc "${t##*/}" 2>/dev/null | sed 's/.*: //')"
   done
-  for c in $(seq 0 $(($(nproc --all) - 1))); do
-    python3 -c 'import sys; c=int(sys.argv[1]); s=set()
-for part in sys.argv[2].split(","):
-    if not part: continue
-    a, _, b = part.partition("-"); s.update(range(int(a), int(b or a) + 1))
-sys.exit(c in s)' "$c" "$fwd_cpus" && others+="${others:+,}$c"
-  done
+  local -A busy=()
+  local part
+  for part in ${fwd_cpus//,/ }; do for c in $(seq "${part%-*}" "${part#*-}"); do busy[$c]=1; done; done
+  for c in $(seq 0 $(($(nproc --all) - 1))); do [[ -n ${busy[$c]:-} ]] || others+="${others:+,}$c"; done
   [[ -n $others ]] || { echo "note: every cpu forwards ($fwd_cpus): the bench's processes are not pinned"; return 0; }
   taskset -pc "$others" $$ >/dev/null
   local rpid=/run/netchaos/$P.bench/reflect.pid
