@@ -3,6 +3,7 @@
 #   scripts/bench-netns.sh up   [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--lcores L]
 #                               [--testpmd] [--reflector] [-- FWD-APP-ARGS...]
 #   scripts/bench-netns.sh down [--prefix P]
+#   scripts/bench-netns.sh cpus [--prefix P]   the cpus no forwarding lcore spins on (empty: none)
 # up builds P-cli (10.213.0.1/24 and fd00:213::1/64 on P-c0) <-> P-fwd (P-f0, P-f1: netchaos-fwd port 0, port 1)
 # <-> P-srv (10.213.0.2/24 and fd00:213::2/64 on P-s0), turns veth offloads off (a user-space forwarder passes
 # frames with partial checksums otherwise), sets static ARP (so a loss profile cannot eat
@@ -12,12 +13,16 @@
 # --reflector also starts `netchaos reflect --listen 10.213.0.2:7777` in P-srv ($NETCHAOS or
 # build/src/cli/netchaos), the probe target the shipped experiments name; down stops it.
 # down stops the forwarder (SIGINT, then SIGKILL) and deletes everything; idempotent.
+# cpus: where the bench's other processes belong (taskset -c "$(bench-netns.sh cpus)" irtt ...;
+# the reflector is started there). Left to the scheduler, a task placed beside a spinning lcore
+# takes a ~3 ms CFS slice from it, which the forwarder counts as a stall (68 stalls, 200 ms of
+# every 5 s on a 2-cpu host with irtt running).
 # Frames on port 0 (from cli) are direction 0to1, so a profile's egress impairment delays
 # cli -> srv traffic and its ingress impairment srv -> cli.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}; shift || true
-case $cmd in -h|--help|help) sed -n '2,17p' "$0"; exit 0 ;; esac
+case $cmd in -h|--help|help) sed -n '2,22p' "$0"; exit 0 ;; esac
 P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=(); testpmd=0; reflector=0
 while (($#)); do
   case $1 in
@@ -28,7 +33,7 @@ while (($#)); do
     --testpmd) testpmd=1; shift ;;
     --reflector) reflector=1; shift ;;
     --) shift; fwd_args=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench-netns: unknown argument $1" >&2; exit 3 ;;
   esac
 done
@@ -117,10 +122,18 @@ up() {
     echo "bench-netns: forwarder did not forward; its log:" >&2; tail -n 20 "$state/fwd.log" >&2
     down; return 4
   fi
+  # The cpus the forwarding lcores leave free (testpmd's -l 0-1 takes both of a 2-cpu host).
+  local -A busy=()
+  local part c free=""
+  for part in $( ((testpmd)) && echo 0-1 || echo "${lcores//,/ }"); do
+    for c in $(seq "${part%-*}" "${part#*-}"); do busy[$c]=1; done
+  done
+  for c in $(seq 0 $(($(nproc --all) - 1))); do [[ -n ${busy[$c]:-} ]] || free+="${free:+,}$c"; done
+  echo "$free" >"$state/free_cpus"
   if ((reflector)); then
     local nc=${NETCHAOS:-$here/build/src/cli/netchaos}
     [[ -x $nc ]] || { echo "bench-netns: no netchaos binary at $nc (build it or set NETCHAOS)" >&2; down; return 4; }
-    ip netns exec "$P-srv" "$nc" reflect --listen 10.213.0.2:7777 </dev/null >"$state/reflect.log" 2>&1 &
+    ${free:+taskset -c "$free"} ip netns exec "$P-srv" "$nc" reflect --listen 10.213.0.2:7777 </dev/null >"$state/reflect.log" 2>&1 &
     echo $! >"$state/reflect.pid"
     local i; for i in $(seq 50); do grep -q . "$state/reflect.log" 2>/dev/null && break; sleep 0.1; done
     alive "$(cat "$state/reflect.pid")" || { echo "bench-netns: reflector did not start:" >&2; cat "$state/reflect.log" >&2; down; return 4; }
@@ -130,7 +143,7 @@ bench-netns: up ($( ((testpmd)) && echo "dpdk-testpmd io" || echo netchaos-fwd),
   cli  netns $P-cli  dev $P-c0  10.213.0.1/24
   fwd  netns $P-fwd  dev $P-f0 (port 0, 0to1 = cli->srv)  dev $P-f1 (port 1, 1to0 = srv->cli)
   srv  netns $P-srv  dev $P-s0  10.213.0.2/24
-  forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log
+  forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log  lcores on cpu ${lcores}, free cpus: ${free:-none}
   control $sock$( ((reflector)) && printf '\n  reflector 10.213.0.2:7777 in %s-srv  pid %s  log %s' "$P" "$(cat "$state/reflect.pid")" "$state/reflect.log")
 EOT
 }
@@ -138,5 +151,6 @@ EOT
 case $cmd in
   up) up ;;
   down) down ;;
+  cpus) cat "$state/free_cpus" 2>/dev/null || { echo "bench-netns: no bench $P up" >&2; exit 4; } ;;
   *) echo "usage: $0 up|down [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--reflector] [-- FWD-ARGS]  (--help: more)" >&2; exit 3 ;;
 esac

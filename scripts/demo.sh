@@ -39,6 +39,9 @@ fi
 nc=$build/src/cli/netchaos
 export NETCHAOS_FWD=$build/dpdk/netchaos-fwd
 "$here/scripts/bench-netns.sh" up --prefix "$P"
+# The reflector, the probes and `run` off the forwarding cpu (bench-netns.sh cpus: why).
+pin=$("$here/scripts/bench-netns.sh" cpus --prefix "$P")
+[[ -n $pin ]] && taskset -pc "$pin" $$ >/dev/null
 ip netns exec "$P-srv" "$nc" reflect --listen 10.213.0.2:7777 >/dev/null 2>&1 &
 reflector=$!
 sleep 0.5

@@ -23,11 +23,12 @@ jitter = "200us"
 distribution = "normal"
 TOML
 "$here/scripts/bench-netns.sh" up --prefix $P >/dev/null || exit 4
+pin=$("$here/scripts/bench-netns.sh" cpus --prefix $P)   # irtt off the forwarding cpu (bench-netns.sh cpus: why)
 "$nc" apply "$t/p.toml" --backend dpdk --control /run/netchaos/$P-fwd.sock >/dev/null || exit 4
-ip netns exec $P-srv irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
+${pin:+taskset -c "$pin"} ip netns exec $P-srv irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
 ipid=$!
 sleep 0.3
-ip netns exec $P-cli irtt client -Q -i "$interval" -d "$dur" -o "$t/irtt.json" 10.213.0.2:2112
+${pin:+taskset -c "$pin"} ip netns exec $P-cli irtt client -Q -i "$interval" -d "$dur" -o "$t/irtt.json" 10.213.0.2:2112
 kill $ipid; wait $ipid 2>/dev/null
 "$nc" show --backend dpdk --control /run/netchaos/$P-fwd.sock -j > "$t/stats.json" || exit 4
 "$here/scripts/bench-netns.sh" down --prefix $P >/dev/null

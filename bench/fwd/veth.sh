@@ -11,10 +11,11 @@ t=$(mktemp -d); trap '"$here/scripts/bench-netns.sh" down --prefix $P; rm -rf "$
 measure() {  # measure NAME [bench-netns args]
   local name=$1; shift
   "$here/scripts/bench-netns.sh" up --prefix $P "$@" >/dev/null || exit 4
-  ip netns exec $P-srv irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
+  pin=$("$here/scripts/bench-netns.sh" cpus --prefix $P)   # irtt off the forwarding cpus (bench-netns.sh cpus: why)
+  ${pin:+taskset -c "$pin"} ip netns exec $P-srv irtt server -i 0 -b 10.213.0.2:2112 >/dev/null 2>&1 &
   local ipid=$!
   sleep 0.3
-  ip netns exec $P-cli irtt client -Q -i 10ms -d "$dur" -o "$t/$name.json" 10.213.0.2:2112
+  ${pin:+taskset -c "$pin"} ip netns exec $P-cli irtt client -Q -i 10ms -d "$dur" -o "$t/$name.json" 10.213.0.2:2112
   kill $ipid; wait $ipid 2>/dev/null
   "$here/scripts/bench-netns.sh" down --prefix $P
   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['stats']['rtt']; print(f\"{r['mean']/1e3:.1f} {r['median']/1e3:.1f} {r['stddev']/1e3:.1f} {r['n']}\")" "$t/$name.json"

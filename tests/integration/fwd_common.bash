@@ -19,26 +19,15 @@ fwd_up() {
   fwd_pin_others
 }
 
-# The bench's own processes (this shell and what it starts after: irtt, probes, pings; the
-# reflector) go to the cpus no forwarding lcore spins on. Left to the scheduler, a task placed
-# beside a spinning lcore takes a CFS slice of ~3 ms from it, which the forwarder counts as a
-# stall: 68 stalls, 200 ms of 5 s, on a 2-cpu host, enough for the delay tests to skip. With
-# every cpu forwarding (-l 0-1 on 2 cpus) there is nowhere else to go, and nothing is pinned.
+# This shell, and so everything the test starts after fwd_up (irtt, probes, pings), runs on the
+# cpus no forwarding lcore spins on (bench-netns.sh cpus says why). With every cpu forwarding
+# (-l 0-1 on 2 cpus) there is nowhere else to go, and nothing is pinned.
 fwd_pin_others() {
-  local t fwd_cpus="" others="" c
-  for t in /proc/"$FWD_PID"/task/*; do
-    [[ ${t##*/} == "$FWD_PID" || $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]] || continue
-    fwd_cpus+=",$(taskset -pc "${t##*/}" 2>/dev/null | sed 's/.*: //')"
-  done
-  local -A busy=()
-  local part
-  for part in ${fwd_cpus//,/ }; do for c in $(seq "${part%-*}" "${part#*-}"); do busy[$c]=1; done; done
-  for c in $(seq 0 $(($(nproc --all) - 1))); do [[ -n ${busy[$c]:-} ]] || others+="${others:+,}$c"; done
-  [[ -n $others ]] || { echo "note: every cpu forwards ($fwd_cpus): the bench's processes are not pinned"; return 0; }
-  taskset -pc "$others" $$ >/dev/null
-  local rpid=/run/netchaos/$P.bench/reflect.pid
-  [[ -f $rpid ]] && taskset -apc "$others" "$(cat "$rpid")" >/dev/null 2>&1
-  echo "bench processes on cpu $others, the forwarder's lcores on ${fwd_cpus#,}"
+  local free
+  free=$("$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" cpus --prefix "$P") || fail "bench-netns cpus"
+  [[ -n $free ]] || { echo "note: every cpu forwards: the bench's processes are not pinned"; return 0; }
+  taskset -pc "$free" $$ >/dev/null || fail "taskset -pc $free $$"
+  echo "bench processes on cpu $free, off the forwarding lcores"
 }
 
 # fwd_alive PID: running and not a zombie (the orphaned forwarder is reaped by init, later).
