@@ -22,7 +22,7 @@
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:-}; shift || true
-case $cmd in -h|--help|help) sed -n '2,22p' "$0"; exit 0 ;; esac
+case $cmd in -h|--help|help) sed -n '2,21p' "$0"; exit 0 ;; esac
 P=nc; pmd=af_xdp; mtu=1500; lcores=${NC_FWD_LCORES:-1}; fwd_args=(); testpmd=0; reflector=0
 while (($#)); do
   case $1 in
@@ -33,7 +33,7 @@ while (($#)); do
     --testpmd) testpmd=1; shift ;;
     --reflector) reflector=1; shift ;;
     --) shift; fwd_args=("$@"); break ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench-netns: unknown argument $1" >&2; exit 3 ;;
   esac
 done
