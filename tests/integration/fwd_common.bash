@@ -16,18 +16,7 @@ fwd_up() {
   NETCHAOS_FWD=$NETCHAOS_FWD "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --prefix "$P" "$@" || fail "bench-netns up failed"
   FWD_PID=$(cat "/run/netchaos/$P.bench/fwd.pid")
   FWD_LOG=/run/netchaos/$P.bench/fwd.log
-  fwd_pin_others
-}
-
-# This shell, and so everything the test starts after fwd_up (irtt, probes, pings), runs on the
-# cpus no forwarding lcore spins on (bench-netns.sh cpus says why). With every cpu forwarding
-# (-l 0-1 on 2 cpus) there is nowhere else to go, and nothing is pinned.
-fwd_pin_others() {
-  local free
-  free=$("$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" cpus --prefix "$P") || fail "bench-netns cpus"
-  [[ -n $free ]] || { echo "note: every cpu forwards: the bench's processes are not pinned"; return 0; }
-  taskset -pc "$free" $$ >/dev/null || fail "taskset -pc $free $$"
-  echo "bench processes on cpu $free, off the forwarding lcores"
+  bench_pin_off_fwd "$P"
 }
 
 # fwd_alive PID: running and not a zombie (the orphaned forwarder is reaped by init, later).

@@ -17,6 +17,7 @@ nc_defer "rm -rf $W"
 nc_defer "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh down --prefix $P"
 NETCHAOS_FWD=$NETCHAOS_FWD "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --prefix "$P" >"$W/bench.log" 2>&1 ||
   { cat "$W/bench.log"; skip "netns bench did not come up (AF_XDP/DPDK unavailable?)"; }
+bench_pin_off_fwd "$P"
 SOCK=/run/netchaos/$P-fwd.sock
 ip netns exec "$P-srv" "$NETCHAOS" reflect --listen 10.213.0.2:7777 >"$W/reflect.log" 2>&1 &
 nc_defer "kill $!"

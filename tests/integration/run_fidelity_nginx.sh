@@ -24,6 +24,7 @@ bench_up() {  # bench_up [ENV=VALUE...]: the netns bench with nginx in srv
   "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" down --prefix "$P" >/dev/null 2>&1
   env NETCHAOS_FWD="$NETCHAOS_FWD" "$@" "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --prefix "$P" >"$W/bench.log" 2>&1 ||
     { cat "$W/bench.log"; skip "netns bench did not come up (AF_XDP/DPDK unavailable?)"; }
+  bench_pin_off_fwd "$P"
   # nginx unprivileged (nobody) on a high port, everything it writes in $W/nginx.
   mkdir -p "$W/nginx/html" && echo ok >"$W/nginx/html/index.html" && chown -R nobody "$W/nginx"
   nginx_conf "$W/nginx/nginx.conf" "$W/nginx" 1 "server { listen 10.213.0.2:$PORT; root $W/nginx/html; }"

@@ -13,6 +13,7 @@ nc_defer "rm -rf $tmp"
 nc_defer "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh down --prefix $P"
 NETCHAOS=$NETCHAOS NETCHAOS_FWD=$NETCHAOS_FWD "$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" up --prefix "$P" --reflector >"$tmp/bench.log" 2>&1 ||
   { cat "$tmp/bench.log"; skip "netns bench did not come up (AF_XDP/DPDK unavailable?)"; }
+bench_pin_off_fwd "$P"
 grep -q "reflector 10.213.0.2:7777" "$tmp/bench.log" || { cat "$tmp/bench.log"; fail "bench did not report its reflector"; }
 SOCK=/run/netchaos/$P-fwd.sock
 

@@ -37,3 +37,15 @@ nc_expect() {
 }
 nc_has() { grep -qF -- "$1" "$NC_OUT" || { cat "$NC_OUT"; fail "output lacks: $1"; }; }
 nc_lacks() { ! grep -qF -- "$1" "$NC_OUT" || { cat "$NC_OUT"; fail "output has: $1"; }; }
+
+# bench_pin_off_fwd PREFIX: this shell, and so everything the test starts afterwards (irtt,
+# probes, pings, curl, `run`), goes to the cpus no forwarding lcore of the netns bench PREFIX
+# spins on (`scripts/bench-netns.sh cpus` says why: otherwise the forwarder counts the CFS
+# slices they take beside it as stalls). With every cpu forwarding nothing is pinned.
+bench_pin_off_fwd() {
+  local free
+  free=$("$NETCHAOS_SOURCE_DIR/scripts/bench-netns.sh" cpus --prefix "$1") || fail "bench-netns cpus --prefix $1"
+  [[ -n $free ]] || { echo "note: every cpu forwards: the bench's processes are not pinned"; return 0; }
+  taskset -pc "$free" $$ >/dev/null || fail "taskset -pc $free $$"
+  echo "bench processes on cpu $free, off the forwarding lcores"
+}
