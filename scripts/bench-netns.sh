@@ -152,5 +152,5 @@ case $cmd in
   up) up ;;
   down) down ;;
   cpus) cat "$state/free_cpus" 2>/dev/null || { echo "bench-netns: no bench $P up" >&2; exit 4; } ;;
-  *) echo "usage: $0 up|down [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--reflector] [-- FWD-ARGS]  (--help: more)" >&2; exit 3 ;;
+  *) echo "usage: $0 up|down|cpus [--prefix P] [--pmd af_xdp|af_packet] [--mtu N] [--reflector] [-- FWD-ARGS]  (--help: more)" >&2; exit 3 ;;
 esac
