@@ -28,16 +28,17 @@ fwd_ticks() {
   done
   echo $sum
 }
-# run LOG ARGS...: start, wait until it forwards, measure for $dur s, SIGINT, wait. LOG.cpu:
-# the forwarding threads' ticks while measured; LOG.load: the 1-minute load average after.
+# run LOG NAME SECONDS READY-REGEX PROGRAM ARGS...: PROGRAM with the EAL's arguments (file prefix
+# NAME), waits until LOG matches READY-REGEX, measures for SECONDS, SIGINT, wait. LOG.cpu: the
+# forwarding threads' ticks while measured; LOG.load: the 1-minute load average after.
 run() {
-  local log=$1 n=$2; shift 2
+  local log=$1 n=$2 secs=$3 ready=$4 prog=$5; shift 5
   : >"$log"   # exists before the poll below reads it (the background job opens it later)
-  "$fwd" "${eal[@]}" --file-prefix "ncl$$-$n" "$@" </dev/null >"$log" 2>&1 &
+  "$prog" "${eal[@]}" --file-prefix "ncl$$-$n" "$@" </dev/null >"$log" 2>&1 &
   local pid=$!
-  for _ in $(seq 600); do grep -q "^netchaos-fwd: forwarding" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 600); do grep -qE "$ready" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   local c0; c0=$(fwd_ticks $pid)
-  sleep "$dur"
+  sleep "$secs"
   echo "$(( $(fwd_ticks $pid) - c0 ))" >"$log.cpu"
   cut -d' ' -f1 /proc/loadavg >"$log.load"
   kill -INT $pid 2>/dev/null; wait $pid || true
@@ -45,28 +46,19 @@ run() {
 }
 common=(--profile "$here/bench/fwd/normal-100us-20us.toml" --control "$t/fwd.sock" --stats-interval 1s --on-exit drop --rate-hint 20e6 ${FWD_ARGS:-})
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# testpmd LOG N: io forwarding on N cores (N queues a port) for $dur s after its first stats line.
-testpmd() {
-  local log=$1 n=$2 pid
-  local -a cores=(-l 0-1) q=()
-  ((n > 1)) && cores=(--lcores "0@0,1@0,2@1") q=(--rxq="$n" --txq="$n")
-  : >"$log"
-  dpdk-testpmd "${eal[@]}" --file-prefix "ncl$$-tp$n" "${cores[@]}" -- --forward-mode=io --auto-start \
-    --stats-period 1 --nb-cores="$n" "${q[@]}" </dev/null >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "Tx-pps" "$log" && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-  sleep $((dur + 2))   # parse.py skips the first two stats lines as warm-up
-  kill -INT $pid 2>/dev/null; wait $pid || true
-  rm -rf "/var/run/dpdk/ncl$$-tp$n"
-}
+# testpmd io on 1 core, and on 2 cores with 2 queues a port (the main lcore beside the first).
+# 2 s longer: with 2 cores its stats loop shares cpu 0 with a spinning lcore and prints every
+# ~2 s, and parse.py skips the first two prints as warm-up.
+tp_io=(--forward-mode=io --auto-start --stats-period 1)
 for r in $(seq "$rounds"); do
   if command -v dpdk-testpmd >/dev/null; then
-    testpmd "$t/tp1-$r.log" 1; testpmd "$t/tp2-$r.log" 2
+    run "$t/tp1-$r.log" "tp1-$r" $((dur + 2)) "Tx-pps" dpdk-testpmd -l 0-1 -- "${tp_io[@]}" --nb-cores=1
+    run "$t/tp2-$r.log" "tp2-$r" $((dur + 2)) "Tx-pps" dpdk-testpmd --lcores "0@0,1@0,2@1" -- "${tp_io[@]}" --nb-cores=2 --rxq=2 --txq=2
     tp1=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp1-$r.log"); tp2=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp2-$r.log")
     awk "BEGIN{exit !($tp1 > 0)}" && echo "round $r: peer: testpmd io 1 core $tp1 Mpps, 2 cores $tp2 Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $tp2/$tp1}")"
   fi
-  run "$t/one$r.log" "one$r" -l 1 -- "${common[@]}"
-  run "$t/two$r.log" "two$r" -l 0-1 -- --lcores 2 "${common[@]}"
+  run "$t/one$r.log" "one$r" "$dur" "^netchaos-fwd: forwarding" "$fwd" -l 1 -- "${common[@]}"
+  run "$t/two$r.log" "two$r" "$dur" "^netchaos-fwd: forwarding" "$fwd" -l 0-1 -- --lcores 2 "${common[@]}"
   one=$(python3 "$here/bench/fwd/parse.py" fwd "$t/one$r.log"); two=$(python3 "$here/bench/fwd/parse.py" fwd "$t/two$r.log")
   c1=$(cat "$t/one$r.log.cpu"); c2=$(cat "$t/two$r.log.cpu")
   echo "round $r: wall: 1 lcore $one Mpps, 2 lcores $two Mpps, ratio $(awk "BEGIN{printf \"%.2f\", $two/$one}")" \
