@@ -34,6 +34,12 @@ run() {
   echo "$(( $(fwd_ticks $pid) - c0 ))" > "$log.cpu"
   kill -INT $pid 2>/dev/null; wait $pid || true
 }
+# Per CPU-second of the forwarding thread: each tool's steady rate (its stats lines, warm-up
+# skipped) over its thread's CPU share in the measured window, the same arithmetic for both.
+# Not the final totals over the window's CPU: testpmd forwards on for ~1 s after SIGINT (its
+# stats loop sleeps a period before it looks), so its total spans the window and a second
+# more, which understated the ratio by dur/(dur+1) (0.83 at 5 s) before 2026-12-04.
+per_cpu() { awk -v r="$1" -v c="$2" -v d="$dur" 'BEGIN{printf "%.2f", r / (c / (d * 100))}'; }
 for r in $(seq "$rounds"); do
   run "$t/tp$r.log" "Tx-pps" dpdk-testpmd "${eal[@]}" -l 0-1 -- --forward-mode=io --auto-start \
     --stats-period 1 --nb-cores=1
@@ -42,12 +48,6 @@ for r in $(seq "$rounds"); do
   tp=$(python3 "$here/bench/fwd/parse.py" testpmd "$t/tp$r.log")
   nf=$(python3 "$here/bench/fwd/parse.py" fwd "$t/fwd$r.log")
   tpt=$(cat "$t/tp$r.log.cpu"); nft=$(cat "$t/fwd$r.log.cpu")
-  # Per CPU-second of the forwarding thread: each tool's steady rate (its stats lines, warm-up
-  # skipped) over its thread's CPU share in the measured window, the same arithmetic for both.
-  # Not the final totals over the window's CPU: testpmd forwards on for ~1 s after SIGINT (its
-  # stats loop sleeps a period before it looks), so its total spans the window and a second
-  # more, which understated the ratio by dur/(dur+1) (0.83 at 5 s) before 2026-12-04.
-  per_cpu() { awk -v r="$1" -v c="$2" -v d="$dur" 'BEGIN{printf "%.2f", r / (c / (d * 100))}'; }
   # testpmd 22.11 prints Tx-pps 0 for net_null ports on some builds: then there is no ratio
   if awk "BEGIN{exit !($tp > 0)}"; then
     tps=$(per_cpu "$tp" "$tpt") nfs=$(per_cpu "$nf" "$nft")
