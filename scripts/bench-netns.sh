@@ -104,12 +104,14 @@ up() {
     *) echo "bench-netns: --pmd af_xdp|af_packet" >&2; down; return 3 ;;
   esac
   local eal=(--no-huge --no-shconf -m 1024 --no-pci --file-prefix "$P" --log-level=lib.eal:4 "${vdev[@]}")
+  # testpmd needs a main lcore besides the forwarding one
+  local fwd_cpus=$lcores; ((testpmd)) && fwd_cpus=0-1
   if ((testpmd)); then
-    # testpmd needs a main lcore besides the forwarding one; without --stats-period it reads stdin and quits
-    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" dpdk-testpmd "${eal[@]}" -l 0-1 \
+    # without --stats-period testpmd reads stdin and quits
+    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" dpdk-testpmd "${eal[@]}" -l "$fwd_cpus" \
       -- --forward-mode=io --auto-start --stats-period 5 --nb-cores=1 </dev/null >"$state/fwd.log" 2>&1 &
   else
-    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" "$fwd" "${eal[@]}" -l "$lcores" \
+    ip netns exec "$P-fwd" bash -c 'echo $$ > "$0"; exec "$@"' "$state/fwd.pid" "$fwd" "${eal[@]}" -l "$fwd_cpus" \
       -- --control "$sock" "${fwd_args[@]}" </dev/null >"$state/fwd.log" 2>&1 &
   fi
   local ok=0
@@ -122,10 +124,10 @@ up() {
     echo "bench-netns: forwarder did not forward; its log:" >&2; tail -n 20 "$state/fwd.log" >&2
     down; return 4
   fi
-  # The cpus the forwarding lcores leave free (testpmd's -l 0-1 takes both of a 2-cpu host).
+  # The cpus the forwarding lcores leave free.
   local -A busy=()
   local part c free=""
-  for part in $( ((testpmd)) && echo 0-1 || echo "${lcores//,/ }"); do
+  for part in ${fwd_cpus//,/ }; do
     for c in $(seq "${part%-*}" "${part#*-}"); do busy[$c]=1; done
   done
   for c in $(seq 0 $(($(nproc --all) - 1))); do [[ -n ${busy[$c]:-} ]] || free+="${free:+,}$c"; done
@@ -143,7 +145,7 @@ bench-netns: up ($( ((testpmd)) && echo "dpdk-testpmd io" || echo netchaos-fwd),
   cli  netns $P-cli  dev $P-c0  10.213.0.1/24
   fwd  netns $P-fwd  dev $P-f0 (port 0, 0to1 = cli->srv)  dev $P-f1 (port 1, 1to0 = srv->cli)
   srv  netns $P-srv  dev $P-s0  10.213.0.2/24
-  forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log  lcores on cpu ${lcores}, free cpus: ${free:-none}
+  forwarder pid $(cat "$state/fwd.pid")  log $state/fwd.log  lcores on cpu ${fwd_cpus}, free cpus: ${free:-none}
   control $sock$( ((reflector)) && printf '\n  reflector 10.213.0.2:7777 in %s-srv  pid %s  log %s' "$P" "$(cat "$state/reflect.pid")" "$state/reflect.log")
 EOT
 }
